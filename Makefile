@@ -1,0 +1,52 @@
+# Developer entry points. Versions are pinned in pyproject.toml only.
+.DEFAULT_GOAL := help
+
+VENV        := .venv
+PY          := $(VENV)/bin/python
+PIP         := $(VENV)/bin/pip
+STAMP       := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help venv services run test unit-tests integration-tests e2e-tests \
+	demo compose-up compose-down clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
+
+venv: $(STAMP) ## Create .venv and install the project with test extras
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -e '.[test]'
+	touch $@
+
+services: ## Start/check local RabbitMQ and PostgreSQL, create databases
+	bash infra/local-services.sh ensure
+
+run: venv services ## Run the initiatives service locally (foreground, Ctrl-C stops)
+	$(PY) -m services.initiatives.run_local
+
+test: venv services ## Run the whole test suite (PYTEST_ARGS=... to pass options)
+	$(PY) -m pytest tests $(PYTEST_ARGS)
+
+unit-tests: venv ## Run unit tests only
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+integration-tests: venv services ## Run integration tests only
+	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
+
+e2e-tests: venv services ## Run end-to-end tests only
+	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+
+demo: venv ## Load the demo into a running initiatives service
+	$(PY) -m services.initiatives.demo
+
+compose-up: ## Build and start the stack with docker compose
+	docker compose up -d --build
+
+compose-down: ## Stop the docker compose stack
+	docker compose down
+
+clean: ## Remove .venv, data and pytest cache
+	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,1 @@
+"""The initiatives service: initiatives (initiativärenden) and motions, from submission to closure."""

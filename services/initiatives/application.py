@@ -1,0 +1,174 @@
+"""InitiativesApplication: one method per use case; load → command → save."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+from kombu.utils.functional import retry_over_time
+
+from services.initiatives.domain import (
+    DiarySerial,
+    Initiative,
+    State,
+    format_diary_number,
+)
+from shared.application import CaseApplication
+from shared.errors import NotFound
+from shared.projection import AggregateIndex
+
+DEFAULT_DIARY = "RUN"
+DEFAULT_DIARY_NUMBER_FORMAT = "{diary} {year}-{serial:04d}"
+
+
+class InitiativesApplication(CaseApplication):
+    name = "initiatives"
+    source = "initiatives"
+    published = (Initiative,)
+
+    def __init__(self, env: dict[str, str] | None = None):
+        super().__init__(env=env)
+        self.diary = self.env.get("DIARY", DEFAULT_DIARY)
+        self.diary_number_format = self.env.get("DIARY_NUMBER_FORMAT", DEFAULT_DIARY_NUMBER_FORMAT)
+        self.index: AggregateIndex[Initiative] = AggregateIndex(self, Initiative)
+        self._registration_positions: dict[UUID, tuple[int, str]] = {}
+        self.index.on_event = self._remember_registration
+
+    # --- commands ----------------------------------------------------------
+
+    def submit_initiative(self, *, actor: str, **details: Any) -> Initiative:
+        initiative = Initiative(actor=actor, **details)
+        self.save(initiative)
+        return initiative
+
+    def register_initiative(
+        self, initiative_id: UUID, *, actor: str, registered_on: date | None = None
+    ) -> Initiative:
+        """Issues the next serial in the diary and registers the case, atomically."""
+        registered_on = registered_on or date.today()
+        return retry_over_time(
+            self._register_once,
+            IntegrityError,
+            args=(initiative_id, actor, registered_on),
+            max_retries=50,
+            interval_start=0,
+            interval_step=0.01,
+            interval_max=0.05,
+        )
+
+    def _register_once(self, initiative_id: UUID, actor: str, registered_on: date) -> Initiative:
+        initiative = self.load(initiative_id, Initiative)
+        initiative.check_allows("register")
+        serial = self._diary_serial(registered_on.year)
+        serial.issue()
+        diary_number = format_diary_number(
+            self.diary_number_format, diary=self.diary, year=serial.year, serial=serial.last_serial
+        )
+        initiative.register(diary_number=diary_number, registered_on=registered_on, actor=actor)
+        self.save(serial, initiative)
+        return initiative
+
+    def _diary_serial(self, year: int) -> DiarySerial:
+        try:
+            return self.repository.get(DiarySerial.create_id(self.diary, year))
+        except AggregateNotFoundError:
+            return DiarySerial(self.diary, year)
+
+    def refer_for_preparation(
+        self, initiative_id: UUID, *, actor: str, preparers: list[dict[str, Any]],
+        due_date: date | None = None, referred_on: date | None = None,
+    ) -> Initiative:
+        return self._change(
+            initiative_id, "refer_for_preparation", actor=actor, preparers=preparers,
+            due_date=due_date, referred_on=referred_on or date.today(),
+        )
+
+    def draft_answer(self, initiative_id: UUID, *, actor: str, **answer: Any) -> Initiative:
+        return self._change(initiative_id, "draft_answer", actor=actor, answer=answer)
+
+    def schedule_for_decision(
+        self, initiative_id: UUID, *, actor: str, body: str, meeting: str, meeting_date: date | None = None
+    ) -> Initiative:
+        return self._change(
+            initiative_id, "schedule_for_decision", actor=actor, body=body, meeting=meeting,
+            meeting_date=meeting_date,
+        )
+
+    def record_decision(
+        self, initiative_id: UUID, *, actor: str, outcome: str, text: str,
+        paragraph: str | None = None, decided_on: date | None = None,
+    ) -> Initiative:
+        return self._change(
+            initiative_id, "record_decision", actor=actor, outcome=outcome, text=text,
+            paragraph=paragraph, decided_on=decided_on or date.today(),
+        )
+
+    def finalise_decision(
+        self, initiative_id: UUID, *, actor: str, minutes_adjusted_on: date | None = None
+    ) -> Initiative:
+        return self._change(
+            initiative_id, "finalise", actor=actor, minutes_adjusted_on=minutes_adjusted_on or date.today()
+        )
+
+    def dispatch_decision(
+        self, initiative_id: UUID, *, actor: str, recipients: list[dict[str, Any]],
+        dispatched_on: date | None = None,
+    ) -> Initiative:
+        return self._change(
+            initiative_id, "dispatch", actor=actor, recipients=recipients,
+            dispatched_on=dispatched_on or date.today(),
+        )
+
+    def close_initiative(self, initiative_id: UUID, *, actor: str, closed_on: date | None = None) -> Initiative:
+        return self._change(initiative_id, "close", actor=actor, closed_on=closed_on or date.today())
+
+    def withdraw_initiative(
+        self, initiative_id: UUID, *, actor: str, reason: str, withdrawn_on: date | None = None
+    ) -> Initiative:
+        return self._change(
+            initiative_id, "withdraw", actor=actor, reason=reason, withdrawn_on=withdrawn_on or date.today()
+        )
+
+    def _change(self, initiative_id: UUID, command: str, **arguments: Any) -> Initiative:
+        initiative = self.load(initiative_id, Initiative)
+        getattr(initiative, command)(**arguments)
+        self.save(initiative)
+        return initiative
+
+    # --- queries -----------------------------------------------------------
+
+    def get_initiative(self, initiative_id: UUID) -> Initiative:
+        return self.load(initiative_id, Initiative)
+
+    def find_by_diary_number(self, diary_number: str) -> Initiative:
+        for initiative in self.index.all():
+            if initiative.diary_number == diary_number:
+                return initiative
+        raise NotFound(f"No initiative with diary number {diary_number!r}")
+
+    def list_initiatives(
+        self, *, state: str | None = None, diary: str | None = None,
+        overdue_on: date | None = None,
+    ) -> list[Initiative]:
+        initiatives = self.index.all()
+        if state is not None:
+            initiatives = [i for i in initiatives if i.state is State(state)]
+        if diary is not None:
+            initiatives = [i for i in initiatives if (i.diary_number or "").startswith(diary + " ")]
+        if overdue_on is not None:
+            initiatives = [i for i in initiatives if i.is_overdue(overdue_on)]
+        return sorted(initiatives, key=lambda i: (i.created_on, str(i.id)))
+
+    def diary_number_at(self, aggregate_id: UUID, position: int) -> str | None:
+        if position > self.index.position:
+            self.index.catch_up()
+        registered = self._registration_positions.get(aggregate_id)
+        if registered is None or registered[0] > position:
+            return None
+        return registered[1]
+
+    def _remember_registration(self, initiative: Initiative, domain_event: Any, position: int) -> None:
+        if isinstance(domain_event, Initiative.Registered):  # type: ignore[attr-defined]
+            self._registration_positions[initiative.id] = (position, initiative.diary_number or "")

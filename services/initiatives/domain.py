@@ -1,0 +1,275 @@
+"""The Initiative aggregate: the life of a case, from submission to closure (DOMAIN.md).
+
+Public command methods check the rule, then trigger a private event method; the
+event methods only apply what the event says, so replay never re-checks or reads
+the clock. Every event carries the actor; its timestamp is set when triggered.
+"""
+from __future__ import annotations
+
+from datetime import date
+from enum import Enum
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from shared.errors import CommandNotAllowed, InvalidRequest
+
+
+class Kind(str, Enum):
+    INITIATIVE = "initiative"
+    MOTION = "motion"
+
+
+class State(str, Enum):
+    SUBMITTED = "submitted"
+    REGISTERED = "registered"
+    IN_PREPARATION = "in_preparation"
+    ANSWER_DRAFTED = "answer_drafted"
+    SCHEDULED = "scheduled"
+    DECIDED = "decided"
+    FINAL = "final"
+    DISPATCHED = "dispatched"
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+
+
+class Outcome(str, Enum):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CONSIDERED_ANSWERED = "considered_answered"
+    REFERRED_BACK = "referred_back"
+    TABLED = "tabled"
+
+
+CONCLUSIVE_OUTCOMES = {Outcome.APPROVED, Outcome.REJECTED, Outcome.CONSIDERED_ANSWERED}
+
+# The commands each state allows: the one table the rule checks and the 409s read.
+ALLOWED_COMMANDS: dict[State, tuple[str, ...]] = {
+    State.SUBMITTED: ("register", "withdraw"),
+    State.REGISTERED: ("refer_for_preparation", "withdraw"),
+    State.IN_PREPARATION: ("refer_for_preparation", "draft_answer", "withdraw"),
+    State.ANSWER_DRAFTED: ("refer_for_preparation", "draft_answer", "schedule_for_decision", "withdraw"),
+    State.SCHEDULED: ("record_decision", "schedule_for_decision", "withdraw"),
+    State.DECIDED: ("finalise",),
+    State.FINAL: ("dispatch",),
+    State.DISPATCHED: ("close",),
+    State.CLOSED: (),
+    State.WITHDRAWN: (),
+}
+
+UNDECIDED_STATES = {
+    State.SUBMITTED, State.REGISTERED, State.IN_PREPARATION, State.ANSWER_DRAFTED, State.SCHEDULED,
+}
+
+
+def default_due_date(kind: Kind, submitted_on: date) -> date | None:
+    """A motion is to be decided within a year of being raised; an initiative has no default."""
+    if kind is not Kind.MOTION:
+        return None
+    try:
+        return submitted_on.replace(year=submitted_on.year + 1)
+    except ValueError:  # 29 February
+        return submitted_on.replace(year=submitted_on.year + 1, day=28)
+
+
+class Initiative(Aggregate):
+    @event("Submitted")
+    def __init__(
+        self,
+        *,
+        kind: str,
+        title: str,
+        text: str,
+        proposal_clauses: list[str],
+        submitters: list[dict[str, Any]],
+        submitted_on: date,
+        addressed_to: str,
+        actor: str,
+    ):
+        self.kind = Kind(kind)
+        self.title = title
+        self.text = text
+        self.proposal_clauses = list(proposal_clauses)
+        self.submitters = list(submitters)
+        self.submitted_on = submitted_on
+        self.addressed_to = addressed_to
+        self.state = State.SUBMITTED
+        self.diary_number: str | None = None
+        self.registered_on: date | None = None
+        self.preparers: list[dict[str, Any]] = []
+        self.due_date: date | None = None
+        self.answer: dict[str, Any] | None = None
+        self.answer_revision = 0
+        self.schedule: dict[str, Any] | None = None
+        self.decisions: list[dict[str, Any]] = []
+        self.finalised_on: date | None = None
+        self.recipients: list[dict[str, Any]] = []
+        self.dispatched_on: date | None = None
+        self.closed_on: date | None = None
+        self.withdrawal: dict[str, Any] | None = None
+
+    # --- rules -------------------------------------------------------------
+
+    def allowed_commands(self) -> tuple[str, ...]:
+        return ALLOWED_COMMANDS[self.state]
+
+    def check_allows(self, command: str) -> None:
+        if command not in self.allowed_commands():
+            raise CommandNotAllowed(command, self.state.value, self.allowed_commands())
+
+    def is_overdue(self, today: date) -> bool:
+        return self.state in UNDECIDED_STATES and self.due_date is not None and self.due_date < today
+
+    @property
+    def decision(self) -> dict[str, Any] | None:
+        """The latest recorded decision."""
+        return self.decisions[-1] if self.decisions else None
+
+    # --- commands ----------------------------------------------------------
+
+    def register(self, *, diary_number: str, registered_on: date, actor: str) -> None:
+        self.check_allows("register")
+        self._registered(diary_number=diary_number, registered_on=registered_on, actor=actor)
+
+    def refer_for_preparation(
+        self, *, preparers: list[dict[str, Any]], due_date: date | None, referred_on: date, actor: str
+    ) -> None:
+        self.check_allows("refer_for_preparation")
+        due_date = due_date or default_due_date(self.kind, self.submitted_on)
+        if due_date is None:
+            raise InvalidRequest.for_field("due_date", "required for an initiative (a motion defaults to one year)")
+        if due_date < referred_on:
+            raise InvalidRequest.for_field("due_date", f"must not be before the referral date {referred_on}")
+        self._referred_for_preparation(
+            preparers=preparers, due_date=due_date, referred_on=referred_on, actor=actor
+        )
+
+    def draft_answer(self, *, answer: dict[str, Any], actor: str) -> None:
+        self.check_allows("draft_answer")
+        self._answer_drafted(answer=answer, revision=self.answer_revision + 1, actor=actor)
+
+    def schedule_for_decision(self, *, body: str, meeting: str, meeting_date: date | None, actor: str) -> None:
+        self.check_allows("schedule_for_decision")
+        self._scheduled_for_decision(body=body, meeting=meeting, meeting_date=meeting_date, actor=actor)
+
+    def record_decision(
+        self, *, outcome: str, paragraph: str | None, text: str, decided_on: date, actor: str
+    ) -> None:
+        self.check_allows("record_decision")
+        self._decision_recorded(
+            outcome=Outcome(outcome).value, paragraph=paragraph, text=text, decided_on=decided_on, actor=actor
+        )
+
+    def finalise(self, *, minutes_adjusted_on: date, actor: str) -> None:
+        self.check_allows("finalise")
+        self._finalised(minutes_adjusted_on=minutes_adjusted_on, actor=actor)
+
+    def dispatch(self, *, recipients: list[dict[str, Any]], dispatched_on: date, actor: str) -> None:
+        self.check_allows("dispatch")
+        self._dispatched(recipients=recipients, dispatched_on=dispatched_on, actor=actor)
+
+    def close(self, *, closed_on: date, actor: str) -> None:
+        self.check_allows("close")
+        self._closed(closed_on=closed_on, actor=actor)
+
+    def withdraw(self, *, reason: str, withdrawn_on: date, actor: str) -> None:
+        self.check_allows("withdraw")
+        self._withdrawn(reason=reason, withdrawn_on=withdrawn_on, actor=actor)
+
+    # --- events ------------------------------------------------------------
+
+    @event("Registered")
+    def _registered(self, diary_number: str, registered_on: date, actor: str) -> None:
+        self.diary_number = diary_number
+        self.registered_on = registered_on
+        self.state = State.REGISTERED
+
+    @event("ReferredForPreparation")
+    def _referred_for_preparation(
+        self, preparers: list[dict[str, Any]], due_date: date, referred_on: date, actor: str
+    ) -> None:
+        self.preparers = list(preparers)
+        self.due_date = due_date
+        self.state = State.IN_PREPARATION
+
+    @event("AnswerDrafted")
+    def _answer_drafted(self, answer: dict[str, Any], revision: int, actor: str) -> None:
+        self.answer = dict(answer)
+        self.answer_revision = revision
+        self.state = State.ANSWER_DRAFTED
+
+    @event("ScheduledForDecision")
+    def _scheduled_for_decision(self, body: str, meeting: str, meeting_date: date | None, actor: str) -> None:
+        self.schedule = {"body": body, "meeting": meeting, "meeting_date": meeting_date}
+        self.state = State.SCHEDULED
+
+    @event("DecisionRecorded")
+    def _decision_recorded(
+        self, outcome: str, paragraph: str | None, text: str, decided_on: date, actor: str
+    ) -> None:
+        self.decisions.append(
+            {
+                "outcome": outcome,
+                "paragraph": paragraph,
+                "text": text,
+                "decided_on": decided_on,
+                **(self.schedule or {}),
+            }
+        )
+        if outcome == Outcome.REFERRED_BACK.value:
+            self.state = State.IN_PREPARATION
+            self.schedule = None
+        elif outcome == Outcome.TABLED.value:
+            self.state = State.SCHEDULED
+        else:
+            self.state = State.DECIDED
+
+    @event("Finalised")
+    def _finalised(self, minutes_adjusted_on: date, actor: str) -> None:
+        self.finalised_on = minutes_adjusted_on
+        self.state = State.FINAL
+
+    @event("Dispatched")
+    def _dispatched(self, recipients: list[dict[str, Any]], dispatched_on: date, actor: str) -> None:
+        self.recipients = list(recipients)
+        self.dispatched_on = dispatched_on
+        self.state = State.DISPATCHED
+
+    @event("Closed")
+    def _closed(self, closed_on: date, actor: str) -> None:
+        self.closed_on = closed_on
+        self.state = State.CLOSED
+
+    @event("Withdrawn")
+    def _withdrawn(self, reason: str, withdrawn_on: date, actor: str) -> None:
+        self.withdrawal = {"reason": reason, "withdrawn_on": withdrawn_on}
+        self.state = State.WITHDRAWN
+
+
+class DiarySerial(Aggregate):
+    """The last serial issued in one diary for one year.
+
+    Issuing a number and registering the case are saved together, and a second
+    instance issuing the same serial at the same instant fails on the counter's
+    version: a diary number can never be given twice.
+    """
+
+    @staticmethod
+    def create_id(diary: str, year: int) -> UUID:
+        return uuid5(NAMESPACE_URL, f"/diaries/{diary}/{year}")
+
+    @event("Opened")
+    def __init__(self, diary: str, year: int):
+        self.diary = diary
+        self.year = year
+        self.last_serial = 0
+
+    @event("Issued")
+    def issue(self) -> None:
+        self.last_serial += 1
+
+
+def format_diary_number(template: str, *, diary: str, year: int, serial: int) -> str:
+    """`{diary} {year}-{serial:04d}` gives RUN 2025-0042; `{diary} {serial}-{year}` gives RUN 374-2021."""
+    return template.format(diary=diary, year=year, serial=serial)

@@ -1,0 +1,229 @@
+"""marshmallow schemas: what each request may carry, and how an initiative is shown."""
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from services.initiatives.domain import CONCLUSIVE_OUTCOMES, Kind, Outcome, State
+
+LOCAL_TIME = ZoneInfo("Europe/Stockholm")
+
+
+
+def _text(max_length: int = 100_000, **kwargs: Any) -> fields.String:
+    return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
+
+
+class Submitter(Schema):
+    name = _text(200, required=True)
+    party = _text(50, load_default=None, metadata={"example": "KD"})
+
+
+class Preparer(Schema):
+    name = _text(200, required=True)
+    title = _text(200, load_default=None, metadata={"example": "Regional utvecklingsdirektör"})
+
+
+class Recipient(Schema):
+    name = _text(200, required=True)
+    party = _text(50, load_default=None)
+    organisation = _text(200, load_default=None)
+
+
+class BasisDocument(Schema):
+    title = _text(500, required=True)
+    reference = _text(200, load_default=None, metadata={"description": "diary number, evaluation id or URL"})
+
+
+class SubmitInitiative(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf([k.value for k in Kind]))
+    title = _text(500, required=True)
+    text = _text(required=True)
+    proposal_clauses = fields.List(_text(5_000), load_default=list, metadata={"description": "att-satser"})
+    submitters = fields.List(
+        fields.Nested(Submitter), required=True, validate=validate.Length(min=1, max=100)
+    )
+    submitted_on = fields.Date(required=True)
+    addressed_to = _text(200, required=True, metadata={"example": "Regionala utvecklingsnämnden"})
+
+
+class RegisterInitiative(Schema):
+    registered_on = fields.Date(load_default=None)
+
+
+class ReferForPreparation(Schema):
+    preparers = fields.List(fields.Nested(Preparer), required=True, validate=validate.Length(min=1, max=50))
+    due_date = fields.Date(load_default=None, metadata={"description": "a motion defaults to one year after submission"})
+    referred_on = fields.Date(load_default=None)
+
+
+class DraftAnswer(Schema):
+    summary = _text(required=True)
+    proposed_outcome = fields.String(
+        required=True, validate=validate.OneOf(sorted(o.value for o in CONCLUSIVE_OUTCOMES))
+    )
+    proposal = _text(required=True, metadata={"example": "Initiativärendet anses besvarat."})
+    assessed_results_and_consequences = _text(load_default=None)
+    resources_and_financing = _text(load_default=None)
+    gender_equality = _text(load_default=None)
+    basis_documents = fields.List(fields.Nested(BasisDocument), load_default=list)
+
+
+class ScheduleForDecision(Schema):
+    body = _text(200, required=True, metadata={"example": "Regionala utvecklingsnämnden"})
+    meeting = _text(200, required=True, metadata={"example": "RUN sammanträde 2025-06-12"})
+    meeting_date = fields.Date(load_default=None)
+
+
+class RecordDecision(Schema):
+    outcome = fields.String(required=True, validate=validate.OneOf([o.value for o in Outcome]))
+    paragraph = _text(20, load_default=None, metadata={"example": "§ 22"})
+    text = _text(required=True)
+    decided_on = fields.Date(load_default=None)
+
+
+class FinaliseDecision(Schema):
+    minutes_adjusted_on = fields.Date(load_default=None)
+
+
+class DispatchDecision(Schema):
+    recipients = fields.List(fields.Nested(Recipient), required=True, validate=validate.Length(min=1, max=500))
+    dispatched_on = fields.Date(load_default=None)
+
+
+class CloseInitiative(Schema):
+    closed_on = fields.Date(load_default=None)
+
+
+class WithdrawInitiative(Schema):
+    reason = _text(5_000, required=True)
+    withdrawn_on = fields.Date(load_default=None)
+
+
+class ListQuery(Schema):
+    state = fields.String(validate=validate.OneOf([s.value for s in State]), load_default=None)
+    diary = _text(50, load_default=None, metadata={"example": "RUN"})
+    overdue = fields.Boolean(load_default=False)
+
+
+class FeedQuery(Schema):
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class AsOf(fields.Field):
+    """A version number, or a moment (ISO 8601; a bare date means the end of that day, Swedish time)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> dict[str, Any]:
+        text = str(value).strip()
+        if text.isdigit():
+            return {"version": int(text)}
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValidationError("expected a version number or an ISO 8601 date or timestamp") from None
+        if len(text) == 10:
+            moment = datetime.combine(moment.date(), time.max)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=LOCAL_TIME)
+        return {"at": moment}
+
+
+class HistoryQuery(Schema):
+    as_of = AsOf(load_default=None, metadata={"type": "string", "example": "2025-06-01"})
+
+
+# --- views -------------------------------------------------------------------
+
+
+class AnswerView(DraftAnswer):
+    revision = fields.Integer()
+
+
+class ScheduleView(ScheduleForDecision):
+    pass
+
+
+class DecisionView(RecordDecision):
+    body = fields.String()
+    meeting = fields.String()
+    meeting_date = fields.Date(allow_none=True)
+
+
+class WithdrawalView(Schema):
+    reason = fields.String()
+    withdrawn_on = fields.Date()
+
+
+class InitiativeView(Schema):
+    id = fields.UUID()
+    version = fields.Integer()
+    kind = fields.Function(lambda i: i.kind.value)
+    state = fields.Function(lambda i: i.state.value)
+    allowed_commands = fields.Function(lambda i: list(i.allowed_commands()))
+    title = fields.String()
+    text = fields.String()
+    proposal_clauses = fields.List(fields.String())
+    submitters = fields.List(fields.Nested(Submitter))
+    submitted_on = fields.Date()
+    addressed_to = fields.String()
+    diary_number = fields.String(allow_none=True)
+    registered_on = fields.Date(allow_none=True)
+    preparers = fields.List(fields.Nested(Preparer))
+    due_date = fields.Date(allow_none=True)
+    answer = fields.Function(
+        lambda i: AnswerView().dump({**i.answer, "revision": i.answer_revision}) if i.answer else None
+    )
+    schedule = fields.Nested(ScheduleView, allow_none=True)
+    decisions = fields.List(fields.Nested(DecisionView))
+    decision = fields.Nested(DecisionView, allow_none=True)
+    finalised_on = fields.Date(allow_none=True)
+    recipients = fields.List(fields.Nested(Recipient))
+    dispatched_on = fields.Date(allow_none=True)
+    closed_on = fields.Date(allow_none=True)
+    withdrawal = fields.Nested(WithdrawalView, allow_none=True)
+    created_on = fields.DateTime()
+    modified_on = fields.DateTime()
+
+
+class InitiativeList(Schema):
+    initiatives = fields.List(fields.Nested(InitiativeView))
+
+
+class EventView(Schema):
+    type = fields.String()
+    schema_version = fields.Integer()
+    aggregate_version = fields.Integer()
+    occurred_at = fields.DateTime()
+    actor = fields.String(allow_none=True)
+    payload = fields.Dict()
+
+
+class HistoryView(Schema):
+    initiative_id = fields.UUID()
+    as_of = fields.Raw(allow_none=True)
+    state = fields.Nested(InitiativeView)
+    events = fields.List(fields.Nested(EventView))
+
+
+class EnvelopeView(Schema):
+    envelope_version = fields.Integer()
+    event_id = fields.UUID()
+    type = fields.String()
+    schema_version = fields.Integer()
+    source = fields.String()
+    position = fields.Integer()
+    diary_number = fields.String(allow_none=True)
+    aggregate_id = fields.UUID()
+    aggregate_version = fields.Integer()
+    occurred_at = fields.DateTime()
+    actor = fields.String(allow_none=True)
+    payload = fields.Dict()
+
+
+class FeedView(Schema):
+    events = fields.List(fields.Nested(EnvelopeView))
+    last_position = fields.Integer()

@@ -1,0 +1,121 @@
+"""The eventsourcing application base every service builds on."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar, Iterable, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate, DomainEventProtocol
+from eventsourcing.persistence import JSONTranscoder, Notification, ProcessRecorder, Transcoding
+
+from shared.envelope import to_envelope
+from shared.errors import InvalidRequest, NotFound
+
+TAggregate = TypeVar("TAggregate", bound=Aggregate)
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class CaseApplication(Application):
+    """An application whose recorder also tracks positions (used by the outbox relay).
+
+    `source` names the service in envelopes; events of the `published` aggregates
+    are the public contract, anything else in the log (counters) stays inside.
+    """
+
+    source: ClassVar[str] = ""
+    published: ClassVar[tuple[type[Aggregate], ...]] = ()
+
+    def diary_number_at(self, aggregate_id: UUID, position: int) -> str | None:
+        """The case's diary number as it was when the event at `position` was recorded."""
+        return None
+
+    def envelope_for(self, notification: Notification) -> dict[str, Any] | None:
+        domain_event = self.mapper.to_domain_event(notification)
+        if not isinstance(domain_event, tuple(cls.Event for cls in self.published)):
+            return None
+        return to_envelope(
+            self.source,
+            notification.id,
+            domain_event,
+            self.diary_number_at(domain_event.originator_id, notification.id),
+        )
+
+    def health(self) -> dict[str, Any]:
+        """Reads the store: the log's head and how far the outbox relay has published it."""
+        from shared.outbox import TRACKING_NAME
+
+        head = self.recorder.max_notification_id() or 0
+        published = self.recorder.max_tracking_id(TRACKING_NAME) or 0
+        return {"log_position": head, "published_position": published, "unpublished": head - published}
+
+    def feed(self, after: int, limit: int) -> dict[str, Any]:
+        """Public events after a position; `last_position` is where to continue from."""
+        notifications = self.recorder.select_notifications(
+            start=after, limit=limit, inclusive_of_start=False
+        )
+        envelopes = [self.envelope_for(notification) for notification in notifications]
+        return {
+            "events": [envelope for envelope in envelopes if envelope is not None],
+            "last_position": notifications[-1].id if notifications else after,
+        }
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    def construct_recorder(self) -> ProcessRecorder:
+        return self.factory.process_recorder()
+
+    def load(self, aggregate_id: UUID, aggregate_class: type[TAggregate]) -> TAggregate:
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"No {aggregate_class.__name__.lower()} with id {aggregate_id}") from None
+        if not isinstance(aggregate, aggregate_class):
+            raise NotFound(f"No {aggregate_class.__name__.lower()} with id {aggregate_id}")
+        return aggregate
+
+    def history(self, aggregate_id: UUID) -> list[DomainEventProtocol[Any]]:
+        events = list(self.events.get(aggregate_id))
+        if not events:
+            raise NotFound(f"No aggregate with id {aggregate_id}")
+        return events
+
+    def state_as_of(
+        self,
+        aggregate_id: UUID,
+        *,
+        at: datetime | None = None,
+        version: int | None = None,
+    ) -> tuple[Aggregate, list[DomainEventProtocol[Any]]]:
+        """The aggregate as it was at a moment or a version, and the events up to it."""
+        events = self.history(aggregate_id)
+        if version is not None:
+            events = [e for e in events if e.originator_version <= version]
+        if at is not None:
+            events = [e for e in events if e.timestamp <= at]
+        if not events:
+            raise InvalidRequest.for_field(
+                "as_of", "the aggregate did not exist at that point"
+            )
+        return replay(events), events
+
+
+def replay(events: Iterable[DomainEventProtocol[Any]]) -> Aggregate:
+    aggregate = None
+    for domain_event in events:
+        aggregate = domain_event.mutate(aggregate)  # type: ignore[attr-defined]
+    if aggregate is None:
+        raise ValueError("cannot replay an empty sequence of events")
+    return aggregate

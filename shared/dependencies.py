@@ -1,0 +1,47 @@
+"""The nameko dependency that gives a service its event-sourced application and outbox."""
+from __future__ import annotations
+
+from typing import Any
+
+from nameko.extensions import DependencyProvider
+from nameko.standalone.events import get_event_exchange
+
+from shared.outbox import OutboxRelay
+from shared.store import GatedApplication, construct_application, env_flag, persistence_env
+
+
+class EventSourcedApplication(DependencyProvider):
+    """Builds the application once per container; runs its outbox relay beside it."""
+
+    def __init__(self, application_class: type, **kwargs: Any):
+        self.application_class = application_class
+        super().__init__(**kwargs)
+
+    def setup(self) -> None:
+        config = self.container.config
+        service_name = self.container.service_name
+        env = persistence_env(config, service_name)
+        self.app, self.gate = construct_application(self.application_class, env)
+        self.relay = OutboxRelay(
+            app=self.app,
+            gate=self.gate,
+            amqp_uri=config["AMQP_URI"],
+            exchange=get_event_exchange(service_name, config),
+            envelope_for=self.app.envelope_for,
+            poll_interval=float(config.get("OUTBOX_POLL_INTERVAL", 1.0)),
+        )
+        self.gated = GatedApplication(self.app, self.gate, after_call=self.relay.nudge)
+
+    def start(self) -> None:
+        if env_flag(self.container.config, "OUTBOX_RELAY_ENABLED", True):
+            self.container.spawn_managed_thread(self.relay.run)
+
+    def stop(self) -> None:
+        self.relay.stop()
+        self.gate.call(self.app.close)
+
+    def kill(self) -> None:
+        self.relay.stop()
+
+    def get_dependency(self, worker_ctx: Any) -> GatedApplication:
+        return self.gated

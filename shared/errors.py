@@ -1,0 +1,119 @@
+"""Errors the services raise, and their one mapping to HTTP problem responses."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+
+class CaseError(Exception):
+    """Base of every error a client can cause; each maps to one HTTP status."""
+
+    status = 400
+    title = "Bad request"
+    problem_type = "about:blank"
+
+    def problem(self) -> dict[str, Any]:
+        return {
+            "type": self.problem_type,
+            "title": self.title,
+            "status": self.status,
+            "detail": str(self),
+        }
+
+
+class InvalidRequest(CaseError):
+    """The request's payload or parameters did not validate."""
+
+    status = 400
+    title = "Invalid request"
+    problem_type = "/problems/invalid-request"
+
+    def __init__(self, errors: list[dict[str, str]]):
+        self.errors = errors
+        names = ", ".join(sorted({error["field"] for error in errors}))
+        super().__init__(f"Invalid fields: {names}")
+
+    @classmethod
+    def for_field(cls, field: str, message: str) -> "InvalidRequest":
+        return cls([{"field": field, "message": message}])
+
+    @classmethod
+    def from_marshmallow(cls, messages: Any) -> "InvalidRequest":
+        return cls(list(_flatten_messages(messages)))
+
+    def problem(self) -> dict[str, Any]:
+        return {**super().problem(), "errors": self.errors}
+
+
+def _flatten_messages(messages: Any, prefix: str = "") -> Iterable[dict[str, str]]:
+    """Turns marshmallow's nested error dict into a flat list of {field, message}."""
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if key == "_schema":
+                name = prefix or "body"
+            yield from _flatten_messages(value, name)
+    elif isinstance(messages, list):
+        for message in messages:
+            yield from _flatten_messages(message, prefix)
+    else:
+        yield {"field": prefix or "body", "message": str(messages)}
+
+
+class Unauthenticated(CaseError):
+    status = 401
+    title = "Authentication required"
+    problem_type = "/problems/unauthenticated"
+
+
+class Forbidden(CaseError):
+    status = 403
+    title = "Not allowed for this role"
+    problem_type = "/problems/forbidden"
+
+
+class NotFound(CaseError):
+    status = 404
+    title = "Not found"
+    problem_type = "/problems/not-found"
+
+
+class CommandNotAllowed(CaseError):
+    """A command that does not fit the aggregate's current state."""
+
+    status = 409
+    title = "Command not allowed in the current state"
+    problem_type = "/problems/command-not-allowed"
+
+    def __init__(self, command: str, state: str, allowed: Iterable[str]):
+        self.command = command
+        self.state = state
+        self.allowed = sorted(allowed)
+        allowed_text = ", ".join(self.allowed) or "none (the case is finished)"
+        super().__init__(
+            f"Cannot {command} in state '{state}'; allowed commands: {allowed_text}"
+        )
+
+    def problem(self) -> dict[str, Any]:
+        return {
+            **super().problem(),
+            "command": self.command,
+            "state": self.state,
+            "allowed_commands": self.allowed,
+        }
+
+
+class ConcurrentChange(CaseError):
+    """Someone else changed the aggregate between our read and our write."""
+
+    status = 409
+    title = "Concurrent change"
+    problem_type = "/problems/concurrent-change"
+
+
+class StoreUnavailable(CaseError):
+    status = 503
+    title = "Event store unavailable"
+    problem_type = "/problems/store-unavailable"
+
+
+EXPECTED_ERRORS = (CaseError,)

@@ -1,0 +1,118 @@
+"""HTTP for every service: JSON in and out, and every error as application/problem+json."""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Mapping
+
+from marshmallow import Schema, ValidationError
+from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer, WsgiApp
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request, Response
+
+from shared.envelope import dumps
+from shared.errors import EXPECTED_ERRORS, CaseError, InvalidRequest
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem_response(problem: Mapping[str, Any]) -> Response:
+    return Response(dumps(problem), status=problem["status"], mimetype=PROBLEM_JSON)
+
+
+def json_response(payload: Any, status: int = 200) -> Response:
+    return Response(dumps(payload), status=status, mimetype="application/json")
+
+
+def problem_for(error: BaseException) -> dict[str, Any]:
+    """The one mapping from an exception to a problem document."""
+    if isinstance(error, CaseError):
+        return error.problem()
+    if isinstance(error, HTTPException):
+        return {
+            "type": "about:blank",
+            "title": error.name,
+            "status": error.code or 500,
+            "detail": error.description,
+        }
+    return {
+        "type": "about:blank",
+        "title": "Internal server error",
+        "status": 500,
+        "detail": "The service failed to handle the request; it has been logged.",
+    }
+
+
+class ProblemWsgiApp(WsgiApp):
+    """Unknown routes and wrong methods answer in problem+json too."""
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        request = Request(environ, shallow=True)
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            provider, values = adapter.match()
+            request.path_values = values
+            response = provider.handle_request(request)
+        except HTTPException as error:
+            response = problem_response(problem_for(error))
+        return response(environ, start_response)
+
+
+class ProblemWebServer(WebServer):
+    def get_wsgi_app(self) -> ProblemWsgiApp:
+        return ProblemWsgiApp(self)
+
+
+class HttpEntrypoint(HttpRequestHandler):
+    server = ProblemWebServer()
+
+    def __init__(self, method: str, url: str, **kwargs: Any):
+        kwargs.setdefault("expected_exceptions", EXPECTED_ERRORS)
+        super().__init__(method, url, **kwargs)
+
+    def response_from_result(self, result: Any) -> Response:
+        if isinstance(result, Response):
+            return result
+        if isinstance(result, tuple):
+            status, payload = result
+            return json_response(payload, status)
+        return json_response(result)
+
+    def response_from_exception(self, exc: BaseException) -> Response:
+        problem = problem_for(exc)
+        if problem["status"] >= 500:
+            log.error("request failed", exc_info=exc)
+        return problem_response(problem)
+
+
+http = HttpEntrypoint.decorator
+
+
+def read_json(request: Request) -> Any:
+    body = request.get_data(as_text=True)
+    if not body.strip():
+        return {}
+    try:
+        return json.loads(body)
+    except ValueError as error:
+        raise InvalidRequest.for_field("body", f"not valid JSON: {error}") from None
+
+
+def load_body(schema: Schema, request: Request) -> dict[str, Any]:
+    return load(schema, read_json(request))
+
+
+def load_query(schema: Schema, request: Request) -> dict[str, Any]:
+    return load(schema, request.args.to_dict())
+
+
+def load(schema: Schema, data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise InvalidRequest.for_field("body", "a JSON object is required")
+    try:
+        return schema.load(data)
+    except ValidationError as error:
+        raise InvalidRequest.from_marshmallow(error.messages) from None

@@ -1,0 +1,148 @@
+"""OpenAPI 3 documents generated from each service's routes and marshmallow schemas."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema, fields
+
+from shared.http import http
+
+_CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
+_FORMATS = {"uuid": {"type": "string", "format": "uuid"}, "int": {"type": "integer"}}
+
+
+class ProblemSchema(Schema):
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    errors = fields.List(
+        fields.Dict(keys=fields.String(), values=fields.String()),
+        metadata={"description": "one entry per invalid field: {field, message}"},
+    )
+    state = fields.String(metadata={"description": "the aggregate's state (409)"})
+    allowed_commands = fields.List(fields.String())
+
+
+@dataclass
+class Route:
+    method: str
+    path: str
+    summary: str
+    operation_id: str
+    body: type[Schema] | None
+    query: type[Schema] | None
+    response: Any
+    status: int
+    roles: tuple[str, ...] | None
+    errors: tuple[int, ...]
+
+
+@dataclass
+class ApiDoc:
+    title: str
+    version: str
+    description: str
+    routes: list[Route] = field(default_factory=list)
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        body: type[Schema] | None = None,
+        query: type[Schema] | None = None,
+        response: Any = None,
+        status: int = 200,
+        roles: tuple[str, ...] | None = None,
+        errors: tuple[int, ...] = (),
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Declares a nameko HTTP entrypoint and documents it in one place."""
+
+        def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+            self.routes.append(
+                Route(method, path, summary, function.__name__, body, query,
+                      response, status, roles, errors)
+            )
+            return http(method, path)(function)
+
+        return decorate
+
+    def spec(self) -> dict[str, Any]:
+        spec = APISpec(
+            title=self.title,
+            version=self.version,
+            openapi_version="3.0.3",
+            info={"description": self.description},
+            plugins=[MarshmallowPlugin()],
+        )
+        spec.components.schema("Problem", schema=ProblemSchema)
+        spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+        paths: dict[str, dict[str, Any]] = {}
+        for route in self.routes:
+            path, parameters = _openapi_path(route.path)
+            operation: dict[str, Any] = {
+                "summary": route.summary,
+                "operationId": route.operation_id,
+                "parameters": parameters,
+                "responses": {str(route.status): _content(route.response, "Success")},
+            }
+            if route.query is not None:
+                operation["parameters"] = parameters + [{"in": "query", "schema": route.query}]
+            if route.body is not None:
+                operation["requestBody"] = {
+                    "required": True,
+                    "content": {"application/json": {"schema": route.body}},
+                }
+                operation["responses"]["400"] = _problem("Invalid request")
+            if route.query is not None:
+                operation["responses"]["400"] = _problem("Invalid request")
+            if route.roles is not None:
+                operation["security"] = [{"bearer": []}]
+                operation["description"] = "Roles: " + ", ".join(route.roles)
+                operation["responses"]["401"] = _problem("No or unknown bearer token")
+                operation["responses"]["403"] = _problem("The token's roles do not allow this")
+            for status in route.errors:
+                operation["responses"][str(status)] = _problem(_ERROR_TEXT[status])
+            paths.setdefault(path, {})[route.method.lower()] = operation
+        for path, operations in paths.items():
+            spec.path(path=path, operations=operations)
+        return spec.to_dict()
+
+
+_ERROR_TEXT = {
+    404: "Not found",
+    409: "Not allowed in the current state, or changed concurrently",
+    503: "The event store is unavailable",
+}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/problem+json": {"schema": "Problem"}},
+    }
+
+
+def _content(response: Any, description: str) -> dict[str, Any]:
+    if response is None:
+        return {"description": description}
+    return {"description": description, "content": {"application/json": {"schema": response}}}
+
+
+def _openapi_path(path: str) -> tuple[str, list[dict[str, Any]]]:
+    parameters = [
+        {
+            "in": "path",
+            "name": name,
+            "required": True,
+            "schema": _FORMATS.get(converter or "", {"type": "string"}),
+        }
+        for converter, name in _CONVERTER.findall(path)
+    ]
+    return _CONVERTER.sub(lambda match: "{" + match.group(2) + "}", path), parameters

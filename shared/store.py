@@ -1,0 +1,109 @@
+"""Store wiring: which database, and the gate that keeps blocking calls off eventlet's hub.
+
+PostgreSQL runs through psycopg's select()-based wait function (set in
+shared/__init__), which eventlet makes cooperative: concurrent requests really
+overlap. SQLite's C library cannot be made cooperative, so its calls run on
+eventlet's OS thread pool (one thread: SQLite takes one writer at a time anyway).
+"""
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Any, Callable, Mapping, TypeVar
+
+from eventlet import tpool
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
+
+from shared.errors import ConcurrentChange, StoreUnavailable
+
+T = TypeVar("T")
+
+
+def persistence_env(config: Mapping[str, Any], service_name: str) -> dict[str, str]:
+    """eventsourcing's environment for a service, from its nameko config."""
+    persistence = str(config.get("PERSISTENCE", "sqlite")).lower()
+    if persistence == "sqlite":
+        data_dir = Path(str(config.get("DATA_DIR", "data")))
+        data_dir.mkdir(parents=True, exist_ok=True)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(data_dir / f"{service_name}.sqlite"),
+            "SQLITE_LOCK_TIMEOUT": str(config.get("SQLITE_LOCK_TIMEOUT", 30)),
+        }
+    if persistence == "postgres":
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": str(config.get("POSTGRES_DBNAME") or service_name),
+            "POSTGRES_HOST": str(config.get("POSTGRES_HOST", "127.0.0.1")),
+            "POSTGRES_PORT": str(config.get("POSTGRES_PORT", 5432)),
+            "POSTGRES_USER": str(config.get("POSTGRES_USER", "postgres")),
+            "POSTGRES_PASSWORD": str(config.get("POSTGRES_PASSWORD") or ""),
+            "POSTGRES_SCHEMA": str(config.get("POSTGRES_SCHEMA") or ""),
+            "POSTGRES_POOL_SIZE": str(config.get("POSTGRES_POOL_SIZE", 10)),
+            "POSTGRES_CONNECT_TIMEOUT": str(config.get("POSTGRES_CONNECT_TIMEOUT", 5)),
+            "POSTGRES_LOCK_TIMEOUT": str(config.get("POSTGRES_LOCK_TIMEOUT", 0)),
+            "POSTGRES_PRE_PING": "y",
+        }
+    raise ValueError(f"PERSISTENCE must be 'sqlite' or 'postgres', not {persistence!r}")
+
+
+class StoreGate:
+    """Runs store calls where they cannot stall the hub, and names store failures."""
+
+    def __init__(self, env: Mapping[str, str]):
+        self.offload = env.get("PERSISTENCE_MODULE") == "eventsourcing.sqlite"
+
+    def call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        try:
+            if self.offload:
+                return tpool.execute(function, *args, **kwargs)
+            return function(*args, **kwargs)
+        except (OperationalError, InterfaceError) as error:
+            raise StoreUnavailable(f"The event store did not answer: {error}") from error
+        except IntegrityError as error:
+            raise ConcurrentChange(
+                "The case was changed by someone else at the same time; read it again and retry"
+            ) from error
+
+
+class GatedApplication:
+    """The application as the service sees it: every method call passes the gate.
+
+    After each call the `after_call` hook runs (the outbox relay is nudged, so a
+    committed event is published without waiting for the next poll).
+    """
+
+    def __init__(self, app: Any, gate: StoreGate, after_call: Callable[[], None]):
+        self._app = app
+        self._gate = gate
+        self._after_call = after_call
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._app, name)
+        if not callable(attribute):
+            return attribute
+
+        @functools.wraps(attribute)
+        def gated(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return self._gate.call(attribute, *args, **kwargs)
+            finally:
+                self._after_call()
+
+        return gated
+
+
+def construct_application(app_class: Callable[..., T], env: Mapping[str, str]) -> tuple[T, StoreGate]:
+    gate = StoreGate(env)
+    # Env given to the app wins over os.environ, except per-app prefixed variables
+    # (INITIATIVES_POSTGRES_DBNAME), which eventsourcing reads first: operators' override.
+    app = gate.call(app_class, env=dict(env))
+    return app, gate
+
+
+def env_flag(config: Mapping[str, Any], name: str, default: bool) -> bool:
+    value = config.get(name, os.environ.get(name))
+    if value is None:
+        return default
+    return str(value).strip().lower() in {"1", "true", "yes", "y", "on"}
