@@ -1,0 +1,64 @@
+"""Test set-up shared by every tier.
+
+The services run on eventlet, so the test process is monkey-patched first, as
+`nameko run` does; `shared` is imported next so psycopg picks its green wait.
+Integration and end-to-end tests use a real RabbitMQ and PostgreSQL: pytest-docker
+starts them from docker-compose.yml where a Docker engine answers (or when
+CASES_TEST_DOCKER=1), otherwise the ones on localhost (AMQP_URI, POSTGRES_* env).
+"""
+import warnings
+
+warnings.filterwarnings("ignore", message="\\s*Eventlet is deprecated")  # bugfix-only; nameko 2 runs on it
+
+import eventlet  # noqa: E402
+
+eventlet.monkey_patch()  # noqa: E402 - must precede every other import
+
+import shared  # noqa: E402,F401 - sets psycopg's wait function before psycopg loads
+
+import os  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from tests.support.infrastructure import Infrastructure, local_infrastructure  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _docker_engine_answers() -> bool:
+    if os.environ.get("CASES_TEST_DOCKER") == "0" or shutil.which("docker") is None:
+        return False
+    if os.environ.get("CASES_TEST_DOCKER") == "1":
+        return True
+    probe = subprocess.run(["docker", "info"], capture_output=True, timeout=20)
+    return probe.returncode == 0
+
+
+@pytest.fixture(scope="session")
+def docker_compose_file() -> str:
+    return str(REPO_ROOT / "docker-compose.yml")
+
+
+@pytest.fixture(scope="session")
+def docker_setup() -> list[str]:
+    return ["up -d --wait rabbitmq postgres"]
+
+
+@pytest.fixture(scope="session")
+def infrastructure(request: pytest.FixtureRequest) -> Infrastructure:
+    if _docker_engine_answers():
+        services = request.getfixturevalue("docker_services")
+        infra = Infrastructure(
+            amqp_uri=f"amqp://guest:guest@127.0.0.1:{services.port_for('rabbitmq', 5672)}/",
+            postgres_host="127.0.0.1",
+            postgres_port=services.port_for("postgres", 5432),
+            broker_stop=lambda: services._docker_compose.execute("stop rabbitmq"),
+            broker_start=lambda: services._docker_compose.execute("start rabbitmq"),
+        )
+    else:
+        infra = local_infrastructure()
+    infra.wait_until_ready()
+    return infra

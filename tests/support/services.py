@@ -1,0 +1,125 @@
+"""Running the service under test: in this process (nameko's container) or as its own process."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+TEST_TOKENS = {
+    "registrar": {"token": "test-registrar", "actor": "Rut Registrator", "roles": ["registrar"]},
+    "case_officer": {"token": "test-case-officer", "actor": "Hans Handläggare", "roles": ["case_officer"]},
+    "secretary": {"token": "test-secretary", "actor": "Sara Sekreterare", "roles": ["secretary"]},
+    "auditor": {"token": "test-auditor", "actor": "Rolf Revisor", "roles": ["auditor"]},
+}
+AUTH_TOKENS = {entry["token"]: {"actor": entry["actor"], "roles": entry["roles"]} for entry in TEST_TOKENS.values()}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def service_config(amqp_uri: str, store_config: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    return {
+        "AMQP_URI": amqp_uri,
+        "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}",
+        "AUTH_TOKENS": AUTH_TOKENS,
+        "OUTBOX_POLL_INTERVAL": 0.2,
+        **store_config,
+        **overrides,
+    }
+
+
+@dataclass
+class Api:
+    """HTTP calls to a running service, as one of the test roles."""
+
+    base_url: str
+    session: requests.Session = field(default_factory=requests.Session)
+
+    def request(self, method: str, path: str, role: str | None = None, **kwargs: Any) -> requests.Response:
+        headers = kwargs.pop("headers", {})
+        if role is not None:
+            headers["Authorization"] = f"Bearer {TEST_TOKENS[role]['token']}"
+        return self.session.request(method, self.base_url + path, headers=headers, timeout=60, **kwargs)
+
+    def post(self, path: str, role: str | None, body: Any = None, **kwargs: Any) -> requests.Response:
+        return self.request("POST", path, role, json=body, **kwargs)
+
+    def get(self, path: str, role: str | None = "auditor", **kwargs: Any) -> requests.Response:
+        return self.request("GET", path, role, **kwargs)
+
+    def command(self, path: str, role: str, body: Any = None) -> dict[str, Any]:
+        """A command that must succeed; returns the initiative it produced."""
+        response = self.post(path, role, body if body is not None else {})
+        assert response.status_code in (200, 201), f"{path}: {response.status_code} {response.text}"
+        return response.json()
+
+
+def api_for(config: dict[str, Any]) -> Api:
+    return Api(f"http://{config['WEB_SERVER_ADDRESS']}")
+
+
+class ServiceProcess:
+    """The service as operators run it: `nameko run` with its config.yml, set by environment."""
+
+    def __init__(self, config: dict[str, Any], log_path: str):
+        self.config = config
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def environment(self) -> dict[str, str]:
+        import json
+
+        env = dict(os.environ)
+        for key, value in self.config.items():
+            env[key] = json.dumps(value) if isinstance(value, dict) else str(value)
+        return env
+
+    def start(self) -> "ServiceProcess":
+        nameko = os.path.join(os.path.dirname(sys.executable), "nameko")
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [nameko, "run", "--config", "services/initiatives/config.yml", "services.initiatives.service"],
+                cwd=REPO_ROOT, env=self.environment(), stdout=log, stderr=subprocess.STDOUT,
+            )
+        self.wait_until_healthy()
+        return self
+
+    def wait_until_healthy(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        url = f"http://{self.config['WEB_SERVER_ADDRESS']}/health"
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"service exited with {self.process.returncode}; see {self.log_path}")
+            try:
+                if requests.get(url, timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"service not healthy after {timeout}s; see {self.log_path}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as in a crash."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()

@@ -1,0 +1,144 @@
+"""Request validation, problem documents, envelopes and the entrypoints' wiring (mocked store)."""
+from __future__ import annotations
+
+import json
+from datetime import date
+from unittest.mock import MagicMock
+from uuid import uuid4
+
+import pytest
+from nameko.testing.services import worker_factory
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+from services.initiatives import schemas
+from services.initiatives.domain import Initiative
+from services.initiatives.service import InitiativesService, api
+from shared.auth import TokenTable
+from shared.envelope import to_envelope
+from shared.errors import CommandNotAllowed, Forbidden, InvalidRequest, Unauthenticated
+from shared.http import load, problem_for
+
+VALID_SUBMISSION = {
+    "kind": "initiative",
+    "title": "Samverkan med civilsamhället",
+    "text": "…",
+    "proposal_clauses": ["att …"],
+    "submitters": [{"name": "Veronica Kerr", "party": "KD"}],
+    "submitted_on": "2025-05-17",
+    "addressed_to": "Regionala utvecklingsnämnden",
+}
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"kind": "petition"}, "kind"),
+    ({"title": ""}, "title"),
+    ({"submitted_on": "2025-02-30"}, "submitted_on"),
+    ({"submitted_on": 20250517}, "submitted_on"),
+    ({"submitters": []}, "submitters"),
+    ({"submitters": [{"party": "KD"}]}, "submitters.0.name"),
+    ({"proposal_clauses": "att …"}, "proposal_clauses"),
+    ({"unexpected": True}, "unexpected"),
+])
+def test_an_invalid_submission_names_the_field(change: dict, field: str) -> None:
+    with pytest.raises(InvalidRequest) as invalid:
+        load(schemas.SubmitInitiative(), {**VALID_SUBMISSION, **change})
+    assert field in [error["field"] for error in invalid.value.errors]
+    assert invalid.value.problem()["status"] == 400
+
+
+def test_a_missing_required_field_is_named() -> None:
+    body = dict(VALID_SUBMISSION)
+    del body["submitters"]
+    with pytest.raises(InvalidRequest) as invalid:
+        load(schemas.SubmitInitiative(), body)
+    assert invalid.value.errors == [{"field": "submitters", "message": "Missing data for required field."}]
+
+
+def test_a_body_that_is_not_an_object_is_refused() -> None:
+    with pytest.raises(InvalidRequest) as invalid:
+        load(schemas.SubmitInitiative(), ["not", "an", "object"])
+    assert invalid.value.errors[0]["field"] == "body"
+
+
+@pytest.mark.parametrize("as_of, expected", [
+    ("3", {"version": "3"}),
+    ("2025-06-01T12:00:00+00:00", {"at": "2025-06-01 12:00:00+00:00"}),
+    ("2025-06-01", {"at": "2025-06-01 23:59:59.999999+02:00"}),
+])
+def test_as_of_is_a_version_or_a_moment(as_of: str, expected: dict) -> None:
+    loaded = load(schemas.HistoryQuery(), {"as_of": as_of})["as_of"]
+    assert {key: str(value) for key, value in loaded.items()} == expected
+
+
+def test_problems_carry_their_status_and_details() -> None:
+    conflict = problem_for(CommandNotAllowed("dispatch", "scheduled", ["record_decision", "withdraw"]))
+    assert conflict["status"] == 409
+    assert conflict["state"] == "scheduled"
+    assert conflict["allowed_commands"] == ["record_decision", "withdraw"]
+    assert problem_for(RuntimeError("secret detail"))["status"] == 500
+    assert "secret detail" not in json.dumps(problem_for(RuntimeError("secret detail")))
+
+
+def _request(token: str | None) -> Request:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return Request(EnvironBuilder(headers=headers).get_environ())
+
+
+def test_tokens_map_to_actor_and_roles() -> None:
+    table = TokenTable({"t1": {"actor": "Rut", "roles": ["registrar"]}})
+    assert table.authorize(_request("t1"), ["registrar"]).name == "Rut"
+    with pytest.raises(Unauthenticated):
+        table.authenticate(_request(None))
+    with pytest.raises(Unauthenticated):
+        table.authenticate(_request("unknown"))
+    with pytest.raises(Forbidden):
+        table.authorize(_request("t1"), ["secretary"])
+    with pytest.raises(ValueError):
+        TokenTable({"t2": {"actor": "X", "roles": ["superuser"]}})
+
+
+def test_an_envelope_carries_the_documented_fields() -> None:
+    initiative = Initiative(actor="Rut", **load(schemas.SubmitInitiative(), VALID_SUBMISSION))
+    submitted_event = initiative.collect_events()[0]
+    envelope = to_envelope("initiatives", 7, submitted_event, None)
+    assert set(envelope) == {
+        "envelope_version", "event_id", "type", "schema_version", "source", "position",
+        "diary_number", "aggregate_id", "aggregate_version", "occurred_at", "actor", "payload",
+    }
+    assert envelope["type"] == "Initiative.Submitted"
+    assert envelope["actor"] == "Rut"
+    assert envelope["payload"]["submitted_on"] == "2025-05-17"
+    assert envelope["event_id"] == to_envelope("initiatives", 9, submitted_event, None)["event_id"]
+
+
+def test_an_entrypoint_passes_the_authenticated_actor_and_the_loaded_command() -> None:
+    initiative = Initiative(actor="Rut", **load(schemas.SubmitInitiative(), VALID_SUBMISSION))
+    store = MagicMock()
+    store.register_initiative.return_value = initiative
+    tokens = TokenTable({"t1": {"actor": "Rut Registrator", "roles": ["registrar"]}})
+    service = worker_factory(InitiativesService, initiatives=store, auth=tokens)
+    request = Request(EnvironBuilder(
+        method="POST", json={"registered_on": "2025-05-19"}, headers={"Authorization": "Bearer t1"}
+    ).get_environ())
+    initiative_id = uuid4()
+
+    shown = service.register_initiative(request, initiative_id)
+
+    store.register_initiative.assert_called_once_with(
+        initiative_id, actor="Rut Registrator", registered_on=date(2025, 5, 19)
+    )
+    assert shown["title"] == VALID_SUBMISSION["title"]
+
+
+def test_the_openapi_document_lists_every_route_with_its_schemas() -> None:
+    document = api.spec()
+    assert document["openapi"].startswith("3.")
+    submit = document["paths"]["/initiatives"]["post"]
+    assert submit["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/SubmitInitiative"
+    }
+    assert {"400", "401", "403", "201"} <= set(submit["responses"])
+    assert "SubmitInitiative" in document["components"]["schemas"]
+    history = document["paths"]["/initiatives/{initiative_id}/history"]["get"]
+    assert [p["name"] for p in history["parameters"]] == ["initiative_id", "as_of"]
