@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
 
 from eventlet import tpool
-from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
+from eventsourcing.persistence import IntegrityError, InterfaceError, InternalError, OperationalError
+from kombu.utils.functional import retry_over_time
 
 from shared.errors import ConcurrentChange, StoreUnavailable
 
@@ -98,7 +99,12 @@ def construct_application(app_class: Callable[..., T], env: Mapping[str, str]) -
     gate = StoreGate(env)
     # Env given to the app wins over os.environ, except per-app prefixed variables
     # (INITIATIVES_POSTGRES_DBNAME), which eventsourcing reads first: operators' override.
-    app = gate.call(app_class, env=dict(env))
+    # Instances starting together race to create the tables ("tuple concurrently
+    # updated"): the loser tries again, the tables then exist.
+    app = retry_over_time(
+        gate.call, InternalError, args=(app_class,), kwargs={"env": dict(env)},
+        max_retries=5, interval_start=0.2, interval_step=0.5, interval_max=2.0,
+    )
     return app, gate
 
 

@@ -1,0 +1,38 @@
+"""Integration fixtures: the service on each store, against the real RabbitMQ and PostgreSQL."""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import pytest
+
+from services.initiatives.service import InitiativesService
+from tests.support.infrastructure import Infrastructure
+from tests.support.services import Api, api_for, service_config
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_config(request: pytest.FixtureRequest, infrastructure: Infrastructure, tmp_path: Any) -> Iterator[dict[str, Any]]:
+    """The store settings of one test: a fresh SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield {"PERSISTENCE": "sqlite", "DATA_DIR": str(tmp_path / "data")}
+    else:
+        with infrastructure.fresh_schema() as schema:
+            yield infrastructure.postgres_config(schema)
+
+
+@pytest.fixture
+def config(infrastructure: Infrastructure, store_config: dict[str, Any]) -> dict[str, Any]:
+    return service_config(infrastructure.amqp_uri, store_config)
+
+
+@pytest.fixture
+def container(container_factory: Any, config: dict[str, Any]) -> Any:
+    """The initiatives service in this process, through nameko's own test container."""
+    container = container_factory(InitiativesService, config)
+    container.start()
+    return container
+
+
+@pytest.fixture
+def api(container: Any, config: dict[str, Any]) -> Api:
+    return api_for(config)
