@@ -30,6 +30,7 @@ class Preparer(Schema):
 class Recipient(Schema):
     name = _text(200, required=True)
     party = _text(50, load_default=None)
+    title = _text(200, load_default=None)
     organisation = _text(200, load_default=None)
 
 
