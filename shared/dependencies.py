@@ -42,6 +42,10 @@ class EventSourcedApplication(DependencyProvider):
 
     def kill(self) -> None:
         self.relay.stop()
+        try:
+            self.gate.call(self.app.close)  # release the database connections even when killed
+        except Exception:  # noqa: BLE001 - a kill must not raise
+            pass
 
     def get_dependency(self, worker_ctx: Any) -> GatedApplication:
         return self.gated

@@ -1,6 +1,13 @@
-"""OpenAPI 3 documents generated from each service's routes and marshmallow schemas."""
+"""Routes, declared once: the nameko entrypoint, its auth and loading, and its OpenAPI entry.
+
+A route declared with `body` or `query` and `roles` is called as
+`method(self, actor, loaded, **path_values)`: the wrapper authorises the bearer token
+(through the service's `auth` dependency) and loads the marshmallow schema, so every
+entrypoint body is only the use case. Without roles the method gets the raw request.
+"""
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -9,7 +16,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
-from shared.http import http
+from shared.http import http, load_body, load_query
 
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 _FORMATS = {"uuid": {"type": "string", "format": "uuid"}, "int": {"type": "integer"}}
@@ -69,7 +76,8 @@ class ApiDoc:
                 Route(method, path, summary, function.__name__, body, query,
                       response, status, roles, errors)
             )
-            return http(method, path)(function)
+            handler = function if roles is None else _authorised(function, roles, body, query, status)
+            return http(method, path)(handler)
 
         return decorate
 
@@ -113,6 +121,28 @@ class ApiDoc:
         for path, operations in paths.items():
             spec.path(path=path, operations=operations)
         return spec.to_dict()
+
+
+def _authorised(
+    function: Callable[..., Any],
+    roles: tuple[str, ...],
+    body: type[Schema] | None,
+    query: type[Schema] | None,
+    status: int,
+) -> Callable[..., Any]:
+    @functools.wraps(function)
+    def handler(service: Any, request: Any, **path_values: Any) -> Any:
+        actor = service.auth.authorize(request, roles)
+        if body is not None:
+            loaded = load_body(body(), request)
+        elif query is not None:
+            loaded = load_query(query(), request)
+        else:
+            loaded = {}
+        result = function(service, actor, loaded, **path_values)
+        return (status, result) if status != 200 else result
+
+    return handler
 
 
 _ERROR_TEXT = {

@@ -195,8 +195,10 @@ class InitiativeList(Schema):
 
 
 class EventView(Schema):
+    event_id = fields.UUID()
     type = fields.String()
     schema_version = fields.Integer()
+    aggregate_id = fields.UUID()
     aggregate_version = fields.Integer()
     occurred_at = fields.DateTime()
     actor = fields.String(allow_none=True)
@@ -210,19 +212,11 @@ class HistoryView(Schema):
     events = fields.List(fields.Nested(EventView))
 
 
-class EnvelopeView(Schema):
+class EnvelopeView(EventView):
     envelope_version = fields.Integer()
-    event_id = fields.UUID()
-    type = fields.String()
-    schema_version = fields.Integer()
     source = fields.String()
     position = fields.Integer()
     diary_number = fields.String(allow_none=True)
-    aggregate_id = fields.UUID()
-    aggregate_version = fields.Integer()
-    occurred_at = fields.DateTime()
-    actor = fields.String(allow_none=True)
-    payload = fields.Dict()
 
 
 class FeedView(Schema):

@@ -1,4 +1,9 @@
-"""The initiatives service: HTTP and RPC entrypoints, each load → use case → view."""
+"""The initiatives service: HTTP and RPC entrypoints, each one use case and its view.
+
+Routes declare their roles and schemas once (shared.openapi): the token is checked
+and the payload loaded before the method runs, and the same declaration is the
+OpenAPI document.
+"""
 from __future__ import annotations
 
 from datetime import date
@@ -10,24 +15,23 @@ from werkzeug.wrappers import Request
 
 from services.initiatives import schemas
 from services.initiatives.application import InitiativesApplication
-from shared.auth import ROLES, Auth
+from shared.auth import ROLES, Actor, Auth
 from shared.dependencies import EventSourcedApplication
 from shared.envelope import describe
-from shared.http import load_body, load_query
 from shared.openapi import ApiDoc
 
 REGISTRARS = ("registrar",)
 PREPARERS = ("case_officer", "registrar")
 SECRETARIES = ("secretary",)
 READERS = ROLES
+CASE_ERRORS = (404, 409)
 
 api = ApiDoc(
     title="Initiatives",
     version="1.0.0",
     description="Initiatives (initiativärenden) and motions, from submission to closure.",
 )
-
-initiative_view = schemas.InitiativeView()
+Loaded = dict[str, Any]
 
 
 class InitiativesService:
@@ -48,117 +52,90 @@ class InitiativesService:
 
     @api.route("GET", "/events", summary="The public event feed, after a position",
                query=schemas.FeedQuery, response=schemas.FeedView, roles=READERS)
-    def feed(self, request: Request) -> dict[str, Any]:
-        self.auth.authorize(request, READERS)
-        query = load_query(schemas.FeedQuery(), request)
+    def feed(self, actor: Actor, query: Loaded) -> dict[str, Any]:
         return self.initiatives.feed(query["after"], query["limit"])
 
     # --- commands ------------------------------------------------------------
 
     @api.route("POST", "/initiatives", summary="Submit an initiative or a motion",
-               body=schemas.SubmitInitiative, response=schemas.InitiativeView, status=201,
-               roles=PREPARERS)
-    def submit_initiative(self, request: Request) -> tuple[int, dict[str, Any]]:
-        actor = self.auth.authorize(request, PREPARERS)
-        command = load_body(schemas.SubmitInitiative(), request)
-        return 201, view(self.initiatives.submit_initiative(actor=actor.name, **command))
+               body=schemas.SubmitInitiative, response=schemas.InitiativeView, status=201, roles=PREPARERS)
+    def submit_initiative(self, actor: Actor, command: Loaded) -> dict[str, Any]:
+        return view(self.initiatives.submit_initiative(actor=actor.name, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/register", summary="Register in the diary",
                body=schemas.RegisterInitiative, response=schemas.InitiativeView, roles=REGISTRARS,
-               errors=(404, 409))
-    def register_initiative(self, request: Request, initiative_id: UUID) -> dict[str, Any]:
-        actor = self.auth.authorize(request, REGISTRARS)
-        command = load_body(schemas.RegisterInitiative(), request)
+               errors=CASE_ERRORS)
+    def register_initiative(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
         return view(self.initiatives.register_initiative(initiative_id, actor=actor.name, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/referral", summary="Refer for preparation",
                body=schemas.ReferForPreparation, response=schemas.InitiativeView, roles=REGISTRARS,
-               errors=(404, 409))
-    def refer_for_preparation(self, request: Request, initiative_id: UUID) -> dict[str, Any]:
-        actor = self.auth.authorize(request, REGISTRARS)
-        command = load_body(schemas.ReferForPreparation(), request)
+               errors=CASE_ERRORS)
+    def refer_for_preparation(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
         return view(self.initiatives.refer_for_preparation(initiative_id, actor=actor.name, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/answer", summary="Draft (or revise) the answer",
                body=schemas.DraftAnswer, response=schemas.InitiativeView, roles=PREPARERS,
-               errors=(404, 409))
-    def draft_answer(self, request: Request, initiative_id: UUID) -> dict[str, Any]:
-        actor = self.auth.authorize(request, PREPARERS)
-        command = load_body(schemas.DraftAnswer(), request)
+               errors=CASE_ERRORS)
+    def draft_answer(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
         return view(self.initiatives.draft_answer(initiative_id, actor=actor.name, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/schedule", summary="Schedule for a meeting's decision",
                body=schemas.ScheduleForDecision, response=schemas.InitiativeView, roles=SECRETARIES,
-               errors=(404, 409))
-    def schedule_for_decision(self, request: Request, initiative_id: UUID) -> dict[str, Any]:
-        actor = self.auth.authorize(request, SECRETARIES)
-        command = load_body(schemas.ScheduleForDecision(), request)
+               errors=CASE_ERRORS)
+    def schedule_for_decision(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
         return view(self.initiatives.schedule_for_decision(initiative_id, actor=actor.name, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/decision", summary="Record the meeting's decision",
                body=schemas.RecordDecision, response=schemas.InitiativeView, roles=SECRETARIES,
-               errors=(404, 409))
-    def record_decision(self, request: Request, initiative_id: UUID) -> dict[str, Any]:
-        actor = self.auth.authorize(request, SECRETARIES)
-        command = load_body(schemas.RecordDecision(), request)
+               errors=CASE_ERRORS)
+    def record_decision(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
         return view(self.initiatives.record_decision(initiative_id, actor=actor.name, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/finalisation",
                summary="Finalise the decision: the minutes are adjusted",
                body=schemas.FinaliseDecision, response=schemas.InitiativeView, roles=SECRETARIES,
-               errors=(404, 409))
-    def finalise_decision(self, request: Request, initiative_id: UUID) -> dict[str, Any]:
-        actor = self.auth.authorize(request, SECRETARIES)
-        command = load_body(schemas.FinaliseDecision(), request)
+               errors=CASE_ERRORS)
+    def finalise_decision(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
         return view(self.initiatives.finalise_decision(initiative_id, actor=actor.name, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/dispatch", summary="Dispatch the decision",
                body=schemas.DispatchDecision, response=schemas.InitiativeView, roles=REGISTRARS,
-               errors=(404, 409))
-    def dispatch_decision(self, request: Request, initiative_id: UUID) -> dict[str, Any]:
-        actor = self.auth.authorize(request, REGISTRARS)
-        command = load_body(schemas.DispatchDecision(), request)
+               errors=CASE_ERRORS)
+    def dispatch_decision(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
         return view(self.initiatives.dispatch_decision(initiative_id, actor=actor.name, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/closure", summary="Close the case",
                body=schemas.CloseInitiative, response=schemas.InitiativeView, roles=REGISTRARS,
-               errors=(404, 409))
-    def close_initiative(self, request: Request, initiative_id: UUID) -> dict[str, Any]:
-        actor = self.auth.authorize(request, REGISTRARS)
-        command = load_body(schemas.CloseInitiative(), request)
+               errors=CASE_ERRORS)
+    def close_initiative(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
         return view(self.initiatives.close_initiative(initiative_id, actor=actor.name, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/withdrawal", summary="Withdraw while undecided",
                body=schemas.WithdrawInitiative, response=schemas.InitiativeView, roles=REGISTRARS,
-               errors=(404, 409))
-    def withdraw_initiative(self, request: Request, initiative_id: UUID) -> dict[str, Any]:
-        actor = self.auth.authorize(request, REGISTRARS)
-        command = load_body(schemas.WithdrawInitiative(), request)
+               errors=CASE_ERRORS)
+    def withdraw_initiative(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
         return view(self.initiatives.withdraw_initiative(initiative_id, actor=actor.name, **command))
 
     # --- queries -------------------------------------------------------------
 
     @api.route("GET", "/initiatives", summary="List, filtered by state, diary and overdue",
                query=schemas.ListQuery, response=schemas.InitiativeList, roles=READERS)
-    def list_initiatives(self, request: Request) -> dict[str, Any]:
-        self.auth.authorize(request, READERS)
-        query = load_query(schemas.ListQuery(), request)
+    def list_initiatives(self, actor: Actor, query: Loaded) -> dict[str, Any]:
         overdue_on = date.today() if query.pop("overdue") else None
         found = self.initiatives.list_initiatives(overdue_on=overdue_on, **query)
         return {"initiatives": initiative_view.dump(found, many=True)}
 
     @api.route("GET", "/initiatives/<uuid:initiative_id>", summary="One initiative",
                response=schemas.InitiativeView, roles=READERS, errors=(404,))
-    def get_initiative(self, request: Request, initiative_id: UUID) -> dict[str, Any]:
-        self.auth.authorize(request, READERS)
+    def get_initiative(self, actor: Actor, _: Loaded, initiative_id: UUID) -> dict[str, Any]:
         return view(self.initiatives.get_initiative(initiative_id))
 
     @api.route("GET", "/initiatives/<uuid:initiative_id>/history",
                summary="Every event in order, and the state as of a version or moment",
                query=schemas.HistoryQuery, response=schemas.HistoryView, roles=READERS, errors=(404,))
-    def initiative_history(self, request: Request, initiative_id: UUID) -> dict[str, Any]:
-        self.auth.authorize(request, READERS)
-        as_of = load_query(schemas.HistoryQuery(), request)["as_of"] or {}
+    def initiative_history(self, actor: Actor, query: Loaded, initiative_id: UUID) -> dict[str, Any]:
+        as_of = query["as_of"] or {}
         state, events = self.initiatives.state_as_of(initiative_id, **as_of)
         return {
             "initiative_id": str(initiative_id),
@@ -176,6 +153,9 @@ class InitiativesService:
     @rpc
     def get_initiative_by_id(self, initiative_id: str) -> dict[str, Any]:
         return view(self.initiatives.get_initiative(UUID(initiative_id)))
+
+
+initiative_view = schemas.InitiativeView()
 
 
 def view(initiative: Any) -> dict[str, Any]:

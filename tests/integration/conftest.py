@@ -26,11 +26,12 @@ def config(infrastructure: Infrastructure, store_config: dict[str, Any]) -> dict
 
 
 @pytest.fixture
-def container(container_factory: Any, config: dict[str, Any]) -> Any:
+def container(container_factory: Any, config: dict[str, Any]) -> Iterator[Any]:
     """The initiatives service in this process, through nameko's own test container."""
     container = container_factory(InitiativesService, config)
     container.start()
-    return container
+    yield container
+    container.stop()
 
 
 @pytest.fixture

@@ -5,13 +5,17 @@ import json
 import socket
 import time
 import uuid
-from typing import Any, Callable
+from typing import Any, Iterable
 
 from kombu import Connection, Exchange, Queue
 
 
 class EventSubscriber:
-    """Binds a durable queue of its own to a service's event exchange and collects envelopes."""
+    """Binds a durable queue of its own to a service's event exchange and collects envelopes.
+
+    The broker is shared (other tests, a developer's running service), so a test
+    follows the aggregates it created: `of(ids)` is what arrived about them.
+    """
 
     def __init__(self, amqp_uri: str, source: str, routing_key: str = "#"):
         self.amqp_uri = amqp_uri
@@ -21,7 +25,7 @@ class EventSubscriber:
             routing_key=routing_key, durable=True, auto_delete=False,
         )
         self.received: list[dict[str, Any]] = []
-        self.messages: list[Any] = []
+        self.messages: dict[str, Any] = {}
 
     def declare(self) -> "EventSubscriber":
         with Connection(self.amqp_uri) as connection:
@@ -33,24 +37,29 @@ class EventSubscriber:
         with Connection(self.amqp_uri) as connection:
             self.queue(connection.default_channel).delete()
 
-    def collect(self, until: Callable[[list[dict[str, Any]]], bool], timeout: float = 30.0) -> list[dict[str, Any]]:
-        """Consumes (and acks) until `until(received)` holds; returns everything received."""
+    def of(self, aggregate_ids: Iterable[str]) -> list[dict[str, Any]]:
+        wanted = set(aggregate_ids)
+        return [envelope for envelope in self.received if envelope["aggregate_id"] in wanted]
+
+    def collect(self, aggregate_ids: Iterable[str], count: int, timeout: float = 30.0) -> list[dict[str, Any]]:
+        """Consumes (and acks) until `count` events about the aggregates arrived; returns those."""
+        aggregate_ids = list(aggregate_ids)
         deadline = time.monotonic() + timeout
         with Connection(self.amqp_uri) as connection:
             with connection.Consumer(self.queue, callbacks=[self._on_message], accept=["json"]):
-                while not until(self.received):
+                while len(self.of(aggregate_ids)) < count:
                     if time.monotonic() > deadline:
                         raise TimeoutError(
-                            f"received {len(self.received)} events; condition not met in {timeout}s"
+                            f"{len(self.of(aggregate_ids))} of {count} events arrived in {timeout}s"
                         )
                     try:
                         connection.drain_events(timeout=0.5)
                     except socket.timeout:
                         pass
-        return self.received
+        return self.of(aggregate_ids)
 
     def _on_message(self, body: Any, message: Any) -> None:
         envelope = json.loads(body) if isinstance(body, (str, bytes)) else body
         self.received.append(envelope)
-        self.messages.append(message)
+        self.messages[envelope["event_id"]] = message
         message.ack()

@@ -123,7 +123,7 @@ def test_an_entrypoint_passes_the_authenticated_actor_and_the_loaded_command() -
     ).get_environ())
     initiative_id = uuid4()
 
-    shown = service.register_initiative(request, initiative_id)
+    shown = service.register_initiative(request, initiative_id=initiative_id)
 
     store.register_initiative.assert_called_once_with(
         initiative_id, actor="Rut Registrator", registered_on=date(2025, 5, 19)
