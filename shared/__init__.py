@@ -11,4 +11,5 @@ import os
 os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
 # SQLite's C calls block the hub; they run on eventlet's thread pool, and one OS
 # thread keeps eventsourcing's (green) locks uncontended. See shared.store.
-os.environ.setdefault("EVENTLET_THREADPOOL_SIZE", "1")
+# Set outright: a larger pool would let two OS threads share SQLite and green locks.
+os.environ["EVENTLET_THREADPOOL_SIZE"] = "1"

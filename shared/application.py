@@ -1,6 +1,7 @@
 """The eventsourcing application base every service builds on."""
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime
 from typing import Any, ClassVar, Iterable, TypeVar
 from uuid import UUID
@@ -86,30 +87,38 @@ class CaseApplication(Application):
             raise NotFound(f"No {aggregate_class.__name__.lower()} with id {aggregate_id}")
         return aggregate
 
-    def history(self, aggregate_id: UUID) -> list[DomainEventProtocol[Any]]:
+    def history(self, aggregate_id: UUID, aggregate_class: type[Aggregate]) -> list[DomainEventProtocol[Any]]:
+        """Every event of one aggregate of the given class, in version order."""
         events = list(self.events.get(aggregate_id))
-        if not events:
-            raise NotFound(f"No aggregate with id {aggregate_id}")
+        if not events or not isinstance(events[0], aggregate_class.Event):  # type: ignore[arg-type]
+            raise NotFound(f"No {aggregate_class.__name__.lower()} with id {aggregate_id}")
         return events
 
     def state_as_of(
         self,
         aggregate_id: UUID,
+        aggregate_class: type[TAggregate],
         *,
         at: datetime | None = None,
         version: int | None = None,
-    ) -> tuple[Aggregate, list[DomainEventProtocol[Any]]]:
-        """The aggregate as it was at a moment or a version, and the events up to it."""
-        events = self.history(aggregate_id)
+    ) -> tuple[TAggregate, list[DomainEventProtocol[Any]]]:
+        """The aggregate as it was at a moment or a version, and the events up to it.
+
+        A moment takes the events in version order up to the first one recorded after
+        it, so clocks that differ between instances can never leave a gap in versions.
+        """
+        events = self.history(aggregate_id, aggregate_class)
         if version is not None:
-            events = [e for e in events if e.originator_version <= version]
+            if version > events[-1].originator_version:
+                raise InvalidRequest.for_field(
+                    "as_of", f"version {version} does not exist; the latest is {events[-1].originator_version}"
+                )
+            events = events[:version]
         if at is not None:
-            events = [e for e in events if e.timestamp <= at]
+            events = list(itertools.takewhile(lambda e: e.timestamp <= at, events))
         if not events:
-            raise InvalidRequest.for_field(
-                "as_of", "the aggregate did not exist at that point"
-            )
-        return replay(events), events
+            raise InvalidRequest.for_field("as_of", "the aggregate did not exist at that point")
+        return replay(events), events  # type: ignore[return-value]
 
 
 def replay(events: Iterable[DomainEventProtocol[Any]]) -> Aggregate:

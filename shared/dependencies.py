@@ -33,11 +33,15 @@ class EventSourcedApplication(DependencyProvider):
         self.gated = GatedApplication(self.app, self.gate, after_call=self.relay.nudge)
 
     def start(self) -> None:
+        self.relay_thread = None
         if env_flag(self.container.config, "OUTBOX_RELAY_ENABLED", True):
-            self.container.spawn_managed_thread(self.relay.run)
+            self.relay_thread = self.container.spawn_managed_thread(self.relay.run)
 
     def stop(self) -> None:
+        """Lets the relay finish its batch (and record its position) before closing the store."""
         self.relay.stop()
+        if self.relay_thread is not None:
+            self.relay_thread.wait()
         self.gate.call(self.app.close)
 
     def kill(self) -> None:

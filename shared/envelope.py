@@ -13,7 +13,8 @@ from uuid import UUID, uuid5
 
 ENVELOPE_VERSION = 1
 _EVENT_ID_NAMESPACE = UUID("7d1c0e64-8a51-4d0e-9a8a-2f4c7b1e9a31")
-_ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp", "actor"}
+# Carried by the envelope itself, or internal to eventsourcing (a Python class path).
+_ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp", "actor", "originator_topic"}
 
 
 def event_type(domain_event: Any) -> str:

@@ -91,12 +91,22 @@ class HttpEntrypoint(HttpRequestHandler):
 http = HttpEntrypoint.decorator
 
 
+MAX_BODY_BYTES = 1024 * 1024
+
+
 def read_json(request: Request) -> Any:
-    body = request.get_data(as_text=True)
+    request.max_content_length = MAX_BODY_BYTES  # larger bodies get 413
+    raw = request.get_data()
+    try:
+        body = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidRequest.for_field("body", "not UTF-8") from None
     if not body.strip():
         return {}
     try:
         return json.loads(body)
+    except RecursionError:
+        raise InvalidRequest.for_field("body", "JSON nested too deeply") from None
     except ValueError as error:
         raise InvalidRequest.for_field("body", f"not valid JSON: {error}") from None
 
@@ -106,6 +116,9 @@ def load_body(schema: Schema, request: Request) -> dict[str, Any]:
 
 
 def load_query(schema: Schema, request: Request) -> dict[str, Any]:
+    repeated = sorted(name for name, values in request.args.lists() if len(values) > 1)
+    if repeated:
+        raise InvalidRequest([{"field": name, "message": "given more than once"} for name in repeated])
     return load(schema, request.args.to_dict())
 
 

@@ -31,6 +31,7 @@ class ProblemSchema(Schema):
         fields.Dict(keys=fields.String(), values=fields.String()),
         metadata={"description": "one entry per invalid field: {field, message}"},
     )
+    command = fields.String(metadata={"description": "the refused command (409)"})
     state = fields.String(metadata={"description": "the aggregate's state (409)"})
     allowed_commands = fields.List(fields.String())
 

@@ -99,11 +99,13 @@ def construct_application(app_class: Callable[..., T], env: Mapping[str, str]) -
     gate = StoreGate(env)
     # Env given to the app wins over os.environ, except per-app prefixed variables
     # (INITIATIVES_POSTGRES_DBNAME), which eventsourcing reads first: operators' override.
-    # Instances starting together race to create the tables ("tuple concurrently
-    # updated"): the loser tries again, the tables then exist.
+    # Instances starting together race to create the tables (PostgreSQL: "tuple
+    # concurrently updated"; SQLite: a constraint or lock error): the loser tries
+    # again and finds the tables there. A store still starting is waited for too.
     app = retry_over_time(
-        gate.call, InternalError, args=(app_class,), kwargs={"env": dict(env)},
-        max_retries=5, interval_start=0.2, interval_step=0.5, interval_max=2.0,
+        gate.call, (InternalError, ConcurrentChange, StoreUnavailable),
+        args=(app_class,), kwargs={"env": dict(env)},
+        max_retries=10, interval_start=0.2, interval_step=0.5, interval_max=2.0,
     )
     return app, gate
 

@@ -34,6 +34,7 @@ class InitiativesApplication(CaseApplication):
         self.diary_number_format = self.env.get("DIARY_NUMBER_FORMAT", DEFAULT_DIARY_NUMBER_FORMAT)
         self.index: AggregateIndex[Initiative] = AggregateIndex(self, Initiative)
         self._registration_positions: dict[UUID, tuple[int, str]] = {}
+        self._by_diary_number: dict[str, UUID] = {}
         self.index.on_event = self._remember_registration
 
     # --- commands ----------------------------------------------------------
@@ -66,7 +67,9 @@ class InitiativesApplication(CaseApplication):
         diary_number = format_diary_number(
             self.diary_number_format, diary=self.diary, year=serial.year, serial=serial.last_serial
         )
-        initiative.register(diary_number=diary_number, registered_on=registered_on, actor=actor)
+        initiative.register(
+            diary=self.diary, diary_number=diary_number, registered_on=registered_on, actor=actor
+        )
         self.save(serial, initiative)
         return initiative
 
@@ -143,10 +146,11 @@ class InitiativesApplication(CaseApplication):
         return self.load(initiative_id, Initiative)
 
     def find_by_diary_number(self, diary_number: str) -> Initiative:
-        for initiative in self.index.all():
-            if initiative.diary_number == diary_number:
-                return initiative
-        raise NotFound(f"No initiative with diary number {diary_number!r}")
+        self.index.catch_up()
+        initiative_id = self._by_diary_number.get(diary_number)
+        if initiative_id is None:
+            raise NotFound(f"No initiative with diary number {diary_number!r}")
+        return self.index.aggregates[initiative_id]
 
     def list_initiatives(
         self, *, state: str | None = None, diary: str | None = None,
@@ -156,7 +160,7 @@ class InitiativesApplication(CaseApplication):
         if state is not None:
             initiatives = [i for i in initiatives if i.state is State(state)]
         if diary is not None:
-            initiatives = [i for i in initiatives if (i.diary_number or "").startswith(diary + " ")]
+            initiatives = [i for i in initiatives if i.diary == diary]
         if overdue_on is not None:
             initiatives = [i for i in initiatives if i.is_overdue(overdue_on)]
         return sorted(initiatives, key=lambda i: (i.created_on, str(i.id)))
@@ -171,4 +175,5 @@ class InitiativesApplication(CaseApplication):
 
     def _remember_registration(self, initiative: Initiative, domain_event: Any, position: int) -> None:
         if isinstance(domain_event, Initiative.Registered):  # type: ignore[attr-defined]
-            self._registration_positions[initiative.id] = (position, initiative.diary_number or "")
+            self._registration_positions[initiative.id] = (position, domain_event.diary_number)
+            self._by_diary_number[domain_event.diary_number] = initiative.id

@@ -95,6 +95,7 @@ class Initiative(Aggregate):
         self.submitted_on = submitted_on
         self.addressed_to = addressed_to
         self.state = State.SUBMITTED
+        self.diary: str | None = None
         self.diary_number: str | None = None
         self.registered_on: date | None = None
         self.preparers: list[dict[str, Any]] = []
@@ -128,9 +129,9 @@ class Initiative(Aggregate):
 
     # --- commands ----------------------------------------------------------
 
-    def register(self, *, diary_number: str, registered_on: date, actor: str) -> None:
+    def register(self, *, diary: str, diary_number: str, registered_on: date, actor: str) -> None:
         self.check_allows("register")
-        self._registered(diary_number=diary_number, registered_on=registered_on, actor=actor)
+        self._registered(diary=diary, diary_number=diary_number, registered_on=registered_on, actor=actor)
 
     def refer_for_preparation(
         self, *, preparers: list[dict[str, Any]], due_date: date | None, referred_on: date, actor: str
@@ -180,7 +181,8 @@ class Initiative(Aggregate):
     # --- events ------------------------------------------------------------
 
     @event("Registered")
-    def _registered(self, diary_number: str, registered_on: date, actor: str) -> None:
+    def _registered(self, diary: str, diary_number: str, registered_on: date, actor: str) -> None:
+        self.diary = diary
         self.diary_number = diary_number
         self.registered_on = registered_on
         self.state = State.REGISTERED

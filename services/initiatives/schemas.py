@@ -8,105 +8,102 @@ from zoneinfo import ZoneInfo
 from marshmallow import Schema, ValidationError, fields, validate
 
 from services.initiatives.domain import CONCLUSIVE_OUTCOMES, Kind, Outcome, State
+from shared.fields import day, text_field
 
 LOCAL_TIME = ZoneInfo("Europe/Stockholm")
 
 
 
-def _text(max_length: int = 100_000, **kwargs: Any) -> fields.String:
-    return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
-
-
 class Submitter(Schema):
-    name = _text(200, required=True)
-    party = _text(50, load_default=None, metadata={"example": "KD"})
+    name = text_field(200, required=True)
+    party = text_field(50, load_default=None, metadata={"example": "KD"})
 
 
 class Preparer(Schema):
-    name = _text(200, required=True)
-    title = _text(200, load_default=None, metadata={"example": "Regional utvecklingsdirektör"})
+    name = text_field(200, required=True)
+    title = text_field(200, load_default=None, metadata={"example": "Regional utvecklingsdirektör"})
 
 
 class Recipient(Schema):
-    name = _text(200, required=True)
-    party = _text(50, load_default=None)
-    title = _text(200, load_default=None)
-    organisation = _text(200, load_default=None)
+    name = text_field(200, required=True)
+    party = text_field(50, load_default=None)
+    title = text_field(200, load_default=None)
+    organisation = text_field(200, load_default=None)
 
 
 class BasisDocument(Schema):
-    title = _text(500, required=True)
-    reference = _text(200, load_default=None, metadata={"description": "diary number, evaluation id or URL"})
+    title = text_field(500, required=True)
+    reference = text_field(200, load_default=None, metadata={"description": "diary number, evaluation id or URL"})
 
 
 class SubmitInitiative(Schema):
     kind = fields.String(required=True, validate=validate.OneOf([k.value for k in Kind]))
-    title = _text(500, required=True)
-    text = _text(required=True)
-    proposal_clauses = fields.List(_text(5_000), load_default=list, metadata={"description": "att-satser"})
+    title = text_field(500, required=True)
+    text = text_field(required=True)
+    proposal_clauses = fields.List(text_field(5_000), load_default=list, metadata={"description": "att-satser"})
     submitters = fields.List(
         fields.Nested(Submitter), required=True, validate=validate.Length(min=1, max=100)
     )
-    submitted_on = fields.Date(required=True)
-    addressed_to = _text(200, required=True, metadata={"example": "Regionala utvecklingsnämnden"})
+    submitted_on = day(required=True)
+    addressed_to = text_field(200, required=True, metadata={"example": "Regionala utvecklingsnämnden"})
 
 
 class RegisterInitiative(Schema):
-    registered_on = fields.Date(load_default=None)
+    registered_on = day(load_default=None)
 
 
 class ReferForPreparation(Schema):
     preparers = fields.List(fields.Nested(Preparer), required=True, validate=validate.Length(min=1, max=50))
-    due_date = fields.Date(load_default=None, metadata={"description": "a motion defaults to one year after submission"})
-    referred_on = fields.Date(load_default=None)
+    due_date = day(load_default=None, metadata={"description": "a motion defaults to one year after submission"})
+    referred_on = day(load_default=None)
 
 
 class DraftAnswer(Schema):
-    summary = _text(required=True)
+    summary = text_field(required=True)
     proposed_outcome = fields.String(
         required=True, validate=validate.OneOf(sorted(o.value for o in CONCLUSIVE_OUTCOMES))
     )
-    proposal = _text(required=True, metadata={"example": "Initiativärendet anses besvarat."})
-    assessed_results_and_consequences = _text(load_default=None)
-    resources_and_financing = _text(load_default=None)
-    gender_equality = _text(load_default=None)
+    proposal = text_field(required=True, metadata={"example": "Initiativärendet anses besvarat."})
+    assessed_results_and_consequences = text_field(load_default=None)
+    resources_and_financing = text_field(load_default=None)
+    gender_equality = text_field(load_default=None)
     basis_documents = fields.List(fields.Nested(BasisDocument), load_default=list)
 
 
 class ScheduleForDecision(Schema):
-    body = _text(200, required=True, metadata={"example": "Regionala utvecklingsnämnden"})
-    meeting = _text(200, required=True, metadata={"example": "RUN sammanträde 2025-06-12"})
-    meeting_date = fields.Date(load_default=None)
+    body = text_field(200, required=True, metadata={"example": "Regionala utvecklingsnämnden"})
+    meeting = text_field(200, required=True, metadata={"example": "RUN sammanträde 2025-06-12"})
+    meeting_date = day(load_default=None)
 
 
 class RecordDecision(Schema):
     outcome = fields.String(required=True, validate=validate.OneOf([o.value for o in Outcome]))
-    paragraph = _text(20, load_default=None, metadata={"example": "§ 22"})
-    text = _text(required=True)
-    decided_on = fields.Date(load_default=None)
+    paragraph = text_field(20, load_default=None, metadata={"example": "§ 22"})
+    text = text_field(required=True)
+    decided_on = day(load_default=None)
 
 
 class FinaliseDecision(Schema):
-    minutes_adjusted_on = fields.Date(load_default=None)
+    minutes_adjusted_on = day(load_default=None)
 
 
 class DispatchDecision(Schema):
     recipients = fields.List(fields.Nested(Recipient), required=True, validate=validate.Length(min=1, max=500))
-    dispatched_on = fields.Date(load_default=None)
+    dispatched_on = day(load_default=None)
 
 
 class CloseInitiative(Schema):
-    closed_on = fields.Date(load_default=None)
+    closed_on = day(load_default=None)
 
 
 class WithdrawInitiative(Schema):
-    reason = _text(5_000, required=True)
-    withdrawn_on = fields.Date(load_default=None)
+    reason = text_field(5_000, required=True)
+    withdrawn_on = day(load_default=None)
 
 
 class ListQuery(Schema):
     state = fields.String(validate=validate.OneOf([s.value for s in State]), load_default=None)
-    diary = _text(50, load_default=None, metadata={"example": "RUN"})
+    diary = text_field(50, load_default=None, metadata={"example": "RUN"})
     overdue = fields.Boolean(load_default=False)
 
 
@@ -115,18 +112,21 @@ class FeedQuery(Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
+MAX_VERSION_DIGITS = 7  # longer digit strings are dates (20250601)
+
+
 class AsOf(fields.Field):
     """A version number, or a moment (ISO 8601; a bare date means the end of that day, Swedish time)."""
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> dict[str, Any]:
-        text = str(value).strip()
-        if text.isdigit():
-            return {"version": int(text)}
+        given = str(value).strip()
+        if given.isascii() and given.isdigit() and len(given) <= MAX_VERSION_DIGITS:
+            return {"version": int(given)}
         try:
-            moment = datetime.fromisoformat(text)
+            moment = datetime.fromisoformat(given)
         except ValueError:
             raise ValidationError("expected a version number or an ISO 8601 date or timestamp") from None
-        if len(text) == 10:
+        if len(given) in (8, 10):  # a bare date, 2025-06-01 or 20250601
             moment = datetime.combine(moment.date(), time.max)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=LOCAL_TIME)

@@ -15,13 +15,16 @@ from werkzeug.wrappers import Request
 
 from services.initiatives import schemas
 from services.initiatives.application import InitiativesApplication
+from services.initiatives.domain import Initiative
 from shared.auth import ROLES, Actor, Auth
 from shared.dependencies import EventSourcedApplication
 from shared.envelope import describe
+from shared.errors import InvalidRequest
 from shared.openapi import ApiDoc
 
 REGISTRARS = ("registrar",)
-PREPARERS = ("case_officer", "registrar")
+SUBMITTERS = ("registrar", "case_officer")
+CASE_OFFICERS = ("case_officer",)
 SECRETARIES = ("secretary",)
 READERS = ROLES
 CASE_ERRORS = (404, 409)
@@ -58,7 +61,7 @@ class InitiativesService:
     # --- commands ------------------------------------------------------------
 
     @api.route("POST", "/initiatives", summary="Submit an initiative or a motion",
-               body=schemas.SubmitInitiative, response=schemas.InitiativeView, status=201, roles=PREPARERS)
+               body=schemas.SubmitInitiative, response=schemas.InitiativeView, status=201, roles=SUBMITTERS)
     def submit_initiative(self, actor: Actor, command: Loaded) -> dict[str, Any]:
         return view(self.initiatives.submit_initiative(actor=actor.name, **command))
 
@@ -75,7 +78,7 @@ class InitiativesService:
         return view(self.initiatives.refer_for_preparation(initiative_id, actor=actor.name, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/answer", summary="Draft (or revise) the answer",
-               body=schemas.DraftAnswer, response=schemas.InitiativeView, roles=PREPARERS,
+               body=schemas.DraftAnswer, response=schemas.InitiativeView, roles=CASE_OFFICERS,
                errors=CASE_ERRORS)
     def draft_answer(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
         return view(self.initiatives.draft_answer(initiative_id, actor=actor.name, **command))
@@ -136,7 +139,7 @@ class InitiativesService:
                query=schemas.HistoryQuery, response=schemas.HistoryView, roles=READERS, errors=(404,))
     def initiative_history(self, actor: Actor, query: Loaded, initiative_id: UUID) -> dict[str, Any]:
         as_of = query["as_of"] or {}
-        state, events = self.initiatives.state_as_of(initiative_id, **as_of)
+        state, events = self.initiatives.state_as_of(initiative_id, Initiative, **as_of)
         return {
             "initiative_id": str(initiative_id),
             "as_of": {key: str(value) for key, value in as_of.items()} or None,
@@ -152,7 +155,11 @@ class InitiativesService:
 
     @rpc
     def get_initiative_by_id(self, initiative_id: str) -> dict[str, Any]:
-        return view(self.initiatives.get_initiative(UUID(initiative_id)))
+        try:
+            parsed_id = UUID(str(initiative_id))
+        except ValueError:
+            raise InvalidRequest.for_field("initiative_id", "not a UUID") from None
+        return view(self.initiatives.get_initiative(parsed_id))
 
 
 initiative_view = schemas.InitiativeView()

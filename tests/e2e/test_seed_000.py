@@ -8,6 +8,7 @@ import sys
 from typing import Any, Iterator
 
 import pytest
+import requests
 
 from services.initiatives.demo import seed_000
 from tests.support.cases import drive, submit
@@ -82,5 +83,5 @@ def test_make_run_starts_the_service_and_loads_the_demo(infrastructure: Infrastr
         runner.send_signal(signal.SIGTERM)
         runner.wait(timeout=60)
     assert runner.returncode == 0
-    with pytest.raises(Exception):
+    with pytest.raises(requests.ConnectionError):  # the service went with it
         Api(f"http://127.0.0.1:{port}").get("/health", timeout=2)

@@ -205,3 +205,29 @@ def test_the_openapi_document_is_valid_and_served(api: Api) -> None:
     response = api.get("/openapi.json", None)
     assert response.status_code == 200
     validate(response.json())
+
+
+def test_hostile_bodies_and_queries_get_4xx_problems_never_500(api: Api) -> None:
+    def post_raw(data: bytes) -> Any:
+        return api.request("POST", "/initiatives", "case_officer", data=data,
+                           headers={"Content-Type": "application/json"})
+
+    assert assert_problem(post_raw(b"[" * 100_000), 400)["errors"][0]["field"] == "body"
+    assert assert_problem(post_raw(b'{"title": "\xff\xfe"}'), 400)["errors"][0]["field"] == "body"
+    assert_problem(post_raw(b'{"text": "' + b"x" * (2 * 1024 * 1024) + b'"}'), 413)
+    surrogate = b'{"title": "\\ud800"}'
+    assert "title" in {e["field"] for e in assert_problem(post_raw(surrogate), 400)["errors"]}
+    repeated = api.get("/initiatives", params=[("state", "closed"), ("state", "withdrawn")])
+    assert assert_problem(repeated, 400)["errors"] == [{"field": "state", "message": "given more than once"}]
+    assert_problem(api.get("/events", params={"after": str(2**64)}), 400)
+
+
+def test_history_refuses_what_is_not_an_initiative_or_not_yet_there(api: Api) -> None:
+    from services.initiatives.domain import DiarySerial
+
+    initiative = drive(api, submit(api)["id"], "registration")
+    counter_id = DiarySerial.create_id("RUN", 2025)
+    assert_problem(api.get(f"/initiatives/{counter_id}/history"), 404)
+    assert_problem(api.get(f"/initiatives/{counter_id}"), 404)
+    beyond = api.get(f"/initiatives/{initiative['id']}/history", params={"as_of": "3"})
+    assert "latest is 2" in assert_problem(beyond, 400)["errors"][0]["message"]

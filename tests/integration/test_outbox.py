@@ -23,6 +23,17 @@ def subscriber(infrastructure: Infrastructure) -> Iterator[EventSubscriber]:
     subscriber.delete()
 
 
+def wait_for(condition: Any, timeout: float = 10.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def assert_each_position_once_in_order(received: list[dict[str, Any]], expected_types: list[str]) -> None:
     positions = [envelope["position"] for envelope in received]
     assert positions == sorted(positions), "out of order"
@@ -49,7 +60,7 @@ def test_every_event_reaches_a_plain_amqp_subscriber_in_order_in_the_envelope(
     message = subscriber.messages[registered["event_id"]]
     assert message.properties["message_id"] == registered["event_id"]
     assert message.delivery_info["routing_key"] == "Initiative.Registered"
-    assert api.get("/health").json()["unpublished"] == 0
+    assert wait_for(lambda: api.get("/health").json()["unpublished"] == 0)
 
 
 class Listener:

@@ -51,7 +51,8 @@ class Api:
         headers = kwargs.pop("headers", {})
         if role is not None:
             headers["Authorization"] = f"Bearer {TEST_TOKENS[role]['token']}"
-        return self.session.request(method, self.base_url + path, headers=headers, timeout=60, **kwargs)
+        kwargs.setdefault("timeout", 60)
+        return self.session.request(method, self.base_url + path, headers=headers, **kwargs)
 
     def post(self, path: str, role: str | None, body: Any = None, **kwargs: Any) -> requests.Response:
         return self.request("POST", path, role, json=body, **kwargs)

@@ -30,7 +30,7 @@ def submitted(kind: str = "initiative", submitted_on: date = date(2025, 5, 17)) 
 
 def prepared(kind: str = "initiative") -> Initiative:
     initiative = submitted(kind)
-    initiative.register(diary_number="RUN 2025-0001", registered_on=date(2025, 5, 19), actor=ACTOR)
+    initiative.register(diary="RUN", diary_number="RUN 2025-0001", registered_on=date(2025, 5, 19), actor=ACTOR)
     initiative.refer_for_preparation(
         preparers=[{"name": "Kerstin Hamre", "title": "samordnare"}],
         due_date=date(2025, 10, 31), referred_on=date(2025, 5, 20), actor=ACTOR,
@@ -78,7 +78,7 @@ def test_replaying_the_events_gives_the_same_state() -> None:
     (submitted, "refer_for_preparation", dict(preparers=[], due_date=date(2026, 1, 1), referred_on=date(2025, 6, 1))),
     (submitted, "record_decision", dict(outcome="approved", paragraph=None, text="…", decided_on=date(2025, 6, 1))),
     (prepared, "dispatch", dict(recipients=[{"name": "X"}], dispatched_on=date(2025, 6, 1))),
-    (scheduled, "register", dict(diary_number="RUN 2025-0002", registered_on=date(2025, 6, 1))),
+    (scheduled, "register", dict(diary="RUN", diary_number="RUN 2025-0002", registered_on=date(2025, 6, 1))),
 ])
 def test_a_command_that_does_not_fit_the_state_is_refused_naming_state_and_allowed_commands(
     state_builder, command, arguments
@@ -125,7 +125,7 @@ def test_withdrawal_is_possible_while_undecided_only() -> None:
 
 def test_a_motion_is_due_one_year_after_it_was_raised_by_default() -> None:
     motion = submitted("motion", submitted_on=date(2024, 2, 29))
-    motion.register(diary_number="RF 2024-0007", registered_on=date(2024, 3, 1), actor=ACTOR)
+    motion.register(diary="RF", diary_number="RF 2024-0007", registered_on=date(2024, 3, 1), actor=ACTOR)
     motion.refer_for_preparation(preparers=[], due_date=None, referred_on=date(2024, 3, 4), actor=ACTOR)
     assert motion.due_date == date(2025, 2, 28)
     assert default_due_date(motion.kind, date(2025, 5, 17)) == date(2026, 5, 17)
@@ -133,7 +133,7 @@ def test_a_motion_is_due_one_year_after_it_was_raised_by_default() -> None:
 
 def test_an_initiative_needs_a_due_date_and_it_cannot_precede_the_referral() -> None:
     initiative = submitted()
-    initiative.register(diary_number="RUN 2025-0001", registered_on=date(2025, 5, 19), actor=ACTOR)
+    initiative.register(diary="RUN", diary_number="RUN 2025-0001", registered_on=date(2025, 5, 19), actor=ACTOR)
     with pytest.raises(InvalidRequest) as missing:
         initiative.refer_for_preparation(preparers=[], due_date=None, referred_on=date(2025, 5, 20), actor=ACTOR)
     assert missing.value.errors[0]["field"] == "due_date"

@@ -39,6 +39,9 @@ VALID_SUBMISSION = {
     ({"submitters": [{"party": "KD"}]}, "submitters.0.name"),
     ({"proposal_clauses": "att …"}, "proposal_clauses"),
     ({"unexpected": True}, "unexpected"),
+    ({"submitted_on": "9999-06-01"}, "submitted_on"),
+    ({"title": "\ud800"}, "title"),
+    ({"submitters": None}, "submitters"),
 ])
 def test_an_invalid_submission_names_the_field(change: dict, field: str) -> None:
     with pytest.raises(InvalidRequest) as invalid:
@@ -61,8 +64,16 @@ def test_a_body_that_is_not_an_object_is_refused() -> None:
     assert invalid.value.errors[0]["field"] == "body"
 
 
+@pytest.mark.parametrize("as_of", ["\u00b2", "9" * 5000, "yesterday", "2025-13-01"])
+def test_an_impossible_as_of_is_refused(as_of: str) -> None:
+    with pytest.raises(InvalidRequest) as invalid:
+        load(schemas.HistoryQuery(), {"as_of": as_of})
+    assert invalid.value.errors[0]["field"] == "as_of"
+
+
 @pytest.mark.parametrize("as_of, expected", [
     ("3", {"version": "3"}),
+    ("20250601", {"at": "2025-06-01 23:59:59.999999+02:00"}),
     ("2025-06-01T12:00:00+00:00", {"at": "2025-06-01 12:00:00+00:00"}),
     ("2025-06-01", {"at": "2025-06-01 23:59:59.999999+02:00"}),
 ])
@@ -133,6 +144,10 @@ def test_an_entrypoint_passes_the_authenticated_actor_and_the_loaded_command() -
 
 def test_the_openapi_document_lists_every_route_with_its_schemas() -> None:
     document = api.spec()
+    documented = {(path, method) for path, operations in document["paths"].items() for method in operations}
+    declared = {(route.path.replace("<uuid:initiative_id>", "{initiative_id}"), route.method.lower())
+                for route in api.routes}
+    assert documented == declared and len(declared) == 16
     assert document["openapi"].startswith("3.")
     submit = document["paths"]["/initiatives"]["post"]
     assert submit["requestBody"]["content"]["application/json"]["schema"] == {

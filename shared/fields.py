@@ -1,0 +1,31 @@
+"""marshmallow fields every service's schemas use, with the limits a store can keep."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate
+
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2999, 12, 31)
+
+
+class Text(fields.String):
+    """A string that is real UTF-8 (no lone surrogates, which the event store cannot encode)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError("Not valid UTF-8 text.") from None
+        return text
+
+
+def text_field(max_length: int = 100_000, **kwargs: Any) -> Text:
+    return Text(validate=validate.Length(min=1, max=max_length), **kwargs)
+
+
+def day(**kwargs: Any) -> fields.Date:
+    """A calendar date within the years a case can concern (1900–2999)."""
+    return fields.Date(validate=validate.Range(min=EARLIEST_DAY, max=LATEST_DAY), **kwargs)
