@@ -87,6 +87,13 @@ class CaseApplication(Application):
             raise NotFound(f"No {aggregate_class.__name__.lower()} with id {aggregate_id}")
         return aggregate
 
+    def change(self, aggregate_id: UUID, aggregate_class: type[TAggregate], command: str, **arguments: Any) -> TAggregate:
+        """Load → command → save: the shape of most use cases."""
+        aggregate = self.load(aggregate_id, aggregate_class)
+        getattr(aggregate, command)(**arguments)
+        self.save(aggregate)
+        return aggregate
+
     def history(self, aggregate_id: UUID, aggregate_class: type[Aggregate]) -> list[DomainEventProtocol[Any]]:
         """Every event of one aggregate of the given class, in version order."""
         events = list(self.events.get(aggregate_id))

@@ -5,19 +5,11 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
-from kombu.utils.functional import retry_over_time
-
-from services.initiatives.domain import (
-    DiarySerial,
-    Initiative,
-    State,
-    format_diary_number,
-)
+from services.initiatives.domain import Initiative, State, format_diary_number
 from shared.application import CaseApplication
 from shared.errors import NotFound
 from shared.projection import AggregateIndex
+from shared.serials import next_serial, retrying_on_conflict
 
 DEFAULT_DIARY = "RUN"
 DEFAULT_DIARY_NUMBER_FORMAT = "{diary} {year}-{serial:04d}"
@@ -48,36 +40,22 @@ class InitiativesApplication(CaseApplication):
         self, initiative_id: UUID, *, actor: str, registered_on: date | None = None
     ) -> Initiative:
         """Issues the next serial in the diary and registers the case, atomically."""
-        registered_on = registered_on or date.today()
-        return retry_over_time(
-            self._register_once,
-            IntegrityError,
-            args=(initiative_id, actor, registered_on),
-            max_retries=50,
-            interval_start=0,
-            interval_step=0.01,
-            interval_max=0.05,
+        return retrying_on_conflict(
+            self._register_once, initiative_id, actor, registered_on or date.today()
         )
 
     def _register_once(self, initiative_id: UUID, actor: str, registered_on: date) -> Initiative:
         initiative = self.load(initiative_id, Initiative)
         initiative.check_allows("register")
-        serial = self._diary_serial(registered_on.year)
-        serial.issue()
+        serial = next_serial(self, f"diary/{self.diary}", registered_on.year)
         diary_number = format_diary_number(
-            self.diary_number_format, diary=self.diary, year=serial.year, serial=serial.last_serial
+            self.diary_number_format, diary=self.diary, year=serial.year, serial=serial.last
         )
         initiative.register(
             diary=self.diary, diary_number=diary_number, registered_on=registered_on, actor=actor
         )
         self.save(serial, initiative)
         return initiative
-
-    def _diary_serial(self, year: int) -> DiarySerial:
-        try:
-            return self.repository.get(DiarySerial.create_id(self.diary, year))
-        except AggregateNotFoundError:
-            return DiarySerial(self.diary, year)
 
     def refer_for_preparation(
         self, initiative_id: UUID, *, actor: str, preparers: list[dict[str, Any]],
@@ -135,10 +113,7 @@ class InitiativesApplication(CaseApplication):
         )
 
     def _change(self, initiative_id: UUID, command: str, **arguments: Any) -> Initiative:
-        initiative = self.load(initiative_id, Initiative)
-        getattr(initiative, command)(**arguments)
-        self.save(initiative)
-        return initiative
+        return self.change(initiative_id, Initiative, command, **arguments)
 
     # --- queries -----------------------------------------------------------
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import date
 from enum import Enum
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
@@ -247,29 +246,6 @@ class Initiative(Aggregate):
     def _withdrawn(self, reason: str, withdrawn_on: date, actor: str) -> None:
         self.withdrawal = {"reason": reason, "withdrawn_on": withdrawn_on}
         self.state = State.WITHDRAWN
-
-
-class DiarySerial(Aggregate):
-    """The last serial issued in one diary for one year.
-
-    Issuing a number and registering the case are saved together, and a second
-    instance issuing the same serial at the same instant fails on the counter's
-    version: a diary number can never be given twice.
-    """
-
-    @staticmethod
-    def create_id(diary: str, year: int) -> UUID:
-        return uuid5(NAMESPACE_URL, f"/diaries/{diary}/{year}")
-
-    @event("Opened")
-    def __init__(self, diary: str, year: int):
-        self.diary = diary
-        self.year = year
-        self.last_serial = 0
-
-    @event("Issued")
-    def issue(self) -> None:
-        self.last_serial += 1
 
 
 def format_diary_number(template: str, *, diary: str, year: int, serial: int) -> str:

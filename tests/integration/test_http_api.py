@@ -223,10 +223,10 @@ def test_hostile_bodies_and_queries_get_4xx_problems_never_500(api: Api) -> None
 
 
 def test_history_refuses_what_is_not_an_initiative_or_not_yet_there(api: Api) -> None:
-    from services.initiatives.domain import DiarySerial
+    from shared.serials import Serial
 
     initiative = drive(api, submit(api)["id"], "registration")
-    counter_id = DiarySerial.create_id("RUN", 2025)
+    counter_id = Serial.create_id("diary/RUN", 2025)
     assert_problem(api.get(f"/initiatives/{counter_id}/history"), 404)
     assert_problem(api.get(f"/initiatives/{counter_id}"), 404)
     beyond = api.get(f"/initiatives/{initiative['id']}/history", params={"as_of": "3"})

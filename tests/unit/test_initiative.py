@@ -7,7 +7,6 @@ import pytest
 
 from services.initiatives.domain import (
     ALLOWED_COMMANDS,
-    DiarySerial,
     Initiative,
     State,
     default_due_date,
@@ -15,6 +14,7 @@ from services.initiatives.domain import (
 )
 from shared.application import replay
 from shared.errors import CommandNotAllowed, InvalidRequest
+from shared.serials import Serial
 
 ACTOR = "Rut Registrator"
 
@@ -157,9 +157,9 @@ def test_diary_numbers_follow_the_configured_format() -> None:
 
 
 def test_a_diary_serial_counts_per_diary_and_year() -> None:
-    serial = DiarySerial("RUN", 2025)
+    serial = Serial("diary/RUN", 2025)
     serial.issue()
     serial.issue()
-    assert serial.last_serial == 2
-    assert DiarySerial.create_id("RUN", 2025) == serial.id
-    assert DiarySerial.create_id("RUN", 2026) != serial.id
+    assert serial.last == 2
+    assert Serial.create_id("diary/RUN", 2025) == serial.id
+    assert Serial.create_id("diary/RUN", 2026) != serial.id
