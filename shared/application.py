@@ -6,12 +6,12 @@ from datetime import date, datetime
 from typing import Any, ClassVar, Iterable, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate, DomainEventProtocol
-from eventsourcing.persistence import JSONTranscoder, Notification, ProcessRecorder, Transcoding
+from eventsourcing.persistence import JSONTranscoder, Notification, ProcessRecorder, Tracking, Transcoding
 
 from shared.envelope import to_envelope
-from shared.errors import InvalidRequest, NotFound
+from shared.errors import CaseError, InvalidRequest, NotFound
 
 TAggregate = TypeVar("TAggregate", bound=Aggregate)
 
@@ -37,20 +37,51 @@ class CaseApplication(Application):
     source: ClassVar[str] = ""
     published: ClassVar[tuple[type[Aggregate], ...]] = ()
 
-    def diary_number_at(self, aggregate_id: UUID, position: int) -> str | None:
-        """The case's diary number as it was when the event at `position` was recorded."""
-        return None
+    def diary_number_of(self, domain_event: Any, position: int) -> str | None:
+        """The diary number of the case an event concerns, as it was when it was recorded.
+
+        By default the event's own `diary_number` (an agenda item's case, say); a
+        service whose aggregates are cases overrides it.
+        """
+        return getattr(domain_event, "diary_number", None)
 
     def envelope_for(self, notification: Notification) -> dict[str, Any] | None:
         domain_event = self.mapper.to_domain_event(notification)
         if not isinstance(domain_event, tuple(cls.Event for cls in self.published)):
             return None
         return to_envelope(
-            self.source,
-            notification.id,
-            domain_event,
-            self.diary_number_at(domain_event.originator_id, notification.id),
+            self.source, notification.id, domain_event, self.diary_number_of(domain_event, notification.id)
         )
+
+    def when(self, source: str, envelope: dict[str, Any]) -> list[Aggregate]:
+        """The policy for another service's event: the aggregates it changed, unsaved."""
+        return []
+
+    def apply_inbound(self, source: str, envelope: dict[str, Any]) -> str:
+        """Applies an event of another service exactly once: its effects and its position together."""
+        from shared.inbox import incident_for
+
+        position = int(envelope["position"])
+        if position <= (self.recorder.max_tracking_id(source) or 0):
+            return "duplicate"
+        try:
+            changed = self.when(source, envelope)
+            outcome = "applied" if changed else "ignored"
+        except CaseError as refused:
+            changed = [incident_for(source, envelope, refused)]
+            outcome = "flagged"
+        processing = ProcessingEvent(tracking=Tracking(application_name=source, notification_id=position))
+        processing.collect_events(*changed)
+        self._record(processing)
+        return outcome
+
+    def list_incidents(self) -> list[Aggregate]:
+        from shared.inbox import Incident
+        from shared.projection import AggregateIndex
+
+        if not hasattr(self, "_incidents"):
+            self._incidents = AggregateIndex(self, Incident)
+        return sorted(self._incidents.all(), key=lambda incident: (incident.source, incident.position))
 
     def health(self) -> dict[str, Any]:
         """Reads the store: the log's head and how far the outbox relay has published it."""

@@ -6,15 +6,21 @@ from typing import Any
 from nameko.extensions import DependencyProvider
 from nameko.standalone.events import get_event_exchange
 
+from shared.inbox import InboxConsumer, inbox_queue
 from shared.outbox import OutboxRelay
 from shared.store import GatedApplication, construct_application, env_flag, persistence_env
 
 
 class EventSourcedApplication(DependencyProvider):
-    """Builds the application once per container; runs its outbox relay beside it."""
+    """Builds the application once per container; runs its outbox relay and inboxes beside it.
 
-    def __init__(self, application_class: type, **kwargs: Any):
+    `inboxes` maps a source service to the event types (routing keys) this service
+    applies from it (shared.inbox).
+    """
+
+    def __init__(self, application_class: type, inboxes: dict[str, list[str]] | None = None, **kwargs: Any):
         self.application_class = application_class
+        self.inboxes = inboxes or {}
         super().__init__(**kwargs)
 
     def setup(self) -> None:
@@ -31,21 +37,34 @@ class EventSourcedApplication(DependencyProvider):
             poll_interval=float(config.get("OUTBOX_POLL_INTERVAL", 1.0)),
         )
         self.gated = GatedApplication(self.app, self.gate, after_call=self.relay.nudge)
+        self.consumers = [
+            InboxConsumer(
+                app=self.app, gate=self.gate, amqp_uri=config["AMQP_URI"], source=source,
+                queue=inbox_queue(source, service_name, routing_keys), on_applied=self.relay.nudge,
+            )
+            for source, routing_keys in self.inboxes.items()
+        ]
 
     def start(self) -> None:
         self.relay_thread = None
         if env_flag(self.container.config, "OUTBOX_RELAY_ENABLED", True):
             self.relay_thread = self.container.spawn_managed_thread(self.relay.run)
+        self.consumer_threads = [self.container.spawn_managed_thread(c.run) for c in self.consumers]
 
     def stop(self) -> None:
-        """Lets the relay finish its batch (and record its position) before closing the store."""
+        """Lets the relay and inboxes finish what they hold (and record positions) before closing the store."""
         self.relay.stop()
-        if self.relay_thread is not None:
-            self.relay_thread.wait()
+        for consumer in self.consumers:
+            consumer.stop()
+        for thread in [self.relay_thread, *self.consumer_threads]:
+            if thread is not None:
+                thread.wait()
         self.gate.call(self.app.close)
 
     def kill(self) -> None:
         self.relay.stop()
+        for consumer in self.consumers:
+            consumer.stop()
         try:
             self.gate.call(self.app.close)  # release the database connections even when killed
         except Exception:  # noqa: BLE001 - a kill must not raise

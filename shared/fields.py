@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 from marshmallow import ValidationError, fields, validate
 
@@ -29,3 +30,13 @@ def text_field(max_length: int = 100_000, **kwargs: Any) -> Text:
 def day(**kwargs: Any) -> fields.Date:
     """A calendar date within the years a case can concern (1900–2999)."""
     return fields.Date(validate=validate.Range(min=EARLIEST_DAY, max=LATEST_DAY), **kwargs)
+
+
+def parse_uuid(value: Any, field: str) -> UUID:
+    """An id passed over RPC, refused as the named field when it is not a UUID."""
+    from shared.errors import InvalidRequest
+
+    try:
+        return UUID(str(value))
+    except ValueError:
+        raise InvalidRequest.for_field(field, "not a UUID") from None

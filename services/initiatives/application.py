@@ -5,12 +5,14 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from services.initiatives.domain import Initiative, State, format_diary_number
+from services.initiatives.domain import CONCLUSIVE_OUTCOMES, Initiative, State, format_diary_number
 from shared.application import CaseApplication
-from shared.errors import NotFound
+from shared.errors import CaseError, NotFound
+from shared.inbox import Incident, incident_for
 from shared.projection import AggregateIndex
 from shared.serials import next_serial, retrying_on_conflict
 
+CONCLUSIVE_OUTCOME_VALUES = {outcome.value for outcome in CONCLUSIVE_OUTCOMES}
 DEFAULT_DIARY = "RUN"
 DEFAULT_DIARY_NUMBER_FORMAT = "{diary} {year}-{serial:04d}"
 
@@ -18,7 +20,7 @@ DEFAULT_DIARY_NUMBER_FORMAT = "{diary} {year}-{serial:04d}"
 class InitiativesApplication(CaseApplication):
     name = "initiatives"
     source = "initiatives"
-    published = (Initiative,)
+    published = (Initiative, Incident)
 
     def __init__(self, env: dict[str, str] | None = None):
         super().__init__(env=env)
@@ -115,6 +117,41 @@ class InitiativesApplication(CaseApplication):
     def _change(self, initiative_id: UUID, command: str, **arguments: Any) -> Initiative:
         return self.change(initiative_id, Initiative, command, **arguments)
 
+    # --- policy: what the meetings decide happens to the case --------------------
+
+    def when(self, source: str, envelope: dict[str, Any]) -> list[Any]:
+        if source != "meetings":
+            return []
+        if envelope["type"] != "Meeting.MinutesAdjusted" and not envelope.get("diary_number"):
+            return []  # an agenda item that is not a case
+        payload, actor = envelope["payload"], envelope["actor"] or source
+        if envelope["type"] == "Meeting.ItemAdded":
+            return [self._changed(envelope["diary_number"], "schedule_for_decision", actor=actor,
+                                  body=payload["body"], meeting=payload["meeting"],
+                                  meeting_date=date.fromisoformat(payload["meeting_date"]))]
+        if envelope["type"] == "Meeting.ItemDecided":
+            return [self._changed(envelope["diary_number"], "record_decision", actor=actor,
+                                  outcome=payload["outcome"], paragraph=payload["paragraph"],
+                                  text=payload["text"], decided_on=date.fromisoformat(payload["decided_on"]))]
+        if envelope["type"] == "Meeting.MinutesAdjusted":
+            adjusted_on = date.fromisoformat(payload["adjusted_on"])
+            changed: list[Any] = []
+            for decision in payload["decisions"]:  # one case refused must not hold back the others
+                if not decision["diary_number"] or decision["outcome"] not in CONCLUSIVE_OUTCOME_VALUES:
+                    continue
+                try:
+                    changed.append(self._changed(decision["diary_number"], "finalise", actor=actor,
+                                                 minutes_adjusted_on=adjusted_on))
+                except CaseError as refused:
+                    changed.append(incident_for(source, envelope, refused, decision["diary_number"]))
+            return changed
+        return []
+
+    def _changed(self, diary_number: str, command: str, **arguments: Any) -> Initiative:
+        initiative = self.load(self.find_by_diary_number(diary_number).id, Initiative)
+        getattr(initiative, command)(**arguments)
+        return initiative
+
     # --- queries -----------------------------------------------------------
 
     def get_initiative(self, initiative_id: UUID) -> Initiative:
@@ -140,10 +177,12 @@ class InitiativesApplication(CaseApplication):
             initiatives = [i for i in initiatives if i.is_overdue(overdue_on)]
         return sorted(initiatives, key=lambda i: (i.created_on, str(i.id)))
 
-    def diary_number_at(self, aggregate_id: UUID, position: int) -> str | None:
+    def diary_number_of(self, domain_event: Any, position: int) -> str | None:
+        if not isinstance(domain_event, Initiative.Event):
+            return super().diary_number_of(domain_event, position)
         if position > self.index.position:
             self.index.catch_up()
-        registered = self._registration_positions.get(aggregate_id)
+        registered = self._registration_positions.get(domain_event.originator_id)
         if registered is None or registered[0] > position:
             return None
         return registered[1]

@@ -1,16 +1,11 @@
 """marshmallow schemas: what each request may carry, and how an initiative is shown."""
 from __future__ import annotations
 
-from datetime import datetime, time
-from typing import Any
-from zoneinfo import ZoneInfo
-
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
 from services.initiatives.domain import CONCLUSIVE_OUTCOMES, Kind, Outcome, State
 from shared.fields import day, text_field
-
-LOCAL_TIME = ZoneInfo("Europe/Stockholm")
+from shared.schemas import HistoryView
 
 
 
@@ -107,36 +102,6 @@ class ListQuery(Schema):
     overdue = fields.Boolean(load_default=False)
 
 
-class FeedQuery(Schema):
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**63 - 1))
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-
-
-MAX_VERSION_DIGITS = 7  # longer digit strings are dates (20250601)
-
-
-class AsOf(fields.Field):
-    """A version number, or a moment (ISO 8601; a bare date means the end of that day, Swedish time)."""
-
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> dict[str, Any]:
-        given = str(value).strip()
-        if given.isascii() and given.isdigit() and len(given) <= MAX_VERSION_DIGITS:
-            return {"version": int(given)}
-        try:
-            moment = datetime.fromisoformat(given)
-        except ValueError:
-            raise ValidationError("expected a version number or an ISO 8601 date or timestamp") from None
-        if len(given) in (8, 10):  # a bare date, 2025-06-01 or 20250601
-            moment = datetime.combine(moment.date(), time.max)
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=LOCAL_TIME)
-        return {"at": moment}
-
-
-class HistoryQuery(Schema):
-    as_of = AsOf(load_default=None, metadata={"type": "string", "example": "2025-06-01"})
-
-
 # --- views -------------------------------------------------------------------
 
 
@@ -194,31 +159,7 @@ class InitiativeList(Schema):
     initiatives = fields.List(fields.Nested(InitiativeView))
 
 
-class EventView(Schema):
-    event_id = fields.UUID()
-    type = fields.String()
-    schema_version = fields.Integer()
-    aggregate_id = fields.UUID()
-    aggregate_version = fields.Integer()
-    occurred_at = fields.DateTime()
-    actor = fields.String(allow_none=True)
-    payload = fields.Dict()
-
-
-class HistoryView(Schema):
-    initiative_id = fields.UUID()
-    as_of = fields.Raw(allow_none=True)
+class InitiativeHistory(HistoryView):
     state = fields.Nested(InitiativeView)
-    events = fields.List(fields.Nested(EventView))
 
 
-class EnvelopeView(EventView):
-    envelope_version = fields.Integer()
-    source = fields.String()
-    position = fields.Integer()
-    diary_number = fields.String(allow_none=True)
-
-
-class FeedView(Schema):
-    events = fields.List(fields.Nested(EnvelopeView))
-    last_position = fields.Integer()

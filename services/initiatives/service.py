@@ -18,9 +18,10 @@ from services.initiatives.application import InitiativesApplication
 from services.initiatives.domain import Initiative
 from shared.auth import ROLES, Actor, Auth
 from shared.dependencies import EventSourcedApplication
-from shared.envelope import describe
-from shared.errors import InvalidRequest
+from shared import schemas as shared_schemas
+from shared.fields import parse_uuid
 from shared.openapi import ApiDoc
+from shared.views import history_response
 
 REGISTRARS = ("registrar",)
 SUBMITTERS = ("registrar", "case_officer")
@@ -40,7 +41,11 @@ Loaded = dict[str, Any]
 class InitiativesService:
     name = "initiatives"
 
-    initiatives = EventSourcedApplication(InitiativesApplication)
+    # Decisions on cases are taken in meetings: their events drive the case (exactly once, in order).
+    initiatives = EventSourcedApplication(
+        InitiativesApplication,
+        inboxes={"meetings": ["Meeting.ItemAdded", "Meeting.ItemDecided", "Meeting.MinutesAdjusted"]},
+    )
     auth = Auth()
 
     # --- operations ----------------------------------------------------------
@@ -54,7 +59,7 @@ class InitiativesService:
         return api.spec()
 
     @api.route("GET", "/events", summary="The public event feed, after a position",
-               query=schemas.FeedQuery, response=schemas.FeedView, roles=READERS)
+               query=shared_schemas.FeedQuery, response=shared_schemas.FeedView, roles=READERS)
     def feed(self, actor: Actor, query: Loaded) -> dict[str, Any]:
         return self.initiatives.feed(query["after"], query["limit"])
 
@@ -136,16 +141,15 @@ class InitiativesService:
 
     @api.route("GET", "/initiatives/<uuid:initiative_id>/history",
                summary="Every event in order, and the state as of a version or moment",
-               query=schemas.HistoryQuery, response=schemas.HistoryView, roles=READERS, errors=(404,))
+               query=shared_schemas.HistoryQuery, response=schemas.InitiativeHistory, roles=READERS,
+               errors=(404,))
     def initiative_history(self, actor: Actor, query: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        as_of = query["as_of"] or {}
-        state, events = self.initiatives.state_as_of(initiative_id, Initiative, **as_of)
-        return {
-            "initiative_id": str(initiative_id),
-            "as_of": {key: str(value) for key, value in as_of.items()} or None,
-            "state": view(state),
-            "events": [describe(domain_event) for domain_event in events],
-        }
+        return history_response(self.initiatives, initiative_id, Initiative, query["as_of"], view)
+
+    @api.route("GET", "/incidents", summary="Events from other services that could not be applied",
+               response=shared_schemas.IncidentList, roles=READERS)
+    def list_incidents(self, actor: Actor, _: Loaded) -> dict[str, Any]:
+        return {"incidents": incident_view.dump(self.initiatives.list_incidents(), many=True)}
 
     # --- RPC for the other services ------------------------------------------
 
@@ -155,14 +159,11 @@ class InitiativesService:
 
     @rpc
     def get_initiative_by_id(self, initiative_id: str) -> dict[str, Any]:
-        try:
-            parsed_id = UUID(str(initiative_id))
-        except ValueError:
-            raise InvalidRequest.for_field("initiative_id", "not a UUID") from None
-        return view(self.initiatives.get_initiative(parsed_id))
+        return view(self.initiatives.get_initiative(parse_uuid(initiative_id, "initiative_id")))
 
 
 initiative_view = schemas.InitiativeView()
+incident_view = shared_schemas.IncidentView()
 
 
 def view(initiative: Any) -> dict[str, Any]:

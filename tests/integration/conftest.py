@@ -37,3 +37,23 @@ def container(container_factory: Any, config: dict[str, Any]) -> Iterator[Any]:
 @pytest.fixture
 def api(container: Any, config: dict[str, Any]) -> Api:
     return api_for(config)
+
+
+@pytest.fixture
+def meetings_config(infrastructure: Infrastructure, store_config: dict[str, Any]) -> dict[str, Any]:
+    return service_config(infrastructure.amqp_uri, store_config)
+
+
+@pytest.fixture
+def meetings_container(container_factory: Any, meetings_config: dict[str, Any]) -> Iterator[Any]:
+    from services.meetings.service import MeetingsService
+
+    container = container_factory(MeetingsService, meetings_config)
+    container.start()
+    yield container
+    container.stop()
+
+
+@pytest.fixture
+def meetings_api(meetings_container: Any, meetings_config: dict[str, Any]) -> Api:
+    return api_for(meetings_config)

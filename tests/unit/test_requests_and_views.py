@@ -12,6 +12,7 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from services.initiatives import schemas
+from shared import schemas as shared_schemas
 from services.initiatives.domain import Initiative
 from services.initiatives.service import InitiativesService, api
 from shared.auth import TokenTable
@@ -67,7 +68,7 @@ def test_a_body_that_is_not_an_object_is_refused() -> None:
 @pytest.mark.parametrize("as_of", ["\u00b2", "9" * 5000, "yesterday", "2025-13-01"])
 def test_an_impossible_as_of_is_refused(as_of: str) -> None:
     with pytest.raises(InvalidRequest) as invalid:
-        load(schemas.HistoryQuery(), {"as_of": as_of})
+        load(shared_schemas.HistoryQuery(), {"as_of": as_of})
     assert invalid.value.errors[0]["field"] == "as_of"
 
 
@@ -78,7 +79,7 @@ def test_an_impossible_as_of_is_refused(as_of: str) -> None:
     ("2025-06-01", {"at": "2025-06-01 23:59:59.999999+02:00"}),
 ])
 def test_as_of_is_a_version_or_a_moment(as_of: str, expected: dict) -> None:
-    loaded = load(schemas.HistoryQuery(), {"as_of": as_of})["as_of"]
+    loaded = load(shared_schemas.HistoryQuery(), {"as_of": as_of})["as_of"]
     assert {key: str(value) for key, value in loaded.items()} == expected
 
 
@@ -147,7 +148,7 @@ def test_the_openapi_document_lists_every_route_with_its_schemas() -> None:
     documented = {(path, method) for path, operations in document["paths"].items() for method in operations}
     declared = {(route.path.replace("<uuid:initiative_id>", "{initiative_id}"), route.method.lower())
                 for route in api.routes}
-    assert documented == declared and len(declared) == 16
+    assert documented == declared and len(declared) == 17
     assert document["openapi"].startswith("3.")
     submit = document["paths"]["/initiatives"]["post"]
     assert submit["requestBody"]["content"]["application/json"]["schema"] == {

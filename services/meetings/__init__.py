@@ -1,0 +1,1 @@
+"""The meetings service: bodies, their meetings, agendas, minutes and adjustment."""

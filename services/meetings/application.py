@@ -1,0 +1,120 @@
+"""MeetingsApplication: one method per use case; load → command → save."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from services.meetings.domain import Body, Meeting, MeetingState
+from shared.application import CaseApplication
+from shared.projection import AggregateIndex
+from shared.serials import next_serial, retrying_on_conflict
+
+
+class MeetingsApplication(CaseApplication):
+    name = "meetings"
+    source = "meetings"
+    published = (Body, Meeting)
+
+    def __init__(self, env: dict[str, str] | None = None):
+        super().__init__(env=env)
+        self.bodies: AggregateIndex[Body] = AggregateIndex(self, Body)
+        self.meetings: AggregateIndex[Meeting] = AggregateIndex(self, Meeting)
+
+    # --- bodies ----------------------------------------------------------------
+
+    def establish_body(self, *, actor: str, **details: Any) -> Body:
+        body = Body(actor=actor, **details)
+        self.save(body)
+        return body
+
+    def add_member(self, body_id: UUID, *, actor: str, from_date: date, **member: Any) -> Body:
+        return self.change(body_id, Body, "add_member", membership_id=uuid4().hex, member=member,
+                           from_date=from_date, actor=actor)
+
+    def end_membership(self, body_id: UUID, membership_id: str, *, actor: str, to_date: date) -> Body:
+        return self.change(body_id, Body, "end_membership", membership_id=membership_id,
+                           to_date=to_date, actor=actor)
+
+    def get_body(self, body_id: UUID) -> Body:
+        return self.load(body_id, Body)
+
+    def list_bodies(self) -> list[Body]:
+        return sorted(self.bodies.all(), key=lambda body: body.name)
+
+    # --- meetings --------------------------------------------------------------
+
+    def schedule_meeting(
+        self, *, actor: str, body_id: UUID, title: str, starts_at: datetime,
+        place: str | None = None, link: str | None = None,
+    ) -> Meeting:
+        body = self.load(body_id, Body)
+        meeting = Meeting(body_id=body.id, body=body.name, title=title, starts_at=starts_at,
+                          place=place, link=link, actor=actor)
+        self.save(meeting)
+        return meeting
+
+    def convene_meeting(self, meeting_id: UUID, *, actor: str, convened_on: date | None = None) -> Meeting:
+        return self.change(meeting_id, Meeting, "convene", convened_on=convened_on or date.today(), actor=actor)
+
+    def cancel_meeting(self, meeting_id: UUID, *, actor: str, reason: str) -> Meeting:
+        return self.change(meeting_id, Meeting, "cancel", reason=reason, actor=actor)
+
+    def add_agenda_item(
+        self, meeting_id: UUID, *, actor: str, title: str, diary_number: str | None = None,
+        goal_area: str | None = None,
+    ) -> Meeting:
+        return self.change(meeting_id, Meeting, "add_item", item_id=uuid4().hex, title=title,
+                           diary_number=diary_number, goal_area=goal_area, actor=actor)
+
+    def reorder_agenda(self, meeting_id: UUID, *, actor: str, item_ids: list[str]) -> Meeting:
+        return self.change(meeting_id, Meeting, "reorder_items", item_ids=item_ids, actor=actor)
+
+    def withdraw_agenda_item(self, meeting_id: UUID, item_id: str, *, actor: str, reason: str) -> Meeting:
+        return self.change(meeting_id, Meeting, "withdraw_item", item_id=item_id, reason=reason, actor=actor)
+
+    def record_attendance(self, meeting_id: UUID, *, actor: str, present: list[dict[str, Any]]) -> Meeting:
+        return self.change(meeting_id, Meeting, "record_attendance", present=present, actor=actor)
+
+    def open_meeting(self, meeting_id: UUID, *, actor: str) -> Meeting:
+        return self.change(meeting_id, Meeting, "open", actor=actor)
+
+    def decide_item(self, meeting_id: UUID, item_id: str, *, actor: str, outcome: str, text: str) -> Meeting:
+        """Numbers the paragraph on through the body's year (§ 22 follows § 21 of the last meeting)."""
+        return retrying_on_conflict(self._decide_item_once, meeting_id, item_id, actor, outcome, text)
+
+    def _decide_item_once(self, meeting_id: UUID, item_id: str, actor: str, outcome: str, text: str) -> Meeting:
+        meeting = self.load(meeting_id, Meeting)
+        meeting.check_allows("decide_item")
+        meeting.item(item_id)
+        serial = next_serial(self, f"paragraphs/{meeting.body_id}", meeting.starts_at.year)
+        meeting.decide_item(item_id=item_id, paragraph_number=serial.last, outcome=outcome, text=text, actor=actor)
+        self.save(serial, meeting)
+        return meeting
+
+    def appoint_adjusters(self, meeting_id: UUID, *, actor: str, adjusters: list[str]) -> Meeting:
+        return self.change(meeting_id, Meeting, "appoint_adjusters", adjusters=adjusters, actor=actor)
+
+    def close_meeting(self, meeting_id: UUID, *, actor: str) -> Meeting:
+        return self.change(meeting_id, Meeting, "close", actor=actor)
+
+    def sign_minutes(
+        self, meeting_id: UUID, *, actor: str, adjuster: str, signed_on: date | None = None
+    ) -> Meeting:
+        return self.change(meeting_id, Meeting, "sign_minutes", adjuster=adjuster,
+                           signed_on=signed_on or date.today(), actor=actor)
+
+    def record_public_notice(self, meeting_id: UUID, *, actor: str, notice_on: date | None = None) -> Meeting:
+        return self.change(meeting_id, Meeting, "record_public_notice", notice_on=notice_on or date.today(),
+                           actor=actor)
+
+    def get_meeting(self, meeting_id: UUID) -> Meeting:
+        return self.load(meeting_id, Meeting)
+
+    def list_meetings(self, *, body_id: UUID | None = None, state: str | None = None) -> list[Meeting]:
+        meetings = self.meetings.all()
+        if body_id is not None:
+            meetings = [m for m in meetings if m.body_id == body_id]
+        if state is not None:
+            meetings = [m for m in meetings if m.state is MeetingState(state)]
+        return sorted(meetings, key=lambda m: m.starts_at)

@@ -1,0 +1,329 @@
+"""Bodies and their meetings: agenda, attendance, minutes, adjustment (DOMAIN.md, seed 003).
+
+As in the initiatives domain, public command methods check the rule and trigger a
+private event method that only applies. Events that other services act on carry
+the facts they need (body, meeting, date, diary number), so a subscriber never has
+to call back to understand one.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from shared.errors import CommandNotAllowed, InvalidRequest, NotFound
+
+
+class BodyKind(str, Enum):
+    COMMITTEE = "committee"
+    COUNCIL = "council"
+    COLLABORATION_COUNCIL = "collaboration_council"
+    GROUP = "group"
+
+
+class MeetingFormat(str, Enum):
+    DIGITAL = "digital"
+    PHYSICAL = "physical"
+    RESIDENTIAL = "residential"
+
+
+class MemberRole(str, Enum):
+    CHAIR = "chair"
+    VICE_CHAIR = "vice_chair"
+    MEMBER = "member"
+    SUBSTITUTE = "substitute"
+    CO_OPTED = "co_opted"
+
+
+class Side(str, Enum):
+    MAJORITY = "majority"
+    OPPOSITION = "opposition"
+
+
+class Body(Aggregate):
+    """A committee, council or collaboration body; who sits on it is a history of events."""
+
+    @event("Established")
+    def __init__(
+        self, *, name: str, kind: str, convener: str, format: str, cadence: str | None,
+        purpose: str | None, actor: str,
+    ):
+        self.name = name
+        self.kind = BodyKind(kind)
+        self.convener = convener
+        self.format = MeetingFormat(format)
+        self.cadence = cadence
+        self.purpose = purpose
+        self.memberships: dict[str, dict[str, Any]] = {}
+
+    def add_member(self, *, membership_id: str, member: dict[str, Any], from_date: date, actor: str) -> None:
+        if membership_id in self.memberships:
+            raise InvalidRequest.for_field("membership_id", "already used on this body")
+        self._member_joined(membership_id=membership_id, member=member, from_date=from_date, actor=actor)
+
+    def end_membership(self, *, membership_id: str, to_date: date, actor: str) -> None:
+        membership = self.memberships.get(membership_id)
+        if membership is None:
+            raise NotFound(f"No membership {membership_id} on {self.name}")
+        if membership["to_date"] is not None:
+            raise CommandNotAllowed("end_membership", "membership ended", [])
+        if to_date < membership["from_date"]:
+            raise InvalidRequest.for_field("to_date", f"must not precede {membership['from_date']}")
+        self._membership_ended(membership_id=membership_id, to_date=to_date, actor=actor)
+
+    def members_on(self, day: date) -> list[dict[str, Any]]:
+        return [
+            m for m in self.memberships.values()
+            if m["from_date"] <= day and (m["to_date"] is None or day <= m["to_date"])
+        ]
+
+    @event("MemberJoined")
+    def _member_joined(self, membership_id: str, member: dict[str, Any], from_date: date, actor: str) -> None:
+        self.memberships[membership_id] = {
+            "membership_id": membership_id, **member, "from_date": from_date, "to_date": None,
+        }
+
+    @event("MembershipEnded")
+    def _membership_ended(self, membership_id: str, to_date: date, actor: str) -> None:
+        self.memberships[membership_id]["to_date"] = to_date
+
+
+class MeetingState(str, Enum):
+    SCHEDULED = "scheduled"
+    CONVENED = "convened"
+    OPEN = "open"
+    CLOSED = "closed"
+    ADJUSTED = "adjusted"
+    CANCELLED = "cancelled"
+
+
+class Decision(str, Enum):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CONSIDERED_ANSWERED = "considered_answered"
+    REFERRED_BACK = "referred_back"
+    TABLED = "tabled"
+
+
+MEETING_COMMANDS: dict[MeetingState, tuple[str, ...]] = {
+    MeetingState.SCHEDULED: ("convene", "cancel", "add_item", "reorder_items", "withdraw_item"),
+    MeetingState.CONVENED: ("cancel", "add_item", "reorder_items", "withdraw_item", "record_attendance", "open"),
+    MeetingState.OPEN: ("record_attendance", "decide_item", "appoint_adjusters", "close"),
+    MeetingState.CLOSED: ("appoint_adjusters", "sign_minutes"),
+    MeetingState.ADJUSTED: ("record_public_notice",),
+    MeetingState.CANCELLED: (),
+}
+
+
+class Meeting(Aggregate):
+    @event("Scheduled")
+    def __init__(
+        self, *, body_id: UUID, body: str, title: str, starts_at: datetime, place: str | None,
+        link: str | None, actor: str,
+    ):
+        self.body_id = body_id
+        self.body = body
+        self.title = title
+        self.starts_at = starts_at
+        self.place = place
+        self.link = link
+        self.state = MeetingState.SCHEDULED
+        self.items: list[dict[str, Any]] = []
+        self.attendance: list[dict[str, Any]] = []
+        self.paragraphs: list[dict[str, Any]] = []
+        self.adjusters: list[str] = []
+        self.signatures: dict[str, date] = {}
+        self.adjusted_on: date | None = None
+        self.public_notice_on: date | None = None
+        self.cancellation: str | None = None
+
+    # --- rules -----------------------------------------------------------------
+
+    def allowed_commands(self) -> tuple[str, ...]:
+        return MEETING_COMMANDS[self.state]
+
+    def check_allows(self, command: str) -> None:
+        if command not in self.allowed_commands():
+            raise CommandNotAllowed(command, self.state.value, self.allowed_commands())
+
+    @property
+    def agenda(self) -> list[dict[str, Any]]:
+        """The active items, numbered 1, 2, 3 … in their order."""
+        active = [item for item in self.items if not item["withdrawn"]]
+        return [{**item, "number": number} for number, item in enumerate(active, start=1)]
+
+    def item(self, item_id: str) -> dict[str, Any]:
+        for item in self.items:
+            if item["item_id"] == item_id and not item["withdrawn"]:
+                return item
+        raise NotFound(f"No item {item_id} on the agenda of {self.title}")
+
+    # --- commands --------------------------------------------------------------
+
+    def convene(self, *, convened_on: date, actor: str) -> None:
+        self.check_allows("convene")
+        self._convened(convened_on=convened_on, actor=actor)
+
+    def cancel(self, *, reason: str, actor: str) -> None:
+        self.check_allows("cancel")
+        self._cancelled(reason=reason, actor=actor)
+
+    def add_item(
+        self, *, item_id: str, title: str, diary_number: str | None, goal_area: str | None, actor: str
+    ) -> None:
+        self.check_allows("add_item")
+        if any(item["item_id"] == item_id for item in self.items):
+            raise InvalidRequest.for_field("item_id", "already on this agenda")
+        if diary_number and any(i["diary_number"] == diary_number for i in self.agenda):
+            raise InvalidRequest.for_field("diary_number", f"{diary_number} is already on this agenda")
+        self._item_added(
+            item_id=item_id, title=title, diary_number=diary_number, goal_area=goal_area,
+            body=self.body, meeting=self.title, meeting_date=self.starts_at.date(), actor=actor,
+        )
+
+    def reorder_items(self, *, item_ids: list[str], actor: str) -> None:
+        self.check_allows("reorder_items")
+        current = [item["item_id"] for item in self.agenda]
+        if sorted(item_ids) != sorted(current):
+            raise InvalidRequest.for_field("item_ids", f"must list each active item once: {current}")
+        self._items_reordered(item_ids=item_ids, actor=actor)
+
+    def withdraw_item(self, *, item_id: str, reason: str, actor: str) -> None:
+        self.check_allows("withdraw_item")
+        item = self.item(item_id)
+        self._item_withdrawn(item_id=item_id, diary_number=item["diary_number"], reason=reason, actor=actor)
+
+    def record_attendance(self, *, present: list[dict[str, Any]], actor: str) -> None:
+        self.check_allows("record_attendance")
+        self._attendance_recorded(present=present, actor=actor)
+
+    def open(self, *, actor: str) -> None:
+        self.check_allows("open")
+        self._opened(actor=actor)
+
+    def decide_item(
+        self, *, item_id: str, paragraph_number: int, outcome: str, text: str, actor: str
+    ) -> None:
+        """Records the decision on an item in the next paragraph of the body's year."""
+        self.check_allows("decide_item")
+        item = self.item(item_id)
+        if any(p["item_id"] == item_id for p in self.paragraphs):
+            raise CommandNotAllowed("decide_item", "item already decided in this meeting", [])
+        self._item_decided(
+            item_id=item_id, paragraph=f"§ {paragraph_number}", outcome=Decision(outcome).value,
+            text=text, diary_number=item["diary_number"], item_title=item["title"], body=self.body,
+            meeting=self.title, decided_on=self.starts_at.date(), actor=actor,
+        )
+
+    def appoint_adjusters(self, *, adjusters: list[str], actor: str) -> None:
+        self.check_allows("appoint_adjusters")
+        if self.signatures:
+            raise CommandNotAllowed("appoint_adjusters", "signing has begun", ["sign_minutes"])
+        self._adjusters_appointed(adjusters=adjusters, actor=actor)
+
+    def close(self, *, actor: str) -> None:
+        self.check_allows("close")
+        undecided = [i["item_id"] for i in self.agenda if i["item_id"] not in {p["item_id"] for p in self.paragraphs}]
+        self._closed(undecided_items=undecided, actor=actor)
+
+    def sign_minutes(self, *, adjuster: str, signed_on: date, actor: str) -> None:
+        """An adjuster signs; the last signature makes the minutes, and their decisions, final."""
+        self.check_allows("sign_minutes")
+        if not self.adjusters:
+            raise CommandNotAllowed("sign_minutes", "no adjusters appointed", ["appoint_adjusters"])
+        if adjuster not in self.adjusters:
+            raise InvalidRequest.for_field("adjuster", f"not an adjuster of these minutes: {self.adjusters}")
+        if adjuster in self.signatures:
+            raise CommandNotAllowed("sign_minutes", f"already signed by {adjuster}", ["sign_minutes"])
+        self._minutes_signed(adjuster=adjuster, signed_on=signed_on, actor=actor)
+        if set(self.signatures) == set(self.adjusters):
+            self._minutes_adjusted(
+                adjusted_on=signed_on, body=self.body, meeting=self.title,
+                decisions=[
+                    {"diary_number": p["diary_number"], "paragraph": p["paragraph"], "outcome": p["outcome"]}
+                    for p in self.paragraphs
+                ],
+                actor=actor,
+            )
+
+    def record_public_notice(self, *, notice_on: date, actor: str) -> None:
+        self.check_allows("record_public_notice")
+        if self.adjusted_on and notice_on < self.adjusted_on:
+            raise InvalidRequest.for_field("notice_on", f"must not precede the adjustment {self.adjusted_on}")
+        self._public_notice_recorded(notice_on=notice_on, actor=actor)
+
+    # --- events ----------------------------------------------------------------
+
+    @event("Convened")
+    def _convened(self, convened_on: date, actor: str) -> None:
+        self.state = MeetingState.CONVENED
+
+    @event("Cancelled")
+    def _cancelled(self, reason: str, actor: str) -> None:
+        self.cancellation = reason
+        self.state = MeetingState.CANCELLED
+
+    @event("ItemAdded")
+    def _item_added(
+        self, item_id: str, title: str, diary_number: str | None, goal_area: str | None,
+        body: str, meeting: str, meeting_date: date, actor: str,
+    ) -> None:
+        self.items.append({
+            "item_id": item_id, "title": title, "diary_number": diary_number,
+            "goal_area": goal_area, "withdrawn": False,
+        })
+
+    @event("ItemsReordered")
+    def _items_reordered(self, item_ids: list[str], actor: str) -> None:
+        position = {item_id: index for index, item_id in enumerate(item_ids)}
+        self.items.sort(key=lambda item: position.get(item["item_id"], -1))
+
+    @event("ItemWithdrawn")
+    def _item_withdrawn(self, item_id: str, diary_number: str | None, reason: str, actor: str) -> None:
+        for item in self.items:
+            if item["item_id"] == item_id:
+                item["withdrawn"] = True
+
+    @event("AttendanceRecorded")
+    def _attendance_recorded(self, present: list[dict[str, Any]], actor: str) -> None:
+        self.attendance = list(present)
+
+    @event("Opened")
+    def _opened(self, actor: str) -> None:
+        self.state = MeetingState.OPEN
+
+    @event("ItemDecided")
+    def _item_decided(
+        self, item_id: str, paragraph: str, outcome: str, text: str, diary_number: str | None,
+        item_title: str, body: str, meeting: str, decided_on: date, actor: str,
+    ) -> None:
+        self.paragraphs.append({
+            "item_id": item_id, "paragraph": paragraph, "outcome": outcome, "text": text,
+            "diary_number": diary_number, "title": item_title,
+        })
+
+    @event("AdjustersAppointed")
+    def _adjusters_appointed(self, adjusters: list[str], actor: str) -> None:
+        self.adjusters = list(adjusters)
+
+    @event("Closed")
+    def _closed(self, undecided_items: list[str], actor: str) -> None:
+        self.state = MeetingState.CLOSED
+
+    @event("MinutesSigned")
+    def _minutes_signed(self, adjuster: str, signed_on: date, actor: str) -> None:
+        self.signatures[adjuster] = signed_on
+
+    @event("MinutesAdjusted")
+    def _minutes_adjusted(
+        self, adjusted_on: date, body: str, meeting: str, decisions: list[dict[str, Any]], actor: str
+    ) -> None:
+        self.adjusted_on = adjusted_on
+        self.state = MeetingState.ADJUSTED
+
+    @event("PublicNoticeRecorded")
+    def _public_notice_recorded(self, notice_on: date, actor: str) -> None:
+        self.public_notice_on = notice_on

@@ -1,0 +1,174 @@
+"""marshmallow schemas of the meetings service: requests, and how bodies and meetings are shown."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from services.meetings.domain import BodyKind, Decision, MeetingFormat, MeetingState, MemberRole, Side
+from shared.fields import day, text_field
+from shared.schemas import HistoryView
+
+
+def one_of(enum: type) -> validate.OneOf:
+    return validate.OneOf([member.value for member in enum])
+
+
+class EstablishBody(Schema):
+    name = text_field(200, required=True, metadata={"example": "Regionala samverkansrådet"})
+    kind = fields.String(required=True, validate=one_of(BodyKind))
+    convener = text_field(200, required=True, metadata={"example": "Region Västernorrland"})
+    format = fields.String(required=True, validate=one_of(MeetingFormat))
+    cadence = text_field(200, load_default=None, metadata={"example": "digitalt ca 1 gång/månad, 1 internat/år"})
+    purpose = text_field(5_000, load_default=None)
+
+
+class AddMember(Schema):
+    name = text_field(200, required=True, metadata={"description": "a person or an organisation"})
+    is_organisation = fields.Boolean(load_default=False)
+    organisation = text_field(200, load_default=None, metadata={"description": "whom a person represents"})
+    party = text_field(50, load_default=None)
+    role = fields.String(required=True, validate=one_of(MemberRole))
+    side = fields.String(load_default=None, validate=one_of(Side))
+    from_date = day(required=True)
+
+
+class EndMembership(Schema):
+    to_date = day(required=True)
+
+
+class BodyQuery(Schema):
+    on = day(load_default=None, metadata={"description": "show the members who sat on the body that day"})
+
+
+class ScheduleMeeting(Schema):
+    body_id = fields.UUID(required=True)
+    title = text_field(300, required=True)
+    starts_at = fields.AwareDateTime(required=True, metadata={"example": "2025-11-12T09:00:00+01:00"})
+    place = text_field(300, load_default=None)
+    link = fields.Url(load_default=None)
+
+
+class ConveneMeeting(Schema):
+    convened_on = day(load_default=None)
+
+
+class CancelMeeting(Schema):
+    reason = text_field(2_000, required=True)
+
+
+class AddAgendaItem(Schema):
+    title = text_field(500, required=True)
+    diary_number = text_field(50, load_default=None, metadata={"example": "RUN 2025-0042"})
+    goal_area = text_field(200, load_default=None, metadata={"description": "the regional strategy's goal area"})
+
+
+class ReorderAgenda(Schema):
+    item_ids = fields.List(text_field(64), required=True, validate=validate.Length(min=1, max=500))
+
+
+class WithdrawAgendaItem(Schema):
+    reason = text_field(2_000, required=True)
+
+
+class Attendee(Schema):
+    name = text_field(200, required=True)
+    role = text_field(100, load_default=None)
+
+
+class RecordAttendance(Schema):
+    present = fields.List(fields.Nested(Attendee), required=True, validate=validate.Length(min=1, max=500))
+
+
+class DecideItem(Schema):
+    outcome = fields.String(required=True, validate=one_of(Decision))
+    text = text_field(required=True)
+
+
+class AppointAdjusters(Schema):
+    adjusters = fields.List(text_field(200), required=True, validate=validate.Length(min=1, max=10))
+
+
+class SignMinutes(Schema):
+    adjuster = text_field(200, required=True)
+    signed_on = day(load_default=None)
+
+
+class RecordPublicNotice(Schema):
+    notice_on = day(load_default=None)
+
+
+class NoBody(Schema):
+    """A command that carries nothing (unknown fields are refused)."""
+
+
+class MeetingQuery(Schema):
+    body_id = fields.UUID(load_default=None)
+    state = fields.String(load_default=None, validate=one_of(MeetingState))
+
+
+# --- views -------------------------------------------------------------------
+
+
+class MembershipView(AddMember):
+    membership_id = fields.String()
+    to_date = fields.Date(allow_none=True)
+
+
+class BodyView(Schema):
+    id = fields.UUID()
+    version = fields.Integer()
+    name = fields.String()
+    kind = fields.Function(lambda b: b.kind.value)
+    convener = fields.String()
+    format = fields.Function(lambda b: b.format.value)
+    cadence = fields.String(allow_none=True)
+    purpose = fields.String(allow_none=True)
+    memberships = fields.Function(lambda b: MembershipView(many=True).dump(list(b.memberships.values())))
+
+
+class BodyList(Schema):
+    bodies = fields.List(fields.Nested(BodyView))
+
+
+class AgendaItemView(AddAgendaItem):
+    item_id = fields.String()
+    number = fields.Integer()
+
+
+class ParagraphView(DecideItem):
+    item_id = fields.String()
+    paragraph = fields.String()
+    diary_number = fields.String(allow_none=True)
+    title = fields.String()
+
+
+class MeetingView(Schema):
+    id = fields.UUID()
+    version = fields.Integer()
+    body_id = fields.UUID()
+    body = fields.String()
+    title = fields.String()
+    starts_at = fields.DateTime()
+    place = fields.String(allow_none=True)
+    link = fields.String(allow_none=True)
+    state = fields.Function(lambda m: m.state.value)
+    allowed_commands = fields.Function(lambda m: list(m.allowed_commands()))
+    agenda = fields.List(fields.Nested(AgendaItemView))
+    attendance = fields.List(fields.Nested(Attendee))
+    paragraphs = fields.List(fields.Nested(ParagraphView))
+    adjusters = fields.List(fields.String())
+    signatures = fields.Dict(keys=fields.String(), values=fields.Date())
+    adjusted_on = fields.Date(allow_none=True)
+    public_notice_on = fields.Date(allow_none=True)
+    cancellation = fields.String(allow_none=True)
+
+
+class MeetingList(Schema):
+    meetings = fields.List(fields.Nested(MeetingView))
+
+
+class MeetingHistory(HistoryView):
+    state = fields.Nested(MeetingView)
+
+
+class BodyHistory(HistoryView):
+    state = fields.Nested(BodyView)

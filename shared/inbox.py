@@ -1,0 +1,121 @@
+"""The inbox: another service's events, applied exactly once and in order.
+
+Each consuming service has one durable queue per source,
+`<source>.events--<service>.inbox`, with RabbitMQ's single-active-consumer, so
+however many instances run, one takes the messages, one at a time (prefetch 1):
+the order the source published in. Applying an event and recording its position
+(a tracking row) are one transaction, so a redelivered or republished event is
+recognised by its position and skipped. An event the service cannot apply to its
+cases (unknown diary number, a closed case) is recorded as an Incident, visible
+at GET /incidents, never dropped. A failure of the store or of the code is not
+acknowledged: the message goes back to the head of the queue and is tried again.
+"""
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from typing import Any, Callable, Iterable
+
+from eventsourcing.domain import Aggregate, event
+from kombu import Connection, Consumer, Queue
+from nameko.standalone.events import get_event_exchange
+
+log = logging.getLogger(__name__)
+
+RETRY_PAUSE_SECONDS = 1.0
+
+
+class Incident(Aggregate):
+    """An event from another service that could not be applied here, kept for people to see."""
+
+    @event("Recorded")
+    def __init__(
+        self, *, source: str, position: int, event_type: str, diary_number: str | None,
+        problem: str, detail: str, actor: str,
+    ):
+        self.source = source
+        self.position = position
+        self.event_type = event_type
+        self.diary_number = diary_number
+        self.problem = problem
+        self.detail = detail
+
+
+def incident_for(source: str, envelope: dict[str, Any], refused: Any, diary_number: str | None = None) -> Incident:
+    """The record that an event (or one case of it) was refused here, and why."""
+    return Incident(
+        source=source, position=int(envelope["position"]), event_type=envelope["type"],
+        diary_number=diary_number or envelope.get("diary_number"), problem=refused.title,
+        detail=str(refused), actor=envelope.get("actor") or source,
+    )
+
+
+def inbox_queue(source: str, service_name: str, routing_keys: Iterable[str]) -> Queue:
+    exchange = get_event_exchange(source, {})
+    return Queue(
+        f"{source}.events--{service_name}.inbox",
+        bindings=[_binding(exchange, key) for key in routing_keys],
+        durable=True,
+        auto_delete=False,
+        queue_arguments={"x-single-active-consumer": True},
+    )
+
+
+def _binding(exchange: Any, routing_key: str) -> Any:
+    from kombu import binding
+
+    return binding(exchange, routing_key=routing_key)
+
+
+class InboxConsumer:
+    def __init__(
+        self, *, app: Any, gate: Any, amqp_uri: str, source: str, queue: Queue,
+        on_applied: Callable[[], None] = lambda: None,
+    ):
+        self.on_applied = on_applied
+        self.app = app
+        self.gate = gate
+        self.amqp_uri = amqp_uri
+        self.source = source
+        self.queue = queue
+        self._stopped = threading.Event()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def run(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                with Connection(self.amqp_uri, heartbeat=30) as connection:
+                    connection.ensure_connection(max_retries=None, interval_start=0.2,
+                                                 interval_step=0.5, interval_max=2.0)
+                    with Consumer(connection.channel(), queues=[self.queue], callbacks=[self.on_message],
+                                  accept=["json"], prefetch_count=1):
+                        while not self._stopped.is_set():
+                            try:
+                                connection.drain_events(timeout=1)
+                            except socket.timeout:
+                                connection.heartbeat_check()
+            except Exception:  # noqa: BLE001 - the consumer must outlive any failure
+                if not self._stopped.is_set():
+                    log.exception("inbox for %s failed; reconnecting", self.source)
+                    self._stopped.wait(RETRY_PAUSE_SECONDS)
+
+    def on_message(self, envelope: Any, message: Any) -> None:
+        try:
+            outcome = self.gate.call(self.app.apply_inbound, self.source, envelope)
+        except Exception:  # noqa: BLE001 - not applied: back to the queue's head, tried again
+            log.exception("could not apply %s event at position %s; will retry",
+                          self.source, _position(envelope))
+            message.requeue()
+            self._stopped.wait(RETRY_PAUSE_SECONDS)
+            return
+        log.info("%s event %s at position %s: %s", self.source, envelope.get("type"),
+                 envelope.get("position"), outcome)
+        message.ack()
+        self.on_applied()  # what it changed is in the outbox now
+
+
+def _position(envelope: Any) -> Any:
+    return envelope.get("position") if isinstance(envelope, dict) else None
