@@ -24,8 +24,8 @@ $(STAMP): pyproject.toml
 services: ## Start/check local RabbitMQ and PostgreSQL, create databases
 	bash infra/local-services.sh ensure
 
-run: venv services ## Run the initiatives service locally (foreground, Ctrl-C stops)
-	$(PY) -m services.initiatives.run_local
+run: venv services ## Run every service locally with the demo (foreground, Ctrl-C stops)
+	$(PY) -m services.run_local
 
 test: venv services ## Run the whole test suite (PYTEST_ARGS=... to pass options)
 	$(PY) -m pytest tests $(PYTEST_ARGS)
@@ -39,8 +39,8 @@ integration-tests: venv services ## Run integration tests only
 e2e-tests: venv services ## Run end-to-end tests only
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
-demo: venv ## Load the demo into a running initiatives service
-	$(PY) -m services.initiatives.demo
+demo: venv ## Load the demo into running services (make run does it for empty stores)
+	$(PY) -m services.demo
 
 compose-up: ## Build and start the stack with docker compose
 	docker compose up -d --build

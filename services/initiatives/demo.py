@@ -1,8 +1,7 @@
 """Loads seed 000's initiative into a running initiatives service, over HTTP.
 
-`make run` calls it: the initiative is submitted, registered and referred for
-preparation, so there is something to look at. `--through-closure` drives it on
-to a "considered answered" decision, dispatched and closed.
+services/demo.py drives it up to a drafted answer, and a meeting decides it;
+the tests drive it through any step.
 """
 from __future__ import annotations
 
@@ -17,6 +16,7 @@ DEV_TOKENS = {
     "registrar": "dev-registrar",
     "case_officer": "dev-case-officer",
     "secretary": "dev-secretary",
+    "auditor": "dev-auditor",
 }
 
 # (step in the seed file, path under /initiatives/<id>, role that may take it)
@@ -42,12 +42,18 @@ class Client:
         self.session = session or requests.Session()
 
     def post(self, path: str, role: str, body: dict[str, Any]) -> dict[str, Any]:
-        response = self.session.post(
-            f"{self.base_url}{path}", json=body,
-            headers={"Authorization": f"Bearer {DEV_TOKENS[role]}"}, timeout=30,
+        return self._checked("POST", path, role, json=body)
+
+    def get(self, path: str, role: str = "auditor") -> dict[str, Any]:
+        return self._checked("GET", path, role)
+
+    def _checked(self, method: str, path: str, role: str, **kwargs: Any) -> dict[str, Any]:
+        response = self.session.request(
+            method, f"{self.base_url}{path}", headers={"Authorization": f"Bearer {DEV_TOKENS[role]}"},
+            timeout=30, **kwargs,
         )
         if response.status_code >= 400:
-            raise click.ClickException(f"POST {path}: {response.status_code} {response.text}")
+            raise click.ClickException(f"{method} {path}: {response.status_code} {response.text}")
         return response.json()
 
 
@@ -60,18 +66,3 @@ def load_seed_000(client: Client, through: str = "referral") -> dict[str, Any]:
         if step == through:
             break
     return initiative
-
-
-@click.command()
-@click.option("--url", default="http://127.0.0.1:8001", show_default=True, help="the service's base URL")
-@click.option("--through-closure", is_flag=True, help="drive the case all the way to closure")
-def main(url: str, through_closure: bool) -> None:
-    initiative = load_seed_000(Client(url), "closure" if through_closure else "referral")
-    click.echo(
-        f"{initiative['diary_number']}: {initiative['title']} ({initiative['state']})\n"
-        f"  {url}/initiatives/{initiative['id']}/history"
-    )
-
-
-if __name__ == "__main__":
-    main()

@@ -1,4 +1,4 @@
-"""Seed 000 end to end, with the service run as operators run it (`nameko run`, config.yml)."""
+"""Seed 000 end to end, with the services run as operators run them (`nameko run`, config.yml)."""
 from __future__ import annotations
 
 import os
@@ -13,6 +13,7 @@ import requests
 from services.initiatives.demo import seed_000
 from tests.support.cases import drive, submit
 from tests.support.infrastructure import Infrastructure
+from tests.support.meetings import establish_body, eventually, hold_meeting
 from tests.support.services import REPO_ROOT, Api, ServiceProcess, api_for, free_port, service_config
 from tests.support.subscriber import EventSubscriber
 
@@ -24,64 +25,88 @@ LIFE_OF_THE_CASE = [
 
 
 @pytest.fixture
-def running_on_postgres(infrastructure: Infrastructure, tmp_path: Any) -> Iterator[dict[str, Any]]:
+def running_on_postgres(infrastructure: Infrastructure, tmp_path: Any) -> Iterator[dict[str, dict[str, Any]]]:
+    infrastructure.purge_inboxes()
     with infrastructure.fresh_schema() as schema:
-        config = service_config(infrastructure.amqp_uri, infrastructure.postgres_config(schema))
-        service = ServiceProcess(config, str(tmp_path / "service.log")).start()
+        configs = {
+            service: service_config(infrastructure.amqp_uri, infrastructure.postgres_config(schema))
+            for service in ("initiatives", "meetings")
+        }
+        processes = [ServiceProcess(config, str(tmp_path / f"{service}.log"), service).start()
+                     for service, config in configs.items()]
         try:
-            yield config
+            yield configs
         finally:
-            service.stop()
+            for process in processes:
+                process.stop()
 
 
-def test_seed_000_from_submission_to_considered_answered_dispatched_and_closed(
-    running_on_postgres: dict[str, Any], infrastructure: Infrastructure
+def test_seed_000_decided_in_a_meeting_then_dispatched_and_closed(
+    running_on_postgres: dict[str, dict[str, Any]], infrastructure: Infrastructure
 ) -> None:
     subscriber = EventSubscriber(infrastructure.amqp_uri, "initiatives").declare()
     try:
-        api = api_for(running_on_postgres)
-        initiative = submit(api)
-        closed = drive(api, initiative["id"], "closure")
+        initiatives = api_for(running_on_postgres["initiatives"])
+        meetings = api_for(running_on_postgres["meetings"])
+        case = drive(initiatives, submit(initiatives)["id"], "answer")
+
+        committee = establish_body(meetings)
+        meeting = hold_meeting(meetings, committee["id"], case["diary_number"])
+        assert meeting["state"] == "adjusted" and len(meeting["signatures"]) == 2
+        eventually(lambda: initiatives.get(f"/initiatives/{case['id']}").json(), lambda i: i["state"] == "final")
+        drive_rest = seed_000()
+        initiatives.command(f"/initiatives/{case['id']}/dispatch", "registrar", drive_rest["dispatch"])
+        closed = initiatives.command(f"/initiatives/{case['id']}/closure", "registrar", drive_rest["closure"])
 
         assert closed["state"] == "closed"
         assert closed["decision"]["outcome"] == "considered_answered"
-        assert closed["decision"]["text"] == "Initiativärendet anses besvarat."
+        assert closed["decision"]["paragraph"] == meeting["paragraphs"][0]["paragraph"] == "§ 1"
+        assert closed["decision"]["body"] == "Regionala utvecklingsnämnden"
         assert [(r["name"], r["party"], r["title"]) for r in closed["recipients"]] == [
             ("Veronica Kerr", "KD", None), ("Per Boström", "KD", None), ("Kerstin Hamre", None, "samordnare"),
         ]
-        history = api.get(f"/initiatives/{initiative['id']}/history").json()
-        assert [event["type"] for event in history["events"]] == LIFE_OF_THE_CASE
-        assert all(event["actor"] and event["occurred_at"] for event in history["events"])
+        history = initiatives.get(f"/initiatives/{case['id']}/history").json()["events"]
+        assert [event["type"] for event in history] == LIFE_OF_THE_CASE
+        occurred = [event["occurred_at"] for event in history]
+        assert occurred == sorted(occurred)
 
-        received = subscriber.collect([initiative["id"]], len(LIFE_OF_THE_CASE))
+        received = subscriber.collect([case["id"]], len(LIFE_OF_THE_CASE))
         assert [event["type"] for event in received] == LIFE_OF_THE_CASE
         assert {event["diary_number"] for event in received[1:]} == {closed["diary_number"]}
-        feed = api.get("/events", params={"after": 0, "limit": 100}).json()["events"]
+        feed = initiatives.get("/events", params={"after": 0, "limit": 100}).json()["events"]
         assert [event["event_id"] for event in feed] == [event["event_id"] for event in received]
+        meeting_feed = meetings.get("/events", params={"limit": 1000}).json()["events"]
+        assert [e["diary_number"] for e in meeting_feed if e["type"] == "Meeting.ItemDecided"] == [
+            closed["diary_number"]]
     finally:
         subscriber.delete()
 
 
-def test_make_run_starts_the_service_and_loads_the_demo(infrastructure: Infrastructure, tmp_path: Any) -> None:
-    port = free_port()
-    env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "INITIATIVES_PORT": str(port),
-           "AMQP_URI": infrastructure.amqp_uri}
+def test_make_run_starts_the_services_and_loads_the_demo(infrastructure: Infrastructure, tmp_path: Any) -> None:
+    infrastructure.purge_inboxes()
+    ports = {"initiatives": free_port(), "meetings": free_port()}
+    env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "AMQP_URI": infrastructure.amqp_uri,
+           "INITIATIVES_PORT": str(ports["initiatives"]), "MEETINGS_PORT": str(ports["meetings"])}
     runner = subprocess.Popen(
-        [sys.executable, "-m", "services.initiatives.run_local"],
+        [sys.executable, "-m", "services.run_local"],
         cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
+    development_auditor = {"Authorization": "Bearer dev-auditor"}  # the README's token
     try:
         assert runner.stdout is not None
-        lines = [runner.stdout.readline() for _ in range(2)]
-        assert lines[0].startswith("demo loaded: RUN "), lines
-        api = Api(f"http://127.0.0.1:{port}")
-        development_auditor = {"Authorization": "Bearer dev-auditor"}  # the README's token
-        [demo] = api.get("/initiatives", None, headers=development_auditor).json()["initiatives"]
-        assert demo["state"] == "in_preparation"
+        first_line = runner.stdout.readline()
+        assert first_line.startswith("demo loaded: RUN ") and first_line.rstrip().endswith("(final)"), first_line
+        initiatives = Api(f"http://127.0.0.1:{ports['initiatives']}")
+        [demo] = initiatives.get("/initiatives", None, headers=development_auditor).json()["initiatives"]
         assert [p["name"] for p in demo["preparers"]] == [p["name"] for p in seed_000()["referral"]["preparers"]]
+        meetings = Api(f"http://127.0.0.1:{ports['meetings']}")
+        [held] = meetings.get("/meetings", None, headers=development_auditor).json()["meetings"]
+        assert held["state"] == "adjusted"
+        assert held["paragraphs"][0]["diary_number"] == demo["diary_number"]
     finally:
         runner.send_signal(signal.SIGTERM)
         runner.wait(timeout=60)
     assert runner.returncode == 0
-    with pytest.raises(requests.ConnectionError):  # the service went with it
-        Api(f"http://127.0.0.1:{port}").get("/health", timeout=2)
+    for port in ports.values():
+        with pytest.raises(requests.ConnectionError):  # the services went with it
+            Api(f"http://127.0.0.1:{port}").get("/health", timeout=2)

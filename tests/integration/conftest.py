@@ -22,6 +22,7 @@ def store_config(request: pytest.FixtureRequest, infrastructure: Infrastructure,
 
 @pytest.fixture
 def config(infrastructure: Infrastructure, store_config: dict[str, Any]) -> dict[str, Any]:
+    infrastructure.purge_inboxes()
     return service_config(infrastructure.amqp_uri, store_config)
 
 

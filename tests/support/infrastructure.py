@@ -12,6 +12,8 @@ from typing import Callable, Iterator
 import psycopg
 from kombu import Connection
 
+from shared.inbox import inbox_queue
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TEST_DATABASE = os.environ.get("CASES_TEST_POSTGRES_DBNAME", "cases_test")
 
@@ -39,6 +41,18 @@ class Infrastructure:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)
+
+    def purge_inboxes(self) -> None:
+        """Empties the services' inbox queues: a test's services start from position 0, so
+        events left by an earlier test's services (other positions) must not reach them."""
+        from services.initiatives.service import InitiativesService
+
+        inboxes = InitiativesService.initiatives.inboxes
+        with Connection(self.amqp_uri) as connection:
+            for source, routing_keys in inboxes.items():
+                queue = inbox_queue(source, InitiativesService.name, routing_keys)(connection.default_channel)
+                queue.declare()
+                queue.purge()
 
     def connect(self, dbname: str | None = None, **kwargs: object) -> psycopg.Connection:
         return psycopg.connect(

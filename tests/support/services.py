@@ -74,7 +74,8 @@ def api_for(config: dict[str, Any]) -> Api:
 class ServiceProcess:
     """The service as operators run it: `nameko run` with its config.yml, set by environment."""
 
-    def __init__(self, config: dict[str, Any], log_path: str):
+    def __init__(self, config: dict[str, Any], log_path: str, service: str = "initiatives"):
+        self.service = service
         self.config = config
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
@@ -91,7 +92,7 @@ class ServiceProcess:
         nameko = os.path.join(os.path.dirname(sys.executable), "nameko")
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [nameko, "run", "--config", "services/initiatives/config.yml", "services.initiatives.service"],
+                [nameko, "run", "--config", f"services/{self.service}/config.yml", f"services.{self.service}.service"],
                 cwd=REPO_ROOT, env=self.environment(), stdout=log, stderr=subprocess.STDOUT,
             )
         self.wait_until_healthy()

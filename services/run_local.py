@@ -1,0 +1,87 @@
+"""`make run`: every service on this machine, with the embedded store and the demo.
+
+Starts `nameko run` for each service with its config.yml (RabbitMQ on localhost,
+SQLite in ./data unless the environment says otherwise), waits until each is
+healthy, loads the demo if the stores are empty, and stays in the foreground;
+Ctrl-C (or SIGTERM) stops them all.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+import requests
+
+from services.demo import load_demo
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SERVICES = {"initiatives": 8001, "meetings": 8003}
+
+
+def start(service: str, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "WEB_SERVER_ADDRESS": f"0.0.0.0:{port}"}
+    nameko = str(Path(sys.executable).with_name("nameko"))
+    return subprocess.Popen(
+        [nameko, "run", "--config", f"services/{service}/config.yml", f"services.{service}.service"],
+        cwd=REPO_ROOT, env=env,
+    )
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise click.ClickException(f"{url}: the service exited with code {process.returncode}")
+        try:
+            if requests.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise click.ClickException(f"{url} did not become healthy within {timeout:.0f}s")
+
+
+@click.command()
+@click.option("--initiatives-port", default=SERVICES["initiatives"], show_default=True, envvar="INITIATIVES_PORT")
+@click.option("--meetings-port", default=SERVICES["meetings"], show_default=True, envvar="MEETINGS_PORT")
+@click.option("--demo/--no-demo", default=True, show_default=True, help="load the demo into empty stores")
+def main(initiatives_port: int, meetings_port: int, demo: bool) -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the children on SIGTERM too
+    ports = {"initiatives": initiatives_port, "meetings": meetings_port}
+    urls = {service: f"http://127.0.0.1:{port}" for service, port in ports.items()}
+    processes = {service: start(service, port) for service, port in ports.items()}
+    try:
+        for service, process in processes.items():
+            wait_until_healthy(urls[service], process)
+        existing = requests.get(f"{urls['initiatives']}/initiatives",
+                                headers={"Authorization": "Bearer dev-auditor"}, timeout=10).json()
+        if demo and not existing["initiatives"]:
+            initiative = load_demo(urls["initiatives"], urls["meetings"])["initiative"]
+            click.echo(f"demo loaded: {initiative['diary_number']} {initiative['title']} ({initiative['state']})")
+        click.echo("\n".join(
+            [f"{service} on {url}  ({url}/openapi.json)" for service, url in urls.items()]
+            + [f"curl -H 'Authorization: Bearer dev-auditor' {urls['initiatives']}/initiatives", "Ctrl-C stops"]
+        ), nl=True)
+        sys.stdout.flush()
+        for process in processes.values():
+            process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes.values():
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+if __name__ == "__main__":
+    main()
