@@ -1,3 +1,5 @@
 -- Run once by the postgres image on first start (docker-entrypoint-initdb.d).
--- POSTGRES_DB already creates "initiatives"; the tests also need "cases_test".
+-- POSTGRES_DB already creates "initiatives"; each other service has its own
+-- database, and the tests use "cases_test".
+CREATE DATABASE meetings OWNER postgres;
 CREATE DATABASE cases_test OWNER postgres;
