@@ -36,6 +36,12 @@ class CaseApplication(Application):
 
     source: ClassVar[str] = ""
     published: ClassVar[tuple[type[Aggregate], ...]] = ()
+    inbox_sources: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, env: Any = None) -> None:
+        super().__init__(env=env)
+        # An inbox event that keeps failing (shared.inbox), by source: shown by /health.
+        self.inbox_failures: dict[str, dict[str, Any]] = {}
 
     def diary_number_of(self, domain_event: Any, position: int) -> str | None:
         """The diary number of the case an event concerns, as it was when it was recorded.
@@ -57,11 +63,22 @@ class CaseApplication(Application):
         """The policy for another service's event: the aggregates it changed, unsaved."""
         return []
 
-    def apply_inbound(self, source: str, envelope: dict[str, Any]) -> str:
-        """Applies an event of another service exactly once: its effects and its position together."""
-        from shared.inbox import incident_for
+    def apply_inbound(self, source: str, envelope: Any) -> str:
+        """Applies an event of another service exactly once: its effects and its position together.
 
-        position = int(envelope["position"])
+        A refusal by a case (CaseError) or an event that breaks the envelope contract
+        becomes an Incident; anything else (the store, a bug) propagates, and the
+        inbox tries the event again.
+        """
+        from shared.inbox import Incident, incident_for
+
+        if not _is_envelope(envelope):
+            self.save(Incident(
+                source=source, position=0, event_type=str(_get(envelope, "type")), diary_number=None,
+                problem="Not an event envelope", detail=repr(envelope)[:2000], actor=source,
+            ))
+            return "rejected"
+        position = envelope["position"]
         if position <= (self.recorder.max_tracking_id(source) or 0):
             return "duplicate"
         try:
@@ -70,10 +87,29 @@ class CaseApplication(Application):
         except CaseError as refused:
             changed = [incident_for(source, envelope, refused)]
             outcome = "flagged"
+        except (KeyError, TypeError, ValueError) as malformed:
+            changed = [incident_for(source, envelope, MalformedEvent(f"{type(malformed).__name__}: {malformed}"))]
+            outcome = "flagged"
         processing = ProcessingEvent(tracking=Tracking(application_name=source, notification_id=position))
         processing.collect_events(*changed)
         self._record(processing)
         return outcome
+
+    def give_up_inbound(self, source: str, envelope: Any, error: Exception) -> None:
+        """Records that an event kept failing, with its position, so the inbox can go on."""
+        from shared.inbox import Incident
+
+        incident = Incident(
+            source=source, position=_get(envelope, "position") or 0, event_type=str(_get(envelope, "type")),
+            diary_number=_get(envelope, "diary_number"), problem="Could not be applied",
+            detail=f"{type(error).__name__}: {error}"[:2000], actor=source,
+        )
+        if not _is_envelope(envelope):
+            self.save(incident)
+            return
+        processing = ProcessingEvent(tracking=Tracking(application_name=source, notification_id=envelope["position"]))
+        processing.collect_events(incident)
+        self._record(processing)
 
     def list_incidents(self) -> list[Aggregate]:
         from shared.inbox import Incident
@@ -89,7 +125,18 @@ class CaseApplication(Application):
 
         head = self.recorder.max_notification_id() or 0
         published = self.recorder.max_tracking_id(TRACKING_NAME) or 0
-        return {"log_position": head, "published_position": published, "unpublished": head - published}
+        inboxes = {
+            source: {
+                "applied_position": self.recorder.max_tracking_id(source) or 0,
+                "failing": self.inbox_failures.get(source),
+            }
+            for source in self.inbox_sources
+        }
+        return {
+            "status": "degraded" if self.inbox_failures else "ok",
+            "log_position": head, "published_position": published, "unpublished": head - published,
+            "inboxes": inboxes,
+        }
 
     def feed(self, after: int, limit: int) -> dict[str, Any]:
         """Public events after a position; `last_position` is where to continue from."""
@@ -157,6 +204,23 @@ class CaseApplication(Application):
         if not events:
             raise InvalidRequest.for_field("as_of", "the aggregate did not exist at that point")
         return replay(events), events  # type: ignore[return-value]
+
+
+class MalformedEvent(CaseError):
+    title = "Malformed event"
+
+
+def _is_envelope(envelope: Any) -> bool:
+    return (
+        isinstance(envelope, dict)
+        and isinstance(envelope.get("position"), int) and envelope["position"] > 0
+        and isinstance(envelope.get("type"), str)
+        and isinstance(envelope.get("payload"), dict)
+    )
+
+
+def _get(envelope: Any, key: str) -> Any:
+    return envelope.get(key) if isinstance(envelope, dict) else None
 
 
 def replay(events: Iterable[DomainEventProtocol[Any]]) -> Aggregate:

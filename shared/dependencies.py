@@ -8,19 +8,19 @@ from nameko.standalone.events import get_event_exchange
 
 from shared.inbox import InboxConsumer, inbox_queue
 from shared.outbox import OutboxRelay
+from shared.topology import inboxes_of, subscribers_of
 from shared.store import GatedApplication, construct_application, env_flag, persistence_env
 
 
 class EventSourcedApplication(DependencyProvider):
     """Builds the application once per container; runs its outbox relay and inboxes beside it.
 
-    `inboxes` maps a source service to the event types (routing keys) this service
-    applies from it (shared.inbox).
+    Which events the service consumes, and which queues its relay declares for its
+    subscribers, come from shared.topology.
     """
 
-    def __init__(self, application_class: type, inboxes: dict[str, list[str]] | None = None, **kwargs: Any):
+    def __init__(self, application_class: type, **kwargs: Any):
         self.application_class = application_class
-        self.inboxes = inboxes or {}
         super().__init__(**kwargs)
 
     def setup(self) -> None:
@@ -34,6 +34,10 @@ class EventSourcedApplication(DependencyProvider):
             amqp_uri=config["AMQP_URI"],
             exchange=get_event_exchange(service_name, config),
             envelope_for=self.app.envelope_for,
+            subscriber_queues=[
+                inbox_queue(service_name, consumer, routing_keys)
+                for consumer, routing_keys in subscribers_of(service_name).items()
+            ],
             poll_interval=float(config.get("OUTBOX_POLL_INTERVAL", 1.0)),
         )
         self.gated = GatedApplication(self.app, self.gate, after_call=self.relay.nudge)
@@ -42,7 +46,7 @@ class EventSourcedApplication(DependencyProvider):
                 app=self.app, gate=self.gate, amqp_uri=config["AMQP_URI"], source=source,
                 queue=inbox_queue(source, service_name, routing_keys), on_applied=self.relay.nudge,
             )
-            for source, routing_keys in self.inboxes.items()
+            for source, routing_keys in inboxes_of(service_name).items()
         ]
 
     def start(self) -> None:

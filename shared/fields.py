@@ -1,7 +1,7 @@
 """marshmallow fields every service's schemas use, with the limits a store can keep."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Any
 from uuid import UUID
 
@@ -9,6 +9,8 @@ from marshmallow import ValidationError, fields, validate
 
 EARLIEST_DAY = date(1900, 1, 1)
 LATEST_DAY = date(2999, 12, 31)
+EARLIEST_MOMENT = datetime(1900, 1, 1, tzinfo=timezone.utc)
+LATEST_MOMENT = datetime(2999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
 
 
 class Text(fields.String):

@@ -6,24 +6,33 @@ however many instances run, one takes the messages, one at a time (prefetch 1):
 the order the source published in. Applying an event and recording its position
 (a tracking row) are one transaction, so a redelivered or republished event is
 recognised by its position and skipped. An event the service cannot apply to its
-cases (unknown diary number, a closed case) is recorded as an Incident, visible
-at GET /incidents, never dropped. A failure of the store or of the code is not
-acknowledged: the message goes back to the head of the queue and is tried again.
+cases (unknown diary number, a closed case), or that breaks the envelope contract, is
+recorded as an Incident, visible at GET /incidents, never dropped. A failure of
+the store is not acknowledged: the message goes back to the head of the queue and
+is tried again for as long as it lasts (GET /health shows it). Any other failure
+is tried MAX_ATTEMPTS times, then recorded as an Incident with its position, so
+one bad event cannot stop every later one.
 """
 from __future__ import annotations
 
 import logging
 import socket
 import threading
+import time
 from typing import Any, Callable, Iterable
 
 from eventsourcing.domain import Aggregate, event
 from kombu import Connection, Consumer, Queue
 from nameko.standalone.events import get_event_exchange
 
+from shared.errors import ConcurrentChange, StoreUnavailable
+
 log = logging.getLogger(__name__)
 
 RETRY_PAUSE_SECONDS = 1.0
+MAX_ATTEMPTS = 5
+# Failures that pass by themselves: retried for as long as they last, never given up on.
+TRANSIENT_ERRORS = (StoreUnavailable, ConcurrentChange)
 
 
 class Incident(Aggregate):
@@ -91,7 +100,7 @@ class InboxConsumer:
                     connection.ensure_connection(max_retries=None, interval_start=0.2,
                                                  interval_step=0.5, interval_max=2.0)
                     with Consumer(connection.channel(), queues=[self.queue], callbacks=[self.on_message],
-                                  accept=["json"], prefetch_count=1):
+                                  on_decode_error=self.on_decode_error, accept=["json"], prefetch_count=1):
                         while not self._stopped.is_set():
                             try:
                                 connection.drain_events(timeout=1)
@@ -105,17 +114,45 @@ class InboxConsumer:
     def on_message(self, envelope: Any, message: Any) -> None:
         try:
             outcome = self.gate.call(self.app.apply_inbound, self.source, envelope)
-        except Exception:  # noqa: BLE001 - not applied: back to the queue's head, tried again
-            log.exception("could not apply %s event at position %s; will retry",
-                          self.source, _position(envelope))
-            message.requeue()
-            self._stopped.wait(RETRY_PAUSE_SECONDS)
-            return
-        log.info("%s event %s at position %s: %s", self.source, envelope.get("type"),
-                 envelope.get("position"), outcome)
+        except Exception as error:  # noqa: BLE001 - not applied: tried again, or flagged after MAX_ATTEMPTS
+            if not self._failed(envelope, error):
+                message.requeue()
+                self._stopped.wait(RETRY_PAUSE_SECONDS)
+                return
+            outcome = "given up"
+        self.app.inbox_failures.pop(self.source, None)
+        log.info("%s event %s at position %s: %s", self.source, _type(envelope), _position(envelope), outcome)
         message.ack()
         self.on_applied()  # what it changed is in the outbox now
+
+    def on_decode_error(self, message: Any, error: Exception) -> None:
+        """A body that is not JSON: kept as an incident, so it neither blocks the queue nor vanishes."""
+        body = message.body[:2000] if isinstance(message.body, (bytes, str)) else message.body
+        self.on_message({"undecodable": repr(body), "error": str(error)}, message)
+
+    def _failed(self, envelope: Any, error: Exception) -> bool:
+        """Notes a failure for /health; True once an event has failed for a reason that will not pass."""
+        log.error("could not apply %s event at position %s: %s", self.source, _position(envelope), error,
+                  exc_info=error)
+        previous = self.app.inbox_failures.get(self.source) or {}
+        attempts = previous.get("attempts", 0) + 1 if previous.get("position") == _position(envelope) else 1
+        self.app.inbox_failures[self.source] = {
+            "position": _position(envelope), "type": _type(envelope), "attempts": attempts,
+            "error": f"{type(error).__name__}: {error}", "since": previous.get("since", time.time()),
+        }
+        if isinstance(error, TRANSIENT_ERRORS) or attempts < MAX_ATTEMPTS:
+            return False
+        try:
+            self.gate.call(self.app.give_up_inbound, self.source, envelope, error)
+        except Exception:  # noqa: BLE001 - could not even record it: keep trying
+            log.exception("could not record the failure of %s event %s", self.source, _position(envelope))
+            return False
+        return True
 
 
 def _position(envelope: Any) -> Any:
     return envelope.get("position") if isinstance(envelope, dict) else None
+
+
+def _type(envelope: Any) -> Any:
+    return envelope.get("type") if isinstance(envelope, dict) else None

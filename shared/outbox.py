@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from eventsourcing.persistence import Tracking
-from kombu import Connection, Exchange
+from kombu import Connection, Exchange, Queue
 
 from shared.envelope import dumps
 
@@ -32,6 +32,7 @@ class OutboxRelay:
         amqp_uri: str,
         exchange: Exchange,
         envelope_for: Callable[[Any], dict[str, Any] | None],
+        subscriber_queues: Sequence[Queue] = (),
         batch_size: int = 100,
         poll_interval: float = 1.0,
     ):
@@ -40,6 +41,7 @@ class OutboxRelay:
         self.amqp_uri = amqp_uri
         self.exchange = exchange
         self.envelope_for = envelope_for
+        self.subscriber_queues = subscriber_queues
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self._wake = threading.Event()
@@ -72,6 +74,8 @@ class OutboxRelay:
                     )
                     producer = connection.Producer(serializer="json")
                     self.exchange(connection.default_channel).declare()
+                    for queue in self.subscriber_queues:  # shared.topology: nothing published is dropped
+                        queue(connection.default_channel).declare()
                     self._publish_until_stopped(producer)
             except _Stopped:
                 return

@@ -21,6 +21,7 @@ class InitiativesApplication(CaseApplication):
     name = "initiatives"
     source = "initiatives"
     published = (Initiative, Incident)
+    inbox_sources = ("meetings",)
 
     def __init__(self, env: dict[str, str] | None = None):
         super().__init__(env=env)
@@ -122,30 +123,51 @@ class InitiativesApplication(CaseApplication):
     def when(self, source: str, envelope: dict[str, Any]) -> list[Any]:
         if source != "meetings":
             return []
-        if envelope["type"] != "Meeting.MinutesAdjusted" and not envelope.get("diary_number"):
-            return []  # an agenda item that is not a case
         payload, actor = envelope["payload"], envelope["actor"] or source
+        if envelope["type"] == "Meeting.MinutesAdjusted":
+            return self._for_each_case(source, envelope, [
+                d["diary_number"] for d in payload["decisions"] if d["outcome"] in CONCLUSIVE_OUTCOME_VALUES
+            ], "finalise", actor=actor, minutes_adjusted_on=date.fromisoformat(payload["adjusted_on"]))
+        meeting_id = envelope["aggregate_id"]
+        if envelope["type"] == "Meeting.Cancelled":
+            return self._unscheduled(payload["diary_numbers"], meeting_id, actor=actor,
+                                     reason=f"Sammanträdet ställdes in: {payload['reason']}")
+        if not envelope.get("diary_number"):
+            return []  # an agenda item that is not a case
         if envelope["type"] == "Meeting.ItemAdded":
             return [self._changed(envelope["diary_number"], "schedule_for_decision", actor=actor,
-                                  body=payload["body"], meeting=payload["meeting"],
+                                  body=payload["body"], meeting=payload["meeting"], meeting_id=meeting_id,
                                   meeting_date=date.fromisoformat(payload["meeting_date"]))]
         if envelope["type"] == "Meeting.ItemDecided":
             return [self._changed(envelope["diary_number"], "record_decision", actor=actor,
                                   outcome=payload["outcome"], paragraph=payload["paragraph"],
                                   text=payload["text"], decided_on=date.fromisoformat(payload["decided_on"]))]
-        if envelope["type"] == "Meeting.MinutesAdjusted":
-            adjusted_on = date.fromisoformat(payload["adjusted_on"])
-            changed: list[Any] = []
-            for decision in payload["decisions"]:  # one case refused must not hold back the others
-                if not decision["diary_number"] or decision["outcome"] not in CONCLUSIVE_OUTCOME_VALUES:
-                    continue
-                try:
-                    changed.append(self._changed(decision["diary_number"], "finalise", actor=actor,
-                                                 minutes_adjusted_on=adjusted_on))
-                except CaseError as refused:
-                    changed.append(incident_for(source, envelope, refused, decision["diary_number"]))
-            return changed
+        if envelope["type"] == "Meeting.ItemWithdrawn":
+            return self._unscheduled([envelope["diary_number"]], meeting_id, actor=actor,
+                                     reason=f"Utgick ur föredragningslistan: {payload['reason']}")
         return []
+
+    def _unscheduled(self, diary_numbers: list[str], meeting_id: str, **arguments: Any) -> list[Initiative]:
+        """Cases this meeting had scheduled wait for another; a case since put on another meeting stays."""
+        unscheduled = []
+        for diary_number in diary_numbers:
+            initiative = self.load(self.find_by_diary_number(diary_number).id, Initiative)
+            if initiative.is_scheduled_for(meeting_id):
+                initiative.unschedule(**arguments)
+                unscheduled.append(initiative)
+        return unscheduled
+
+    def _for_each_case(
+        self, source: str, envelope: dict[str, Any], diary_numbers: list[str | None], command: str, **arguments: Any
+    ) -> list[Any]:
+        """One event about several cases: a case that refuses becomes an incident, the others go on."""
+        changed: list[Any] = []
+        for diary_number in filter(None, diary_numbers):
+            try:
+                changed.append(self._changed(diary_number, command, **arguments))
+            except CaseError as refused:
+                changed.append(incident_for(source, envelope, refused, diary_number))
+        return changed
 
     def _changed(self, diary_number: str, command: str, **arguments: Any) -> Initiative:
         initiative = self.load(self.find_by_diary_number(diary_number).id, Initiative)

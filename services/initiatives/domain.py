@@ -49,7 +49,7 @@ ALLOWED_COMMANDS: dict[State, tuple[str, ...]] = {
     State.REGISTERED: ("refer_for_preparation", "withdraw"),
     State.IN_PREPARATION: ("refer_for_preparation", "draft_answer", "withdraw"),
     State.ANSWER_DRAFTED: ("refer_for_preparation", "draft_answer", "schedule_for_decision", "withdraw"),
-    State.SCHEDULED: ("record_decision", "schedule_for_decision", "withdraw"),
+    State.SCHEDULED: ("record_decision", "schedule_for_decision", "unschedule", "withdraw"),
     State.DECIDED: ("finalise",),
     State.FINAL: ("dispatch",),
     State.DISPATCHED: ("close",),
@@ -149,9 +149,22 @@ class Initiative(Aggregate):
         self.check_allows("draft_answer")
         self._answer_drafted(answer=answer, revision=self.answer_revision + 1, actor=actor)
 
-    def schedule_for_decision(self, *, body: str, meeting: str, meeting_date: date | None, actor: str) -> None:
+    def schedule_for_decision(
+        self, *, body: str, meeting: str, meeting_date: date | None, actor: str, meeting_id: str | None = None
+    ) -> None:
+        """`meeting_id` is the meetings service's meeting, when the agenda there put the case here."""
         self.check_allows("schedule_for_decision")
-        self._scheduled_for_decision(body=body, meeting=meeting, meeting_date=meeting_date, actor=actor)
+        self._scheduled_for_decision(
+            body=body, meeting=meeting, meeting_date=meeting_date, meeting_id=meeting_id, actor=actor
+        )
+
+    def is_scheduled_for(self, meeting_id: str) -> bool:
+        return self.state is State.SCHEDULED and (self.schedule or {}).get("meeting_id") == meeting_id
+
+    def unschedule(self, *, reason: str, actor: str) -> None:
+        """The item was withdrawn from the agenda, or the meeting cancelled: back to waiting for one."""
+        self.check_allows("unschedule")
+        self._unscheduled(reason=reason, actor=actor)
 
     def record_decision(
         self, *, outcome: str, paragraph: str | None, text: str, decided_on: date, actor: str
@@ -201,9 +214,16 @@ class Initiative(Aggregate):
         self.state = State.ANSWER_DRAFTED
 
     @event("ScheduledForDecision")
-    def _scheduled_for_decision(self, body: str, meeting: str, meeting_date: date | None, actor: str) -> None:
-        self.schedule = {"body": body, "meeting": meeting, "meeting_date": meeting_date}
+    def _scheduled_for_decision(
+        self, body: str, meeting: str, meeting_date: date | None, meeting_id: str | None, actor: str
+    ) -> None:
+        self.schedule = {"body": body, "meeting": meeting, "meeting_date": meeting_date, "meeting_id": meeting_id}
         self.state = State.SCHEDULED
+
+    @event("Unscheduled")
+    def _unscheduled(self, reason: str, actor: str) -> None:
+        self.schedule = None
+        self.state = State.ANSWER_DRAFTED
 
     @event("DecisionRecorded")
     def _decision_recorded(

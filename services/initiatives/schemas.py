@@ -110,10 +110,11 @@ class AnswerView(DraftAnswer):
 
 
 class ScheduleView(ScheduleForDecision):
-    pass
+    meeting_id = fields.String(allow_none=True, metadata={"description": "the meetings service's meeting"})
 
 
 class DecisionView(RecordDecision):
+    meeting_id = fields.String(allow_none=True)
     body = fields.String()
     meeting = fields.String()
     meeting_date = fields.Date(allow_none=True)

@@ -41,18 +41,15 @@ Loaded = dict[str, Any]
 class InitiativesService:
     name = "initiatives"
 
-    # Decisions on cases are taken in meetings: their events drive the case (exactly once, in order).
-    initiatives = EventSourcedApplication(
-        InitiativesApplication,
-        inboxes={"meetings": ["Meeting.ItemAdded", "Meeting.ItemDecided", "Meeting.MinutesAdjusted"]},
-    )
+    # Decisions on cases are taken in meetings: their events drive the case (shared.topology).
+    initiatives = EventSourcedApplication(InitiativesApplication)
     auth = Auth()
 
     # --- operations ----------------------------------------------------------
 
     @api.route("GET", "/health", summary="Liveness and the store's state", errors=(503,))
     def health(self, request: Request) -> dict[str, Any]:
-        return {"status": "ok", "service": self.name, **self.initiatives.health()}
+        return {"service": self.name, **self.initiatives.health()}
 
     @api.route("GET", "/openapi.json", summary="This document")
     def openapi(self, request: Request) -> dict[str, Any]:

@@ -7,8 +7,12 @@ from uuid import UUID, uuid4
 
 from services.meetings.domain import Body, Meeting, MeetingState
 from shared.application import CaseApplication
+from shared.errors import InvalidRequest
 from shared.projection import AggregateIndex
 from shared.serials import next_serial, retrying_on_conflict
+
+
+PENDING_STATES = {MeetingState.SCHEDULED, MeetingState.CONVENED, MeetingState.OPEN}
 
 
 class MeetingsApplication(CaseApplication):
@@ -64,8 +68,21 @@ class MeetingsApplication(CaseApplication):
         self, meeting_id: UUID, *, actor: str, title: str, diary_number: str | None = None,
         goal_area: str | None = None,
     ) -> Meeting:
+        if diary_number:
+            self.check_case_not_pending_elsewhere(diary_number, meeting_id)
         return self.change(meeting_id, Meeting, "add_item", item_id=uuid4().hex, title=title,
                            diary_number=diary_number, goal_area=goal_area, actor=actor)
+
+    def check_case_not_pending_elsewhere(self, diary_number: str, meeting_id: UUID) -> None:
+        """A case waits for one meeting at a time (a tabled one is decided first, then carried over)."""
+        for other in self.meetings.all():
+            if other.id == meeting_id or other.state not in PENDING_STATES:
+                continue
+            decided = {p["item_id"] for p in other.paragraphs}
+            if any(i["diary_number"] == diary_number and i["item_id"] not in decided for i in other.agenda):
+                raise InvalidRequest.for_field(
+                    "diary_number", f"{diary_number} is already waiting on the agenda of {other.title}"
+                )
 
     def reorder_agenda(self, meeting_id: UUID, *, actor: str, item_ids: list[str]) -> Meeting:
         return self.change(meeting_id, Meeting, "reorder_items", item_ids=item_ids, actor=actor)

@@ -169,7 +169,8 @@ class Meeting(Aggregate):
 
     def cancel(self, *, reason: str, actor: str) -> None:
         self.check_allows("cancel")
-        self._cancelled(reason=reason, actor=actor)
+        cases = [item["diary_number"] for item in self.agenda if item["diary_number"]]
+        self._cancelled(reason=reason, diary_numbers=cases, actor=actor)
 
     def add_item(
         self, *, item_id: str, title: str, diary_number: str | None, goal_area: str | None, actor: str
@@ -222,12 +223,21 @@ class Meeting(Aggregate):
         self.check_allows("appoint_adjusters")
         if self.signatures:
             raise CommandNotAllowed("appoint_adjusters", "signing has begun", ["sign_minutes"])
+        if len(set(adjusters)) != len(adjusters):
+            raise InvalidRequest.for_field("adjusters", "each adjuster once")
         self._adjusters_appointed(adjusters=adjusters, actor=actor)
 
     def close(self, *, actor: str) -> None:
+        """Every item must have its paragraph first; an item carried over is decided "tabled"."""
         self.check_allows("close")
-        undecided = [i["item_id"] for i in self.agenda if i["item_id"] not in {p["item_id"] for p in self.paragraphs}]
-        self._closed(undecided_items=undecided, actor=actor)
+        decided = {p["item_id"] for p in self.paragraphs}
+        undecided = [f"{i['number']}. {i['title']}" for i in self.agenda if i["item_id"] not in decided]
+        if undecided:
+            raise CommandNotAllowed(
+                "close", f"open with undecided items ({'; '.join(undecided)}): decide each, 'tabled' to carry "
+                "it to a later meeting", ["decide_item"],
+            )
+        self._closed(undecided_items=[], actor=actor)
 
     def sign_minutes(self, *, adjuster: str, signed_on: date, actor: str) -> None:
         """An adjuster signs; the last signature makes the minutes, and their decisions, final."""
@@ -238,6 +248,8 @@ class Meeting(Aggregate):
             raise InvalidRequest.for_field("adjuster", f"not an adjuster of these minutes: {self.adjusters}")
         if adjuster in self.signatures:
             raise CommandNotAllowed("sign_minutes", f"already signed by {adjuster}", ["sign_minutes"])
+        if signed_on < self.starts_at.date():
+            raise InvalidRequest.for_field("signed_on", f"must not precede the meeting ({self.starts_at.date()})")
         self._minutes_signed(adjuster=adjuster, signed_on=signed_on, actor=actor)
         if set(self.signatures) == set(self.adjusters):
             self._minutes_adjusted(
@@ -251,6 +263,8 @@ class Meeting(Aggregate):
 
     def record_public_notice(self, *, notice_on: date, actor: str) -> None:
         self.check_allows("record_public_notice")
+        if self.public_notice_on is not None:
+            raise CommandNotAllowed("record_public_notice", f"notice already recorded ({self.public_notice_on})", [])
         if self.adjusted_on and notice_on < self.adjusted_on:
             raise InvalidRequest.for_field("notice_on", f"must not precede the adjustment {self.adjusted_on}")
         self._public_notice_recorded(notice_on=notice_on, actor=actor)
@@ -262,7 +276,7 @@ class Meeting(Aggregate):
         self.state = MeetingState.CONVENED
 
     @event("Cancelled")
-    def _cancelled(self, reason: str, actor: str) -> None:
+    def _cancelled(self, reason: str, diary_numbers: list[str], actor: str) -> None:
         self.cancellation = reason
         self.state = MeetingState.CANCELLED
 

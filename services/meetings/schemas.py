@@ -4,7 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from services.meetings.domain import BodyKind, Decision, MeetingFormat, MeetingState, MemberRole, Side
-from shared.fields import day, text_field
+from shared.fields import EARLIEST_MOMENT, LATEST_MOMENT, day, text_field
 from shared.schemas import HistoryView
 
 
@@ -42,7 +42,10 @@ class BodyQuery(Schema):
 class ScheduleMeeting(Schema):
     body_id = fields.UUID(required=True)
     title = text_field(300, required=True)
-    starts_at = fields.AwareDateTime(required=True, metadata={"example": "2025-11-12T09:00:00+01:00"})
+    starts_at = fields.AwareDateTime(
+        required=True, metadata={"example": "2025-11-12T09:00:00+01:00"},
+        validate=validate.Range(min=EARLIEST_MOMENT, max=LATEST_MOMENT),
+    )
     place = text_field(300, load_default=None)
     link = fields.Url(load_default=None)
 

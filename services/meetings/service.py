@@ -45,7 +45,7 @@ class MeetingsService:
 
     @api.route("GET", "/health", summary="Liveness and the store's state", errors=(503,))
     def health(self, request: Request) -> dict[str, Any]:
-        return {"status": "ok", "service": self.name, **self.meetings.health()}
+        return {"service": self.name, **self.meetings.health()}
 
     @api.route("GET", "/openapi.json", summary="This document")
     def openapi(self, request: Request) -> dict[str, Any]:

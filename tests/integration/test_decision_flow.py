@@ -17,7 +17,7 @@ from services.meetings.service import MeetingsService
 from shared.envelope import dumps
 from tests.support.cases import drive, submit
 from tests.support.meetings import advance, establish_body, eventually, hold_meeting, meeting_steps
-from tests.support.services import Api, api_for, service_config
+from tests.support.services import Api, api_for, free_port, service_config
 
 
 def prepared_case(api: Api) -> dict[str, Any]:
@@ -137,3 +137,140 @@ def test_a_decision_about_an_unknown_or_closed_case_is_flagged_not_dropped(api: 
     published = api.get("/events", params={"limit": 1000}).json()["events"]
     assert [e["diary_number"] for e in published if e["type"] == "Incident.Recorded"] == [
         "RUN 1999-0404", closed["diary_number"]]
+
+
+def test_tabled_cases_go_on_to_a_later_meeting_and_withdrawn_items_unschedule_the_case(
+    api: Api, meetings_api: Api
+) -> None:
+    from services.meetings.demo import run_meeting_seed
+
+    tabled_case, withdrawn_case = prepared_case(api), prepared_case(api)
+    body = establish_body(meetings_api)
+    first = hold_meeting(meetings_api, body["id"], tabled_case["diary_number"], through="opening")
+    path = f"/meetings/{first['id']}"
+    meetings_api.command(f"{path}/agenda/{first['agenda'][0]['item_id']}/decision", "secretary",
+                         {"outcome": "tabled", "text": "Bordläggs."})
+    eventually(initiative_of(api, tabled_case), lambda i: [d["outcome"] for d in i["decisions"]] == ["tabled"])
+
+    later = meetings_api.command("/meetings", "secretary", {
+        **run_meeting_seed()["meeting"], "body_id": body["id"], "title": "Decembersammanträdet",
+        "starts_at": "2025-12-10T09:00:00+01:00"})
+    later_path = f"/meetings/{later['id']}"
+    meetings_api.command(f"{later_path}/agenda", "secretary", {"title": "Bordlagt", "diary_number": tabled_case["diary_number"]})
+    later = meetings_api.command(f"{later_path}/agenda", "secretary",
+                                 {"title": "Utgår", "diary_number": withdrawn_case["diary_number"]})
+    eventually(initiative_of(api, withdrawn_case), lambda i: i["state"] == "scheduled")
+    meetings_api.command(f"{later_path}/agenda/{later['agenda'][1]['item_id']}/withdrawal", "secretary",
+                         {"reason": "Ärendet är inte klart"})
+    meetings_api.command(f"{later_path}/convocation", "secretary", {})
+    meetings_api.command(f"{later_path}/opening", "secretary", {})
+    meetings_api.command(f"{later_path}/agenda/{later['agenda'][0]['item_id']}/decision", "secretary",
+                         run_meeting_seed()["decision"])
+
+    decided = eventually(initiative_of(api, tabled_case), lambda i: i["state"] == "decided")
+    assert [(d["outcome"], d["paragraph"], d["meeting"]) for d in decided["decisions"]] == [
+        ("tabled", "§ 1", first["title"]), ("considered_answered", "§ 2", "Decembersammanträdet")]
+    unscheduled = eventually(initiative_of(api, withdrawn_case), lambda i: i["state"] == "answer_drafted")
+    assert unscheduled["schedule"] is None
+    assert api.get("/incidents").json()["incidents"] == []
+
+
+def test_a_case_referred_back_by_the_meeting_returns_to_preparation(api: Api, meetings_api: Api) -> None:
+    case = prepared_case(api)
+    body = establish_body(meetings_api)
+    meeting = hold_meeting(meetings_api, body["id"], case["diary_number"], through="opening")
+    meetings_api.command(f"/meetings/{meeting['id']}/agenda/{meeting['agenda'][0]['item_id']}/decision",
+                         "secretary", {"outcome": "referred_back", "text": "Återremitteras för komplettering."})
+    back = eventually(initiative_of(api, case), lambda i: i["state"] == "in_preparation")
+    assert back["decisions"][0]["outcome"] == "referred_back"
+    assert "draft_answer" in back["allowed_commands"]
+
+
+def test_messages_that_break_the_contract_are_flagged_and_do_not_block_the_queue(
+    api: Api, meetings_api: Api, meetings_config: dict[str, Any]
+) -> None:
+    exchange = Exchange("meetings.events", type="topic", durable=True)
+    with Connection(meetings_config["AMQP_URI"]) as connection:
+        producer = connection.Producer()
+        producer.publish(dumps({"hello": "world"}), exchange=exchange, routing_key="Meeting.ItemDecided",
+                         content_type="application/json")
+        producer.publish(dumps({"position": 10**9, "type": "Meeting.ItemDecided", "diary_number": "RUN 2025-0001",
+                                "payload": {"text": "no outcome"}, "actor": "x"}),
+                         exchange=exchange, routing_key="Meeting.ItemDecided", content_type="application/json")
+    incidents = eventually(lambda: api.get("/incidents").json()["incidents"], lambda found: len(found) == 2)
+    assert sorted(i["problem"] for i in incidents) == ["Malformed event", "Not an event envelope"]
+    assert api.get("/health").json()["status"] == "ok"
+
+
+def test_events_published_before_initiatives_ever_consumed_wait_in_its_queue(
+    container: Any, container_factory: Any, config: dict[str, Any], api: Api,
+    infrastructure: Any, store_config: dict[str, Any],
+) -> None:
+    """The publisher declares its subscribers' queues (shared.topology): nothing is dropped unbound."""
+    from shared.inbox import inbox_queue
+    from shared.topology import SUBSCRIPTIONS
+
+    case = prepared_case(api)
+    container.stop()
+    with Connection(infrastructure.amqp_uri) as connection:
+        inbox_queue("meetings", "initiatives", SUBSCRIPTIONS["meetings"]["initiatives"])(
+            connection.default_channel).delete()
+
+    meetings_config = service_config(infrastructure.amqp_uri, store_config)
+    meetings = container_factory(MeetingsService, meetings_config)
+    meetings.start()
+    meetings_api = api_for(meetings_config)
+    hold_meeting(meetings_api, establish_body(meetings_api)["id"], case["diary_number"], through="signature_2")
+    eventually(lambda: meetings_api.get("/health").json(), lambda health: health["unpublished"] == 0)
+
+    restarted = container_factory(InitiativesService, config)
+    restarted.start()
+    try:
+        assert eventually(initiative_of(api, case), lambda i: i["state"] == "final")["finalised_on"] == "2025-11-17"
+    finally:
+        restarted.stop()
+        meetings.stop()
+
+
+def test_two_initiatives_instances_apply_a_burst_of_meetings_events_in_order(
+    container_factory: Any, config: dict[str, Any], api: Api, infrastructure: Any, store_config: dict[str, Any]
+) -> None:
+    """RabbitMQ's single active consumer: a second instance waits, it does not take events in parallel.
+
+    The meetings are held with the relay held off, then it publishes them all at once,
+    so two consumers sharing the queue would interleave the events of each case.
+    """
+    second = container_factory(InitiativesService, {**config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}"})
+    second.start()
+    held_back = service_config(infrastructure.amqp_uri, store_config, OUTBOX_RELAY_ENABLED="false")
+    meetings = container_factory(MeetingsService, held_back)
+    meetings.start()
+    meetings_api = api_for(held_back)
+    try:
+        cases = [prepared_case(api) for _ in range(4)]
+        body = establish_body(meetings_api)
+        for case in cases:
+            hold_meeting(meetings_api, body["id"], case["diary_number"], through="signature_2")
+        meetings.stop()
+        publishing = container_factory(MeetingsService, {**held_back, "OUTBOX_RELAY_ENABLED": "true"})
+        publishing.start()
+        for case in cases:
+            eventually(initiative_of(api, case), lambda i: i["state"] == "final")
+        assert api.get("/incidents").json()["incidents"] == []
+        publishing.stop()
+    finally:
+        second.stop()
+
+
+def test_a_message_that_is_not_json_is_flagged_and_the_queue_goes_on(
+    api: Api, meetings_api: Api, meetings_config: dict[str, Any]
+) -> None:
+    with Connection(meetings_config["AMQP_URI"]) as connection:
+        connection.Producer().publish(b"\xff not json", exchange=Exchange("meetings.events", type="topic", durable=True),
+                                      routing_key="Meeting.ItemAdded", content_type="application/json",
+                                      content_encoding="binary")
+    flagged = eventually(lambda: api.get("/incidents").json()["incidents"], lambda found: len(found) == 1)
+    assert flagged[0]["problem"] == "Not an event envelope"
+    case = prepared_case(api)
+    hold_meeting(meetings_api, establish_body(meetings_api)["id"], case["diary_number"], through="agenda")
+    eventually(initiative_of(api, case), lambda i: i["state"] == "scheduled")

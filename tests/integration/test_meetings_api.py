@@ -109,3 +109,41 @@ def test_meetings_refuse_bad_input_and_other_roles(meetings_api: Api) -> None:
     problem(meetings_api.post("/meetings", "secretary", {
         **seed["meeting"], "body_id": "00000000-0000-0000-0000-000000000000"}), 404)
     assert meetings_api.get("/openapi.json", None).status_code == 200
+
+
+def test_a_meeting_closes_only_when_every_item_has_its_paragraph(meetings_api: Api) -> None:
+    body = establish_body(meetings_api)
+    meeting = hold_meeting(meetings_api, body["id"], "RUN 2025-0001", through="opening")
+    refused = problem(meetings_api.post(f"/meetings/{meeting['id']}/closing", "secretary", {}), 409)
+    assert "undecided" in refused["detail"] and refused["allowed_commands"] == ["decide_item"]
+
+
+def test_a_case_waits_on_one_meetings_agenda_at_a_time(meetings_api: Api) -> None:
+    body = establish_body(meetings_api)
+    hold_meeting(meetings_api, body["id"], "RUN 2025-0007", through="agenda")
+    other = meetings_api.command("/meetings", "secretary", {**run_meeting_seed()["meeting"], "body_id": body["id"]})
+    refused = problem(meetings_api.post(f"/meetings/{other['id']}/agenda", "secretary",
+                                        {"title": "Igen", "diary_number": "RUN 2025-0007"}), 400)
+    assert refused["errors"][0]["field"] == "diary_number"
+
+
+def test_paragraphs_decided_at_once_in_two_meetings_of_a_body_are_never_shared(meetings_api: Api) -> None:
+    import eventlet
+
+    body = establish_body(meetings_api)
+    meetings = []
+    for title in ("Förmiddag", "Eftermiddag"):
+        meeting = meetings_api.command("/meetings", "secretary", {
+            **run_meeting_seed()["meeting"], "body_id": body["id"], "title": title})
+        for n in range(6):
+            meeting = meetings_api.command(f"/meetings/{meeting['id']}/agenda", "secretary", {"title": f"Punkt {n}"})
+        meetings_api.command(f"/meetings/{meeting['id']}/convocation", "secretary", {})
+        meetings.append(meetings_api.command(f"/meetings/{meeting['id']}/opening", "secretary", {}))
+    decisions = [(m["id"], item["item_id"]) for m in meetings for item in m["agenda"]]
+
+    pool = eventlet.GreenPool(len(decisions))
+    list(pool.imap(lambda d: meetings_api.command(f"/meetings/{d[0]}/agenda/{d[1]}/decision", "secretary",
+                                                  {"outcome": "approved", "text": "Bifall."}), decisions))
+
+    paragraphs = [p["paragraph"] for m in meetings for p in meetings_api.get(f"/meetings/{m['id']}").json()["paragraphs"]]
+    assert sorted(paragraphs, key=lambda p: int(p[2:])) == [f"§ {n}" for n in range(1, 13)]

@@ -13,6 +13,7 @@ import psycopg
 from kombu import Connection
 
 from shared.inbox import inbox_queue
+from shared.topology import SUBSCRIPTIONS
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TEST_DATABASE = os.environ.get("CASES_TEST_POSTGRES_DBNAME", "cases_test")
@@ -45,14 +46,12 @@ class Infrastructure:
     def purge_inboxes(self) -> None:
         """Empties the services' inbox queues: a test's services start from position 0, so
         events left by an earlier test's services (other positions) must not reach them."""
-        from services.initiatives.service import InitiativesService
-
-        inboxes = InitiativesService.initiatives.inboxes
         with Connection(self.amqp_uri) as connection:
-            for source, routing_keys in inboxes.items():
-                queue = inbox_queue(source, InitiativesService.name, routing_keys)(connection.default_channel)
-                queue.declare()
-                queue.purge()
+            for source, consumers in SUBSCRIPTIONS.items():
+                for consumer, routing_keys in consumers.items():
+                    queue = inbox_queue(source, consumer, routing_keys)(connection.default_channel)
+                    queue.declare()
+                    queue.purge()
 
     def connect(self, dbname: str | None = None, **kwargs: object) -> psycopg.Connection:
         return psycopg.connect(

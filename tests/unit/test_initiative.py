@@ -163,3 +163,11 @@ def test_a_diary_serial_counts_per_diary_and_year() -> None:
     assert serial.last == 2
     assert Serial.create_id("diary/RUN", 2025) == serial.id
     assert Serial.create_id("diary/RUN", 2026) != serial.id
+
+
+def test_a_case_taken_off_the_agenda_waits_for_another_meeting() -> None:
+    initiative = scheduled()
+    initiative.unschedule(reason="Utgick ur föredragningslistan", actor=ACTOR)
+    assert initiative.state is State.ANSWER_DRAFTED and initiative.schedule is None
+    with pytest.raises(CommandNotAllowed):
+        initiative.unschedule(reason="igen", actor=ACTOR)

@@ -1,0 +1,86 @@
+"""The inbox consumer's handling of one message (a stub application: no broker, no store)."""
+from __future__ import annotations
+
+from typing import Any
+from unittest.mock import MagicMock
+
+from kombu import Queue
+
+from shared.inbox import InboxConsumer
+from shared.store import StoreGate
+
+
+class StubApplication:
+    def __init__(self, failures: int):
+        self.failures = failures
+        self.inbox_failures: dict[str, Any] = {}
+
+    def apply_inbound(self, source: str, envelope: dict[str, Any]) -> str:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("the store went away")
+        return "applied"
+
+
+def consumer(app: StubApplication) -> InboxConsumer:
+    inbox = InboxConsumer(app=app, gate=StoreGate({}), amqp_uri="memory://", source="meetings", queue=Queue("q"))
+    inbox._stopped.set()  # no pause between tries in a unit test
+    return inbox
+
+
+def test_a_failing_event_is_requeued_and_shown_until_it_succeeds() -> None:
+    app = StubApplication(failures=1)
+    inbox = consumer(app)
+    envelope = {"position": 7, "type": "Meeting.ItemDecided", "payload": {}}
+
+    failing = MagicMock()
+    inbox.on_message(envelope, failing)
+    failing.requeue.assert_called_once()
+    failing.ack.assert_not_called()
+    assert app.inbox_failures["meetings"]["position"] == 7
+    assert "the store went away" in app.inbox_failures["meetings"]["error"]
+
+    retried = MagicMock()
+    inbox.on_message(envelope, retried)
+    retried.ack.assert_called_once()
+    assert app.inbox_failures == {}
+
+
+class AlwaysFailing(StubApplication):
+    def __init__(self, error: Exception):
+        super().__init__(failures=0)
+        self.error = error
+        self.given_up: list[Any] = []
+
+    def apply_inbound(self, source: str, envelope: dict[str, Any]) -> str:
+        raise self.error
+
+    def give_up_inbound(self, source: str, envelope: dict[str, Any], error: Exception) -> None:
+        self.given_up.append((envelope["position"], str(error)))
+
+
+def test_an_event_that_keeps_failing_is_recorded_after_the_last_attempt_and_the_queue_goes_on() -> None:
+    from shared.inbox import MAX_ATTEMPTS
+
+    app = AlwaysFailing(AttributeError("a bug"))
+    inbox = consumer(app)
+    messages = [MagicMock() for _ in range(MAX_ATTEMPTS)]
+    for message in messages:
+        inbox.on_message({"position": 3, "type": "Meeting.ItemAdded", "payload": {}}, message)
+    assert all(m.requeue.called for m in messages[:-1])
+    messages[-1].ack.assert_called_once()
+    assert app.given_up == [(3, "a bug")]
+
+
+def test_a_store_outage_is_retried_for_as_long_as_it_lasts() -> None:
+    from shared.errors import StoreUnavailable
+    from shared.inbox import MAX_ATTEMPTS
+
+    app = AlwaysFailing(StoreUnavailable("down"))
+    inbox = consumer(app)
+    for _ in range(MAX_ATTEMPTS * 2):
+        message = MagicMock()
+        inbox.on_message({"position": 3, "type": "Meeting.ItemAdded", "payload": {}}, message)
+        message.requeue.assert_called_once()
+    assert app.given_up == []
+    assert app.inbox_failures["meetings"]["attempts"] == MAX_ATTEMPTS * 2
