@@ -12,6 +12,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from shared.domain import CommandsByState
 from shared.errors import CommandNotAllowed, InvalidRequest
 
 
@@ -72,7 +73,9 @@ def default_due_date(kind: Kind, submitted_on: date) -> date | None:
         return submitted_on.replace(year=submitted_on.year + 1, day=28)
 
 
-class Initiative(Aggregate):
+class Initiative(CommandsByState, Aggregate):
+    commands_by_state = ALLOWED_COMMANDS
+
     @event("Submitted")
     def __init__(
         self,
@@ -110,13 +113,6 @@ class Initiative(Aggregate):
         self.withdrawal: dict[str, Any] | None = None
 
     # --- rules -------------------------------------------------------------
-
-    def allowed_commands(self) -> tuple[str, ...]:
-        return ALLOWED_COMMANDS[self.state]
-
-    def check_allows(self, command: str) -> None:
-        if command not in self.allowed_commands():
-            raise CommandNotAllowed(command, self.state.value, self.allowed_commands())
 
     def is_overdue(self, today: date) -> bool:
         return self.state in UNDECIDED_STATES and self.due_date is not None and self.due_date < today

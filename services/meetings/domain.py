@@ -14,6 +14,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from shared.domain import CommandsByState
 from shared.errors import CommandNotAllowed, InvalidRequest, NotFound
 
 
@@ -118,7 +119,9 @@ MEETING_COMMANDS: dict[MeetingState, tuple[str, ...]] = {
 }
 
 
-class Meeting(Aggregate):
+class Meeting(CommandsByState, Aggregate):
+    commands_by_state = MEETING_COMMANDS
+
     @event("Scheduled")
     def __init__(
         self, *, body_id: UUID, body: str, title: str, starts_at: datetime, place: str | None,
@@ -141,13 +144,6 @@ class Meeting(Aggregate):
         self.cancellation: str | None = None
 
     # --- rules -----------------------------------------------------------------
-
-    def allowed_commands(self) -> tuple[str, ...]:
-        return MEETING_COMMANDS[self.state]
-
-    def check_allows(self, command: str) -> None:
-        if command not in self.allowed_commands():
-            raise CommandNotAllowed(command, self.state.value, self.allowed_commands())
 
     @property
     def agenda(self) -> list[dict[str, Any]]:
