@@ -2,4 +2,5 @@
 -- POSTGRES_DB already creates "initiatives"; each other service has its own
 -- database, and the tests use "cases_test".
 CREATE DATABASE meetings OWNER postgres;
+CREATE DATABASE letters_of_intent OWNER postgres;
 CREATE DATABASE cases_test OWNER postgres;

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Request
 
 from shared.errors import Forbidden, Unauthenticated
 
-ROLES = ("registrar", "case_officer", "secretary", "auditor")
+ROLES = ("registrar", "case_officer", "secretary", "strategist", "auditor")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ DEV_TOKENS = {
     "registrar": "dev-registrar",
     "case_officer": "dev-case-officer",
     "secretary": "dev-secretary",
+    "strategist": "dev-strategist",
     "auditor": "dev-auditor",
 }
 

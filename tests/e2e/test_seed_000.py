@@ -5,7 +5,7 @@ import os
 import signal
 import subprocess
 import sys
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -14,7 +14,7 @@ from services.initiatives.demo import seed_000
 from tests.support.cases import drive, submit
 from tests.support.infrastructure import Infrastructure
 from tests.support.meetings import establish_body, eventually, hold_meeting
-from tests.support.services import REPO_ROOT, Api, ServiceProcess, api_for, free_port, service_config
+from tests.support.services import REPO_ROOT, Api, api_for, free_port
 from tests.support.subscriber import EventSubscriber
 
 LIFE_OF_THE_CASE = [
@@ -24,30 +24,14 @@ LIFE_OF_THE_CASE = [
 ]
 
 
-@pytest.fixture
-def running_on_postgres(infrastructure: Infrastructure, tmp_path: Any) -> Iterator[dict[str, dict[str, Any]]]:
-    infrastructure.purge_inboxes()
-    with infrastructure.fresh_schema() as schema:
-        configs = {
-            service: service_config(infrastructure.amqp_uri, infrastructure.postgres_config(schema))
-            for service in ("initiatives", "meetings")
-        }
-        processes = [ServiceProcess(config, str(tmp_path / f"{service}.log"), service).start()
-                     for service, config in configs.items()]
-        try:
-            yield configs
-        finally:
-            for process in processes:
-                process.stop()
-
-
 def test_seed_000_decided_in_a_meeting_then_dispatched_and_closed(
-    running_on_postgres: dict[str, dict[str, Any]], infrastructure: Infrastructure
+    run_services: Any, infrastructure: Infrastructure
 ) -> None:
+    configs = run_services("initiatives", "meetings")
     subscriber = EventSubscriber(infrastructure.amqp_uri, "initiatives").declare()
     try:
-        initiatives = api_for(running_on_postgres["initiatives"])
-        meetings = api_for(running_on_postgres["meetings"])
+        initiatives = api_for(configs["initiatives"])
+        meetings = api_for(configs["meetings"])
         case = drive(initiatives, submit(initiatives)["id"], "answer")
 
         committee = establish_body(meetings)
@@ -84,9 +68,10 @@ def test_seed_000_decided_in_a_meeting_then_dispatched_and_closed(
 
 def test_make_run_starts_the_services_and_loads_the_demo(infrastructure: Infrastructure, tmp_path: Any) -> None:
     infrastructure.purge_inboxes()
-    ports = {"initiatives": free_port(), "meetings": free_port()}
+    ports = {"initiatives": free_port(), "meetings": free_port(), "letters": free_port()}
     env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "AMQP_URI": infrastructure.amqp_uri,
-           "INITIATIVES_PORT": str(ports["initiatives"]), "MEETINGS_PORT": str(ports["meetings"])}
+           "INITIATIVES_PORT": str(ports["initiatives"]), "MEETINGS_PORT": str(ports["meetings"]),
+           "LETTERS_PORT": str(ports["letters"])}
     runner = subprocess.Popen(
         [sys.executable, "-m", "services.run_local"],
         cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
@@ -103,6 +88,10 @@ def test_make_run_starts_the_services_and_loads_the_demo(infrastructure: Infrast
         [held] = meetings.get("/meetings", None, headers=development_auditor).json()["meetings"]
         assert held["state"] == "adjusted"
         assert held["paragraphs"][0]["diary_number"] == demo["diary_number"]
+        letters = Api(f"http://127.0.0.1:{ports['letters']}")
+        assert len(letters.get("/letters", None, headers=development_auditor).json()["letters"]) == 2
+        [agreement] = letters.get("/agreements", None, headers=development_auditor).json()["agreements"]
+        assert agreement["in_force_on"] is not None and len(agreement["parties"]) == 15
     finally:
         runner.send_signal(signal.SIGTERM)
         runner.wait(timeout=60)

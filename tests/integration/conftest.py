@@ -1,4 +1,4 @@
-"""Integration fixtures: the service on each store, against the real RabbitMQ and PostgreSQL."""
+"""Integration fixtures: the services on each store, against the real RabbitMQ and PostgreSQL."""
 from __future__ import annotations
 
 from typing import Any, Iterator
@@ -6,6 +6,8 @@ from typing import Any, Iterator
 import pytest
 
 from services.initiatives.service import InitiativesService
+from services.letters_of_intent.service import LettersOfIntentService
+from services.meetings.service import MeetingsService
 from tests.support.infrastructure import Infrastructure
 from tests.support.services import Api, api_for, service_config
 
@@ -20,6 +22,14 @@ def store_config(request: pytest.FixtureRequest, infrastructure: Infrastructure,
             yield infrastructure.postgres_config(schema)
 
 
+def running(container_factory: Any, service_class: type, config: dict[str, Any]) -> Iterator[Any]:
+    """A service in this process, through nameko's own test container; stopped gracefully after."""
+    container = container_factory(service_class, config)
+    container.start()
+    yield container
+    container.stop()
+
+
 @pytest.fixture
 def config(infrastructure: Infrastructure, store_config: dict[str, Any]) -> dict[str, Any]:
     infrastructure.purge_inboxes()
@@ -28,11 +38,7 @@ def config(infrastructure: Infrastructure, store_config: dict[str, Any]) -> dict
 
 @pytest.fixture
 def container(container_factory: Any, config: dict[str, Any]) -> Iterator[Any]:
-    """The initiatives service in this process, through nameko's own test container."""
-    container = container_factory(InitiativesService, config)
-    container.start()
-    yield container
-    container.stop()
+    yield from running(container_factory, InitiativesService, config)
 
 
 @pytest.fixture
@@ -47,14 +53,24 @@ def meetings_config(infrastructure: Infrastructure, store_config: dict[str, Any]
 
 @pytest.fixture
 def meetings_container(container_factory: Any, meetings_config: dict[str, Any]) -> Iterator[Any]:
-    from services.meetings.service import MeetingsService
-
-    container = container_factory(MeetingsService, meetings_config)
-    container.start()
-    yield container
-    container.stop()
+    yield from running(container_factory, MeetingsService, meetings_config)
 
 
 @pytest.fixture
 def meetings_api(meetings_container: Any, meetings_config: dict[str, Any]) -> Api:
     return api_for(meetings_config)
+
+
+@pytest.fixture
+def letters_config(infrastructure: Infrastructure, store_config: dict[str, Any]) -> dict[str, Any]:
+    return service_config(infrastructure.amqp_uri, store_config)
+
+
+@pytest.fixture
+def letters_container(container_factory: Any, letters_config: dict[str, Any]) -> Iterator[Any]:
+    yield from running(container_factory, LettersOfIntentService, letters_config)
+
+
+@pytest.fixture
+def letters_api(letters_container: Any, letters_config: dict[str, Any]) -> Api:
+    return api_for(letters_config)

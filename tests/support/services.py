@@ -18,6 +18,7 @@ TEST_TOKENS = {
     "registrar": {"token": "test-registrar", "actor": "Rut Registrator", "roles": ["registrar"]},
     "case_officer": {"token": "test-case-officer", "actor": "Hans Handläggare", "roles": ["case_officer"]},
     "secretary": {"token": "test-secretary", "actor": "Sara Sekreterare", "roles": ["secretary"]},
+    "strategist": {"token": "test-strategist", "actor": "Stina Strateg", "roles": ["strategist"]},
     "auditor": {"token": "test-auditor", "actor": "Rolf Revisor", "roles": ["auditor"]},
 }
 AUTH_TOKENS = {entry["token"]: {"actor": entry["actor"], "roles": entry["roles"]} for entry in TEST_TOKENS.values()}

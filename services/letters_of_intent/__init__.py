@@ -1,0 +1,1 @@
+"""The letters of intent service: letters of intent and collaboration agreements, with their follow-up."""
