@@ -3,4 +3,5 @@
 -- database, and the tests use "cases_test".
 CREATE DATABASE meetings OWNER postgres;
 CREATE DATABASE letters_of_intent OWNER postgres;
+CREATE DATABASE evaluations OWNER postgres;
 CREATE DATABASE cases_test OWNER postgres;

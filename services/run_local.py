@@ -20,7 +20,7 @@ import requests
 from services.demo import load_demo
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SERVICES = {"initiatives": 8001, "letters_of_intent": 8002, "meetings": 8003}
+SERVICES = {"initiatives": 8001, "letters_of_intent": 8002, "meetings": 8003, "evaluations": 8004}
 
 
 def start(service: str, port: int) -> subprocess.Popen[bytes]:
@@ -50,10 +50,12 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout: floa
 @click.option("--initiatives-port", default=SERVICES["initiatives"], show_default=True, envvar="INITIATIVES_PORT")
 @click.option("--letters-port", default=SERVICES["letters_of_intent"], show_default=True, envvar="LETTERS_PORT")
 @click.option("--meetings-port", default=SERVICES["meetings"], show_default=True, envvar="MEETINGS_PORT")
+@click.option("--evaluations-port", default=SERVICES["evaluations"], show_default=True, envvar="EVALUATIONS_PORT")
 @click.option("--demo/--no-demo", default=True, show_default=True, help="load the demo into empty stores")
-def main(initiatives_port: int, letters_port: int, meetings_port: int, demo: bool) -> None:
+def main(initiatives_port: int, letters_port: int, meetings_port: int, evaluations_port: int, demo: bool) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the children on SIGTERM too
-    ports = {"initiatives": initiatives_port, "letters_of_intent": letters_port, "meetings": meetings_port}
+    ports = {"initiatives": initiatives_port, "letters_of_intent": letters_port, "meetings": meetings_port,
+             "evaluations": evaluations_port}
     urls = {service: f"http://127.0.0.1:{port}" for service, port in ports.items()}
     processes = {service: start(service, port) for service, port in ports.items()}
     try:
@@ -62,7 +64,7 @@ def main(initiatives_port: int, letters_port: int, meetings_port: int, demo: boo
         existing = requests.get(f"{urls['initiatives']}/initiatives",
                                 headers={"Authorization": "Bearer dev-auditor"}, timeout=10).json()
         if demo and not existing["initiatives"]:
-            initiative = load_demo(urls["initiatives"], urls["meetings"], urls["letters_of_intent"])["initiative"]
+            initiative = load_demo(urls)["initiative"]
             click.echo(f"demo loaded: {initiative['diary_number']} {initiative['title']} ({initiative['state']})")
         click.echo("\n".join(
             [f"{service} on {url}  ({url}/openapi.json)" for service, url in urls.items()]

@@ -166,7 +166,18 @@ class CaseApplication(Application):
         return aggregate
 
     def change(self, aggregate_id: UUID, aggregate_class: type[TAggregate], command: str, **arguments: Any) -> TAggregate:
-        """Load → command → save: the shape of most use cases."""
+        """Load → command → save: the shape of most use cases.
+
+        When another writer (a second user, a timer) saved the aggregate in between,
+        it is loaded again and the command re-checked against what is there now.
+        """
+        from shared.serials import retrying_on_conflict
+
+        return retrying_on_conflict(self._change_once, aggregate_id, aggregate_class, command, arguments)
+
+    def _change_once(
+        self, aggregate_id: UUID, aggregate_class: type[TAggregate], command: str, arguments: dict[str, Any]
+    ) -> TAggregate:
         aggregate = self.load(aggregate_id, aggregate_class)
         getattr(aggregate, command)(**arguments)
         self.save(aggregate)

@@ -34,6 +34,11 @@ def day(**kwargs: Any) -> fields.Date:
     return fields.Date(validate=validate.Range(min=EARLIEST_DAY, max=LATEST_DAY), **kwargs)
 
 
+def one_of(enum: type) -> validate.OneOf:
+    """A string field's validator: one of an Enum's values."""
+    return validate.OneOf([member.value for member in enum])
+
+
 def parse_uuid(value: Any, field: str) -> UUID:
     """An id passed over RPC, refused as the named field when it is not a UUID."""
     from shared.errors import InvalidRequest

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 # source service -> consuming service -> event types (routing keys) it applies
 SUBSCRIPTIONS: dict[str, dict[str, list[str]]] = {
+    # a review falling due plans an evaluation
+    "letters_of_intent": {"evaluations": ["CollaborationAgreement.ReviewFellDue"]},
+    # a completed evaluation can be cited in an initiative's answer
+    "evaluations": {"initiatives": ["Evaluation.Completed"]},
+    # what a meeting decides happens to the case
     "meetings": {
         "initiatives": [
             "Meeting.ItemAdded", "Meeting.ItemWithdrawn", "Meeting.Cancelled",

@@ -5,9 +5,17 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from services.initiatives.domain import CONCLUSIVE_OUTCOMES, Initiative, State, format_diary_number
+from eventsourcing.application import AggregateNotFoundError
+
+from services.initiatives.domain import (
+    CONCLUSIVE_OUTCOMES,
+    CitableEvaluation,
+    Initiative,
+    State,
+    format_diary_number,
+)
 from shared.application import CaseApplication
-from shared.errors import CaseError, NotFound
+from shared.errors import CaseError, InvalidRequest, NotFound
 from shared.inbox import Incident, incident_for
 from shared.projection import AggregateIndex
 from shared.serials import next_serial, retrying_on_conflict
@@ -21,7 +29,7 @@ class InitiativesApplication(CaseApplication):
     name = "initiatives"
     source = "initiatives"
     published = (Initiative, Incident)
-    inbox_sources = ("meetings",)
+    inbox_sources = ("meetings", "evaluations")
 
     def __init__(self, env: dict[str, str] | None = None):
         super().__init__(env=env)
@@ -70,7 +78,19 @@ class InitiativesApplication(CaseApplication):
         )
 
     def draft_answer(self, initiative_id: UUID, *, actor: str, **answer: Any) -> Initiative:
+        """An evaluation cited as a basis document must be one this service knows to be completed."""
+        for number, document in enumerate(answer.get("basis_documents", [])):
+            if document.get("evaluation_id") is not None:
+                self._check_citable(str(document["evaluation_id"]), f"basis_documents.{number}.evaluation_id")
         return self._change(initiative_id, "draft_answer", actor=actor, answer=answer)
+
+    def _check_citable(self, evaluation_id: str, field: str) -> None:
+        try:
+            self.repository.get(CitableEvaluation.create_id(evaluation_id))
+        except AggregateNotFoundError:
+            raise InvalidRequest.for_field(
+                field, f"no completed evaluation {evaluation_id} (unknown, not completed, or not yet arrived)"
+            ) from None
 
     def schedule_for_decision(
         self, initiative_id: UUID, *, actor: str, body: str, meeting: str, meeting_date: date | None = None
@@ -121,6 +141,11 @@ class InitiativesApplication(CaseApplication):
     # --- policy: what the meetings decide happens to the case --------------------
 
     def when(self, source: str, envelope: dict[str, Any]) -> list[Any]:
+        if source == "evaluations" and envelope["type"] == "Evaluation.Completed":
+            payload = envelope["payload"]
+            return [CitableEvaluation(evaluation_id=envelope["aggregate_id"], title=payload["title"],
+                                      completed_on=date.fromisoformat(payload["completed_on"]),
+                                      actor=envelope["actor"] or source)]
         if source != "meetings":
             return []
         payload, actor = envelope["payload"], envelope["actor"] or source

@@ -45,6 +45,15 @@ class Client:
     def post(self, path: str, role: str, body: dict[str, Any]) -> dict[str, Any]:
         return self._checked("POST", path, role, json=body)
 
+    def try_post(self, path: str, role: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        """A POST that may be refused for now (400/409): None then."""
+        response = self.session.post(f"{self.base_url}{path}", json=body, timeout=30,
+                                     headers={"Authorization": f"Bearer {DEV_TOKENS[role]}"})
+        if response.status_code in (400, 409):
+            return None
+        response.raise_for_status()
+        return response.json()
+
     def get(self, path: str, role: str = "auditor") -> dict[str, Any]:
         return self._checked("GET", path, role)
 

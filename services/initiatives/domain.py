@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import date
 from enum import Enum
 from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
 from shared.domain import CommandsByState
-from shared.errors import CommandNotAllowed, InvalidRequest
+from shared.errors import InvalidRequest
 
 
 class Kind(str, Enum):
@@ -267,3 +268,17 @@ class Initiative(CommandsByState, Aggregate):
 def format_diary_number(template: str, *, diary: str, year: int, serial: int) -> str:
     """`{diary} {year}-{serial:04d}` gives RUN 2025-0042; `{diary} {serial}-{year}` gives RUN 374-2021."""
     return template.format(diary=diary, year=year, serial=serial)
+
+
+class CitableEvaluation(Aggregate):
+    """A completed evaluation of the evaluations service, as this service learnt of it: it may be cited."""
+
+    @staticmethod
+    def create_id(evaluation_id: str) -> UUID:
+        return uuid5(NAMESPACE_URL, f"/citable-evaluations/{evaluation_id}")
+
+    @event("Learnt")
+    def __init__(self, *, evaluation_id: str, title: str, completed_on: date, actor: str):
+        self.evaluation_id = evaluation_id
+        self.title = title
+        self.completed_on = completed_on

@@ -28,7 +28,9 @@ class Recipient(Schema):
 
 class BasisDocument(Schema):
     title = text_field(500, required=True)
-    reference = text_field(200, load_default=None, metadata={"description": "diary number, evaluation id or URL"})
+    reference = text_field(200, load_default=None, metadata={"description": "diary number or URL"})
+    evaluation_id = fields.UUID(load_default=None, metadata={
+        "description": "a completed evaluation of the evaluations service; refused if not completed"})
 
 
 class SubmitInitiative(Schema):

@@ -1,6 +1,7 @@
 """LettersOfIntentApplication: one method per use case; load → command → save."""
 from __future__ import annotations
 
+import logging
 from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
@@ -9,6 +10,8 @@ from services.letters_of_intent.domain import CollaborationAgreement, LetterOfIn
 from shared.application import CaseApplication
 from shared.projection import AggregateIndex
 from shared.serials import retrying_on_conflict
+
+log = logging.getLogger(__name__)
 
 
 class LettersOfIntentApplication(CaseApplication):
@@ -71,14 +74,9 @@ class LettersOfIntentApplication(CaseApplication):
     def sign_contract(self, agreement_id: UUID, *, actor: str, **signature: Any) -> CollaborationAgreement:
         return self.change(agreement_id, CollaborationAgreement, "sign", actor=actor, **signature)
 
-    def open_consultation(
-        self, agreement_id: UUID, *, actor: str, recipients: list[str] | None = None, **details: Any
-    ) -> CollaborationAgreement:
-        agreement = self.load(agreement_id, CollaborationAgreement)
-        agreement.open_consultation(consultation_id=uuid4().hex, recipients=recipients or agreement.parties,
-                                    actor=actor, **details)
-        self.save(agreement)
-        return agreement
+    def open_consultation(self, agreement_id: UUID, *, actor: str, **details: Any) -> CollaborationAgreement:
+        return self.change(agreement_id, CollaborationAgreement, "open_consultation", consultation_id=uuid4().hex,
+                           actor=actor, **details)
 
     def record_reply(self, agreement_id: UUID, consultation_id: str, *, actor: str, **reply: Any) -> CollaborationAgreement:
         return self.change(agreement_id, CollaborationAgreement, "record_reply", consultation_id=consultation_id,
@@ -96,7 +94,10 @@ class LettersOfIntentApplication(CaseApplication):
         announced = 0
         for agreement in self.agreements.all():
             if agreement.due_reviews(today):
-                announced += retrying_on_conflict(self._announce_for, agreement.id, today)
+                try:
+                    announced += retrying_on_conflict(self._announce_for, agreement.id, today)
+                except Exception:  # noqa: BLE001 - one agreement failing must not hold back the others
+                    log.exception("could not announce the due reviews of agreement %s", agreement.id)
         return announced
 
     def _announce_for(self, agreement_id: UUID, today: date) -> int:

@@ -48,6 +48,8 @@ class LetterOfIntent(CommandsByState, Aggregate):
         responsible_officials: list[dict[str, Any]], signed_on: date, review_on: date | None,
         diary_number: str | None, actor: str,
     ):
+        if review_on is not None and review_on <= signed_on:
+            raise InvalidRequest.for_field("review_on", f"must fall after the signing ({signed_on})")
         self.title = title
         self.counterparts = list(counterparts)
         self.purpose = purpose
@@ -75,24 +77,35 @@ class LetterOfIntent(CommandsByState, Aggregate):
         self.check_allows("compile_interim_report")
         if period_to < period_from:
             raise InvalidRequest.for_field("period_to", "must not precede period_from")
+        if period_to > compiled_on:
+            raise InvalidRequest.for_field("period_to", f"a report covers what has happened (compiled {compiled_on})")
         entries = [f for f in self.follow_ups if period_from <= f["on"] <= period_to]
         self._interim_report_compiled(report_id=report_id, title=title, period_from=period_from,
                                       period_to=period_to, compiled_on=compiled_on, follow_ups=entries, actor=actor)
 
+    def check_status_date(self, on: date) -> None:
+        latest = max([self.signed_on, *(change["on"] for change in self.status_changes)])
+        if on < latest:
+            raise InvalidRequest.for_field("on", f"must not precede {latest} (signing or the last change)")
+
     def pause(self, *, reason: str, on: date, actor: str) -> None:
         self.check_allows("pause")
+        self.check_status_date(on)
         self._status_changed(change="paused", reason=reason, on=on, review_on=None, actor=actor)
 
     def resume(self, *, reason: str, on: date, actor: str) -> None:
         self.check_allows("resume")
+        self.check_status_date(on)
         self._status_changed(change="resumed", reason=reason, on=on, review_on=None, actor=actor)
 
     def terminate(self, *, reason: str, on: date, actor: str) -> None:
         self.check_allows("terminate")
+        self.check_status_date(on)
         self._status_changed(change="terminated", reason=reason, on=on, review_on=None, actor=actor)
 
     def renew(self, *, reason: str, on: date, review_on: date, actor: str) -> None:
         self.check_allows("renew")
+        self.check_status_date(on)
         if review_on <= on:
             raise InvalidRequest.for_field("review_on", "must fall after the renewal")
         self._status_changed(change="renewed", reason=reason, on=on, review_on=review_on, actor=actor)
@@ -129,10 +142,17 @@ class CollaborationAgreement(Aggregate):
     @event("Drafted")
     def __init__(
         self, *, title: str, summary: str, diary_number: str, period_from: date, period_to: date,
-        parties: list[str], actor: str,
+        parties: list[str], required_parties: list[str] | None, actor: str,
     ):
+        if period_to < period_from:
+            raise InvalidRequest.for_field("period_to", "must not precede period_from")
+        if len(set(parties)) != len(parties):
+            raise InvalidRequest.for_field("parties", "each party once")
+        if required_parties is not None and not set(required_parties) <= set(parties):
+            raise InvalidRequest.for_field("required_parties", "must be parties to the agreement")
         self.title = title
         self.summary = summary
+        self.required_parties = list(parties if required_parties is None else required_parties)
         self.diary_number = diary_number
         self.period_from = period_from
         self.period_to = period_to
@@ -149,10 +169,13 @@ class CollaborationAgreement(Aggregate):
             raise InvalidRequest.for_field("party", f"not a party to this agreement: {party}")
         if party in self.signatures:
             raise CommandNotAllowed("sign", f"{party} signed on {self.signatures[party]['signed_on']}", [])
+        if signed_on > self.period_to:
+            raise InvalidRequest.for_field("signed_on", f"after the agreement's period ({self.period_to})")
         self._contract_signed(party=party, signed_by=signed_by, signed_on=signed_on, decided_by=decided_by,
                               actor=actor)
-        if self.in_force_on is None and set(self.signatures) == set(self.parties):
-            self._entered_into_force(in_force_on=signed_on, actor=actor)
+        if self.in_force_on is None and set(self.required_parties) <= set(self.signatures):
+            in_force_on = max(self.signatures[p]["signed_on"] for p in self.required_parties)
+            self._entered_into_force(in_force_on=in_force_on, actor=actor)
 
     def party_status(self) -> list[dict[str, Any]]:
         return [{"party": party, "signed": party in self.signatures, **self.signatures.get(party, {})}
@@ -160,8 +183,11 @@ class CollaborationAgreement(Aggregate):
 
     # --- consultation ------------------------------------------------------------
 
-    def open_consultation(self, *, consultation_id: str, title: str, recipients: list[str], reply_by: date,
+    def open_consultation(self, *, consultation_id: str, title: str, recipients: list[str] | None, reply_by: date,
                           diary_number: str, actor: str) -> None:
+        recipients = self.parties if recipients is None else recipients
+        if len(set(recipients)) != len(recipients) or not set(recipients) <= set(self.parties):
+            raise InvalidRequest.for_field("recipients", "each a party to the agreement, once")
         self._consultation_opened(consultation_id=consultation_id, title=title, recipients=recipients,
                                   reply_by=reply_by, diary_number=diary_number, actor=actor)
 
@@ -192,6 +218,10 @@ class CollaborationAgreement(Aggregate):
     # --- reviews -----------------------------------------------------------------
 
     def schedule_review(self, *, review_id: str, kind: str, title: str, due_on: date, actor: str) -> None:
+        if not self.period_from <= due_on <= self.period_to:
+            raise InvalidRequest.for_field("due_on", f"within the agreement's period {self.period_from}–{self.period_to}")
+        if any(r["kind"] == kind and r["due_on"] == due_on for r in self.reviews.values()):
+            raise CommandNotAllowed("schedule_review", f"a {kind} review is already due on {due_on}", [])
         self._review_scheduled(review_id=review_id, kind=ReviewKind(kind).value, title=title, due_on=due_on,
                                actor=actor)
 

@@ -4,12 +4,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from services.letters_of_intent.domain import FollowUpKind, LetterState, ReviewKind
-from shared.fields import day, text_field
+from shared.fields import day, one_of, text_field
 from shared.schemas import HistoryView
-
-
-def one_of(enum: type) -> validate.OneOf:
-    return validate.OneOf([member.value for member in enum])
 
 
 def names(max_items: int = 500, **kwargs: object) -> fields.List:
@@ -30,8 +26,9 @@ class SignLetterOfIntent(Schema):
     title = text_field(300, required=True)
     counterparts = fields.List(fields.Nested(Counterpart), required=True, validate=validate.Length(min=1, max=50))
     purpose = text_field(10_000, required=True)
-    areas = fields.List(text_field(300), load_default=list, metadata={"description": "areas of cooperation"})
-    responsible_officials = fields.List(fields.Nested(Official), load_default=list)
+    areas = fields.List(text_field(300), load_default=list, validate=validate.Length(max=100),
+                        metadata={"description": "areas of cooperation"})
+    responsible_officials = fields.List(fields.Nested(Official), load_default=list, validate=validate.Length(max=100))
     signed_on = day(required=True)
     review_on = day(load_default=None)
     diary_number = text_field(50, load_default=None)
@@ -41,7 +38,8 @@ class AddFollowUp(Schema):
     kind = fields.String(required=True, validate=one_of(FollowUpKind))
     on = day(required=True)
     text = text_field(20_000, required=True)
-    involved = fields.List(text_field(200), load_default=list, metadata={"description": "people or organisations"})
+    involved = fields.List(text_field(200), load_default=list, validate=validate.Length(max=200),
+                           metadata={"description": "people or organisations"})
     diary_number = text_field(50, load_default=None, metadata={"description": "a case it concerns"})
 
 
@@ -71,6 +69,8 @@ class DraftAgreement(Schema):
     period_from = day(required=True)
     period_to = day(required=True)
     parties = names(required=True)
+    required_parties = names(load_default=None, metadata={
+        "description": "whose signatures put the agreement in force (default: every party)"})
 
 
 class SignContract(Schema):

@@ -4,12 +4,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from services.meetings.domain import BodyKind, Decision, MeetingFormat, MeetingState, MemberRole, Side
-from shared.fields import EARLIEST_MOMENT, LATEST_MOMENT, day, text_field
+from shared.fields import EARLIEST_MOMENT, LATEST_MOMENT, day, one_of, text_field
 from shared.schemas import HistoryView
-
-
-def one_of(enum: type) -> validate.OneOf:
-    return validate.OneOf([member.value for member in enum])
 
 
 class EstablishBody(Schema):

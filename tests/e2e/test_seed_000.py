@@ -68,10 +68,9 @@ def test_seed_000_decided_in_a_meeting_then_dispatched_and_closed(
 
 def test_make_run_starts_the_services_and_loads_the_demo(infrastructure: Infrastructure, tmp_path: Any) -> None:
     infrastructure.purge_inboxes()
-    ports = {"initiatives": free_port(), "meetings": free_port(), "letters": free_port()}
+    ports = {"initiatives": free_port(), "meetings": free_port(), "letters": free_port(), "evaluations": free_port()}
     env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "AMQP_URI": infrastructure.amqp_uri,
-           "INITIATIVES_PORT": str(ports["initiatives"]), "MEETINGS_PORT": str(ports["meetings"]),
-           "LETTERS_PORT": str(ports["letters"])}
+           **{f"{service.upper()}_PORT": str(port) for service, port in ports.items()}}
     runner = subprocess.Popen(
         [sys.executable, "-m", "services.run_local"],
         cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
@@ -92,6 +91,11 @@ def test_make_run_starts_the_services_and_loads_the_demo(infrastructure: Infrast
         assert len(letters.get("/letters", None, headers=development_auditor).json()["letters"]) == 2
         [agreement] = letters.get("/agreements", None, headers=development_auditor).json()["agreements"]
         assert agreement["in_force_on"] is not None and len(agreement["parties"]) == 15
+        evaluations = Api(f"http://127.0.0.1:{ports['evaluations']}")
+        found = evaluations.get("/evaluations", None, headers=development_auditor).json()["evaluations"]
+        assert sorted(e["state"] for e in found) == ["planned", "published"]
+        cited = [d.get("evaluation_id") for d in demo["answer"]["basis_documents"]]
+        assert next(e["id"] for e in found if e["state"] == "published") in cited
     finally:
         runner.send_signal(signal.SIGTERM)
         runner.wait(timeout=60)

@@ -32,7 +32,7 @@ def running(container_factory: Any, service_class: type, config: dict[str, Any])
 
 @pytest.fixture
 def config(infrastructure: Infrastructure, store_config: dict[str, Any]) -> dict[str, Any]:
-    infrastructure.purge_inboxes()
+    infrastructure.purge_inboxes()  # before any service of the test starts (every test asks for `config`)
     return service_config(infrastructure.amqp_uri, store_config)
 
 
@@ -47,7 +47,7 @@ def api(container: Any, config: dict[str, Any]) -> Api:
 
 
 @pytest.fixture
-def meetings_config(infrastructure: Infrastructure, store_config: dict[str, Any]) -> dict[str, Any]:
+def meetings_config(infrastructure: Infrastructure, store_config: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
     return service_config(infrastructure.amqp_uri, store_config)
 
 
@@ -62,7 +62,7 @@ def meetings_api(meetings_container: Any, meetings_config: dict[str, Any]) -> Ap
 
 
 @pytest.fixture
-def letters_config(infrastructure: Infrastructure, store_config: dict[str, Any]) -> dict[str, Any]:
+def letters_config(infrastructure: Infrastructure, store_config: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
     return service_config(infrastructure.amqp_uri, store_config)
 
 
@@ -74,3 +74,20 @@ def letters_container(container_factory: Any, letters_config: dict[str, Any]) ->
 @pytest.fixture
 def letters_api(letters_container: Any, letters_config: dict[str, Any]) -> Api:
     return api_for(letters_config)
+
+
+@pytest.fixture
+def evaluations_config(infrastructure: Infrastructure, store_config: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    return service_config(infrastructure.amqp_uri, store_config)
+
+
+@pytest.fixture
+def evaluations_container(container_factory: Any, evaluations_config: dict[str, Any]) -> Iterator[Any]:
+    from services.evaluations.service import EvaluationsService
+
+    yield from running(container_factory, EvaluationsService, evaluations_config)
+
+
+@pytest.fixture
+def evaluations_api(evaluations_container: Any, evaluations_config: dict[str, Any]) -> Api:
+    return api_for(evaluations_config)

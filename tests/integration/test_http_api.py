@@ -9,21 +9,12 @@ from openapi_spec_validator import validate
 
 from services.initiatives.demo import seed_000
 from tests.support.cases import drive, submit
-from tests.support.services import TEST_TOKENS, Api
+from tests.support.services import Api, TEST_TOKENS, assert_problem
 
-PROBLEM = "application/problem+json"
 
 
 def log_position(api: Api) -> int:
     return api.get("/health").json()["log_position"]
-
-
-def assert_problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"] == PROBLEM
-    problem = response.json()
-    assert problem["status"] == status and problem["title"] and problem["detail"]
-    return problem
 
 
 def test_seed_000_runs_from_submission_to_closure_and_its_history_shows_every_step(api: Api) -> None:

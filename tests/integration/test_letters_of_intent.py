@@ -7,18 +7,12 @@ import pytest
 
 from services.letters_of_intent.demo import load_agreement, load_letters, seed
 from services.letters_of_intent.service import LettersOfIntentService
-from tests.support.services import Api
+from tests.support.services import Api, assert_problem
 from tests.support.subscriber import EventSubscriber
 
 
 def poster(api: Api) -> Any:
     return lambda path, body: api.command(path, "strategist", body)
-
-
-def problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"] == "application/problem+json"
-    return response.json()
 
 
 def test_seed_000s_letters_with_their_follow_ups_and_interim_reports(letters_api: Api) -> None:
@@ -41,7 +35,7 @@ def test_a_letter_pauses_resumes_renews_and_terminates_each_with_a_reason(letter
     paused = letters_api.command(f"{path}/pause", "strategist",
                                  {"reason": "Negativt beslut från en större medfinansiär", "on": "2025-01-20"})
     assert paused["state"] == "paused"
-    assert problem(letters_api.post(f"{path}/renewal", "strategist",
+    assert assert_problem(letters_api.post(f"{path}/renewal", "strategist",
                                     {"reason": "x", "on": "2025-02-01", "review_on": "2027-01-01"}), 409)["state"] == "paused"
     letters_api.command(f"{path}/resumption", "strategist", {"reason": "Ny finansiering", "on": "2025-03-01"})
     renewed = letters_api.command(f"{path}/renewal", "strategist",
@@ -50,7 +44,7 @@ def test_a_letter_pauses_resumes_renews_and_terminates_each_with_a_reason(letter
     ended = letters_api.command(f"{path}/termination", "strategist", {"reason": "Avslutad", "on": "2026-06-01"})
     assert [c["change"] for c in ended["status_changes"]] == ["paused", "resumed", "renewed", "terminated"]
     assert letters_api.get("/letters", params={"state": "terminated"}).json()["letters"][0]["id"] == letter["id"]
-    problem(letters_api.post(f"{path}/follow-ups", "strategist",
+    assert_problem(letters_api.post(f"{path}/follow-ups", "strategist",
                              {"kind": "meeting", "on": "2026-07-01", "text": "efter slutet"}), 409)
 
 
@@ -60,9 +54,9 @@ def test_the_agreement_enters_into_force_when_the_last_party_signs(letters_api: 
     unsigned = [p["party"] for p in agreement["parties"] if not p["signed"]]
     assert unsigned == ["Åsele kommun"]
     path = f"/agreements/{agreement['id']}"
-    problem(letters_api.post(f"{path}/signatures", "strategist", {
+    assert_problem(letters_api.post(f"{path}/signatures", "strategist", {
         "party": "Umeå kommun", "signed_by": "x", "signed_on": "2023-01-01"}), 409)
-    assert problem(letters_api.post(f"{path}/signatures", "strategist", {
+    assert assert_problem(letters_api.post(f"{path}/signatures", "strategist", {
         "party": "Kiruna kommun", "signed_by": "x", "signed_on": "2023-01-01"}), 400)["errors"][0]["field"] == "party"
     signed = letters_api.command(f"{path}/signatures", "strategist", {
         "party": "Åsele kommun", "signed_by": "Kommunstyrelsens ordförande", "signed_on": "2023-02-01",
@@ -80,7 +74,7 @@ def test_consultation_replies_carry_the_diary_number_and_overdue_recipients_are_
     overdue = letters_api.get(f"{path}/overdue", params={"on": "2022-07-01"}).json()["overdue"]
     assert len(overdue) == 15 - 6 and "Åsele kommun" in overdue and "Umeå kommun" not in overdue
     assert letters_api.get(f"{path}/overdue", params={"on": "2022-06-30"}).json()["overdue"] == []
-    wrong = problem(letters_api.post(f"{path}/replies", "strategist", {
+    wrong = assert_problem(letters_api.post(f"{path}/replies", "strategist", {
         "party": "Åsele kommun", "received_on": "2022-06-01", "diary_number": "RUN 1-2021"}), 400)
     assert wrong["errors"][0]["field"] == "diary_number"
 
@@ -116,13 +110,13 @@ def test_a_review_falls_due_once_with_two_instances_racing_and_across_a_restart(
 
 def test_bad_input_and_roles(letters_api: Api) -> None:
     body = seed("seed_000_letters")["letters"][0]["letter"]
-    problem(letters_api.post("/letters", "registrar", body), 403)
-    invalid = problem(letters_api.post("/letters", "strategist", {**body, "counterparts": [], "signed_on": "2025-02-30"}), 400)
+    assert_problem(letters_api.post("/letters", "registrar", body), 403)
+    invalid = assert_problem(letters_api.post("/letters", "strategist", {**body, "counterparts": [], "signed_on": "2025-02-30"}), 400)
     assert {e["field"] for e in invalid["errors"]} == {"counterparts", "signed_on"}
     letter = letters_api.command("/letters", "strategist", body)
-    early = problem(letters_api.post(f"/letters/{letter['id']}/follow-ups", "strategist",
+    early = assert_problem(letters_api.post(f"/letters/{letter['id']}/follow-ups", "strategist",
                                      {"kind": "meeting", "on": "2020-01-01", "text": "före"}), 400)
     assert early["errors"][0]["field"] == "on"
-    assert problem(letters_api.post(f"/letters/{letter['id']}/follow-ups", "strategist",
+    assert assert_problem(letters_api.post(f"/letters/{letter['id']}/follow-ups", "strategist",
                                     {"kind": "gossip", "on": "2025-01-01", "text": "x"}), 400)["errors"][0]["field"] == "kind"
     assert letters_api.get("/openapi.json", None).status_code == 200

@@ -1,17 +1,10 @@
 """The meetings service on both stores: bodies, agendas, numbered minutes, adjustment."""
 from __future__ import annotations
 
-from typing import Any
 
 from services.meetings.demo import run_meeting_seed
 from tests.support.meetings import establish_body, hold_meeting
-from tests.support.services import Api
-
-
-def problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"] == "application/problem+json"
-    return response.json()
+from tests.support.services import Api, assert_problem
 
 
 def test_who_sat_on_a_body_on_a_given_date(meetings_api: Api) -> None:
@@ -32,7 +25,7 @@ def test_who_sat_on_a_body_on_a_given_date(meetings_api: Api) -> None:
     assert "Per Boström" not in members_on("2025-07-01")
     assert "Ny ledamot (exempel)" in members_on("2025-07-01")
     assert members_on("2022-12-31") == set()
-    problem(meetings_api.post(f"/bodies/{body['id']}/members/{leaving['membership_id']}/end", "secretary",
+    assert_problem(meetings_api.post(f"/bodies/{body['id']}/members/{leaving['membership_id']}/end", "secretary",
                               {"to_date": "2025-08-01"}), 409)
 
 
@@ -41,7 +34,7 @@ def test_paragraphs_are_numbered_on_through_the_bodys_year(meetings_api: Api) ->
     first = hold_meeting(meetings_api, body["id"], "RUN 2025-0001", through="decision")
     path = f"/meetings/{first['id']}"
     assert [p["paragraph"] for p in first["paragraphs"]] == ["§ 1"]
-    problem(meetings_api.post(f"{path}/agenda", "secretary", {"title": "För sent"}), 409)
+    assert_problem(meetings_api.post(f"{path}/agenda", "secretary", {"title": "För sent"}), 409)
 
     later = meetings_api.command("/meetings", "secretary", {
         **run_meeting_seed()["meeting"], "body_id": body["id"], "title": "Decembersammanträdet",
@@ -72,11 +65,11 @@ def test_agenda_items_can_be_added_reordered_and_withdrawn_until_the_meeting_ope
     assert [(i["number"], i["title"]) for i in meeting["agenda"]] == [(1, "Tredje"), (2, "Första"), (3, "Andra")]
     meeting = meetings_api.command(f"{path}/agenda/{ids[0]}/withdrawal", "secretary", {"reason": "Utgår"})
     assert [(i["number"], i["title"]) for i in meeting["agenda"]] == [(1, "Tredje"), (2, "Andra")]
-    assert problem(meetings_api.post(f"{path}/agenda/order", "secretary", {"item_ids": [ids[1]]}), 400)[
+    assert assert_problem(meetings_api.post(f"{path}/agenda/order", "secretary", {"item_ids": [ids[1]]}), 400)[
         "errors"][0]["field"] == "item_ids"
     meetings_api.command(f"{path}/convocation", "secretary", {})
     meetings_api.command(f"{path}/opening", "secretary", {})
-    refused = problem(meetings_api.post(f"{path}/agenda/{ids[1]}/withdrawal", "secretary", {"reason": "x"}), 409)
+    refused = assert_problem(meetings_api.post(f"{path}/agenda/{ids[1]}/withdrawal", "secretary", {"reason": "x"}), 409)
     assert refused["state"] == "open" and "decide_item" in refused["allowed_commands"]
 
 
@@ -85,9 +78,9 @@ def test_minutes_are_final_only_when_every_adjuster_has_signed(meetings_api: Api
     meeting = hold_meeting(meetings_api, body["id"], "RUN 2025-0001", through="signature_1")
     path = f"/meetings/{meeting['id']}"
     assert meeting["state"] == "closed" and meeting["adjusted_on"] is None
-    assert problem(meetings_api.post(f"{path}/signatures", "secretary", {"adjuster": "Någon annan"}), 400)[
+    assert assert_problem(meetings_api.post(f"{path}/signatures", "secretary", {"adjuster": "Någon annan"}), 400)[
         "errors"][0]["field"] == "adjuster"
-    problem(meetings_api.post(f"{path}/public-notice", "secretary", {}), 409)
+    assert_problem(meetings_api.post(f"{path}/public-notice", "secretary", {}), 409)
     signed = meetings_api.command(f"{path}/signatures", "secretary", run_meeting_seed()["signatures"][1])
     assert signed["state"] == "adjusted" and signed["adjusted_on"] == "2025-11-17"
     noticed = meetings_api.command(f"{path}/public-notice", "secretary", {"notice_on": "2025-11-18"})
@@ -99,14 +92,14 @@ def test_minutes_are_final_only_when_every_adjuster_has_signed(meetings_api: Api
 
 def test_meetings_refuse_bad_input_and_other_roles(meetings_api: Api) -> None:
     seed = run_meeting_seed()
-    problem(meetings_api.post("/bodies", "registrar", seed["body"]), 403)
-    problem(meetings_api.post("/bodies", None, seed["body"]), 401)
-    invalid = problem(meetings_api.post("/bodies", "secretary", {**seed["body"], "kind": "club", "format": 3}), 400)
+    assert_problem(meetings_api.post("/bodies", "registrar", seed["body"]), 403)
+    assert_problem(meetings_api.post("/bodies", None, seed["body"]), 401)
+    invalid = assert_problem(meetings_api.post("/bodies", "secretary", {**seed["body"], "kind": "club", "format": 3}), 400)
     assert {e["field"] for e in invalid["errors"]} == {"kind", "format"}
-    naive = problem(meetings_api.post("/meetings", "secretary", {
+    naive = assert_problem(meetings_api.post("/meetings", "secretary", {
         **seed["meeting"], "body_id": "00000000-0000-0000-0000-000000000000", "starts_at": "2025-11-12T09:00"}), 400)
     assert naive["errors"][0]["field"] == "starts_at"
-    problem(meetings_api.post("/meetings", "secretary", {
+    assert_problem(meetings_api.post("/meetings", "secretary", {
         **seed["meeting"], "body_id": "00000000-0000-0000-0000-000000000000"}), 404)
     assert meetings_api.get("/openapi.json", None).status_code == 200
 
@@ -114,7 +107,7 @@ def test_meetings_refuse_bad_input_and_other_roles(meetings_api: Api) -> None:
 def test_a_meeting_closes_only_when_every_item_has_its_paragraph(meetings_api: Api) -> None:
     body = establish_body(meetings_api)
     meeting = hold_meeting(meetings_api, body["id"], "RUN 2025-0001", through="opening")
-    refused = problem(meetings_api.post(f"/meetings/{meeting['id']}/closing", "secretary", {}), 409)
+    refused = assert_problem(meetings_api.post(f"/meetings/{meeting['id']}/closing", "secretary", {}), 409)
     assert "undecided" in refused["detail"] and refused["allowed_commands"] == ["decide_item"]
 
 
@@ -122,7 +115,7 @@ def test_a_case_waits_on_one_meetings_agenda_at_a_time(meetings_api: Api) -> Non
     body = establish_body(meetings_api)
     hold_meeting(meetings_api, body["id"], "RUN 2025-0007", through="agenda")
     other = meetings_api.command("/meetings", "secretary", {**run_meeting_seed()["meeting"], "body_id": body["id"]})
-    refused = problem(meetings_api.post(f"/meetings/{other['id']}/agenda", "secretary",
+    refused = assert_problem(meetings_api.post(f"/meetings/{other['id']}/agenda", "secretary",
                                         {"title": "Igen", "diary_number": "RUN 2025-0007"}), 400)
     assert refused["errors"][0]["field"] == "diary_number"
 

@@ -68,6 +68,15 @@ class Api:
         return response.json()
 
 
+def assert_problem(response: requests.Response, status: int) -> dict[str, Any]:
+    """The response is an application/problem+json document with this status; returns it."""
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == status and problem["title"] and problem["detail"]
+    return problem
+
+
 def api_for(config: dict[str, Any]) -> Api:
     return Api(f"http://{config['WEB_SERVER_ADDRESS']}")
 

@@ -21,7 +21,7 @@ def letter() -> LetterOfIntent:
 def agreement(*parties: str) -> CollaborationAgreement:
     return CollaborationAgreement(title="Överenskommelse", summary="…", diary_number="KS 2022-0092-106",
                                   period_from=date(2023, 1, 1), period_to=date(2026, 12, 31),
-                                  parties=list(parties), actor=ACTOR)
+                                  parties=list(parties), required_parties=None, actor=ACTOR)
 
 
 def test_an_interim_report_fixes_the_follow_ups_of_its_period() -> None:
@@ -58,6 +58,30 @@ def test_the_agreement_is_in_force_when_every_party_has_signed() -> None:
     with pytest.raises(CommandNotAllowed):
         shared_agreement.sign(party="Umeå kommun", signed_by="A", signed_on=date(2023, 1, 1), decided_by=None,
                               actor=ACTOR)
+
+
+def test_the_agreement_is_in_force_from_the_latest_signature_of_the_required_parties() -> None:
+    partial = CollaborationAgreement(title="Ö", summary="…", diary_number="KS 1", period_from=date(2023, 1, 1),
+                                     period_to=date(2026, 12, 31), parties=["A", "B", "C"],
+                                     required_parties=["A", "B"], actor=ACTOR)
+    partial.sign(party="B", signed_by="b", signed_on=date(2023, 3, 1), decided_by=None, actor=ACTOR)
+    partial.sign(party="A", signed_by="a", signed_on=date(2023, 1, 15), decided_by=None, actor=ACTOR)
+    assert partial.in_force_on == date(2023, 3, 1)
+    with pytest.raises(InvalidRequest):
+        partial.sign(party="C", signed_by="c", signed_on=date(2027, 1, 1), decided_by=None, actor=ACTOR)
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"period_to": date(2022, 1, 1)}, "period_to"),
+    ({"parties": ["A", "A"]}, "parties"),
+    ({"required_parties": ["Z"]}, "required_parties"),
+])
+def test_an_agreement_refuses_an_impossible_period_or_parties(change: dict, field: str) -> None:
+    arguments = dict(title="Ö", summary="…", diary_number="KS 1", period_from=date(2023, 1, 1),
+                     period_to=date(2026, 12, 31), parties=["A", "B"], required_parties=None, actor=ACTOR)
+    with pytest.raises(InvalidRequest) as refused:
+        CollaborationAgreement(**{**arguments, **change})
+    assert refused.value.errors[0]["field"] == field
 
 
 def test_reviews_fall_due_once() -> None:

@@ -1,0 +1,1 @@
+"""The evaluations service: evaluations that follow up agreements, letters of intent, bodies and cases."""

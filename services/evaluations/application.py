@@ -1,0 +1,80 @@
+"""EvaluationsApplication: one method per use case, and the policy for reviews falling due."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from services.evaluations.domain import Evaluation, EvaluationState
+from shared.application import CaseApplication
+from shared.projection import AggregateIndex
+
+REVIEW_KINDS = {"mid_term": "mid_term", "relevance": "relevance"}
+
+
+class EvaluationsApplication(CaseApplication):
+    name = "evaluations"
+    source = "evaluations"
+    published = (Evaluation,)
+    inbox_sources = ("letters_of_intent",)
+
+    def __init__(self, env: Any = None):
+        super().__init__(env=env)
+        self.evaluations: AggregateIndex[Evaluation] = AggregateIndex(self, Evaluation)
+
+    def evaluation_for_review(self, review_id: str) -> Evaluation:
+        return self.load(Evaluation.create_id(review_id), Evaluation)
+
+    def plan_evaluation(self, *, actor: str, **details: Any) -> Evaluation:
+        evaluation = Evaluation(actor=actor, review_id=None, **details)
+        self.save(evaluation)
+        return evaluation
+
+    def start_evaluation(self, evaluation_id: UUID, *, actor: str, started_on: date | None = None) -> Evaluation:
+        return self.change(evaluation_id, Evaluation, "start", started_on=started_on or date.today(), actor=actor)
+
+    def revise_findings(self, evaluation_id: UUID, *, actor: str, **findings: Any) -> Evaluation:
+        return self.change(evaluation_id, Evaluation, "revise_findings", findings=findings, actor=actor)
+
+    def complete_evaluation(self, evaluation_id: UUID, *, actor: str, completed_on: date | None = None) -> Evaluation:
+        return self.change(evaluation_id, Evaluation, "complete", completed_on=completed_on or date.today(),
+                           actor=actor)
+
+    def publish_evaluation(self, evaluation_id: UUID, *, actor: str, published_on: date | None = None) -> Evaluation:
+        return self.change(evaluation_id, Evaluation, "publish", published_on=published_on or date.today(),
+                           actor=actor)
+
+    def _exists(self, aggregate_id: UUID) -> bool:
+        try:
+            self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return False
+        return True
+
+    def get_evaluation(self, evaluation_id: UUID) -> Evaluation:
+        return self.load(evaluation_id, Evaluation)
+
+    def list_evaluations(self, *, state: str | None = None, subject_kind: str | None = None) -> list[Evaluation]:
+        evaluations = self.evaluations.all()
+        if state is not None:
+            evaluations = [e for e in evaluations if e.state is EvaluationState(state)]
+        if subject_kind is not None:
+            evaluations = [e for e in evaluations if e.subject["kind"] == subject_kind]
+        return sorted(evaluations, key=lambda e: (e.created_on, str(e.id)))
+
+    # --- policy: a review falls due in the agreements service --------------------
+
+    def when(self, source: str, envelope: dict[str, Any]) -> list[Evaluation]:
+        if source != "letters_of_intent" or envelope["type"] != "CollaborationAgreement.ReviewFellDue":
+            return []
+        payload = envelope["payload"]
+        if self._exists(Evaluation.create_id(payload["review_id"])):
+            return []  # planned already (the inbox's tracking makes this rare; the id makes it certain)
+        return [Evaluation(
+            title=payload["title"], kind=REVIEW_KINDS[payload["kind"]],
+            subject={"kind": "agreement", "reference": envelope["aggregate_id"], "title": payload["agreement"]},
+            period_from=None, period_to=date.fromisoformat(payload["due_on"]), responsible=[],
+            diary_number=payload["diary_number"], review_id=payload["review_id"], actor=envelope["actor"] or source,
+        )]
