@@ -49,7 +49,8 @@ def load_demo(urls: dict[str, str], timeout: float = 60.0) -> dict[str, Any]:
     answer["basis_documents"] = [*answer["basis_documents"],
                                  {"title": evaluation["title"], "evaluation_id": evaluation["id"]}]
     initiative = wait_for(
-        lambda: initiatives.try_post(f"/initiatives/{initiative['id']}/answer", "case_officer", answer),
+        lambda: initiatives.post_unless_field_refused(
+            f"/initiatives/{initiative['id']}/answer", "case_officer", answer, "basis_documents."),
         lambda answered: answered is not None, timeout)  # until the completed evaluation has reached initiatives
 
     committee = meetings_demo.establish_body(post)

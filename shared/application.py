@@ -165,15 +165,21 @@ class CaseApplication(Application):
             raise NotFound(f"No {aggregate_class.__name__.lower()} with id {aggregate_id}")
         return aggregate
 
-    def change(self, aggregate_id: UUID, aggregate_class: type[TAggregate], command: str, **arguments: Any) -> TAggregate:
+    def change(
+        self, aggregate_id: UUID, aggregate_class: type[TAggregate], command: str, *,
+        retry_on_conflict: bool = False, **arguments: Any,
+    ) -> TAggregate:
         """Load → command → save: the shape of most use cases.
 
-        When another writer (a second user, a timer) saved the aggregate in between,
-        it is loaded again and the command re-checked against what is there now.
+        A concurrent save by someone else is a 409 for the user to look at again,
+        unless `retry_on_conflict` says the other writer never conflicts in substance
+        (a timer announcing due reviews): then the command is re-checked and re-run.
         """
         from shared.serials import retrying_on_conflict
 
-        return retrying_on_conflict(self._change_once, aggregate_id, aggregate_class, command, arguments)
+        if retry_on_conflict:
+            return retrying_on_conflict(self._change_once, aggregate_id, aggregate_class, command, arguments)
+        return self._change_once(aggregate_id, aggregate_class, command, arguments)
 
     def _change_once(
         self, aggregate_id: UUID, aggregate_class: type[TAggregate], command: str, arguments: dict[str, Any]

@@ -8,9 +8,11 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from services.evaluations.domain import Evaluation, EvaluationState
-from shared.application import CaseApplication
+from shared.application import CaseApplication, MalformedEvent
 from shared.projection import AggregateIndex
 
+# The contract with the letters of intent service: its review kinds, as evaluation kinds here.
+# A kind not listed makes the event an incident, visible, rather than a guess.
 REVIEW_KINDS = {"mid_term": "mid_term", "relevance": "relevance"}
 
 
@@ -70,6 +72,8 @@ class EvaluationsApplication(CaseApplication):
         if source != "letters_of_intent" or envelope["type"] != "CollaborationAgreement.ReviewFellDue":
             return []
         payload = envelope["payload"]
+        if not isinstance(payload.get("review_id"), str) or not payload["review_id"]:
+            raise MalformedEvent("a review falling due must name its review_id")
         if self._exists(Evaluation.create_id(payload["review_id"])):
             return []  # planned already (the inbox's tracking makes this rare; the id makes it certain)
         return [Evaluation(

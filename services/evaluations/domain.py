@@ -69,11 +69,14 @@ class Evaluation(CommandsByState, Aggregate):
         self.state = EvaluationState.PLANNED
         self.findings: dict[str, Any] | None = None
         self.revision = 0
+        self.started_on: date | None = None
         self.completed_on: date | None = None
         self.published_on: date | None = None
 
     def start(self, *, started_on: date, actor: str) -> None:
         self.check_allows("start")
+        if self.period_from and started_on < self.period_from:
+            raise InvalidRequest.for_field("started_on", f"must not precede the period ({self.period_from})")
         self._started(started_on=started_on, actor=actor)
 
     def revise_findings(self, *, findings: dict[str, Any], actor: str) -> None:
@@ -85,8 +88,8 @@ class Evaluation(CommandsByState, Aggregate):
         self.check_allows("complete")
         if not self.findings or not self.findings.get("conclusion"):
             raise CommandNotAllowed("complete", "no conclusion in the findings yet", ["revise_findings"])
-        if self.period_from and completed_on < self.period_from:
-            raise InvalidRequest.for_field("completed_on", f"must not precede the period ({self.period_from})")
+        if self.started_on and completed_on < self.started_on:
+            raise InvalidRequest.for_field("completed_on", f"must not precede the start ({self.started_on})")
         self._completed(completed_on=completed_on, title=self.title, revision=self.revision, actor=actor)
 
     def publish(self, *, published_on: date, actor: str) -> None:
@@ -97,6 +100,7 @@ class Evaluation(CommandsByState, Aggregate):
 
     @event("Started")
     def _started(self, started_on: date, actor: str) -> None:
+        self.started_on = started_on
         self.state = EvaluationState.IN_PROGRESS
 
     @event("FindingsRevised")

@@ -1,7 +1,10 @@
 """marshmallow schemas of the evaluations service."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+from uuid import UUID
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.evaluations.domain import EvaluationKind, EvaluationState, SubjectKind
 from shared.fields import day, one_of, text_field
@@ -14,8 +17,17 @@ def points() -> fields.List:
 
 class Subject(Schema):
     kind = fields.String(required=True, validate=one_of(SubjectKind))
-    reference = text_field(100, required=True, metadata={"description": "an id, or a case's diary number"})
+    reference = text_field(100, required=True, metadata={
+        "description": "the agreement's, letter's or body's id; a case's diary number"})
     title = text_field(300, load_default=None)
+
+    @validates_schema
+    def check_reference(self, data: dict[str, Any], **_: Any) -> None:
+        if data["kind"] != SubjectKind.CASE.value:
+            try:
+                UUID(data["reference"])
+            except ValueError:
+                raise ValidationError(f"the id of the {data['kind']}", "reference") from None
 
 
 class Responsible(Schema):
@@ -29,8 +41,13 @@ class PlanEvaluation(Schema):
     subject = fields.Nested(Subject, required=True)
     period_from = day(load_default=None)
     period_to = day(load_default=None)
-    responsible = fields.List(fields.Nested(Responsible), load_default=list)
+    responsible = fields.List(fields.Nested(Responsible), load_default=list, validate=validate.Length(max=50))
     diary_number = text_field(50, load_default=None)
+
+    @validates_schema
+    def check_period(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("period_from") and data.get("period_to") and data["period_to"] < data["period_from"]:
+            raise ValidationError("must not precede period_from", "period_to")
 
 
 class StartEvaluation(Schema):
@@ -86,6 +103,7 @@ class EvaluationView(Schema):
     allowed_commands = fields.Function(lambda e: list(e.allowed_commands()))
     findings = fields.Nested(ReviseFindings, allow_none=True)
     revision = fields.Integer()
+    started_on = fields.Date(allow_none=True)
     completed_on = fields.Date(allow_none=True)
     published_on = fields.Date(allow_none=True)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from werkzeug.wrappers import Request
 
 from services.evaluations import schemas
 from services.evaluations.application import EvaluationsApplication
@@ -17,6 +16,7 @@ from shared import schemas as shared_schemas
 from shared.auth import ROLES, Actor, Auth
 from shared.dependencies import EventSourcedApplication
 from shared.openapi import ApiDoc
+from shared.operations import operations
 from shared.views import history_response
 
 STRATEGISTS = ("strategist",)
@@ -33,29 +33,11 @@ api = ApiDoc(
 Loaded = dict[str, Any]
 
 
-class EvaluationsService:
+class EvaluationsService(operations(api, "evaluations", consumes_events=True)):
     name = "evaluations"
 
     evaluations = EventSourcedApplication(EvaluationsApplication)
     auth = Auth()
-
-    @api.route("GET", "/health", summary="Liveness and the store's state", errors=(503,))
-    def health(self, request: Request) -> dict[str, Any]:
-        return {"service": self.name, **self.evaluations.health()}
-
-    @api.route("GET", "/openapi.json", summary="This document")
-    def openapi(self, request: Request) -> dict[str, Any]:
-        return api.spec()
-
-    @api.route("GET", "/events", summary="The public event feed, after a position",
-               query=shared_schemas.FeedQuery, response=shared_schemas.FeedView, roles=READERS)
-    def feed(self, actor: Actor, query: Loaded) -> dict[str, Any]:
-        return self.evaluations.feed(query["after"], query["limit"])
-
-    @api.route("GET", "/incidents", summary="Events from other services that could not be applied",
-               response=shared_schemas.IncidentList, roles=READERS)
-    def list_incidents(self, actor: Actor, _: Loaded) -> dict[str, Any]:
-        return {"incidents": shared_schemas.IncidentView(many=True).dump(self.evaluations.list_incidents())}
 
     @api.route("POST", "/evaluations", summary="Plan an evaluation", body=schemas.PlanEvaluation,
                response=schemas.EvaluationView, status=201, roles=STRATEGISTS)

@@ -79,18 +79,23 @@ class InitiativesApplication(CaseApplication):
 
     def draft_answer(self, initiative_id: UUID, *, actor: str, **answer: Any) -> Initiative:
         """An evaluation cited as a basis document must be one this service knows to be completed."""
+        self.load(initiative_id, Initiative).check_allows("draft_answer")  # 404 and 409 before 400
         for number, document in enumerate(answer.get("basis_documents", [])):
             if document.get("evaluation_id") is not None:
                 self._check_citable(str(document["evaluation_id"]), f"basis_documents.{number}.evaluation_id")
         return self._change(initiative_id, "draft_answer", actor=actor, answer=answer)
 
     def _check_citable(self, evaluation_id: str, field: str) -> None:
-        try:
-            self.repository.get(CitableEvaluation.create_id(evaluation_id))
-        except AggregateNotFoundError:
+        if not self._knows(CitableEvaluation.create_id(evaluation_id)):
             raise InvalidRequest.for_field(
-                field, f"no completed evaluation {evaluation_id} (unknown, not completed, or not yet arrived)"
-            ) from None
+                field, f"no completed evaluation {evaluation_id} (unknown, not completed, or not yet arrived)")
+
+    def _knows(self, aggregate_id: UUID) -> bool:
+        try:
+            self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return False
+        return True
 
     def schedule_for_decision(
         self, initiative_id: UUID, *, actor: str, body: str, meeting: str, meeting_date: date | None = None
@@ -143,6 +148,8 @@ class InitiativesApplication(CaseApplication):
     def when(self, source: str, envelope: dict[str, Any]) -> list[Any]:
         if source == "evaluations" and envelope["type"] == "Evaluation.Completed":
             payload = envelope["payload"]
+            if self._knows(CitableEvaluation.create_id(envelope["aggregate_id"])):
+                return []
             return [CitableEvaluation(evaluation_id=envelope["aggregate_id"], title=payload["title"],
                                       completed_on=date.fromisoformat(payload["completed_on"]),
                                       actor=envelope["actor"] or source)]

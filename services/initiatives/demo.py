@@ -45,13 +45,18 @@ class Client:
     def post(self, path: str, role: str, body: dict[str, Any]) -> dict[str, Any]:
         return self._checked("POST", path, role, json=body)
 
-    def try_post(self, path: str, role: str, body: dict[str, Any]) -> dict[str, Any] | None:
-        """A POST that may be refused for now (400/409): None then."""
+    def post_unless_field_refused(
+        self, path: str, role: str, body: dict[str, Any], field_prefix: str
+    ) -> dict[str, Any] | None:
+        """A POST that a field starting with `field_prefix` may refuse for now (None then); other refusals raise."""
         response = self.session.post(f"{self.base_url}{path}", json=body, timeout=30,
                                      headers={"Authorization": f"Bearer {DEV_TOKENS[role]}"})
-        if response.status_code in (400, 409):
+        if response.status_code == 400 and all(
+            error["field"].startswith(field_prefix) for error in response.json().get("errors", [])
+        ):
             return None
-        response.raise_for_status()
+        if response.status_code >= 400:
+            raise click.ClickException(f"POST {path}: {response.status_code} {response.text}")
         return response.json()
 
     def get(self, path: str, role: str = "auditor") -> dict[str, Any]:

@@ -64,7 +64,7 @@ class DraftAnswer(Schema):
     assessed_results_and_consequences = text_field(load_default=None)
     resources_and_financing = text_field(load_default=None)
     gender_equality = text_field(load_default=None)
-    basis_documents = fields.List(fields.Nested(BasisDocument), load_default=list)
+    basis_documents = fields.List(fields.Nested(BasisDocument), load_default=list, validate=validate.Length(max=100))
 
 
 class ScheduleForDecision(Schema):

@@ -11,7 +11,6 @@ from typing import Any
 from uuid import UUID
 
 from nameko.rpc import rpc
-from werkzeug.wrappers import Request
 
 from services.initiatives import schemas
 from services.initiatives.application import InitiativesApplication
@@ -21,6 +20,7 @@ from shared.dependencies import EventSourcedApplication
 from shared import schemas as shared_schemas
 from shared.fields import parse_uuid
 from shared.openapi import ApiDoc
+from shared.operations import operations
 from shared.views import history_response
 
 REGISTRARS = ("registrar",)
@@ -38,27 +38,12 @@ api = ApiDoc(
 Loaded = dict[str, Any]
 
 
-class InitiativesService:
+class InitiativesService(operations(api, "initiatives", consumes_events=True)):
     name = "initiatives"
 
     # Decisions on cases are taken in meetings: their events drive the case (shared.topology).
     initiatives = EventSourcedApplication(InitiativesApplication)
     auth = Auth()
-
-    # --- operations ----------------------------------------------------------
-
-    @api.route("GET", "/health", summary="Liveness and the store's state", errors=(503,))
-    def health(self, request: Request) -> dict[str, Any]:
-        return {"service": self.name, **self.initiatives.health()}
-
-    @api.route("GET", "/openapi.json", summary="This document")
-    def openapi(self, request: Request) -> dict[str, Any]:
-        return api.spec()
-
-    @api.route("GET", "/events", summary="The public event feed, after a position",
-               query=shared_schemas.FeedQuery, response=shared_schemas.FeedView, roles=READERS)
-    def feed(self, actor: Actor, query: Loaded) -> dict[str, Any]:
-        return self.initiatives.feed(query["after"], query["limit"])
 
     # --- commands ------------------------------------------------------------
 
@@ -143,11 +128,6 @@ class InitiativesService:
     def initiative_history(self, actor: Actor, query: Loaded, initiative_id: UUID) -> dict[str, Any]:
         return history_response(self.initiatives, initiative_id, Initiative, query["as_of"], view)
 
-    @api.route("GET", "/incidents", summary="Events from other services that could not be applied",
-               response=shared_schemas.IncidentList, roles=READERS)
-    def list_incidents(self, actor: Actor, _: Loaded) -> dict[str, Any]:
-        return {"incidents": incident_view.dump(self.initiatives.list_incidents(), many=True)}
-
     # --- RPC for the other services ------------------------------------------
 
     @rpc
@@ -160,7 +140,6 @@ class InitiativesService:
 
 
 initiative_view = schemas.InitiativeView()
-incident_view = shared_schemas.IncidentView()
 
 
 def view(initiative: Any) -> dict[str, Any]:

@@ -71,23 +71,26 @@ class LettersOfIntentApplication(CaseApplication):
         self.save(agreement)
         return agreement
 
+    def change_agreement(self, agreement_id: UUID, command: str, **arguments: Any) -> CollaborationAgreement:
+        """The review timer saves agreements too; its announcements never conflict with a command in substance."""
+        return self.change(agreement_id, CollaborationAgreement, command, retry_on_conflict=True, **arguments)
+
     def sign_contract(self, agreement_id: UUID, *, actor: str, **signature: Any) -> CollaborationAgreement:
-        return self.change(agreement_id, CollaborationAgreement, "sign", actor=actor, **signature)
+        return self.change_agreement(agreement_id, "sign", actor=actor, **signature)
 
     def open_consultation(self, agreement_id: UUID, *, actor: str, **details: Any) -> CollaborationAgreement:
-        return self.change(agreement_id, CollaborationAgreement, "open_consultation", consultation_id=uuid4().hex,
-                           actor=actor, **details)
+        return self.change_agreement(agreement_id, "open_consultation", consultation_id=uuid4().hex, actor=actor,
+                                     **details)
 
     def record_reply(self, agreement_id: UUID, consultation_id: str, *, actor: str, **reply: Any) -> CollaborationAgreement:
-        return self.change(agreement_id, CollaborationAgreement, "record_reply", consultation_id=consultation_id,
-                           actor=actor, **reply)
+        return self.change_agreement(agreement_id, "record_reply", consultation_id=consultation_id, actor=actor,
+                                     **reply)
 
     def overdue_replies(self, agreement_id: UUID, consultation_id: str, today: date) -> list[str]:
         return self.load(agreement_id, CollaborationAgreement).overdue_recipients(consultation_id, today)
 
     def schedule_review(self, agreement_id: UUID, *, actor: str, **review: Any) -> CollaborationAgreement:
-        return self.change(agreement_id, CollaborationAgreement, "schedule_review", review_id=uuid4().hex,
-                           actor=actor, **review)
+        return self.change_agreement(agreement_id, "schedule_review", review_id=uuid4().hex, actor=actor, **review)
 
     def announce_due_reviews(self, today: date) -> int:
         """Announces every review due by today, once: a second instance doing the same loses the race."""

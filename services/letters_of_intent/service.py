@@ -10,7 +10,6 @@ from typing import Any
 from uuid import UUID
 
 from nameko.timer import timer
-from werkzeug.wrappers import Request
 
 from services.letters_of_intent import schemas
 from services.letters_of_intent.application import LettersOfIntentApplication
@@ -19,6 +18,7 @@ from shared import schemas as shared_schemas
 from shared.auth import ROLES, Actor, Auth
 from shared.dependencies import EventSourcedApplication
 from shared.openapi import ApiDoc
+from shared.operations import operations
 from shared.views import history_response
 
 STRATEGISTS = ("strategist",)
@@ -35,26 +35,11 @@ api = ApiDoc(
 Loaded = dict[str, Any]
 
 
-class LettersOfIntentService:
+class LettersOfIntentService(operations(api, "letters")):
     name = "letters_of_intent"
 
     letters = EventSourcedApplication(LettersOfIntentApplication)
     auth = Auth()
-
-    # --- operations ----------------------------------------------------------
-
-    @api.route("GET", "/health", summary="Liveness and the store's state", errors=(503,))
-    def health(self, request: Request) -> dict[str, Any]:
-        return {"service": self.name, **self.letters.health()}
-
-    @api.route("GET", "/openapi.json", summary="This document")
-    def openapi(self, request: Request) -> dict[str, Any]:
-        return api.spec()
-
-    @api.route("GET", "/events", summary="The public event feed, after a position",
-               query=shared_schemas.FeedQuery, response=shared_schemas.FeedView, roles=READERS)
-    def feed(self, actor: Actor, query: Loaded) -> dict[str, Any]:
-        return self.letters.feed(query["after"], query["limit"])
 
     @timer(interval=REVIEW_CHECK_SECONDS)
     def announce_due_reviews(self) -> int:

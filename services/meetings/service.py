@@ -10,7 +10,6 @@ from typing import Any
 from uuid import UUID
 
 from nameko.rpc import rpc
-from werkzeug.wrappers import Request
 
 from services.meetings import schemas
 from services.meetings.application import MeetingsApplication
@@ -20,6 +19,7 @@ from shared.auth import ROLES, Actor, Auth
 from shared.dependencies import EventSourcedApplication
 from shared.fields import parse_uuid
 from shared.openapi import ApiDoc
+from shared.operations import operations
 from shared.views import history_response
 
 SECRETARIES = ("secretary",)
@@ -35,26 +35,11 @@ api = ApiDoc(
 Loaded = dict[str, Any]
 
 
-class MeetingsService:
+class MeetingsService(operations(api, "meetings")):
     name = "meetings"
 
     meetings = EventSourcedApplication(MeetingsApplication)
     auth = Auth()
-
-    # --- operations ----------------------------------------------------------
-
-    @api.route("GET", "/health", summary="Liveness and the store's state", errors=(503,))
-    def health(self, request: Request) -> dict[str, Any]:
-        return {"service": self.name, **self.meetings.health()}
-
-    @api.route("GET", "/openapi.json", summary="This document")
-    def openapi(self, request: Request) -> dict[str, Any]:
-        return api.spec()
-
-    @api.route("GET", "/events", summary="The public event feed, after a position",
-               query=shared_schemas.FeedQuery, response=shared_schemas.FeedView, roles=READERS)
-    def feed(self, actor: Actor, query: Loaded) -> dict[str, Any]:
-        return self.meetings.feed(query["after"], query["limit"])
 
     # --- bodies --------------------------------------------------------------
 

@@ -14,7 +14,8 @@ from tests.support.meetings import eventually
 from tests.support.services import Api, assert_problem
 
 PLAN = {"title": "Halvtidsutvärdering", "kind": "mid_term",
-        "subject": {"kind": "body", "reference": "Regionala samverkansrådet", "title": "Regionala samverkansrådet"},
+        "subject": {"kind": "body", "reference": "5c2a2f0e-9b7d-4c1e-8a63-1f0d3b6e2a10",
+                    "title": "Regionala samverkansrådet"},
         "period_from": "2023-01-01", "period_to": "2024-12-31",
         "responsible": [{"name": "Kerstin Hamre", "title": "samordnare"}]}
 
@@ -26,7 +27,7 @@ def strategist(api: Api) -> Any:
 def test_findings_can_be_revised_until_completion_and_every_revision_stays(evaluations_api: Api) -> None:
     evaluation = evaluations_api.command("/evaluations", "strategist", PLAN)
     path = f"/evaluations/{evaluation['id']}"
-    evaluations_api.command(f"{path}/start", "strategist", {})
+    evaluations_api.command(f"{path}/start", "strategist", {"started_on": "2025-01-15"})
     draft = {**seed_003_findings(), "conclusion": None}
     evaluations_api.command(f"{path}/findings", "strategist", draft)
     assert_problem(evaluations_api.post(f"{path}/completion", "strategist", {}), 409)  # no conclusion yet
@@ -50,7 +51,9 @@ def test_a_review_falling_due_plans_one_evaluation_even_when_delivered_twice(
     evaluations_api: Api, letters_api: Api, letters_config: dict[str, Any]
 ) -> None:
     agreement = load_agreement(strategist(letters_api), signing=0)
-    planned = eventually(lambda: evaluations_api.get("/evaluations").json()["evaluations"], lambda found: len(found) == 2)
+    review_ids = {review["review_id"] for review in agreement["reviews"]}
+    planned = eventually(lambda: evaluations_api.get("/evaluations").json()["evaluations"],
+                         lambda found: {e["review_id"] for e in found} == review_ids)
     assert {e["subject"]["reference"] for e in planned} == {agreement["id"]}
     assert {e["kind"] for e in planned} == {"relevance"}
     assert {e["diary_number"] for e in planned} == {"KS 2022-0092-106"}
@@ -89,3 +92,12 @@ def test_an_answer_may_cite_only_a_completed_evaluation(api: Api, evaluations_ap
     carry_out(strategist(evaluations_api), planned["id"], through="completion")
     cited = eventually(lambda: cite(planned["id"]), lambda response: response.status_code == 200).json()
     assert cited["answer"]["basis_documents"][0]["evaluation_id"] == planned["id"]
+
+
+def test_an_impossible_plan_is_refused_naming_the_field(evaluations_api: Api) -> None:
+    wrong_subject = {**PLAN, "subject": {"kind": "agreement", "reference": "not an id"}}
+    assert assert_problem(evaluations_api.post("/evaluations", "strategist", wrong_subject), 400)[
+        "errors"][0]["field"] == "subject.reference"
+    reversed_period = {**PLAN, "period_from": "2025-01-01", "period_to": "2024-01-01"}
+    assert assert_problem(evaluations_api.post("/evaluations", "strategist", reversed_period), 400)[
+        "errors"][0]["field"] == "period_to"
