@@ -1,6 +1,7 @@
 """Seed 000 end to end, with the services run as operators run them (`nameko run`, config.yml)."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -62,8 +63,33 @@ def test_seed_000_decided_in_a_meeting_then_dispatched_and_closed(
         meeting_feed = meetings.get("/events", params={"limit": 1000}).json()["events"]
         assert [e["diary_number"] for e in meeting_feed if e["type"] == "Meeting.ItemDecided"] == [
             closed["diary_number"]]
+        assert_auditors_timeline(closed["diary_number"], configs)
     finally:
         subscriber.delete()
+
+
+def assert_auditors_timeline(diary_number: str, configs: dict[str, dict[str, Any]]) -> None:
+    """`cases timeline` merges both services' events about the case, in time order, and stops at --as-of."""
+    from click.testing import CliRunner
+
+    from shared.cli import main as cases
+
+    services = [f"--service={name}=http://{config['WEB_SERVER_ADDRESS']}" for name, config in configs.items()]
+    arguments = ["timeline", diary_number, "--token", "test-auditor", *services]
+    as_json = CliRunner().invoke(cases, [*arguments, "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    entries = json.loads(as_json.output)
+    assert {e["source"] for e in entries} == {"initiatives", "meetings"}
+    types = [e["type"] for e in entries]
+    assert types.index("Meeting.ItemAdded") < types.index("Initiative.ScheduledForDecision")
+    assert types.index("Meeting.ItemDecided") < types.index("Initiative.DecisionRecorded")
+    assert types.index("Meeting.MinutesAdjusted") < types.index("Initiative.Finalised") < types.index(
+        "Initiative.Closed")
+    decided_at = next(e["occurred_at"] for e in entries if e["type"] == "Meeting.ItemDecided")
+    earlier = json.loads(CliRunner().invoke(cases, [*arguments, "--json", "--as-of", decided_at]).output)
+    assert earlier[-1]["type"] == "Meeting.ItemDecided" and "Initiative.Finalised" not in [e["type"] for e in earlier]
+    printed = CliRunner().invoke(cases, arguments)
+    assert printed.exit_code == 0 and f"{diary_number}: {len(entries)} events from initiatives, meetings" in printed.output
 
 
 def test_make_run_starts_the_services_and_loads_the_demo(infrastructure: Infrastructure, tmp_path: Any) -> None:

@@ -1,0 +1,64 @@
+"""A case's timeline across the services: every published event naming its diary number, in time order."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable, Iterable, Mapping
+
+import requests
+
+FEED_PAGE = 1000
+
+
+def read_feed(base_url: str, token: str, session: requests.Session | None = None) -> Iterable[dict[str, Any]]:
+    """Every public event of one service, page by page from position 0."""
+    session = session or requests.Session()
+    after = 0
+    while True:
+        response = session.get(f"{base_url.rstrip('/')}/events", params={"after": after, "limit": FEED_PAGE},
+                               headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        response.raise_for_status()
+        page = response.json()
+        yield from page["events"]
+        if page["last_position"] == after:
+            return
+        after = page["last_position"]
+
+
+def case_timeline(
+    feeds: Mapping[str, Iterable[dict[str, Any]]], diary_number: str, as_of: datetime | None = None
+) -> list[dict[str, Any]]:
+    """The events of every service about one case, merged by when they occurred (then source and position)."""
+    entries = [
+        envelope
+        for envelope in (e for feed in feeds.values() for e in feed)
+        if concerns(envelope, diary_number)
+        and (as_of is None or datetime.fromisoformat(envelope["occurred_at"]) <= as_of)
+    ]
+    return sorted(entries, key=lambda e: (e["occurred_at"], e["source"], e["position"]))
+
+
+def concerns(envelope: Mapping[str, Any], diary_number: str) -> bool:
+    """The event names the case: in its envelope, or among the cases of an event about several
+    (adjusted minutes list their decisions, a cancelled meeting its cases)."""
+    if envelope.get("diary_number") == diary_number:
+        return True
+    payload = envelope.get("payload") or {}
+    named = [d.get("diary_number") for d in payload.get("decisions") or [] if isinstance(d, dict)]
+    return diary_number in named or diary_number in (payload.get("diary_numbers") or [])
+
+
+def describe_entry(envelope: Mapping[str, Any], describe_payload: Callable[[Mapping[str, Any]], str] | None = None) -> str:
+    """One line for a person: when, which service, who, what, and the event's data."""
+    payload = describe_payload(envelope["payload"]) if describe_payload else _readable(envelope["payload"])
+    when = datetime.fromisoformat(envelope["occurred_at"]).strftime("%Y-%m-%d %H:%M:%S")
+    return f"{when}  {envelope['source']:<18} {envelope['type']:<42} {envelope.get('actor') or '':<28} {payload}"
+
+
+def _readable(payload: Mapping[str, Any]) -> str:
+    parts = []
+    for key, value in payload.items():
+        if value in (None, [], {}, ""):
+            continue
+        text = value if isinstance(value, str) else repr(value)
+        parts.append(f"{key}={text[:80]}")
+    return "; ".join(parts)
