@@ -165,6 +165,13 @@ class CaseApplication(Application):
             raise NotFound(f"No {aggregate_class.__name__.lower()} with id {aggregate_id}")
         return aggregate
 
+    def exists(self, aggregate_id: UUID) -> bool:
+        try:
+            self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return False
+        return True
+
     def change(
         self, aggregate_id: UUID, aggregate_class: type[TAggregate], command: str, *,
         retry_on_conflict: bool = False, **arguments: Any,

@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, time
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 import click
 import requests
 
+from shared.schemas import parse_moment
 from shared.timeline import case_timeline, describe_entry, read_feed
 
-LOCAL_TIME = ZoneInfo("Europe/Stockholm")
 SERVICES = {
     "initiatives": "http://127.0.0.1:8001",
     "letters_of_intent": "http://127.0.0.1:8002",
@@ -19,15 +18,12 @@ SERVICES = {
 }
 
 
-def parse_moment(text: str) -> datetime:
-    """ISO 8601; a bare date means the end of that day, Swedish time (as the services' as_of)."""
+def as_of_moment(text: str) -> datetime:
+    """As the services read `as_of`: a bare date means the end of that day, Swedish time."""
     try:
-        moment = datetime.fromisoformat(text)
+        return parse_moment(text)
     except ValueError:
         raise click.BadParameter("expected an ISO 8601 date or timestamp") from None
-    if len(text) in (8, 10):
-        moment = datetime.combine(moment.date(), time.max)
-    return moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TIME)
 
 
 @click.group()
@@ -54,7 +50,7 @@ def timeline(diary_number: str, as_of: str | None, as_json: bool, token: str, se
             feeds[name] = list(read_feed(url, token))
         except requests.RequestException as error:
             raise click.ClickException(f"{name} ({url}) could not be read: {error}") from None
-    entries = case_timeline(feeds, diary_number, parse_moment(as_of) if as_of else None)
+    entries = case_timeline(feeds, diary_number, as_of_moment(as_of) if as_of else None)
     if as_json:
         click.echo(json.dumps(entries, ensure_ascii=False, indent=2))
         return

@@ -26,14 +26,17 @@ class AsOf(fields.Field):
         if given.isascii() and given.isdigit() and len(given) <= MAX_VERSION_DIGITS:
             return {"version": int(given)}
         try:
-            moment = datetime.fromisoformat(given)
+            return {"at": parse_moment(given)}
         except ValueError:
             raise ValidationError("expected a version number or an ISO 8601 date or timestamp") from None
-        if len(given) in (8, 10):  # a bare date, 2025-06-01 or 20250601
-            moment = datetime.combine(moment.date(), time.max)
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=LOCAL_TIME)
-        return {"at": moment}
+
+
+def parse_moment(given: str) -> datetime:
+    """ISO 8601; a bare date (2025-06-01 or 20250601) means the end of that day, Swedish time."""
+    moment = datetime.fromisoformat(given)
+    if len(given) in (8, 10):
+        moment = datetime.combine(moment.date(), time.max)
+    return moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TIME)
 
 
 class HistoryQuery(Schema):

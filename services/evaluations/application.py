@@ -5,8 +5,6 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
-
 from services.evaluations.domain import Evaluation, EvaluationState
 from shared.application import CaseApplication, MalformedEvent
 from shared.projection import AggregateIndex
@@ -48,13 +46,6 @@ class EvaluationsApplication(CaseApplication):
         return self.change(evaluation_id, Evaluation, "publish", published_on=published_on or date.today(),
                            actor=actor)
 
-    def _exists(self, aggregate_id: UUID) -> bool:
-        try:
-            self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return False
-        return True
-
     def get_evaluation(self, evaluation_id: UUID) -> Evaluation:
         return self.load(evaluation_id, Evaluation)
 
@@ -74,7 +65,7 @@ class EvaluationsApplication(CaseApplication):
         payload = envelope["payload"]
         if not isinstance(payload.get("review_id"), str) or not payload["review_id"]:
             raise MalformedEvent("a review falling due must name its review_id")
-        if self._exists(Evaluation.create_id(payload["review_id"])):
+        if self.exists(Evaluation.create_id(payload["review_id"])):
             return []  # planned already (the inbox's tracking makes this rare; the id makes it certain)
         return [Evaluation(
             title=payload["title"], kind=REVIEW_KINDS[payload["kind"]],

@@ -5,8 +5,6 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
-
 from services.initiatives.domain import (
     CONCLUSIVE_OUTCOMES,
     CitableEvaluation,
@@ -86,16 +84,9 @@ class InitiativesApplication(CaseApplication):
         return self._change(initiative_id, "draft_answer", actor=actor, answer=answer)
 
     def _check_citable(self, evaluation_id: str, field: str) -> None:
-        if not self._knows(CitableEvaluation.create_id(evaluation_id)):
+        if not self.exists(CitableEvaluation.create_id(evaluation_id)):
             raise InvalidRequest.for_field(
                 field, f"no completed evaluation {evaluation_id} (unknown, not completed, or not yet arrived)")
-
-    def _knows(self, aggregate_id: UUID) -> bool:
-        try:
-            self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return False
-        return True
 
     def schedule_for_decision(
         self, initiative_id: UUID, *, actor: str, body: str, meeting: str, meeting_date: date | None = None
@@ -148,7 +139,7 @@ class InitiativesApplication(CaseApplication):
     def when(self, source: str, envelope: dict[str, Any]) -> list[Any]:
         if source == "evaluations" and envelope["type"] == "Evaluation.Completed":
             payload = envelope["payload"]
-            if self._knows(CitableEvaluation.create_id(envelope["aggregate_id"])):
+            if self.exists(CitableEvaluation.create_id(envelope["aggregate_id"])):
                 return []
             return [CitableEvaluation(evaluation_id=envelope["aggregate_id"], title=payload["title"],
                                       completed_on=date.fromisoformat(payload["completed_on"]),
