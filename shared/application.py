@@ -10,7 +10,8 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.domain import Aggregate, DomainEventProtocol
 from eventsourcing.persistence import JSONTranscoder, Notification, ProcessRecorder, Tracking, Transcoding
 
-from shared.envelope import to_envelope
+from shared.chain import ChainedEventStore, ChainedMapper, Record
+from shared.envelope import describe, event_type, to_envelope, to_json_compatible
 from shared.errors import CaseError, InvalidRequest, NotFound
 
 TAggregate = TypeVar("TAggregate", bound=Aggregate)
@@ -156,6 +157,52 @@ class CaseApplication(Application):
     def construct_recorder(self) -> ProcessRecorder:
         return self.factory.process_recorder()
 
+    def construct_mapper(self) -> ChainedMapper:
+        """Every event recorded is chained to its aggregate's previous one (shared.chain)."""
+        return ChainedMapper(transcoder=self.construct_transcoder())
+
+    def construct_event_store(self) -> ChainedEventStore:
+        return ChainedEventStore(mapper=self.mapper, recorder=self.recorder)
+
+    # --- for auditors: the log as stored, and any aggregate as it was ------------------------
+
+    def records(self, after: int, limit: int) -> dict[str, Any]:
+        """Every recorded event after a position, exactly as stored (chains included)."""
+        notifications = self.recorder.select_notifications(
+            start=after, limit=limit, inclusive_of_start=False
+        )
+        return {
+            "records": [Record.from_stored(notification).to_json() for notification in notifications],
+            "last_position": notifications[-1].id if notifications else after,
+        }
+
+    def aggregate_records(self, aggregate_id: UUID) -> list[dict[str, Any]]:
+        """One aggregate's events exactly as stored, in version order."""
+        stored = self.recorder.select_events(aggregate_id)
+        if not stored:
+            raise NotFound(f"No aggregate with id {aggregate_id}")
+        return [Record.from_stored(event).to_json() for event in stored]
+
+    def aggregate_as_of(self, aggregate_id: UUID, **as_of: Any) -> dict[str, Any]:
+        """Any aggregate (a case, a meeting, an agreement...) as it was at a version or moment."""
+        state, events = self.state_as_of(aggregate_id, Aggregate, **as_of)
+        return {
+            **aggregate_state(state),
+            "as_of": {key: str(value) for key, value in as_of.items()} or None,
+            "last_event": describe(events[-1]),
+        }
+
+    def aggregate_states(self, aggregate_id: UUID) -> list[dict[str, Any]]:
+        """The aggregate after each of its events: what an archive keeps beside the events."""
+        aggregate, states = None, []
+        for domain_event in self.history(aggregate_id, Aggregate):
+            aggregate = domain_event.mutate(aggregate)  # type: ignore[attr-defined]
+            states.append({
+                "version": domain_event.originator_version, "event_type": event_type(domain_event),
+                "occurred_at": domain_event.timestamp.isoformat(), "state": aggregate_state(aggregate)["state"],
+            })
+        return states
+
     def load(self, aggregate_id: UUID, aggregate_class: type[TAggregate]) -> TAggregate:
         try:
             aggregate = self.repository.get(aggregate_id)
@@ -245,6 +292,18 @@ def _is_envelope(envelope: Any) -> bool:
 
 def _get(envelope: Any, key: str) -> Any:
     return envelope.get(key) if isinstance(envelope, dict) else None
+
+
+def aggregate_state(aggregate: Aggregate) -> dict[str, Any]:
+    """Any aggregate as plain JSON: its identity, type, version and every attribute of its state."""
+    return to_json_compatible({
+        "aggregate_id": aggregate.id,
+        "type": type(aggregate).__qualname__,
+        "version": aggregate.version,
+        "created_on": aggregate.created_on,
+        "modified_on": aggregate.modified_on,
+        "state": {name: value for name, value in vars(aggregate).items() if not name.startswith("_")},
+    })
 
 
 def replay(events: Iterable[DomainEventProtocol[Any]]) -> Aggregate:

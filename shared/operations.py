@@ -1,13 +1,17 @@
-"""The routes every service has, declared once: health, its OpenAPI document, the event feed, incidents."""
+"""The routes every service has, declared once: health, its OpenAPI document, the event feed,
+incidents, and the auditors' reads (the log as stored, any aggregate as it was)."""
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from werkzeug.wrappers import Request
 
 from shared import schemas
 from shared.auth import ROLES, Actor
 from shared.openapi import ApiDoc
+
+AUDITORS = ("auditor",)
 
 
 def operations(api: ApiDoc, application: str, *, consumes_events: bool = False) -> type:
@@ -29,6 +33,33 @@ def operations(api: ApiDoc, application: str, *, consumes_events: bool = False) 
                    query=schemas.FeedQuery, response=schemas.FeedView, roles=ROLES)
         def feed(self, actor: Actor, query: dict[str, Any]) -> dict[str, Any]:
             return getattr(self, application).feed(query["after"], query["limit"])
+
+        @api.route("GET", "/records", summary="Every recorded event after a position, exactly as stored, "
+                   "with its hash chain (for verification)", query=schemas.FeedQuery,
+                   response=schemas.RecordPage, roles=AUDITORS, errors=(503,))
+        def records(self, actor: Actor, query: dict[str, Any]) -> dict[str, Any]:
+            return getattr(self, application).records(query["after"], query["limit"])
+
+        @api.route("GET", "/aggregates/<uuid:aggregate_id>/records",
+                   summary="One aggregate's events exactly as stored, in version order",
+                   response=schemas.AggregateRecords, roles=AUDITORS, errors=(404, 503))
+        def aggregate_records(self, actor: Actor, _: dict[str, Any], aggregate_id: UUID) -> dict[str, Any]:
+            records = getattr(self, application).aggregate_records(aggregate_id)
+            return {"aggregate_id": str(aggregate_id), "records": records}
+
+        @api.route("GET", "/aggregates/<uuid:aggregate_id>",
+                   summary="Any aggregate (case, meeting, agreement, ...) as it was at a version or moment",
+                   query=schemas.HistoryQuery, response=schemas.AggregateStateView, roles=AUDITORS,
+                   errors=(404, 503))
+        def aggregate_as_of(self, actor: Actor, query: dict[str, Any], aggregate_id: UUID) -> dict[str, Any]:
+            return getattr(self, application).aggregate_as_of(aggregate_id, **(query["as_of"] or {}))
+
+        @api.route("GET", "/aggregates/<uuid:aggregate_id>/states",
+                   summary="The aggregate's state after each of its events", response=schemas.AggregateStates,
+                   roles=AUDITORS, errors=(404, 503))
+        def aggregate_states(self, actor: Actor, _: dict[str, Any], aggregate_id: UUID) -> dict[str, Any]:
+            return {"aggregate_id": str(aggregate_id),
+                    "states": getattr(self, application).aggregate_states(aggregate_id)}
 
         if consumes_events:
             @api.route("GET", "/incidents", summary="Events from other services that could not be applied",

@@ -88,3 +88,48 @@ class IncidentView(Schema):
 
 class IncidentList(Schema):
     incidents = fields.List(fields.Nested(IncidentView))
+
+
+class RecordView(Schema):
+    """An event exactly as stored: `state` is the stored JSON, chain member included (shared.chain)."""
+
+    position = fields.Integer(allow_none=True)
+    aggregate_id = fields.UUID()
+    version = fields.Integer()
+    topic = fields.String()
+    state = fields.String()
+
+
+class RecordPage(Schema):
+    records = fields.List(fields.Nested(RecordView))
+    last_position = fields.Integer()
+
+
+class AggregateRecords(Schema):
+    aggregate_id = fields.UUID()
+    records = fields.List(fields.Nested(RecordView))
+
+
+class AggregateStateView(Schema):
+    """Any aggregate as it was: every attribute of its state, and the event that made it so."""
+
+    aggregate_id = fields.UUID()
+    type = fields.String()
+    version = fields.Integer()
+    created_on = fields.DateTime()
+    modified_on = fields.DateTime()
+    state = fields.Dict()
+    as_of = fields.Dict(allow_none=True)
+    last_event = fields.Nested(EventView)
+
+
+class StateAfterEvent(Schema):
+    version = fields.Integer()
+    event_type = fields.String()
+    occurred_at = fields.DateTime()
+    state = fields.Dict()
+
+
+class AggregateStates(Schema):
+    aggregate_id = fields.UUID()
+    states = fields.List(fields.Nested(StateAfterEvent))

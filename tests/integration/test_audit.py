@@ -1,0 +1,115 @@
+"""Auditors' tools against a running service on each store: tampering in the database is named,
+a case's archive package round-trips and shows any change made to it."""
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner, Result
+
+from shared.cli import main as cases
+from tests.support.cases import drive, submit
+from tests.support.services import Api
+from tests.support.tampering import StoredRows
+
+
+def run(api: Api, *arguments: str) -> Result:
+    return CliRunner().invoke(cases, [*arguments, "--token", "test-auditor", f"--service=initiatives={api.base_url}"])
+
+
+def closed_case(api: Api) -> dict[str, Any]:
+    """Seed 000's case from submission to closure: nine events (versions 1..9)."""
+    return drive(api, submit(api)["id"], "closure")
+
+
+def test_each_kind_of_tampering_names_the_event(api: Api, config: dict[str, Any]) -> None:
+    edited, deleted, swapped, untouched = (closed_case(api) for _ in range(4))
+    for case in (edited, deleted, swapped, untouched):
+        verified = run(api, "verify", case["diary_number"])
+        assert verified.exit_code == 0 and "intact — 1 aggregates, 9 events verified" in verified.output
+
+    rows = StoredRows(config, "initiatives")
+    rows.edit(edited["id"], 2, b"Rut Registrator", b"Rut Regissorer")  # who registered it
+    rows.delete(deleted["id"], 5)
+    rows.swap(swapped["id"], 6, 7)
+
+    for case, version, problem in ((edited, 2, "content, type or version was changed"),
+                                   (deleted, 6, "version 5 is missing"),
+                                   (swapped, 6, "does not link to the event before it")):
+        result = run(api, "verify", case["diary_number"])
+        assert result.exit_code == 1, result.output
+        assert f"TAMPERED initiatives: aggregate {case['id']} version {version}" in result.output
+        assert problem in result.output
+    assert run(api, "verify", untouched["diary_number"]).exit_code == 0
+
+    whole = run(api, "verify", "--whole-service", "initiatives", "--json")
+    assert whole.exit_code == 1
+    report = json.loads(whole.output)
+    broken = {a["aggregate_id"]: a["problem"]["version"] for a in report["aggregates"] if not a["intact"]}
+    assert broken == {edited["id"]: 2, deleted["id"]: 6, swapped["id"]: 6}
+
+
+def test_an_exported_case_round_trips_and_changes_to_the_package_are_named(
+    api: Api, config: dict[str, Any], tmp_path: Path
+) -> None:
+    case = closed_case(api)
+    package = tmp_path / "case.zip"
+    exported = run(api, "export", case["diary_number"], "--output", str(package))
+    assert exported.exit_code == 0, exported.output
+
+    checked = CliRunner().invoke(cases, ["check-archive", str(package)])
+    assert checked.exit_code == 0 and "intact" in checked.output, checked.output
+    live = json.loads(run(api, "timeline", case["diary_number"], "--json").output)
+    archived = json.loads(CliRunner().invoke(cases, ["timeline", case["diary_number"], "--json",
+                                                     "--archive", str(package)]).output)
+    assert archived == live and len(live) == 9
+    registered_at = live[1]["occurred_at"]
+    live_then = json.loads(run(api, "state", case["diary_number"], "--json", "--as-of", registered_at).output)
+    archived_then = json.loads(CliRunner().invoke(cases, ["state", case["diary_number"], "--json", "--as-of",
+                                                          registered_at, "--archive", str(package)]).output)
+    assert live_then[0]["state"] == archived_then[0]["state"]
+    assert live_then[0]["state"]["state"] == "registered" and live_then[0]["version"] == 2
+    with zipfile.ZipFile(package) as opened:
+        names = set(opened.namelist())
+    assert {"manifest.json", "SHA256SUMS", "README.txt", "timeline.txt",
+            f"events/initiatives/{case['id']}.jsonl", f"states/initiatives/{case['id']}.json"} <= names
+
+    # a file changed after export
+    changed = rewrite(package, tmp_path / "changed.zip", "timeline.txt", lambda text: text.replace(b"Rut", b"Ruth"))
+    failed = CliRunner().invoke(cases, ["check-archive", str(changed)])
+    assert failed.exit_code == 1 and "timeline.txt: its SHA-256 does not match SHA256SUMS" in failed.output
+
+    # an event changed, with every checksum recomputed to match: the chain still names it
+    events = f"events/initiatives/{case['id']}.jsonl"
+    forged = rewrite(package, tmp_path / "forged.zip", events,
+                     lambda text: text.replace(b"Rut Registrator", b"Rut Regissorer"), recompute_checksums=True)
+    failed = CliRunner().invoke(cases, ["check-archive", str(forged)])
+    assert failed.exit_code == 1
+    assert f"{events}: aggregate {case['id']} version 2" in failed.output
+
+    # the store cut back after export: the live chain no longer reaches the archived head
+    StoredRows(config, "initiatives").delete(case["id"], 9)
+    assert run(api, "verify", case["diary_number"]).exit_code == 0  # a shorter chain is still a chain
+    against = run(api, "verify", case["diary_number"], "--against", str(package))
+    assert against.exit_code == 1 and "events 9..9 are gone" in against.output
+
+
+def rewrite(package: Path, target: Path, name: str, change: Any, recompute_checksums: bool = False) -> Path:
+    """A copy of the package with one file changed (and, for a careful forger, its checksums too)."""
+    import hashlib
+
+    with zipfile.ZipFile(package) as source:
+        files = {n: source.read(n) for n in source.namelist()}
+    files[name] = change(files[name])
+    if recompute_checksums:
+        manifest = json.loads(files["manifest.json"])
+        manifest["files"][name]["sha256"] = hashlib.sha256(files[name]).hexdigest()
+        files["manifest.json"] = json.dumps(manifest).encode()
+        files["SHA256SUMS"] = "".join(f"{hashlib.sha256(c).hexdigest()}  {n}\n"
+                                      for n, c in sorted(files.items()) if n != "SHA256SUMS").encode()
+    with zipfile.ZipFile(target, "w") as copy:
+        for n, content in files.items():
+            copy.writestr(n, content)
+    return target
