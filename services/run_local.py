@@ -7,6 +7,7 @@ Ctrl-C (or SIGTERM) stops them all.
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -20,11 +21,14 @@ import requests
 from services.demo import load_demo
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SERVICES = {"initiatives": 8001, "letters_of_intent": 8002, "meetings": 8003, "evaluations": 8004}
+SERVICES = {"initiatives": 8001, "letters_of_intent": 8002, "meetings": 8003, "evaluations": 8004, "audit": 8005}
 
 
-def start(service: str, port: int) -> subprocess.Popen[bytes]:
+def start(service: str, port: int, urls: dict[str, str]) -> subprocess.Popen[bytes]:
+    """`nameko run` of one service; the audit service learns where the others are (AUDIT_SOURCES)."""
     env = {**os.environ, "WEB_SERVER_ADDRESS": f"0.0.0.0:{port}"}
+    if service == "audit":
+        env["AUDIT_SOURCES"] = json.dumps({name: url for name, url in urls.items() if name != "audit"})
     nameko = str(Path(sys.executable).with_name("nameko"))
     return subprocess.Popen(
         [nameko, "run", "--config", f"services/{service}/config.yml", f"services.{service}.service"],
@@ -51,13 +55,15 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout: floa
 @click.option("--letters-port", default=SERVICES["letters_of_intent"], show_default=True, envvar="LETTERS_PORT")
 @click.option("--meetings-port", default=SERVICES["meetings"], show_default=True, envvar="MEETINGS_PORT")
 @click.option("--evaluations-port", default=SERVICES["evaluations"], show_default=True, envvar="EVALUATIONS_PORT")
+@click.option("--audit-port", default=SERVICES["audit"], show_default=True, envvar="AUDIT_PORT")
 @click.option("--demo/--no-demo", default=True, show_default=True, help="load the demo into empty stores")
-def main(initiatives_port: int, letters_port: int, meetings_port: int, evaluations_port: int, demo: bool) -> None:
+def main(initiatives_port: int, letters_port: int, meetings_port: int, evaluations_port: int, audit_port: int,
+         demo: bool) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the children on SIGTERM too
     ports = {"initiatives": initiatives_port, "letters_of_intent": letters_port, "meetings": meetings_port,
-             "evaluations": evaluations_port}
+             "evaluations": evaluations_port, "audit": audit_port}
     urls = {service: f"http://127.0.0.1:{port}" for service, port in ports.items()}
-    processes = {service: start(service, port) for service, port in ports.items()}
+    processes = {service: start(service, port, urls) for service, port in ports.items()}
     try:
         for service, process in processes.items():
             wait_until_healthy(urls[service], process)

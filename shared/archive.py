@@ -21,11 +21,10 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, BinaryIO, Mapping
 
 from shared.audit import Case, ServiceClient, Verification
 from shared.chain import Record, verify_chain
-from shared.schemas import parse_moment
 from shared.timeline import describe_entry
 
 FORMAT = "regional-cases-archive/1"
@@ -50,8 +49,8 @@ The H of each aggregate's last event is its "head" in manifest.json.
 """
 
 
-def export_case(clients: Mapping[str, ServiceClient], case: Case, verification: Verification, path: Path,
-                exported_by: str) -> dict[str, Any]:
+def export_case(clients: Mapping[str, ServiceClient], case: Case, verification: Verification,
+                target: Path | BinaryIO, exported_by: str) -> dict[str, Any]:
     """Writes the package; returns its manifest. The chains are recorded as verified, broken or not."""
     exported_at = datetime.now(timezone.utc).isoformat()
     files: dict[str, bytes] = {
@@ -83,7 +82,7 @@ def export_case(clients: Mapping[str, ServiceClient], case: Case, verification: 
     }
     files[MANIFEST] = _json(manifest)
     files[CHECKSUMS] = "".join(f"{_sha256(content)}  {name}\n" for name, content in sorted(files.items())).encode()
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as package:
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as package:
         for name, content in sorted(files.items()):
             package.writestr(zipfile.ZipInfo(name, date_time=_FIXED_DATE), content)
     return manifest
@@ -104,9 +103,8 @@ class Archive:
     def heads(self) -> dict[str, dict[str, Any]]:
         return {a["aggregate_id"]: {"version": a["version"], "head": a["head"]} for a in self.manifest["aggregates"]}
 
-    def states_as_of(self, as_of: str | None = None) -> list[dict[str, Any]]:
-        """Each aggregate's state as the package recorded it at `as_of` (latest without)."""
-        moment = parse_moment(as_of) if as_of else None
+    def states_as_of(self, moment: datetime | None = None) -> list[dict[str, Any]]:
+        """Each aggregate's state as the package recorded it at a moment (the latest without)."""
         found = []
         for aggregate in self.manifest["aggregates"]:
             states = json.loads(self.files[f"states/{aggregate['service']}/{aggregate['aggregate_id']}.json"])

@@ -8,12 +8,14 @@ services' word. The CLI (shared.cli) and the audit service use these.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Iterator, Mapping
 from urllib.parse import quote
 
 import requests
 
 from shared.chain import ChainReport, Problem, Record, verify_chain, verify_log
+from shared.errors import CaseError
 from shared.timeline import case_timeline
 
 PAGE = 1000
@@ -25,8 +27,12 @@ LOCAL_SERVICES = {
 }
 
 
-class AuditError(Exception):
+class AuditError(CaseError):
     """A service could not be read, or refused what was asked."""
+
+    status = 502
+    title = "A service could not be read"
+    problem_type = "/problems/source-unavailable"
 
 
 class ServiceClient:
@@ -63,8 +69,8 @@ class ServiceClient:
         found = self.get(f"/aggregates/{quote(aggregate_id)}/records")
         return [Record.from_json(record) for record in found["records"]]
 
-    def aggregate_as_of(self, aggregate_id: str, as_of: str | None = None) -> dict[str, Any]:
-        return self.get(f"/aggregates/{quote(aggregate_id)}", **({"as_of": as_of} if as_of else {}))
+    def aggregate_as_of(self, aggregate_id: str, as_of: datetime | None = None) -> dict[str, Any]:
+        return self.get(f"/aggregates/{quote(aggregate_id)}", **({"as_of": as_of.isoformat()} if as_of else {}))
 
     def aggregate_states(self, aggregate_id: str) -> list[dict[str, Any]]:
         return self.get(f"/aggregates/{quote(aggregate_id)}/states")["states"]
@@ -100,16 +106,13 @@ class Case:
         return cls(diary_number, timeline, [(s, a, t) for (s, a), t in aggregates.items()])
 
 
-def read_case(clients: Mapping[str, ServiceClient], diary_number: str, as_of: str | None = None) -> Case:
+def read_case(clients: Mapping[str, ServiceClient], diary_number: str, as_of: datetime | None = None) -> Case:
     """Every service's events about the case, merged in time order (up to `as_of`)."""
-    from shared.schemas import parse_moment
-
     feeds = {name: list(client.feed()) for name, client in clients.items()}
-    moment = parse_moment(as_of) if as_of else None
-    return Case.from_timeline(diary_number, case_timeline(feeds, diary_number, moment))
+    return Case.from_timeline(diary_number, case_timeline(feeds, diary_number, as_of))
 
 
-def case_states(clients: Mapping[str, ServiceClient], case: Case, as_of: str | None = None) -> list[dict[str, Any]]:
+def case_states(clients: Mapping[str, ServiceClient], case: Case, as_of: datetime | None = None) -> list[dict[str, Any]]:
     """Each aggregate of the case as it was at `as_of` (now, without), with the service it lives in."""
     return [{"service": service, **clients[service].aggregate_as_of(aggregate_id, as_of)}
             for service, aggregate_id, _ in case.aggregates]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
@@ -25,17 +26,17 @@ from shared.audit import (
 )
 from shared.chain import verify_against_heads
 from shared.schemas import parse_moment
-from shared.timeline import describe_entry
+from shared.timeline import case_timeline, describe_entry
 
 
-def check_moment(context: click.Context, parameter: click.Parameter, value: str | None) -> str | None:
+def as_moment(context: click.Context, parameter: click.Parameter, value: str | None) -> datetime | None:
     """As the services read `as_of`: ISO 8601; a bare date means the end of that day, Swedish time."""
-    if value is not None:
-        try:
-            parse_moment(value)
-        except ValueError:
-            raise click.BadParameter("expected an ISO 8601 date or timestamp") from None
-    return value
+    if value is None:
+        return None
+    try:
+        return parse_moment(value)
+    except ValueError:
+        raise click.BadParameter("expected an ISO 8601 date or timestamp") from None
 
 
 def reading_services(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -58,7 +59,7 @@ def reading_services(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def as_of_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--as-of", "as_of", callback=check_moment,
+    return click.option("--as-of", "as_of", callback=as_moment,
                         help="as it was then (ISO date or timestamp; a date means the end of that day)")(command)
 
 
@@ -77,13 +78,11 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="the envelopes as JSON, for machines")
 @archive_option
 @reading_services
-def timeline(clients: dict[str, ServiceClient], diary_number: str, as_of: str | None, as_json: bool,
+def timeline(clients: dict[str, ServiceClient], diary_number: str, as_of: datetime | None, as_json: bool,
              archive: Path | None) -> None:
     """Every event about DIARY_NUMBER, from every service, in the order it happened."""
     if archive is not None:
-        entries = _checked(archive).timeline
-        if as_of:
-            entries = [e for e in entries if parse_moment(e["occurred_at"]) <= parse_moment(as_of)]
+        entries = case_timeline({"archive": _checked(archive).timeline}, diary_number, as_of)
     else:
         entries = read_case(clients, diary_number, as_of).timeline
     if as_json:
@@ -102,7 +101,7 @@ def timeline(clients: dict[str, ServiceClient], diary_number: str, as_of: str | 
 @click.option("--json", "as_json", is_flag=True, help="the states as JSON, for machines")
 @archive_option
 @reading_services
-def state(clients: dict[str, ServiceClient], diary_number: str, as_of: str | None, as_json: bool,
+def state(clients: dict[str, ServiceClient], diary_number: str, as_of: datetime | None, as_json: bool,
           archive: Path | None) -> None:
     """The case and every aggregate it involves (meetings, agreements, evaluations) as they were."""
     if archive is not None:

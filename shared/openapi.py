@@ -149,6 +149,7 @@ def _authorised(
 _ERROR_TEXT = {
     404: "Not found",
     409: "Not allowed in the current state, or changed concurrently",
+    502: "A service this one reads could not be read",
     503: "The event store is unavailable",
 }
 

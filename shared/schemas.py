@@ -31,6 +31,16 @@ class AsOf(fields.Field):
             raise ValidationError("expected a version number or an ISO 8601 date or timestamp") from None
 
 
+class Moment(fields.Field):
+    """An ISO 8601 date or timestamp; a bare date means the end of that day, Swedish time."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> datetime:
+        try:
+            return parse_moment(str(value).strip())
+        except ValueError:
+            raise ValidationError("expected an ISO 8601 date or timestamp") from None
+
+
 def parse_moment(given: str) -> datetime:
     """ISO 8601; a bare date (2025-06-01 or 20250601) means the end of that day, Swedish time."""
     moment = datetime.fromisoformat(given)

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,8 @@ from services.initiatives.demo import seed_000
 from tests.support.cases import drive, submit
 from tests.support.infrastructure import Infrastructure
 from tests.support.meetings import establish_body, eventually, hold_meeting
-from tests.support.services import REPO_ROOT, Api, api_for, free_port
+from tests.support.services import REPO_ROOT, Api, api_for, assert_problem, free_port
+from tests.support.tampering import StoredRows
 from tests.support.subscriber import EventSubscriber
 
 LIFE_OF_THE_CASE = [
@@ -26,7 +28,7 @@ LIFE_OF_THE_CASE = [
 
 
 def test_seed_000_decided_in_a_meeting_then_dispatched_and_closed(
-    run_services: Any, infrastructure: Infrastructure
+    run_services: Any, infrastructure: Infrastructure, tmp_path: Path
 ) -> None:
     configs = run_services("initiatives", "meetings")
     subscriber = EventSubscriber(infrastructure.amqp_uri, "initiatives").declare()
@@ -63,38 +65,87 @@ def test_seed_000_decided_in_a_meeting_then_dispatched_and_closed(
         meeting_feed = meetings.get("/events", params={"limit": 1000}).json()["events"]
         assert [e["diary_number"] for e in meeting_feed if e["type"] == "Meeting.ItemDecided"] == [
             closed["diary_number"]]
-        assert_auditors_timeline(closed["diary_number"], configs)
+        assert_auditors_tools(closed["diary_number"], configs, run_services("audit")["audit"], tmp_path)
     finally:
         subscriber.delete()
 
 
-def assert_auditors_timeline(diary_number: str, configs: dict[str, dict[str, Any]]) -> None:
-    """`cases timeline` merges both services' events about the case, in time order, and stops at --as-of."""
+def assert_auditors_tools(
+    diary_number: str, configs: dict[str, dict[str, Any]], audit_config: dict[str, Any], tmp_path: Path
+) -> None:
+    """The case across both services, with `cases` and over the audit service's HTTP API: the timeline
+    in time order (and as of the decision), the states then, intact chains, an archive that round-trips;
+    then a stored meeting event is changed and both name it."""
     from click.testing import CliRunner
 
+    from shared.archive import read_archive
     from shared.cli import main as cases
 
-    services = [f"--service={name}=http://{config['WEB_SERVER_ADDRESS']}" for name, config in configs.items()]
-    arguments = ["timeline", diary_number, "--token", "test-auditor", *services]
-    as_json = CliRunner().invoke(cases, [*arguments, "--json"])
+    def run(*arguments: str) -> Any:
+        services = [f"--service={name}=http://{config['WEB_SERVER_ADDRESS']}" for name, config in configs.items()]
+        return CliRunner().invoke(cases, [*arguments, "--token", "test-auditor", *services])
+
+    as_json = run("timeline", diary_number, "--json")
     assert as_json.exit_code == 0, as_json.output
     entries = json.loads(as_json.output)
     assert {e["source"] for e in entries} == {"initiatives", "meetings"}
     types = [e["type"] for e in entries]
+    assert types[0] == "Initiative.Submitted"  # before the case had its number
+    assert types.index("Meeting.Opened") < types.index("Meeting.ItemDecided")  # the meeting's own steps too
     assert types.index("Meeting.ItemAdded") < types.index("Initiative.ScheduledForDecision")
     assert types.index("Meeting.ItemDecided") < types.index("Initiative.DecisionRecorded")
     assert types.index("Meeting.MinutesAdjusted") < types.index("Initiative.Finalised") < types.index(
         "Initiative.Closed")
     decided_at = next(e["occurred_at"] for e in entries if e["type"] == "Meeting.ItemDecided")
-    earlier = json.loads(CliRunner().invoke(cases, [*arguments, "--json", "--as-of", decided_at]).output)
+    earlier = json.loads(run("timeline", diary_number, "--json", "--as-of", decided_at).output)
     assert earlier[-1]["type"] == "Meeting.ItemDecided" and "Initiative.Finalised" not in [e["type"] for e in earlier]
-    printed = CliRunner().invoke(cases, arguments)
+    printed = run("timeline", diary_number)
     assert printed.exit_code == 0 and f"{diary_number}: {len(entries)} events from initiatives, meetings" in printed.output
+
+    then = {s["type"]: s for s in json.loads(run("state", diary_number, "--json", "--as-of", decided_at).output)}
+    assert then["Initiative"]["state"]["state"] == "scheduled" and then["Meeting"]["state"]["state"] == "open"
+    verified = run("verify", diary_number)
+    assert verified.exit_code == 0 and f"{diary_number}: intact — 2 aggregates" in verified.output, verified.output
+    package = tmp_path / "case.zip"
+    assert run("export", diary_number, "-o", str(package)).exit_code == 0
+    archive = read_archive(package)
+    assert archive.problems == [] and archive.timeline == entries
+    assert {a["type"] for a in archive.manifest["aggregates"]} == {"Initiative", "Meeting"}
+
+    audit = api_for(audit_config)
+    case_path = f"/cases/{diary_number}"
+    assert audit.get(f"{case_path}/timeline").json()["events"] == entries
+    states = audit.get(f"{case_path}/states", params={"as_of": decided_at}).json()["aggregates"]
+    assert {s["type"]: s["state"] for s in states} == {t: s["state"] for t, s in then.items()}
+    verification = audit.get(f"{case_path}/verification").json()
+    assert verification["intact"] and len(verification["aggregates"]) == 2
+    downloaded = audit.get(f"{case_path}/archive")
+    assert downloaded.headers["Content-Type"] == "application/zip"
+    (tmp_path / "downloaded.zip").write_bytes(downloaded.content)
+    assert read_archive(tmp_path / "downloaded.zip").problems == []
+    assert audit.get("/services/meetings/verification").json()["intact"]
+    assert_problem(audit.get("/services/archive/verification"), 404)
+    assert_problem(audit.get("/cases/RUN 1999-0001/timeline"), 404)
+    refused = assert_problem(audit.get(f"{case_path}/timeline", params={"as_of": "yesterday"}), 400)
+    assert [error["field"] for error in refused["errors"]] == ["as_of"]
+    assert_problem(audit.get(f"{case_path}/timeline", role=None), 401)
+
+    meeting_id = next(e["aggregate_id"] for e in entries if e["type"] == "Meeting.ItemDecided")
+    decided = next(e for e in entries if e["type"] == "Meeting.ItemDecided")
+    StoredRows(configs["meetings"], "meetings").edit(meeting_id, decided["aggregate_version"], b"considered_answered",
+                                                     b"approved")
+    tampered = run("verify", diary_number)
+    assert tampered.exit_code == 1
+    assert f"TAMPERED meetings: aggregate {meeting_id} version {decided['aggregate_version']}" in tampered.output
+    verification = audit.get(f"{case_path}/verification").json()
+    assert not verification["intact"]
+    assert verification["problems"] == [line.removeprefix("TAMPERED ") for line in tampered.output.splitlines()]
 
 
 def test_make_run_starts_the_services_and_loads_the_demo(infrastructure: Infrastructure, tmp_path: Any) -> None:
     infrastructure.purge_inboxes()
-    ports = {"initiatives": free_port(), "meetings": free_port(), "letters": free_port(), "evaluations": free_port()}
+    ports = {"initiatives": free_port(), "meetings": free_port(), "letters": free_port(), "evaluations": free_port(),
+             "audit": free_port()}
     env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "AMQP_URI": infrastructure.amqp_uri,
            **{f"{service.upper()}_PORT": str(port) for service, port in ports.items()}}
     runner = subprocess.Popen(
@@ -122,6 +173,9 @@ def test_make_run_starts_the_services_and_loads_the_demo(infrastructure: Infrast
         assert sorted(e["state"] for e in found) == ["planned", "published"]
         cited = [d.get("evaluation_id") for d in demo["answer"]["basis_documents"]]
         assert next(e["id"] for e in found if e["state"] == "published") in cited
+        audit = Api(f"http://127.0.0.1:{ports['audit']}")  # reads the four services
+        verification = audit.get(f"/cases/{demo['diary_number']}/verification", None, headers=development_auditor)
+        assert verification.json()["intact"] and len(verification.json()["aggregates"]) == 2
     finally:
         runner.send_signal(signal.SIGTERM)
         runner.wait(timeout=60)

@@ -1,0 +1,1 @@
+"""The auditors' service: a case across every service, over HTTP."""

@@ -1,0 +1,49 @@
+"""What the audit service takes and gives."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+from shared.schemas import AggregateStateView, EnvelopeView, Moment
+
+
+class CaseQuery(Schema):
+    as_of = Moment(load_default=None, metadata={"type": "string", "example": "2025-11-12"})
+
+
+class CaseTimeline(Schema):
+    diary_number = fields.String()
+    as_of = fields.DateTime(allow_none=True)
+    events = fields.List(fields.Nested(EnvelopeView))
+
+
+class ServiceAggregateState(AggregateStateView):
+    service = fields.String()
+
+
+class CaseStates(Schema):
+    diary_number = fields.String()
+    as_of = fields.DateTime(allow_none=True)
+    aggregates = fields.List(fields.Nested(ServiceAggregateState))
+
+
+class ChainProblem(Schema):
+    version = fields.Integer()
+    position = fields.Integer(allow_none=True)
+    problem = fields.String()
+
+
+class ChainView(Schema):
+    service = fields.String()
+    aggregate_id = fields.String()
+    events = fields.Integer()
+    version = fields.Integer()
+    head = fields.String(metadata={"description": "the hash of the aggregate's latest event"})
+    unchained = fields.Integer(metadata={"description": "events recorded before chaining existed"})
+    intact = fields.Boolean()
+    problem = fields.Nested(ChainProblem, allow_none=True)
+
+
+class VerificationView(Schema):
+    intact = fields.Boolean()
+    problems = fields.List(fields.String(), metadata={"description": "the first bad event of each broken chain"})
+    aggregates = fields.List(fields.Nested(ChainView))
