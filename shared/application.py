@@ -10,7 +10,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.domain import Aggregate, DomainEventProtocol
 from eventsourcing.persistence import JSONTranscoder, Notification, ProcessRecorder, Tracking, Transcoding
 
-from shared.chain import ChainedEventStore, ChainedMapper, Record
+from shared.chain import ChainedEventStore, ChainedMapper, Record, unseal
 from shared.envelope import describe, event_type, to_envelope, to_json_compatible
 from shared.errors import CaseError, InvalidRequest, NotFound
 
@@ -56,8 +56,10 @@ class CaseApplication(Application):
         domain_event = self.mapper.to_domain_event(notification)
         if not isinstance(domain_event, tuple(cls.Event for cls in self.published)):
             return None
+        _, previous, hash_ = unseal(notification.state)
         return to_envelope(
-            self.source, notification.id, domain_event, self.diary_number_of(domain_event, notification.id)
+            self.source, notification.id, domain_event, self.diary_number_of(domain_event, notification.id),
+            chain={"previous": previous, "hash": hash_} if hash_ else None,
         )
 
     def when(self, source: str, envelope: dict[str, Any]) -> list[Aggregate]:

@@ -55,13 +55,16 @@ def to_envelope(
     position: int,
     domain_event: Any,
     diary_number: str | None,
+    chain: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """`chain` is the event's link in its aggregate's hash chain (shared.chain), null if it has none."""
     return {
         "envelope_version": ENVELOPE_VERSION,
         "source": source,
         "position": position,
         "diary_number": diary_number,
         **describe(domain_event),
+        "chain": chain,
     }
 
 

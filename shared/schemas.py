@@ -70,6 +70,8 @@ class EnvelopeView(EventView):
     source = fields.String()
     position = fields.Integer()
     diary_number = fields.String(allow_none=True)
+    chain = fields.Dict(keys=fields.String(), values=fields.String(), allow_none=True,
+                        metadata={"description": "{previous, hash}: the event's link in its aggregate's hash chain"})
 
 
 class FeedView(Schema):

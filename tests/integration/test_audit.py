@@ -9,6 +9,7 @@ from typing import Any
 
 from click.testing import CliRunner, Result
 
+from shared.chain import unseal
 from shared.cli import main as cases
 from tests.support.cases import drive, submit
 from tests.support.services import Api
@@ -43,6 +44,10 @@ def test_each_kind_of_tampering_names_the_event(api: Api, config: dict[str, Any]
         assert f"TAMPERED initiatives: aggregate {case['id']} version {version}" in result.output
         assert problem in result.output
     assert run(api, "verify", untouched["diary_number"]).exit_code == 0
+
+    feed = [e for e in api.get("/events", params={"limit": 1000}).json()["events"] if e["aggregate_id"] == untouched["id"]]
+    stored = api.get(f"/aggregates/{untouched['id']}/records").json()["records"]
+    assert [e["chain"]["hash"] for e in feed] == [unseal(r["state"].encode())[2] for r in stored]  # subscribers see the links
 
     whole = run(api, "verify", "--whole-service", "initiatives", "--json")
     assert whole.exit_code == 1
