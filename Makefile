@@ -8,7 +8,7 @@ STAMP       := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .PHONY: help venv services run test unit-tests integration-tests e2e-tests \
-	demo compose-up compose-down clean
+	demo bench compose-up compose-down clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -41,6 +41,9 @@ e2e-tests: venv services ## Run end-to-end tests only
 
 demo: venv ## Load the demo into running services (make run does it for empty stores)
 	$(PY) -m services.demo
+
+bench: venv services ## Benchmarks beside the raw limits, both stores (BENCH_ARGS=--quick); bench/results/latest.json
+	$(PY) -W ignore::DeprecationWarning -m bench $(BENCH_ARGS)
 
 compose-up: ## Build and start the stack with docker compose
 	docker compose up -d --build
