@@ -84,6 +84,15 @@ class RssSampler:
             self._stop.wait(0.2)
 
 
+def in_threads(target: Callable[[], None], count: int) -> None:
+    """Runs `target` in `count` threads at once, until every one returns."""
+    threads = [threading.Thread(target=target) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
@@ -112,12 +121,8 @@ def under_load(base_url: str, command: Callable[[Api], Any], clients: int, secon
                 return
             latencies.append(time.perf_counter() - started)
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
     started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    in_threads(client, clients)
     elapsed = time.perf_counter() - started
     if failures:
         raise RuntimeError(f"{len(failures)} commands failed under load; first: {failures[0]}")
@@ -204,11 +209,7 @@ def prepare_cases(base_url: str, count: int, clients: int = 8) -> list[str]:
                     return
             prepare(api)
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    in_threads(client, clients)
     if len(numbers) != count:
         raise RuntimeError(f"prepared {len(numbers)} of {count} cases")
     return numbers
@@ -246,11 +247,7 @@ def paced(base_url: str, jobs: list[Callable[[Api], Any]], rate: float, workers:
                 failures.append(str(error)[:200])
             latencies.append(time.perf_counter() - sent)
 
-    threads = [threading.Thread(target=worker) for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    in_threads(worker, workers)
     elapsed = time.monotonic() - start
     if failures:
         raise RuntimeError(f"{len(failures)} paced commands failed; first: {failures[0]}")

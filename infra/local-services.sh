@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the local RabbitMQ and PostgreSQL the project needs are running.
 #
-# Usage: infra/local-services.sh [ensure|status|stop-broker|start-broker]
+# Usage: infra/local-services.sh [ensure|status|stop-broker|start-broker|stop-postgres|start-postgres]
 #
 #   ensure        (default) start RabbitMQ and PostgreSQL if their ports do not
 #                 answer (installing the Debian packages if missing), wait until
@@ -9,6 +9,8 @@
 #   status        report whether each port answers; exit 1 if one does not.
 #   stop-broker   rabbitmqctl stop_app (tests use it to simulate an outage).
 #   start-broker  rabbitmqctl start_app + await_startup.
+#   stop-postgres pg_ctlcluster stop -m fast (fault injection: the store goes away).
+#   start-postgres pg_ctlcluster start, then wait until it accepts connections.
 #
 # Environment overrides: RABBITMQ_HOST, RABBITMQ_PORT, POSTGRES_HOST,
 # POSTGRES_PORT, SERVICES_WAIT_SECONDS (default 60). A host other than
@@ -258,11 +260,28 @@ cmd_start_broker() {
     log "rabbitmq: app started on $RABBITMQ_HOST:$RABBITMQ_PORT"
 }
 
+cmd_stop_postgres() {
+    is_local "$POSTGRES_HOST" || die "stop-postgres only works on a local server"
+    need_root "stopping postgres"
+    "${SUDO[@]}" pg_ctlcluster --skip-systemctl-redirect "$(pg_config_version)" main stop -m fast
+    log "postgres: stopped"
+}
+
+cmd_start_postgres() {
+    is_local "$POSTGRES_HOST" || die "start-postgres only works on a local server"
+    need_root "starting postgres"
+    "${SUDO[@]}" pg_ctlcluster --skip-systemctl-redirect "$(pg_config_version)" main start
+    wait_until "postgres at $POSTGRES_HOST:$POSTGRES_PORT" pg_ready
+    log "postgres: started on $POSTGRES_HOST:$POSTGRES_PORT"
+}
+
 case "${1:-ensure}" in
     ensure) cmd_ensure ;;
     status) cmd_status ;;
     stop-broker) cmd_stop_broker ;;
     start-broker) cmd_start_broker ;;
-    -h | --help | help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' ;;
-    *) die "unknown command '$1' (use ensure, status, stop-broker, start-broker)" ;;
+    stop-postgres) cmd_stop_postgres ;;
+    start-postgres) cmd_start_postgres ;;
+    -h | --help | help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' ;;
+    *) die "unknown command '$1' (use ensure, status, stop-broker, start-broker, stop-postgres, start-postgres)" ;;
 esac

@@ -87,14 +87,13 @@ class ChainedMapper(Mapper):
     def to_chained_stored_event(self, domain_event: DomainEventProtocol[Any], previous: str) -> StoredEvent:
         plain = super().to_stored_event(domain_event)
         hash_ = digest(previous, plain.originator_id, plain.originator_version, plain.topic, plain.state)
-        self._remember(plain.originator_id, plain.originator_version, hash_)
         return StoredEvent(plain.originator_id, plain.originator_version, plain.topic,
                            seal(plain.state, previous, hash_))
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[Any]:
         content, _, hash_ = unseal(stored_event.state)
         if hash_ is not None:
-            self._remember(stored_event.originator_id, stored_event.originator_version, hash_)
+            self.remember(stored_event.originator_id, stored_event.originator_version, hash_)
             stored_event = StoredEvent(stored_event.originator_id, stored_event.originator_version,
                                        stored_event.topic, content)
         return super().to_domain_event(stored_event)
@@ -103,7 +102,8 @@ class ChainedMapper(Mapper):
         head = self._heads.get(aggregate_id)
         return head[1] if head is not None and head[0] == version else None
 
-    def _remember(self, aggregate_id: Any, version: int, hash_: str) -> None:
+    def remember(self, aggregate_id: Any, version: int, hash_: str) -> None:
+        """Keeps the hash of an event known to be stored (read, or written and committed)."""
         head = self._heads.get(aggregate_id)
         if head is None or head[0] <= version:
             self._heads[aggregate_id] = (version, hash_)
@@ -133,6 +133,8 @@ class ChainedEventStore(EventStore):
             heads[aggregate_id] = unseal(stored.state)[2]  # type: ignore[assignment]
             stored_events.append(stored)
         notification_ids = self.recorder.insert_events(stored_events, **kwargs)
+        for stored in stored_events:  # only now: a head that failed to be stored must not be linked to
+            self.mapper.remember(stored.originator_id, stored.originator_version, unseal(stored.state)[2])
         if not notification_ids:
             return []
         from eventsourcing.persistence import Notification

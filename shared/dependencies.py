@@ -40,7 +40,8 @@ class EventSourcedApplication(DependencyProvider):
             ],
             poll_interval=float(config.get("OUTBOX_POLL_INTERVAL", 1.0)),
         )
-        self.gated = GatedApplication(self.app, self.gate, after_call=self.relay.nudge)
+        self.gated = GatedApplication(self.app, self.gate, after_call=self.relay.nudge,
+                                      timeout=float(config.get("STORE_TIMEOUT", 5.0)))
         self.consumers = [
             InboxConsumer(
                 app=self.app, gate=self.gate, amqp_uri=config["AMQP_URI"], source=source,

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
 
-from eventlet import tpool
+from eventlet import Timeout, tpool
 from eventsourcing.persistence import IntegrityError, InterfaceError, InternalError, OperationalError
 from kombu.utils.functional import retry_over_time
 
@@ -56,10 +56,23 @@ class StoreGate:
         self.offload = env.get("PERSISTENCE_MODULE") == "eventsourcing.sqlite"
 
     def call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return self.call_within(None, function, *args, **kwargs)
+
+    def call_within(self, seconds: float | None, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """As `call`, but a PostgreSQL call still waiting after `seconds` is abandoned as unavailable.
+
+        eventsourcing retries a lost connection ten times, each waiting for the pool's connect
+        timeout: during an outage a request would hang for as long as it lasts. A request gets
+        its 503 in time instead; its transaction, if one was open, is rolled back by the pool.
+        (SQLite calls run on an OS thread that cannot be interrupted: its lock timeout bounds them.)
+        """
         try:
             if self.offload:
                 return tpool.execute(function, *args, **kwargs)
-            return function(*args, **kwargs)
+            if seconds is None:
+                return function(*args, **kwargs)
+            with Timeout(seconds, StoreUnavailable(f"The event store did not answer within {seconds:g} s")):
+                return function(*args, **kwargs)
         except (OperationalError, InterfaceError) as error:
             raise StoreUnavailable(f"The event store did not answer: {error}") from error
         except IntegrityError as error:
@@ -69,16 +82,19 @@ class StoreGate:
 
 
 class GatedApplication:
-    """The application as the service sees it: every method call passes the gate.
+    """The application as the service sees it: every method call passes the gate, and a call
+    to PostgreSQL gives up after `timeout` seconds (STORE_TIMEOUT), so that requests are
+    answered 503 during an outage rather than held until it ends.
 
     After each call the `after_call` hook runs (the outbox relay is nudged, so a
     committed event is published without waiting for the next poll).
     """
 
-    def __init__(self, app: Any, gate: StoreGate, after_call: Callable[[], None]):
+    def __init__(self, app: Any, gate: StoreGate, after_call: Callable[[], None], timeout: float | None = None):
         self._app = app
         self._gate = gate
         self._after_call = after_call
+        self._timeout = timeout
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._app, name)
@@ -88,7 +104,7 @@ class GatedApplication:
         @functools.wraps(attribute)
         def gated(*args: Any, **kwargs: Any) -> Any:
             try:
-                return self._gate.call(attribute, *args, **kwargs)
+                return self._gate.call_within(self._timeout, attribute, *args, **kwargs)
             finally:
                 self._after_call()
 

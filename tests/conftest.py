@@ -57,6 +57,8 @@ def infrastructure(request: pytest.FixtureRequest) -> Infrastructure:
             postgres_port=services.port_for("postgres", 5432),
             broker_stop=lambda: services._docker_compose.execute("stop rabbitmq"),
             broker_start=lambda: services._docker_compose.execute("start rabbitmq"),
+            postgres_stop=lambda: services._docker_compose.execute("stop postgres"),
+            postgres_start=lambda: services._docker_compose.execute("start postgres"),
         )
     else:
         infra = local_infrastructure()

@@ -26,6 +26,8 @@ class Infrastructure:
     postgres_port: int
     broker_stop: Callable[[], object]
     broker_start: Callable[[], object]
+    postgres_stop: Callable[[], object] | None = None
+    postgres_start: Callable[[], object] | None = None
     postgres_user: str = "postgres"
     postgres_password: str = ""
     postgres_dbname: str = TEST_DATABASE
@@ -102,4 +104,6 @@ def local_infrastructure() -> Infrastructure:
         postgres_password=os.environ.get("POSTGRES_PASSWORD", ""),
         broker_stop=lambda: subprocess.run(["bash", script, "stop-broker"], check=True),
         broker_start=lambda: subprocess.run(["bash", script, "start-broker"], check=True),
+        postgres_stop=lambda: subprocess.run(["bash", script, "stop-postgres"], check=True),
+        postgres_start=lambda: subprocess.run(["bash", script, "start-postgres"], check=True),
     )
