@@ -6,9 +6,10 @@ PY          := $(VENV)/bin/python
 PIP         := $(VENV)/bin/pip
 STAMP       := $(VENV)/.installed
 PYTEST_ARGS ?=
+FUZZ_EXAMPLES ?= 150
 
 .PHONY: help venv services run test unit-tests integration-tests e2e-tests \
-	demo bench compose-up compose-down clean
+	test-faults fuzz demo bench compose-up compose-down clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -38,6 +39,12 @@ integration-tests: venv services ## Run integration tests only
 
 e2e-tests: venv services ## Run end-to-end tests only
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+
+test-faults: venv services ## Kill -9 each service, restart RabbitMQ, stop PostgreSQL, under load (also in make test)
+	$(PY) -m pytest tests/faults -s $(PYTEST_ARGS)
+
+fuzz: venv services ## Schemathesis on every service's OpenAPI, ~4,000 requests each (make test runs a small one)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/fuzz $(PYTEST_ARGS)
 
 demo: venv ## Load the demo into running services (make run does it for empty stores)
 	$(PY) -m services.demo

@@ -19,6 +19,10 @@ class CaseError(Exception):
             "detail": str(self),
         }
 
+    def headers(self) -> dict[str, str]:
+        """Headers HTTP requires beside the problem document (401's WWW-Authenticate)."""
+        return {}
+
 
 class InvalidRequest(CaseError):
     """The request's payload or parameters did not validate."""
@@ -63,6 +67,9 @@ class Unauthenticated(CaseError):
     status = 401
     title = "Authentication required"
     problem_type = "/problems/unauthenticated"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="regional-cases"'}
 
 
 class Forbidden(CaseError):

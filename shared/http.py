@@ -23,6 +23,19 @@ def problem_response(problem: Mapping[str, Any]) -> Response:
     return Response(dumps(problem), status=problem["status"], mimetype=PROBLEM_JSON)
 
 
+def error_response(error: BaseException) -> Response:
+    """The problem response for an exception, with the headers HTTP requires of its status
+    (405's Allow: the methods the URL has; 401's WWW-Authenticate)."""
+    response = problem_response(problem_for(error))
+    if isinstance(error, HTTPException):
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers.add(name, value)
+    if isinstance(error, CaseError):
+        response.headers.extend(error.headers())
+    return response
+
+
 def json_response(payload: Any, status: int = 200) -> Response:
     return Response(dumps(payload), status=status, mimetype="application/json")
 
@@ -57,7 +70,7 @@ class ProblemWsgiApp(WsgiApp):
             request.path_values = values
             response = provider.handle_request(request)
         except HTTPException as error:
-            response = problem_response(problem_for(error))
+            response = error_response(error)
         return response(environ, start_response)
 
 
@@ -82,10 +95,10 @@ class HttpEntrypoint(HttpRequestHandler):
         return json_response(result)
 
     def response_from_exception(self, exc: BaseException) -> Response:
-        problem = problem_for(exc)
-        if problem["status"] >= 500:
+        response = error_response(exc)
+        if response.status_code >= 500:
             log.error("request failed", exc_info=exc)
-        return problem_response(problem)
+        return response
 
 
 http = HttpEntrypoint.decorator

@@ -16,7 +16,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
-from shared.http import http, load_body, load_query
+from shared.http import MAX_BODY_BYTES, http, load_body, load_query
 
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 _FORMATS = {"uuid": {"type": "string", "format": "uuid"}, "int": {"type": "integer"}}
@@ -109,6 +109,7 @@ class ApiDoc:
                     "content": {"application/json": {"schema": route.body}},
                 }
                 operation["responses"]["400"] = _problem("Invalid request")
+                operation["responses"]["413"] = _problem(f"The body is larger than {MAX_BODY_BYTES} bytes")
             if route.query is not None:
                 operation["responses"]["400"] = _problem("Invalid request")
             if route.roles is not None:

@@ -107,7 +107,9 @@ def test_an_invalid_due_date_is_refused_as_the_field_it_is(api: Api) -> None:
 
 def test_writes_need_a_token_and_the_right_role_and_auditors_only_read(api: Api) -> None:
     body = seed_000()["submission"]
-    assert_problem(api.post("/initiatives", None, body), 401)
+    unauthenticated = api.post("/initiatives", None, body)
+    assert_problem(unauthenticated, 401)
+    assert unauthenticated.headers["WWW-Authenticate"].startswith("Bearer")  # HTTP requires it with a 401
     assert_problem(api.post("/initiatives", None, body, headers={"Authorization": "Bearer nope"}), 401)
     assert_problem(api.post("/initiatives", "auditor", body), 403)
     initiative = submit(api)
@@ -123,6 +125,15 @@ def test_unknown_things_get_problem_documents_not_html(api: Api) -> None:
     assert_problem(api.request("DELETE", "/initiatives", "registrar"), 405)
     assert_problem(api.get("/initiatives", params={"state": "lost"}), 400)
     assert_problem(api.get("/events", params={"limit": "0"}), 400)
+
+
+def test_a_wrong_method_gets_405_with_the_allow_header_http_requires(api: Api) -> None:
+    """Found by the fuzzing (TRACE /health): the problem document dropped the Allow header."""
+    for method, path, allowed in (("TRACE", "/health", {"GET", "HEAD"}),
+                                  ("DELETE", "/initiatives", {"GET", "HEAD", "POST"})):
+        response = api.request(method, path, "registrar")
+        assert_problem(response, 405)
+        assert set(response.headers["Allow"].split(", ")) == allowed
 
 
 def test_lists_filter_by_state_diary_and_overdue(api: Api) -> None:
