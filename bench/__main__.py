@@ -21,7 +21,7 @@ from typing import Any
 from bench import broker, replay, services, stores
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
-FULL = {"broker_messages": 20_000, "saves": 2000, "http_seconds": 10.0, "propagation_seconds": 20.0,
+FULL = {"broker_messages": 10_000, "saves": 2000, "http_seconds": 8.0, "propagation_seconds": 20.0,
         "replay_events": 10_000, "replay_repeat": 5, "catch_up_events": 100_000}
 QUICK = {"broker_messages": 2000, "saves": 300, "http_seconds": 3.0, "propagation_seconds": 3.0,
          "replay_events": 2000, "replay_repeat": 2, "catch_up_events": 5000}

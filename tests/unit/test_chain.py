@@ -207,3 +207,15 @@ def test_a_chain_cut_off_after_its_head_was_exported_is_named(app: LedgerApp) ->
     (problem,) = verify_against_heads(shorter, heads)
     assert problem.version == 4 and "gone" in problem.problem
     assert verify_against_heads(verify_records(records(app, ledger)), heads) == []
+
+
+def test_a_counter_is_loaded_from_its_latest_snapshot_not_every_number_it_issued(app: LedgerApp) -> None:
+    from shared.serials import Serial, next_serial
+
+    for _ in range(250):
+        app.save(next_serial(app, "diary/RUN", 2025))
+    serial_id = Serial.create_id("diary/RUN", 2025)
+    [snapshot] = app.snapshots.get(serial_id, desc=True, limit=1)
+    assert snapshot.originator_version == 200  # one every 100 events
+    assert app.repository.get(serial_id).last == 250
+    assert verify_chain(str(serial_id), [Record.from_stored(s) for s in app.recorder.select_events(serial_id)]).intact
