@@ -63,7 +63,7 @@ class StoreGate:
 
         eventsourcing retries a lost connection ten times, each waiting for the pool's connect
         timeout: during an outage a request would hang for as long as it lasts. A request gets
-        its 503 in time instead; its transaction, if one was open, is rolled back by the pool.
+        its 503 in time instead, and its transaction, if one was open, is rolled back.
         (SQLite calls run on an OS thread that cannot be interrupted: its lock timeout bounds them.)
         """
         try:
@@ -71,8 +71,15 @@ class StoreGate:
                 return tpool.execute(function, *args, **kwargs)
             if seconds is None:
                 return function(*args, **kwargs)
-            with Timeout(seconds, StoreUnavailable(f"The event store did not answer within {seconds:g} s")):
-                return function(*args, **kwargs)
+            # eventlet's own Timeout, a BaseException: eventsourcing's insert catches Exception
+            # inside its transaction and would commit the pending insert before re-raising.
+            with Timeout(seconds) as deadline:
+                try:
+                    return function(*args, **kwargs)
+                except Timeout as expired:
+                    if expired is not deadline:
+                        raise
+                    raise StoreUnavailable(f"The event store did not answer within {seconds:g} s") from None
         except (OperationalError, InterfaceError) as error:
             raise StoreUnavailable(f"The event store did not answer: {error}") from error
         except IntegrityError as error:

@@ -17,11 +17,12 @@ import eventlet
 import pytest
 
 from services.initiatives.demo import seed_000
+from services.initiatives.service import InitiativesService
 from shared.store import StoreGate
 from tests.support.infrastructure import Infrastructure
-from tests.support.services import REPO_ROOT, Api
+from tests.support.services import REPO_ROOT, Api, assert_problem
 
-HOLD_SECONDS = 6
+HOLD_SECONDS = 3  # shorter than STORE_TIMEOUT (5 s): the waiting command is answered when the lock goes
 
 
 def hold_lock(store_config: dict[str, Any], infrastructure: Infrastructure) -> subprocess.Popen[str]:
@@ -54,6 +55,30 @@ def test_a_command_waiting_on_a_locked_store_does_not_stall_other_requests(
     assert not waiting_command.dead, "the command should still be waiting on the lock"
     assert waiting_command.wait().status_code == 201
     holder.wait()
+
+
+def test_a_command_held_longer_than_the_store_timeout_gets_503_and_writes_nothing(
+    container_factory: Any, infrastructure: Infrastructure
+) -> None:
+    """PostgreSQL: a request gives up after STORE_TIMEOUT; its transaction is rolled back, never half-written."""
+    from tests.support.services import api_for, service_config
+
+    with infrastructure.fresh_schema() as schema:
+        store = infrastructure.postgres_config(schema)
+        config = service_config(infrastructure.amqp_uri, store, STORE_TIMEOUT=1.0)
+        container = container_factory(InitiativesService, config)
+        container.start()
+        api = api_for(config)
+        api.command("/initiatives", "case_officer", seed_000()["submission"])  # tables exist
+        holder = hold_lock(store, infrastructure)
+        refused = api.post("/initiatives", "case_officer", {**seed_000()["submission"], "title": "Given up"})
+        assert holder.poll() is None, "the command was answered only after the lock was released"
+        assert_problem(refused, 503)
+        holder.wait()
+        eventlet.sleep(0.5)
+        titles = [i["title"] for i in api.get("/initiatives").json()["initiatives"]]
+        assert titles == [seed_000()["submission"]["title"]]
+        container.stop()
 
 
 def test_without_the_gate_a_sqlite_call_would_stall_the_hub(tmp_path: Any, infrastructure: Infrastructure) -> None:
