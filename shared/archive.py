@@ -49,9 +49,10 @@ The H of each aggregate's last event is its "head" in manifest.json.
 """
 
 
-def export_case(clients: Mapping[str, ServiceClient], case: Case, verification: Verification,
-                target: Path | BinaryIO, exported_by: str) -> dict[str, Any]:
-    """Writes the package; returns its manifest. The chains are recorded as verified, broken or not."""
+def export_case(clients: Mapping[str, ServiceClient], case: Case, target: Path | BinaryIO,
+                exported_by: str) -> Verification:
+    """Writes the package; returns the verification of the chains it holds (recorded in the
+    manifest as found, broken or not: a package may be the evidence of tampering)."""
     exported_at = datetime.now(timezone.utc).isoformat()
     files: dict[str, bytes] = {
         "timeline.json": _json(case.timeline),
@@ -61,7 +62,7 @@ def export_case(clients: Mapping[str, ServiceClient], case: Case, verification: 
         "README.txt": README.format(diary_number=case.diary_number, exported_at=exported_at,
                                     exported_by=exported_by).encode("utf-8"),
     }
-    reports = dict(((service, report.aggregate_id), report) for service, report in verification.reports)
+    verification = Verification([])
     aggregates = []
     for service, aggregate_id, aggregate_type in case.aggregates:
         client = clients[service]
@@ -69,7 +70,8 @@ def export_case(clients: Mapping[str, ServiceClient], case: Case, verification: 
         files[f"events/{service}/{aggregate_id}.jsonl"] = b"".join(
             _json(record.to_json(), indent=None) + b"\n" for record in records)
         files[f"states/{service}/{aggregate_id}.json"] = _json(client.aggregate_states(aggregate_id))
-        report = reports.get((service, aggregate_id)) or verify_chain(aggregate_id, records)
+        report = verify_chain(aggregate_id, records)
+        verification.reports.append((service, report))
         aggregates.append({"service": service, "type": aggregate_type, **report.to_json()})
     manifest = {
         "format": FORMAT,
@@ -85,7 +87,7 @@ def export_case(clients: Mapping[str, ServiceClient], case: Case, verification: 
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as package:
         for name, content in sorted(files.items()):
             package.writestr(zipfile.ZipInfo(name, date_time=_FIXED_DATE), content)
-    return manifest
+    return verification
 
 
 @dataclass

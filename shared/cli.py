@@ -162,8 +162,7 @@ def export(clients: dict[str, ServiceClient], diary_number: str, output: Path) -
     case = read_case(clients, diary_number)
     if not case.timeline:
         raise click.ClickException(f"no events about {diary_number}")
-    verification = verify_case(clients, case)
-    export_case(clients, case, verification, output, exported_by="cases export")
+    verification = export_case(clients, case, output, exported_by="cases export")
     click.echo(f"{output}: {len(case.timeline)} events, {len(case.aggregates)} aggregates")
     if not verification.intact:
         _report(verification, diary_number, as_json=False)
