@@ -4,25 +4,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable, Iterable, Mapping
 
-import requests
-
-FEED_PAGE = 1000
-
-
-def read_feed(base_url: str, token: str, session: requests.Session | None = None) -> Iterable[dict[str, Any]]:
-    """Every public event of one service, page by page from position 0."""
-    session = session or requests.Session()
-    after = 0
-    while True:
-        response = session.get(f"{base_url.rstrip('/')}/events", params={"after": after, "limit": FEED_PAGE},
-                               headers={"Authorization": f"Bearer {token}"}, timeout=30)
-        response.raise_for_status()
-        page = response.json()
-        yield from page["events"]
-        if page["last_position"] == after:
-            return
-        after = page["last_position"]
-
 
 def case_timeline(
     feeds: Mapping[str, Iterable[dict[str, Any]]], diary_number: str, as_of: datetime | None = None
