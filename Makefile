@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 FUZZ_EXAMPLES ?= 150
 
 .PHONY: help venv services run test unit-tests integration-tests e2e-tests \
-	test-faults fuzz demo bench compose-up compose-down clean
+	test-faults fuzz demo bench rebuild-read-models compose-up compose-down clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -51,6 +51,9 @@ demo: venv ## Load the demo into running services (make run does it for empty st
 
 bench: venv services ## Benchmarks beside the raw limits, both stores (BENCH_ARGS=--quick); bench/results/latest.json
 	$(PY) -W ignore::DeprecationWarning -m bench $(BENCH_ARGS)
+
+rebuild-read-models: venv ## Drop and replay a service's read model (SERVICE=initiatives|meetings|letters_of_intent|evaluations)
+	$(VENV)/bin/read-models rebuild $(SERVICE)
 
 compose-up: ## Build and start the stack with docker compose
 	docker compose up -d --build

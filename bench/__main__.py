@@ -1,6 +1,6 @@
 """`make bench`: every figure beside the raw limit measured in the same run, on SQLite and PostgreSQL.
 
-    python -m bench [--stores sqlite,postgres] [--quick]
+    python -m bench [--stores sqlite,postgres] [--quick] [--sizes 1000,100000] [--only reads]
 
 Prints a table and writes bench/results/latest.json (not committed). The figures'
 definitions are in bench/broker.py, bench/stores.py, bench/services.py and
@@ -18,13 +18,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bench import broker, replay, services, stores
+from bench import broker, reads, replay, services, stores
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 FULL = {"broker_messages": 10_000, "saves": 2000, "http_seconds": 8.0, "propagation_seconds": 20.0,
-        "replay_events": 10_000, "replay_repeat": 5, "catch_up_events": 100_000}
+        "replay_events": 10_000, "replay_repeat": 5, "catch_up_events": 100_000,
+        "read_sizes": [1000, 100_000], "read_repeat": 200}
 QUICK = {"broker_messages": 2000, "saves": 300, "http_seconds": 3.0, "propagation_seconds": 3.0,
-         "replay_events": 2000, "replay_repeat": 2, "catch_up_events": 5000}
+         "replay_events": 2000, "replay_repeat": 2, "catch_up_events": 5000,
+         "read_sizes": [200, 2000], "read_repeat": 40}
 RATE = 100.0
 
 
@@ -37,10 +39,14 @@ def machine() -> dict[str, Any]:
             "python": platform.python_version(), "kernel": platform.release()}
 
 
-def run(store_names: list[str], settings: dict[str, Any]) -> dict[str, Any]:
+def run(store_names: list[str], settings: dict[str, Any], only_reads: bool = False) -> dict[str, Any]:
     results: dict[str, Any] = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                                "machine": machine(), "settings": settings}
     started = time.perf_counter()
+    results["reads"] = reads.run(store_names, settings["read_sizes"], settings["read_repeat"])
+    if only_reads:
+        results["run_s"] = round(time.perf_counter() - started, 1)
+        return results
     results["broker"] = broker.run(settings["broker_messages"])
     results["stores"] = {name: stores.run(name, settings["saves"]) for name in store_names}
     results["replay"] = replay.run(tuple(store_names), settings["replay_events"], settings["replay_repeat"])
@@ -83,6 +89,10 @@ def ratios(results: dict[str, Any], store_names: list[str]) -> dict[str, Any]:
 
 
 def table(results: dict[str, Any], store_names: list[str]) -> str:
+    read_lines = reads.table(results["reads"], store_names, results["settings"]["read_sizes"])
+    if "broker" not in results:
+        return "\n".join([f"Benchmarks {results['date']} on {results['machine']['cpu']}, run {results['run_s']} s",
+                          *read_lines])
     b = results["broker"]
     lines = [f"Benchmarks {results['date']} on {results['machine']['cpu']} ({results['machine']['cores']} cores), "
              f"run {results['run_s']} s",
@@ -117,16 +127,22 @@ def table(results: dict[str, Any], store_names: list[str]) -> str:
     for service in results["http"][store_names[0]]:
         row(f"RSS MiB {service}: idle / peak under 8 clients", lambda n, s=service: (
             f"{results['http'][n][s]['rss_idle_mib']:.0f} / {results['http'][n][s]['rss_peak_under_load_mib']:.0f}"))
-    return "\n".join(lines)
+    return "\n".join(lines + read_lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stores", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
     parser.add_argument("--quick", action="store_true", help="small numbers: checks the harness, not the system")
+    parser.add_argument("--sizes", help="comma-separated numbers of cases the reads are measured at "
+                                        "(default 1000,100000; --quick 200,2000)")
+    parser.add_argument("--only", choices=["reads"], help="run only the reads as the history grows")
     arguments = parser.parse_args()
     store_names = arguments.stores.split(",")
-    results = run(store_names, QUICK if arguments.quick else FULL)
+    settings = dict(QUICK if arguments.quick else FULL)
+    if arguments.sizes:
+        settings["read_sizes"] = [int(size) for size in arguments.sizes.split(",")]
+    results = run(store_names, settings, only_reads=arguments.only == "reads")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2))
     print(table(results, store_names))

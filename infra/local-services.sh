@@ -22,7 +22,7 @@ RABBITMQ_PORT="${RABBITMQ_PORT:-5672}"
 POSTGRES_HOST="${POSTGRES_HOST:-127.0.0.1}"
 POSTGRES_PORT="${POSTGRES_PORT:-5432}"
 WAIT_SECONDS="${SERVICES_WAIT_SECONDS:-60}"
-DATABASES=(cases_test initiatives meetings letters_of_intent evaluations)
+DATABASES=(cases_test initiatives meetings letters_of_intent evaluations audit)
 HBA_MARKER="# added by infra/local-services.sh"
 
 log() { printf '[local-services] %s\n' "$*"; }

@@ -4,4 +4,5 @@
 CREATE DATABASE meetings OWNER postgres;
 CREATE DATABASE letters_of_intent OWNER postgres;
 CREATE DATABASE evaluations OWNER postgres;
+CREATE DATABASE audit OWNER postgres;
 CREATE DATABASE cases_test OWNER postgres;

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections import OrderedDict
 from datetime import date, datetime
-from typing import Any, ClassVar, Iterable, TypeVar
+from typing import Any, Callable, ClassVar, Hashable, Iterable, Mapping, Sequence, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -14,6 +15,7 @@ from eventsourcing.persistence import JSONTranscoder, Notification, ProcessRecor
 from shared.chain import ChainedEventStore, ChainedMapper, Record, unseal
 from shared.envelope import describe, event_type, to_envelope, to_json_compatible
 from shared.errors import CaseError, InvalidRequest, NotFound
+from shared.readmodel import Condition, Page, ReadModel, Tag, paged, searched
 from shared.serials import Serial
 
 TAggregate = TypeVar("TAggregate", bound=Aggregate)
@@ -45,10 +47,16 @@ class CaseApplication(Application):
     # every 100 keeps issuing the 5,000th number from replaying the 4,999 before it.
     snapshotting_intervals: ClassVar[dict[type[Aggregate], int]] = {Serial: 100}
 
+    # The tables lists, filters, look-ups and search read (shared.readmodel); None: no lists.
+    read_model_class: ClassVar[type[ReadModel] | None] = None
+
     def __init__(self, env: Any = None) -> None:
         super().__init__(env=env)
         # An inbox event that keeps failing (shared.inbox), by source: shown by /health.
         self.inbox_failures: dict[str, dict[str, Any]] = {}
+        self.read_model = self.read_model_class(self) if self.read_model_class is not None else None
+        # Facts about an aggregate that never change once true (its diary number from a version on).
+        self.facts = FactCache()
 
     def diary_number_of(self, domain_event: Any, position: int) -> str | None:
         """The diary number of the case an event concerns, as it was when it was recorded.
@@ -120,13 +128,40 @@ class CaseApplication(Application):
         processing.collect_events(incident)
         self._record(processing)
 
-    def list_incidents(self) -> list[Aggregate]:
-        from shared.inbox import Incident
-        from shared.projection import AggregateIndex
+    # --- reads: the read model, caught up first so that every acknowledged write is seen ----------
 
-        if not hasattr(self, "_incidents"):
-            self._incidents = AggregateIndex(self, Incident)
-        return sorted(self._incidents.all(), key=lambda incident: (incident.source, incident.position))
+    def caught_up(self) -> ReadModel:
+        if self.read_model is None:
+            raise NotFound(f"{self.source} keeps no lists")
+        self.read_model.catch_up()
+        return self.read_model
+
+    def list_page(
+        self, listing: str, query: Mapping[str, Any], *, conditions: Sequence[Condition] = (),
+        tags: Sequence[Tag] = (), diary_number: str | None = None,
+    ) -> Page:
+        """A page of one of the service's lists; a look-up by diary number that finds nothing is a 404."""
+        read_model = self.caught_up()
+        page = paged(read_model.view, read_model.listing(listing), query, conditions=conditions, tags=tags)
+        if diary_number is not None and not page.items and not query.get("cursor"):
+            raise NotFound(f"No {read_model.listing(listing).one} with diary number {diary_number!r}")
+        return page
+
+    def search(self, query: Mapping[str, Any]) -> Page:
+        """Full-text search over the service's read model; each hit names this service."""
+        page = searched(self.caught_up().view, f"{self.source}/search", query)
+        for hit in page.items:
+            hit["service"] = self.source
+        return page
+
+    def list_incidents(self, query: Mapping[str, Any]) -> Page:
+        return self.list_page("incidents", query)
+
+    def rebuild_read_model(self) -> int:
+        """Drops the read model's tables and replays the whole log into them (`read-models rebuild`)."""
+        if self.read_model is None:
+            raise NotFound(f"{self.source} keeps no read model")
+        return self.read_model.rebuild()
 
     def health(self) -> dict[str, Any]:
         """Reads the store: the log's head and how far the outbox relay has published it."""
@@ -141,11 +176,20 @@ class CaseApplication(Application):
             }
             for source in self.inbox_sources
         }
+        read = self.read_model.position if self.read_model is not None else head
         return {
             "status": "degraded" if self.inbox_failures else "ok",
             "log_position": head, "published_position": published, "unpublished": head - published,
-            "inboxes": inboxes,
+            "read_model_position": read, "inboxes": inboxes,
         }
+
+    def aggregate_envelopes(self, aggregate_id: UUID) -> list[dict[str, Any]]:
+        """One aggregate's public events as the feed carries them (position and diary number included)."""
+        notifications = aggregate_notifications(self.recorder, aggregate_id)
+        envelopes = [self.envelope_for(notification) for notification in notifications]
+        if not notifications or envelopes[0] is None:
+            raise NotFound(f"No published aggregate with id {aggregate_id}")
+        return [envelope for envelope in envelopes if envelope is not None]
 
     def feed(self, after: int, limit: int) -> dict[str, Any]:
         """Public events after a position; `last_position` is where to continue from."""
@@ -290,6 +334,43 @@ class CaseApplication(Application):
         if not events:
             raise InvalidRequest.for_field("as_of", "the aggregate did not exist at that point")
         return replay(events), events  # type: ignore[return-value]
+
+
+class FactCache:
+    """A bounded memory of facts that stay true (a case's diary number, from the version that gave it)."""
+
+    def __init__(self, size: int = 10_000):
+        self._facts: OrderedDict[Hashable, Any] = OrderedDict()
+        self._size = size
+
+    def get(self, key: Hashable, find: Callable[[], Any]) -> Any:
+        """The remembered fact, or `find()`'s answer; remembered only when it is not None."""
+        if key in self._facts:
+            self._facts.move_to_end(key)
+            return self._facts[key]
+        fact = find()
+        if fact is not None:
+            self._facts[key] = fact
+            while len(self._facts) > self._size:
+                self._facts.popitem(last=False)
+        return fact
+
+
+def aggregate_notifications(recorder: Any, aggregate_id: UUID) -> list[Notification]:
+    """One aggregate's stored events with their positions in the log (the library's
+    `select_events` leaves the position out)."""
+    if type(recorder).__module__.startswith("eventsourcing.sqlite"):
+        with recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(f"SELECT rowid, * FROM {recorder.events_table_name} WHERE originator_id = ? "
+                           "ORDER BY originator_version", [aggregate_id.hex])
+            rows = [(row["rowid"], row) for row in cursor.fetchall()]
+    else:
+        with recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(f'SELECT * FROM "{recorder.datastore.schema}"."{recorder.events_table_name}" '
+                           "WHERE originator_id = %s ORDER BY originator_version", [aggregate_id])
+            rows = [(row["notification_id"], row) for row in cursor.fetchall()]
+    return [Notification(id=position, originator_id=aggregate_id, originator_version=row["originator_version"],
+                         topic=row["topic"], state=bytes(row["state"])) for position, row in rows]
 
 
 class MalformedEvent(CaseError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 from urllib.parse import quote
 
 import requests
@@ -69,6 +69,10 @@ class ServiceClient:
         found = self.get(f"/aggregates/{quote(aggregate_id)}/records")
         return [Record.from_json(record) for record in found["records"]]
 
+    def aggregate_events(self, aggregate_id: str) -> list[dict[str, Any]]:
+        """One aggregate's public events, as the feed carries them."""
+        return self.get(f"/aggregates/{quote(aggregate_id)}/events")["events"]
+
     def aggregate_as_of(self, aggregate_id: str, as_of: datetime | None = None) -> dict[str, Any]:
         return self.get(f"/aggregates/{quote(aggregate_id)}", **({"as_of": as_of.isoformat()} if as_of else {}))
 
@@ -107,8 +111,21 @@ class Case:
 
 
 def read_case(clients: Mapping[str, ServiceClient], diary_number: str, as_of: datetime | None = None) -> Case:
-    """Every service's events about the case, merged in time order (up to `as_of`)."""
+    """Every service's events about the case, merged in time order (up to `as_of`), found by reading
+    every service's whole feed: what an auditor can do with no index (the audit service has one)."""
     feeds = {name: list(client.feed()) for name, client in clients.items()}
+    return Case.from_timeline(diary_number, case_timeline(feeds, diary_number, as_of))
+
+
+def read_indexed_case(
+    clients: Mapping[str, ServiceClient], diary_number: str, aggregates: Iterable[tuple[str, str, str]],
+    as_of: datetime | None = None,
+) -> Case:
+    """The case from the aggregates an index says concern it: only their events are read, and the
+    timeline is chosen from them by the same rule as from whole feeds."""
+    feeds: dict[str, list[dict[str, Any]]] = {}
+    for service, aggregate_id, _ in aggregates:
+        feeds.setdefault(service, []).extend(clients[service].aggregate_events(aggregate_id))
     return Case.from_timeline(diary_number, case_timeline(feeds, diary_number, as_of))
 
 

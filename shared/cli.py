@@ -7,7 +7,9 @@
     cases check-archive case.zip
 
 Everything is read over the services' HTTP APIs with a read-only token and
-recomputed here; an archive package is read without any service.
+recomputed here; an archive package is read without any service. A case's aggregates are
+found by reading every service's whole feed, or, with `--index <audit service URL>`
+(CASES_INDEX), asked of the audit service's case index, so that only they are read.
 """
 from __future__ import annotations
 
@@ -21,8 +23,8 @@ import click
 
 from shared.archive import Archive, export_case, read_archive
 from shared.audit import (
-    LOCAL_SERVICES, AuditError, ServiceClient, Verification, case_states, clients_for, read_case,
-    verify_case, verify_service,
+    LOCAL_SERVICES, AuditError, Case, ServiceClient, Verification, case_states, clients_for, read_case,
+    read_indexed_case, verify_case, verify_service,
 )
 from shared.chain import verify_against_heads
 from shared.schemas import parse_moment
@@ -47,15 +49,31 @@ def reading_services(command: Callable[..., Any]) -> Callable[..., Any]:
                   help="a bearer token with the auditor role (CASES_TOKEN)")
     @click.option("--service", "services", multiple=True, metavar="NAME=URL",
                   help="a service's URL (default: the four on localhost); repeat for each")
+    @click.option("--index", envvar="CASES_INDEX", metavar="URL",
+                  help="the audit service, whose case index says which aggregates to read (CASES_INDEX); "
+                       "without it every service's whole feed is read")
     @functools.wraps(command)
-    def with_clients(token: str, services: tuple[str, ...], **arguments: Any) -> Any:
+    def with_clients(token: str, services: tuple[str, ...], index: str | None, **arguments: Any) -> Any:
         urls = dict(entry.split("=", 1) for entry in services) if services else dict(LOCAL_SERVICES)
+        click.get_current_context().meta["index"] = ServiceClient("audit", index, token) if index else None
         try:
             return command(clients=clients_for(urls, token), **arguments)
         except AuditError as error:
             raise click.ClickException(str(error)) from None
 
     return with_clients
+
+
+def case_of(clients: dict[str, ServiceClient], diary_number: str, as_of: datetime | None = None) -> Case:
+    """The case, its aggregates found through the audit service's index when one was named."""
+    from urllib.parse import quote
+
+    index: ServiceClient | None = click.get_current_context().meta.get("index")
+    if index is None:
+        return read_case(clients, diary_number, as_of)
+    found = index.get(f"/cases/{quote(diary_number)}/aggregates")["aggregates"]
+    aggregates = [(a["service"], a["aggregate_id"], a["type"]) for a in found if a["service"] in clients]
+    return read_indexed_case(clients, diary_number, aggregates, as_of)
 
 
 def as_of_option(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -84,7 +102,7 @@ def timeline(clients: dict[str, ServiceClient], diary_number: str, as_of: dateti
     if archive is not None:
         entries = case_timeline({"archive": _checked(archive).timeline}, diary_number, as_of)
     else:
-        entries = read_case(clients, diary_number, as_of).timeline
+        entries = case_of(clients, diary_number, as_of).timeline
     if as_json:
         click.echo(json.dumps(entries, ensure_ascii=False, indent=2))
         return
@@ -107,7 +125,7 @@ def state(clients: dict[str, ServiceClient], diary_number: str, as_of: datetime 
     if archive is not None:
         states = _checked(archive).states_as_of(as_of)
     else:
-        states = case_states(clients, read_case(clients, diary_number, as_of), as_of)
+        states = case_states(clients, case_of(clients, diary_number, as_of), as_of)
     if not states:
         raise click.ClickException(f"no aggregate involved in {diary_number}" + (f" by {as_of}" if as_of else ""))
     if as_json:
@@ -140,7 +158,7 @@ def verify(clients: dict[str, ServiceClient], diary_number: str | None, whole_se
         verification = verify_service(clients[whole_service])
         scope = whole_service
     else:
-        case = read_case(clients, diary_number)  # type: ignore[arg-type]
+        case = case_of(clients, diary_number)  # type: ignore[arg-type]
         if not case.timeline:
             raise click.ClickException(f"no events about {diary_number}")
         verification = verify_case(clients, case)
@@ -159,7 +177,7 @@ def verify(clients: dict[str, ServiceClient], diary_number: str | None, whole_se
 @reading_services
 def export(clients: dict[str, ServiceClient], diary_number: str, output: Path) -> None:
     """Write DIARY_NUMBER's events, states and a manifest with checksums into one archive package."""
-    case = read_case(clients, diary_number)
+    case = case_of(clients, diary_number)
     if not case.timeline:
         raise click.ClickException(f"no events about {diary_number}")
     verification = export_case(clients, case, output, exported_by="cases export")

@@ -40,36 +40,51 @@ class EventSourcedApplication(DependencyProvider):
             ],
             poll_interval=float(config.get("OUTBOX_POLL_INTERVAL", 1.0)),
         )
-        self.gated = GatedApplication(self.app, self.gate, after_call=self.relay.nudge,
+        self.poll_interval = float(config.get("OUTBOX_POLL_INTERVAL", 1.0))
+        self.gated = GatedApplication(self.app, self.gate, after_call=self.after_call,
                                       timeout=float(config.get("STORE_TIMEOUT", 5.0)))
         self.consumers = [
             InboxConsumer(
                 app=self.app, gate=self.gate, amqp_uri=config["AMQP_URI"], source=source,
-                queue=inbox_queue(source, service_name, routing_keys), on_applied=self.relay.nudge,
+                queue=inbox_queue(source, service_name, routing_keys), on_applied=self.after_call,
             )
             for source, routing_keys in inboxes_of(service_name).items()
         ]
+
+    def after_call(self) -> None:
+        """What a command committed is published, and shown in the lists, without waiting for a poll."""
+        self.relay.nudge()
+        if self.app.read_model is not None:
+            self.app.read_model.nudge()
 
     def start(self) -> None:
         self.relay_thread = None
         if env_flag(self.container.config, "OUTBOX_RELAY_ENABLED", True):
             self.relay_thread = self.container.spawn_managed_thread(self.relay.run)
         self.consumer_threads = [self.container.spawn_managed_thread(c.run) for c in self.consumers]
+        self.read_model_thread = None
+        if self.app.read_model is not None:
+            self.read_model_thread = self.container.spawn_managed_thread(
+                lambda: self.app.read_model.run(self.gate, self.poll_interval))
 
-    def stop(self) -> None:
-        """Lets the relay and inboxes finish what they hold (and record positions) before closing the store."""
+    def _stop_workers(self) -> None:
         self.relay.stop()
         for consumer in self.consumers:
             consumer.stop()
-        for thread in [self.relay_thread, *self.consumer_threads]:
+        if self.app.read_model is not None:
+            self.app.read_model.stop()
+
+    def stop(self) -> None:
+        """Lets the relay, inboxes and read model finish what they hold (and record positions) before
+        closing the store."""
+        self._stop_workers()
+        for thread in [self.relay_thread, *self.consumer_threads, self.read_model_thread]:
             if thread is not None:
                 thread.wait()
         self.gate.call(self.app.close)
 
     def kill(self) -> None:
-        self.relay.stop()
-        for consumer in self.consumers:
-            consumer.stop()
+        self._stop_workers()
         try:
             self.gate.call(self.app.close)  # release the database connections even when killed
         except Exception:  # noqa: BLE001 - a kill must not raise

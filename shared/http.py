@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any, Mapping
+from urllib.parse import urlencode
 
 from marshmallow import Schema, ValidationError
 from nameko.web.handlers import HttpRequestHandler
@@ -40,6 +42,24 @@ def json_response(payload: Any, status: int = 200) -> Response:
     return Response(dumps(payload), status=status, mimetype="application/json")
 
 
+@dataclass
+class Paged:
+    """A page of a list, answered as `{<key>: [...], "next": <cursor>}` with a `Link: <…>; rel="next"` header."""
+
+    key: str
+    items: list[Any]
+    next_cursor: str | None
+
+
+def paged_response(request: Request, paged: Paged) -> Response:
+    response = json_response({paged.key: paged.items, "next": paged.next_cursor})
+    if paged.next_cursor is not None:
+        arguments = [(name, value) for name, value in request.args.items(multi=True) if name != "cursor"]
+        link = f"{request.path}?{urlencode([*arguments, ('cursor', paged.next_cursor)])}"
+        response.headers["Link"] = f'<{link}>; rel="next"'
+    return response
+
+
 def problem_for(error: BaseException) -> dict[str, Any]:
     """The one mapping from an exception to a problem document."""
     if isinstance(error, CaseError):
@@ -74,9 +94,19 @@ class ProblemWsgiApp(WsgiApp):
         return response(environ, start_response)
 
 
+# eventlet refuses longer request lines with a bare 414; up to this length a request reaches the
+# routes, so an over-long query parameter (a 10 kB search) gets its 400 naming the parameter.
+MAX_REQUEST_LINE_BYTES = 64 * 1024
+
+
 class ProblemWebServer(WebServer):
     def get_wsgi_app(self) -> ProblemWsgiApp:
         return ProblemWsgiApp(self)
+
+    def get_wsgi_server(self, sock: Any, wsgi_app: Any, protocol: Any = None, debug: bool = False) -> Any:
+        server = super().get_wsgi_server(sock, wsgi_app, debug=debug, **({"protocol": protocol} if protocol else {}))
+        server.url_length_limit = MAX_REQUEST_LINE_BYTES
+        return server
 
 
 class HttpEntrypoint(HttpRequestHandler):

@@ -26,6 +26,7 @@ from kombu import Connection, Consumer, Queue
 from nameko.standalone.events import get_event_exchange
 
 from shared.errors import ConcurrentChange, StoreUnavailable
+from shared.readmodel import Listing, Row
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,17 @@ class Incident(Aggregate):
         self.diary_number = diary_number
         self.problem = problem
         self.detail = detail
+
+
+def incident_row(incident: Incident) -> Row:
+    from shared.schemas import IncidentView
+
+    return Row(sort_key=f"{incident.source}/{incident.position:020d}", view=IncidentView().dump(incident),
+               columns={"source": incident.source, "diary_number": incident.diary_number})
+
+
+# The list of incidents, in every service that consumes events: by source, then position.
+INCIDENTS = Listing("incidents", Incident, incident_row, noun="incident", columns={"source": "text", "diary_number": "text"})
 
 
 def incident_for(source: str, envelope: dict[str, Any], refused: Any, diary_number: str | None = None) -> Incident:

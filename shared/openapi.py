@@ -16,7 +16,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
-from shared.http import MAX_BODY_BYTES, http, load_body, load_query
+from shared.http import MAX_BODY_BYTES, Paged, http, load_body, load_query, paged_response
 
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 _FORMATS = {"uuid": {"type": "string", "format": "uuid"}, "int": {"type": "integer"}}
@@ -112,6 +112,10 @@ class ApiDoc:
                 operation["responses"]["413"] = _problem(f"The body is larger than {MAX_BODY_BYTES} bytes")
             if route.query is not None:
                 operation["responses"]["400"] = _problem("Invalid request")
+                if "cursor" in route.query._declared_fields:
+                    operation["responses"][str(route.status)]["headers"] = {"Link": {
+                        "description": 'the next page: <url>; rel="next" (absent on the last page)',
+                        "schema": {"type": "string"}}}
             if route.roles is not None:
                 operation["security"] = [{"bearer": []}]
                 operation["description"] = "Roles: " + ", ".join(route.roles)
@@ -142,6 +146,8 @@ def _authorised(
         else:
             loaded = {}
         result = function(service, actor, loaded, **path_values)
+        if isinstance(result, Paged):
+            return paged_response(request, result)
         return (status, result) if status != 200 else result
 
     return handler

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Request
 
 from shared import schemas
 from shared.auth import ROLES, Actor
+from shared.http import Paged
 from shared.openapi import ApiDoc
 
 AUDITORS = ("auditor",)
@@ -47,6 +48,20 @@ def operations(api: ApiDoc, application: str, *, consumes_events: bool = False) 
             records = getattr(self, application).aggregate_records(aggregate_id)
             return {"aggregate_id": str(aggregate_id), "records": records}
 
+        @api.route("GET", "/aggregates/<uuid:aggregate_id>/events",
+                   summary="One aggregate's public events as the feed carries them (positions, diary numbers)",
+                   response=schemas.AggregateEnvelopes, roles=AUDITORS, errors=(404, 503))
+        def aggregate_events(self, actor: Actor, _: dict[str, Any], aggregate_id: UUID) -> dict[str, Any]:
+            return {"aggregate_id": str(aggregate_id),
+                    "events": getattr(self, application).aggregate_envelopes(aggregate_id)}
+
+        @api.route("GET", "/search", summary="Full-text search (Swedish) over this service's cases, texts "
+                   "and decisions; best match first", query=schemas.SearchQuery, response=schemas.SearchPage,
+                   roles=ROLES, errors=(503,))
+        def search(self, actor: Actor, query: dict[str, Any]) -> Paged:
+            page = getattr(self, application).search(query)
+            return Paged("hits", page.items, page.next_cursor)
+
         @api.route("GET", "/aggregates/<uuid:aggregate_id>",
                    summary="Any aggregate (case, meeting, agreement, ...) as it was at a version or moment",
                    query=schemas.HistoryQuery, response=schemas.AggregateStateView, roles=AUDITORS,
@@ -62,10 +77,10 @@ def operations(api: ApiDoc, application: str, *, consumes_events: bool = False) 
                     "states": getattr(self, application).aggregate_states(aggregate_id)}
 
         if consumes_events:
-            @api.route("GET", "/incidents", summary="Events from other services that could not be applied",
-                       response=schemas.IncidentList, roles=ROLES)
-            def list_incidents(self, actor: Actor, _: dict[str, Any]) -> dict[str, Any]:
-                incidents = getattr(self, application).list_incidents()
-                return {"incidents": schemas.IncidentView(many=True).dump(incidents)}
+            @api.route("GET", "/incidents", summary="Events from other services that could not be applied, "
+                       "by source and position", query=schemas.PageQuery, response=schemas.IncidentList, roles=ROLES)
+            def list_incidents(self, actor: Actor, query: dict[str, Any]) -> Paged:
+                page = getattr(self, application).list_incidents(query)
+                return Paged("incidents", page.items, page.next_cursor)
 
     return Operations

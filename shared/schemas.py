@@ -10,6 +10,47 @@ from marshmallow import Schema, ValidationError, fields, validate
 LOCAL_TIME = ZoneInfo("Europe/Stockholm")
 
 
+class PageQuery(Schema):
+    """Paging every list takes: at most `limit` items, after `cursor` (the `next` of the page before)."""
+
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500),
+                           metadata={"description": "items per page (default 50, at most 500)"})
+    cursor = fields.String(load_default=None, validate=validate.Length(min=1, max=1000),
+                           metadata={"description": "opaque: the `next` of the previous page, with the same filters"})
+    order = fields.String(load_default="asc", validate=validate.OneOf(["asc", "desc"]),
+                          metadata={"description": "asc: the list's own order; desc: reversed (newest first)"})
+
+
+class SearchQuery(Schema):
+    q = fields.String(required=True, validate=validate.Length(min=1, max=200), metadata={
+        "description": "words, each of which must match (Swedish stemming on PostgreSQL, word prefixes on SQLite); "
+                       "no operators, quotes or wildcards", "example": "samverkan kommunerna"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    cursor = fields.String(load_default=None, validate=validate.Length(min=1, max=1000))
+
+
+class SearchHit(Schema):
+    service = fields.String()
+    aggregate = fields.String(metadata={"description": "the kind of aggregate: Initiative, Meeting, ..."})
+    listing = fields.String(metadata={"description": "the list it is in on its service: initiatives, bodies, ..."})
+    aggregate_id = fields.String()
+    diary_number = fields.String(allow_none=True)
+    title = fields.String(allow_none=True)
+    snippet = fields.String(metadata={"description": "text around the match, the matched words in <mark>…</mark>"})
+    score = fields.Float()
+    cursor = fields.String(metadata={"description": "continues the search after this hit"})
+
+
+class SearchPage(Schema):
+    hits = fields.List(fields.Nested(SearchHit))
+    next = fields.String(allow_none=True, metadata={"description": "cursor of the next page; null on the last"})
+
+
+def next_field() -> fields.String:
+    return fields.String(allow_none=True, metadata={
+        "description": "cursor of the next page (also in the Link header, rel=next); null on the last page"})
+
+
 class FeedQuery(Schema):
     after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**63 - 1))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
@@ -100,6 +141,12 @@ class IncidentView(Schema):
 
 class IncidentList(Schema):
     incidents = fields.List(fields.Nested(IncidentView))
+    next = next_field()
+
+
+class AggregateEnvelopes(Schema):
+    aggregate_id = fields.UUID()
+    events = fields.List(fields.Nested(EnvelopeView))
 
 
 class RecordView(Schema):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
 
 from eventlet import Timeout, tpool
-from eventsourcing.persistence import IntegrityError, InterfaceError, InternalError, OperationalError
+from eventsourcing.persistence import IntegrityError, InterfaceError, InternalError, OperationalError, ProgrammingError
 from kombu.utils.functional import retry_over_time
 
 from shared.errors import ConcurrentChange, StoreUnavailable
@@ -127,10 +127,20 @@ def construct_application(app_class: Callable[..., T], env: Mapping[str, str]) -
     # again and finds the tables there. A store still starting is waited for too.
     app = retry_over_time(
         gate.call, (InternalError, ConcurrentChange, StoreUnavailable),
-        args=(app_class,), kwargs={"env": dict(env)},
+        args=(_constructed, app_class), kwargs={"env": dict(env)},
         max_retries=10, interval_start=0.2, interval_step=0.5, interval_max=2.0,
     )
     return app, gate
+
+
+def _constructed(app_class: Callable[..., T], env: Mapping[str, str]) -> T:
+    try:
+        return app_class(env=env)
+    except ProgrammingError as error:
+        # PostgreSQL: two CREATE TABLE IF NOT EXISTS at once, the loser is told the table exists.
+        if "already exists" in str(error):
+            raise InternalError(str(error)) from error
+        raise
 
 
 def env_flag(config: Mapping[str, Any], name: str, default: bool) -> bool:

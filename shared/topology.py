@@ -7,18 +7,26 @@ dropped by an exchange with nothing bound.
 """
 from __future__ import annotations
 
+# The audit service indexes every event of every service by the cases it names.
+EVERY_EVENT = ["#"]
+
 # source service -> consuming service -> event types (routing keys) it applies
 SUBSCRIPTIONS: dict[str, dict[str, list[str]]] = {
-    # a review falling due plans an evaluation
-    "letters_of_intent": {"evaluations": ["CollaborationAgreement.ReviewFellDue"]},
-    # a completed evaluation can be cited in an initiative's answer
-    "evaluations": {"initiatives": ["Evaluation.Completed"]},
-    # what a meeting decides happens to the case
+    "initiatives": {"audit": EVERY_EVENT},
+    "letters_of_intent": {
+        "evaluations": ["CollaborationAgreement.ReviewFellDue"],  # a review falling due plans an evaluation
+        "audit": EVERY_EVENT,
+    },
+    "evaluations": {
+        "initiatives": ["Evaluation.Completed"],  # a completed evaluation can be cited in an initiative's answer
+        "audit": EVERY_EVENT,
+    },
     "meetings": {
-        "initiatives": [
+        "initiatives": [  # what a meeting decides happens to the case
             "Meeting.ItemAdded", "Meeting.ItemWithdrawn", "Meeting.Cancelled",
             "Meeting.ItemDecided", "Meeting.MinutesAdjusted",
         ],
+        "audit": EVERY_EVENT,
     },
 }
 

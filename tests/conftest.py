@@ -20,6 +20,7 @@ import os  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any, Iterator  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -64,3 +65,13 @@ def infrastructure(request: pytest.FixtureRequest) -> Infrastructure:
         infra = local_infrastructure()
     infra.wait_until_ready()
     return infra
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_config(request: pytest.FixtureRequest, infrastructure: Infrastructure, tmp_path: Any) -> Iterator[dict[str, Any]]:
+    """The store settings of one test: a fresh SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield {"PERSISTENCE": "sqlite", "DATA_DIR": str(tmp_path / "data")}
+    else:
+        with infrastructure.fresh_schema() as schema:
+            yield infrastructure.postgres_config(schema)

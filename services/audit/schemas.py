@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from shared.schemas import AggregateStateView, EnvelopeView, Moment
+from marshmallow import validate
+
+from shared.schemas import AggregateStateView, EnvelopeView, Moment, SearchPage, SearchQuery  # noqa: F401
 
 
 class CaseQuery(Schema):
@@ -47,3 +49,19 @@ class VerificationView(Schema):
     intact = fields.Boolean()
     problems = fields.List(fields.String(), metadata={"description": "the first bad event of each broken chain"})
     aggregates = fields.List(fields.Nested(ChainView))
+
+
+class CaseAggregate(Schema):
+    service = fields.String()
+    aggregate_id = fields.String()
+    type = fields.String()
+
+
+class CaseAggregates(Schema):
+    diary_number = fields.String()
+    aggregates = fields.List(fields.Nested(CaseAggregate))
+
+
+class SearchAllQuery(SearchQuery):
+    services = fields.String(load_default=None, validate=validate.Length(min=1, max=200), metadata={
+        "description": "comma-separated services to search (default: all)", "example": "initiatives,meetings"})

@@ -1,28 +1,40 @@
-"""The audit service: what `cases` does on an auditor's terminal, over HTTP.
+"""The audit service: what `cases` does on an auditor's terminal, over HTTP, at the cost of one case.
 
-It keeps no store of its own. Each request reads the four services' HTTP APIs
-with the service's own auditor token (AUDIT_TOKEN) and recomputes the timeline,
-the states and the hash chains itself (shared.audit, shared.archive — the same
-code as the CLI), so a service's word is never taken for its own integrity.
+Its own store holds only a case index (services.audit.index): which aggregates of which
+service concern a diary number, fed from every service's events. A request reads just
+those aggregates from the services' HTTP APIs with the service's own auditor token
+(AUDIT_TOKEN) and recomputes the timeline, the states and the hash chains itself
+(shared.audit, shared.archive — the same code as the CLI), so a service's word is never
+taken for its own integrity, and neither is the index's: it only says where to look.
 """
 from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Request, Response
 
 from services.audit import schemas
+from services.audit.index import CaseIndex
+from services.audit.search import search_everywhere
 from shared.archive import export_case
-from shared.audit import Case, ServiceClient, case_states, clients_for, read_case, verify_case, verify_service
-from shared.auth import Auth, Actor
+from shared.audit import Case, ServiceClient, case_states, clients_for, read_indexed_case, verify_case, verify_service
+from shared.auth import ROLES, Auth, Actor
 from shared.errors import NotFound
+from shared.http import Paged
+from shared.inbox import InboxConsumer, inbox_queue
 from shared.openapi import ApiDoc
 from shared.operations import AUDITORS
+from shared.store import StoreGate, construct_application, persistence_env
+from shared.topology import inboxes_of
+
+log = logging.getLogger(__name__)
 
 api = ApiDoc(
     title="Audit",
@@ -40,12 +52,71 @@ class Sources(DependencyProvider):
 
     def setup(self) -> None:
         config = self.container.config
-        from_env = os.environ.get("AUDIT_SOURCES")
-        self.urls = dict(json.loads(from_env) if from_env else config["AUDIT_SOURCES"])
+        self.urls = source_urls(config)
         self.token = str(config["AUDIT_TOKEN"])
 
     def get_dependency(self, worker_ctx: Any) -> dict[str, ServiceClient]:
         return clients_for(self.urls, self.token)
+
+
+def source_urls(config: Any) -> dict[str, str]:
+    from_env = os.environ.get("AUDIT_SOURCES")
+    return dict(json.loads(from_env) if from_env else config["AUDIT_SOURCES"])
+
+
+class _Direct:
+    """The inbox's gate for the index, whose own store calls pass the store's gate (HTTP stays green)."""
+
+    @staticmethod
+    def call(function: Any, *args: Any, **kwargs: Any) -> Any:
+        return function(*args, **kwargs)
+
+
+class AuditIndex(DependencyProvider):
+    """The case index in the audit service's store, its inboxes (one per source, every event) and the
+    loop that catches it up from the sources' feeds at start and every AUDIT_CATCH_UP_SECONDS."""
+
+    def setup(self) -> None:
+        config = self.container.config
+        clients = clients_for(source_urls(config), str(config["AUDIT_TOKEN"]))
+        env = persistence_env(config, "audit")
+        self.index, _ = construct_application(partial(CaseIndex, sources=clients, gate=StoreGate(env)), env)
+        self.interval = float(config.get("AUDIT_CATCH_UP_SECONDS", 30))
+        self.consumers = [
+            InboxConsumer(app=self.index, gate=_Direct(), amqp_uri=config["AMQP_URI"], source=source,
+                          queue=inbox_queue(source, "audit", routing_keys))
+            for source, routing_keys in inboxes_of("audit").items() if source in clients
+        ]
+        self._stopped = False
+
+    def start(self) -> None:
+        self.threads = [self.container.spawn_managed_thread(consumer.run) for consumer in self.consumers]
+        self.threads.append(self.container.spawn_managed_thread(self._catch_up_now_and_then))
+
+    def _catch_up_now_and_then(self) -> None:
+        import eventlet
+
+        while not self._stopped:
+            for source, problem in self.index.catch_up_all().items():
+                log.warning("audit index cannot read %s yet: %s", source, problem)
+            eventlet.sleep(self.interval)
+
+    def stop(self) -> None:
+        self._stopped = True
+        for consumer in self.consumers:
+            consumer.stop()
+        for thread in self.threads[:-1]:
+            thread.wait()
+        self.threads[-1].kill()
+        self.index.close()
+
+    def kill(self) -> None:
+        self._stopped = True
+        for consumer in self.consumers:
+            consumer.stop()
+
+    def get_dependency(self, worker_ctx: Any) -> CaseIndex:
+        return self.index
 
 
 class AuditService:
@@ -53,11 +124,15 @@ class AuditService:
 
     auth = Auth()
     sources = Sources()
+    index = AuditIndex()
 
-    @api.route("GET", "/health", summary="Liveness and the services read")
+    @api.route("GET", "/health", summary="Liveness, the services read, and how far the case index has read each",
+               errors=(503,))
     def health(self, request: Request) -> dict[str, Any]:
-        return {"service": self.name, "status": "ok",
-                "sources": {name: client.base_url for name, client in self.sources.items()}}
+        failing = dict(self.index.inbox_failures)
+        return {"service": self.name, "status": "degraded" if failing else "ok",
+                "sources": {name: client.base_url for name, client in self.sources.items()},
+                "indexed_positions": self.index.positions(), "inboxes_failing": failing}
 
     @api.route("GET", "/openapi.json", summary="This document")
     def openapi(self, request: Request) -> dict[str, Any]:
@@ -94,6 +169,20 @@ class AuditService:
         return Response(package.getvalue(), mimetype="application/zip",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
+    @api.route("GET", "/cases/<diary_number>/aggregates", summary="The aggregates of every service that concern "
+               "the case (the index: where the other reads look)", response=schemas.CaseAggregates, roles=AUDITORS,
+               errors=CASE_ERRORS)
+    def aggregates_of_case(self, actor: Actor, _: Loaded, diary_number: str) -> dict[str, Any]:
+        aggregates = self._aggregates(diary_number)
+        return {"diary_number": diary_number, "aggregates": [
+            {"service": service, "aggregate_id": aggregate_id, "type": kind} for service, aggregate_id, kind in aggregates]}
+
+    @api.route("GET", "/search", summary="Full-text search across every service, best match first",
+               query=schemas.SearchAllQuery, response=schemas.SearchPage, roles=ROLES, errors=(502,))
+    def search(self, actor: Actor, query: Loaded) -> Paged:
+        page = search_everywhere(self.sources, query)
+        return Paged("hits", page.items, page.next_cursor)
+
     @api.route("GET", "/services/<service_name>/verification", summary="Every aggregate's chain in one service's "
                "log", response=schemas.VerificationView, roles=AUDITORS, errors=CASE_ERRORS)
     def verification_of_service(self, actor: Actor, _: Loaded, service_name: str) -> dict[str, Any]:
@@ -101,8 +190,17 @@ class AuditService:
             raise NotFound(f"No service named {service_name!r}; known: {', '.join(self.sources)}")
         return verify_service(self.sources[service_name]).to_json()
 
+    def _aggregates(self, diary_number: str) -> list[tuple[str, str, str]]:
+        """The index, first caught up from the feeds (what happened a moment ago is found too; a source
+        that cannot be read leaves the index as it is, and reading its aggregates will say so)."""
+        self.index.catch_up_all()
+        aggregates = self.index.aggregates_of(diary_number)
+        if not aggregates:
+            raise NotFound(f"No events about {diary_number}")
+        return aggregates
+
     def _case(self, diary_number: str, as_of: datetime | None = None) -> Case:
-        case = read_case(self.sources, diary_number, as_of)
+        case = read_indexed_case(self.sources, diary_number, self._aggregates(diary_number), as_of)
         if not case.timeline:
             raise NotFound(f"No events about {diary_number}" + (f" by {as_of.isoformat()}" if as_of else ""))
         return case

@@ -5,9 +5,10 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from services.evaluations.domain import Evaluation, EvaluationState
+from services.evaluations.domain import Evaluation
+from services.evaluations.read_model import EvaluationsReadModel
 from shared.application import CaseApplication, MalformedEvent
-from shared.projection import AggregateIndex
+from shared.readmodel import Condition, Page
 
 # The contract with the letters of intent service: its review kinds, as evaluation kinds here.
 # A kind not listed makes the event an incident, visible, rather than a guess.
@@ -19,10 +20,7 @@ class EvaluationsApplication(CaseApplication):
     source = "evaluations"
     published = (Evaluation,)
     inbox_sources = ("letters_of_intent",)
-
-    def __init__(self, env: Any = None):
-        super().__init__(env=env)
-        self.evaluations: AggregateIndex[Evaluation] = AggregateIndex(self, Evaluation)
+    read_model_class = EvaluationsReadModel
 
     def evaluation_for_review(self, review_id: str) -> Evaluation:
         return self.load(Evaluation.create_id(review_id), Evaluation)
@@ -49,13 +47,12 @@ class EvaluationsApplication(CaseApplication):
     def get_evaluation(self, evaluation_id: UUID) -> Evaluation:
         return self.load(evaluation_id, Evaluation)
 
-    def list_evaluations(self, *, state: str | None = None, subject_kind: str | None = None) -> list[Evaluation]:
-        evaluations = self.evaluations.all()
-        if state is not None:
-            evaluations = [e for e in evaluations if e.state is EvaluationState(state)]
-        if subject_kind is not None:
-            evaluations = [e for e in evaluations if e.subject["kind"] == subject_kind]
-        return sorted(evaluations, key=lambda e: (e.created_on, str(e.id)))
+    def list_evaluations(self, query: dict[str, Any]) -> Page:
+        """A page of evaluations in the order planned, by state, kind, subject and the case's diary number."""
+        conditions = [Condition(column, "=", query[column])
+                      for column in ("state", "kind", "subject_kind", "subject", "diary_number", "review_id")
+                      if query.get(column) is not None]
+        return self.list_page("evaluations", query, conditions=conditions, diary_number=query.get("diary_number"))
 
     # --- policy: a review falls due in the agreements service --------------------
 

@@ -8,7 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from services.evaluations.domain import EvaluationKind, EvaluationState, SubjectKind
 from shared.fields import day, one_of, text_field
-from shared.schemas import HistoryView
+from shared.schemas import HistoryView, PageQuery, next_field
 
 
 def points() -> fields.List:
@@ -83,9 +83,14 @@ class PublishEvaluation(Schema):
     published_on = day(load_default=None)
 
 
-class EvaluationQuery(Schema):
+class EvaluationQuery(PageQuery):
     state = fields.String(load_default=None, validate=one_of(EvaluationState))
+    kind = fields.String(load_default=None, validate=one_of(EvaluationKind))
     subject_kind = fields.String(load_default=None, validate=one_of(SubjectKind))
+    subject = text_field(100, load_default=None, metadata={
+        "description": "the subject's reference: an agreement's, letter's or body's id, or a case's diary number"})
+    diary_number = text_field(50, load_default=None, metadata={"description": "404 when no evaluation has it"})
+    review_id = text_field(100, load_default=None, metadata={"description": "the agreement review it was planned for"})
 
 
 class EvaluationView(Schema):
@@ -110,6 +115,7 @@ class EvaluationView(Schema):
 
 class EvaluationList(Schema):
     evaluations = fields.List(fields.Nested(EvaluationView))
+    next = next_field()
 
 
 class EvaluationHistory(HistoryView):

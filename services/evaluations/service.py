@@ -15,6 +15,7 @@ from services.evaluations.domain import Evaluation
 from shared import schemas as shared_schemas
 from shared.auth import ROLES, Actor, Auth
 from shared.dependencies import EventSourcedApplication
+from shared.http import Paged
 from shared.openapi import ApiDoc
 from shared.operations import operations
 from shared.views import history_response
@@ -65,10 +66,12 @@ class EvaluationsService(operations(api, "evaluations", consumes_events=True)):
     def publish_evaluation(self, actor: Actor, command: Loaded, evaluation_id: UUID) -> dict[str, Any]:
         return view(self.evaluations.publish_evaluation(evaluation_id, actor=actor.name, **command))
 
-    @api.route("GET", "/evaluations", summary="Evaluations, by state and kind of subject",
-               query=schemas.EvaluationQuery, response=schemas.EvaluationList, roles=READERS)
-    def list_evaluations(self, actor: Actor, query: Loaded) -> dict[str, Any]:
-        return {"evaluations": [view(e) for e in self.evaluations.list_evaluations(**query)]}
+    @api.route("GET", "/evaluations", summary="A page of evaluations in the order planned; by state, kind, subject "
+               "and diary number", query=schemas.EvaluationQuery, response=schemas.EvaluationList, roles=READERS,
+               errors=(404,))
+    def list_evaluations(self, actor: Actor, query: Loaded) -> Paged:
+        page = self.evaluations.list_evaluations(query)
+        return Paged("evaluations", page.items, page.next_cursor)
 
     @api.route("GET", "/evaluations/<uuid:evaluation_id>", summary="One evaluation",
                response=schemas.EvaluationView, roles=READERS, errors=(404,))

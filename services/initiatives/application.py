@@ -9,13 +9,13 @@ from services.initiatives.domain import (
     CONCLUSIVE_OUTCOMES,
     CitableEvaluation,
     Initiative,
-    State,
     format_diary_number,
 )
+from services.initiatives.read_model import InitiativesReadModel
 from shared.application import CaseApplication
 from shared.errors import CaseError, InvalidRequest, NotFound
 from shared.inbox import Incident, incident_for
-from shared.projection import AggregateIndex
+from shared.readmodel import Condition, Page, Tag
 from shared.serials import next_serial, retrying_on_conflict
 
 CONCLUSIVE_OUTCOME_VALUES = {outcome.value for outcome in CONCLUSIVE_OUTCOMES}
@@ -28,15 +28,12 @@ class InitiativesApplication(CaseApplication):
     source = "initiatives"
     published = (Initiative, Incident)
     inbox_sources = ("meetings", "evaluations")
+    read_model_class = InitiativesReadModel
 
     def __init__(self, env: dict[str, str] | None = None):
         super().__init__(env=env)
         self.diary = self.env.get("DIARY", DEFAULT_DIARY)
         self.diary_number_format = self.env.get("DIARY_NUMBER_FORMAT", DEFAULT_DIARY_NUMBER_FORMAT)
-        self.index: AggregateIndex[Initiative] = AggregateIndex(self, Initiative)
-        self._registration_positions: dict[UUID, tuple[int, str]] = {}
-        self._by_diary_number: dict[str, UUID] = {}
-        self.index.on_event = self._remember_registration
 
     # --- commands ----------------------------------------------------------
 
@@ -203,36 +200,44 @@ class InitiativesApplication(CaseApplication):
         return self.load(initiative_id, Initiative)
 
     def find_by_diary_number(self, diary_number: str) -> Initiative:
-        self.index.catch_up()
-        initiative_id = self._by_diary_number.get(diary_number)
-        if initiative_id is None:
-            raise NotFound(f"No initiative with diary number {diary_number!r}")
-        return self.index.aggregates[initiative_id]
+        """The case with that diary number, as stored now (the read model only says which one it is)."""
+        page = self.list_page("initiatives", {"limit": 1}, conditions=[Condition("diary_number", "=", diary_number)],
+                              diary_number=diary_number)
+        return self.load(UUID(page.items[0]["id"]), Initiative)
 
-    def list_initiatives(
-        self, *, state: str | None = None, diary: str | None = None,
-        overdue_on: date | None = None,
-    ) -> list[Initiative]:
-        initiatives = self.index.all()
-        if state is not None:
-            initiatives = [i for i in initiatives if i.state is State(state)]
-        if diary is not None:
-            initiatives = [i for i in initiatives if i.diary == diary]
-        if overdue_on is not None:
-            initiatives = [i for i in initiatives if i.is_overdue(overdue_on)]
-        return sorted(initiatives, key=lambda i: (i.created_on, str(i.id)))
+    def list_initiatives(self, query: dict[str, Any], *, today: date) -> Page:
+        """A page of cases; every filter given must hold. `overdue`: undecided past the due date."""
+        equal = {"state": query.get("state"), "kind": query.get("kind"), "diary": query.get("diary"),
+                 "diary_number": query.get("diary_number")}
+        conditions = [Condition(column, "=", value) for column, value in equal.items() if value is not None]
+        for column, name in (("registered_on", "registered"), ("decided_on", "decided")):
+            if query.get(f"{name}_from") is not None:
+                conditions.append(Condition(column, ">=", query[f"{name}_from"].isoformat()))
+            if query.get(f"{name}_to") is not None:
+                conditions.append(Condition(column, "<=", query[f"{name}_to"].isoformat()))
+        if query.get("overdue"):
+            conditions += [Condition("undecided", "=", 1), Condition("due_date", "<", today.isoformat())]
+        tags = [Tag(tag, query[tag]) for tag in ("submitter", "party", "preparer") if query.get(tag)]
+        return self.list_page("initiatives", query, conditions=conditions, tags=tags,
+                              diary_number=query.get("diary_number"))
 
     def diary_number_of(self, domain_event: Any, position: int) -> str | None:
+        """An initiative's events name its case from its registration on."""
         if not isinstance(domain_event, Initiative.Event):
             return super().diary_number_of(domain_event, position)
-        if position > self.index.position:
-            self.index.catch_up()
-        registered = self._registration_positions.get(domain_event.originator_id)
-        if registered is None or registered[0] > position:
+        if isinstance(domain_event, Initiative.Registered):  # type: ignore[attr-defined]
+            return domain_event.diary_number
+        if domain_event.originator_version == 1:
+            return None
+        registered = self.facts.get(domain_event.originator_id,
+                                    lambda: self._registration(domain_event.originator_id, domain_event.originator_version))
+        if registered is None or registered[0] > domain_event.originator_version:
             return None
         return registered[1]
 
-    def _remember_registration(self, initiative: Initiative, domain_event: Any, position: int) -> None:
-        if isinstance(domain_event, Initiative.Registered):  # type: ignore[attr-defined]
-            self._registration_positions[initiative.id] = (position, domain_event.diary_number)
-            self._by_diary_number[domain_event.diary_number] = initiative.id
+    def _registration(self, initiative_id: UUID, up_to_version: int) -> tuple[int, str] | None:
+        """(version, diary number) of the case's registration, if it was registered by that version."""
+        for stored in self.recorder.select_events(initiative_id, lte=up_to_version):
+            if stored.topic.endswith("Initiative.Registered"):
+                return stored.originator_version, self.mapper.to_domain_event(stored).diary_number
+        return None

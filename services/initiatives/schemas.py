@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 
 from services.initiatives.domain import CONCLUSIVE_OUTCOMES, Kind, Outcome, State
 from shared.fields import day, text_field
-from shared.schemas import HistoryView
+from shared.schemas import HistoryView, PageQuery, next_field
 
 
 
@@ -98,10 +98,21 @@ class WithdrawInitiative(Schema):
     withdrawn_on = day(load_default=None)
 
 
-class ListQuery(Schema):
+class ListQuery(PageQuery):
     state = fields.String(validate=validate.OneOf([s.value for s in State]), load_default=None)
+    kind = fields.String(validate=validate.OneOf([k.value for k in Kind]), load_default=None)
     diary = text_field(50, load_default=None, metadata={"example": "RUN"})
-    overdue = fields.Boolean(load_default=False)
+    diary_number = text_field(50, load_default=None, metadata={
+        "example": "RUN 2025-0042", "description": "look up one case: 404 when there is none"})
+    registered_from = day(load_default=None)
+    registered_to = day(load_default=None)
+    decided_from = day(load_default=None, metadata={"description": "the date of the conclusive decision"})
+    decided_to = day(load_default=None)
+    submitter = text_field(200, load_default=None, metadata={"description": "a submitter's name (any case)"})
+    party = text_field(50, load_default=None, metadata={"example": "KD"})
+    preparer = text_field(200, load_default=None, metadata={"description": "a preparer's name (any case)"})
+    overdue = fields.Boolean(load_default=False, metadata={"description": "undecided past the due date (today, "
+                                                                          "Swedish time)"})
 
 
 # --- views -------------------------------------------------------------------
@@ -160,6 +171,7 @@ class InitiativeView(Schema):
 
 class InitiativeList(Schema):
     initiatives = fields.List(fields.Nested(InitiativeView))
+    next = next_field()
 
 
 class InitiativeHistory(HistoryView):

@@ -19,6 +19,7 @@ from shared.auth import ROLES, Actor, Auth
 from shared.dependencies import EventSourcedApplication
 from shared import schemas as shared_schemas
 from shared.fields import parse_uuid
+from shared.http import Paged
 from shared.openapi import ApiDoc
 from shared.operations import operations
 from shared.views import history_response
@@ -109,12 +110,12 @@ class InitiativesService(operations(api, "initiatives", consumes_events=True)):
 
     # --- queries -------------------------------------------------------------
 
-    @api.route("GET", "/initiatives", summary="List, filtered by state, diary and overdue",
-               query=schemas.ListQuery, response=schemas.InitiativeList, roles=READERS)
-    def list_initiatives(self, actor: Actor, query: Loaded) -> dict[str, Any]:
-        overdue_on = date.today() if query.pop("overdue") else None
-        found = self.initiatives.list_initiatives(overdue_on=overdue_on, **query)
-        return {"initiatives": initiative_view.dump(found, many=True)}
+    @api.route("GET", "/initiatives", summary="A page of cases, oldest first; filtered by state, kind, diary, "
+               "dates, people and overdue; ?diary_number= looks one up", query=schemas.ListQuery,
+               response=schemas.InitiativeList, roles=READERS, errors=(404,))
+    def list_initiatives(self, actor: Actor, query: Loaded) -> Paged:
+        page = self.initiatives.list_initiatives(query, today=date.today())
+        return Paged("initiatives", page.items, page.next_cursor)
 
     @api.route("GET", "/initiatives/<uuid:initiative_id>", summary="One initiative",
                response=schemas.InitiativeView, roles=READERS, errors=(404,))

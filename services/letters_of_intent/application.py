@@ -6,9 +6,10 @@ from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
 
-from services.letters_of_intent.domain import CollaborationAgreement, LetterOfIntent, LetterState
+from services.letters_of_intent.domain import CollaborationAgreement, LetterOfIntent
+from services.letters_of_intent.read_model import LettersOfIntentReadModel
 from shared.application import CaseApplication
-from shared.projection import AggregateIndex
+from shared.readmodel import Condition, Page, Tag
 from shared.serials import retrying_on_conflict
 
 log = logging.getLogger(__name__)
@@ -18,24 +19,21 @@ class LettersOfIntentApplication(CaseApplication):
     name = "letters_of_intent"
     source = "letters_of_intent"
     published = (LetterOfIntent, CollaborationAgreement)
-
-    def __init__(self, env: Any = None):
-        super().__init__(env=env)
-        self.letters: AggregateIndex[LetterOfIntent] = AggregateIndex(self, LetterOfIntent)
-        self.agreements: AggregateIndex[CollaborationAgreement] = AggregateIndex(self, CollaborationAgreement)
+    read_model_class = LettersOfIntentReadModel
 
     def diary_number_of(self, domain_event: Any, position: int) -> str | None:
-        """The case an event names itself (a follow-up about a case), else its letter's or agreement's diary number."""
+        """The case an event names itself (a follow-up about a case), else its letter's or agreement's diary
+        number, which it was given when recorded and keeps."""
         named = super().diary_number_of(domain_event, position)
-        if named:
+        if named or not isinstance(domain_event, (LetterOfIntent.Event, CollaborationAgreement.Event)):
             return named
-        for index in (self.letters, self.agreements):
-            if position > index.position:
-                index.catch_up()
-            aggregate = index.aggregates.get(domain_event.originator_id)
-            if aggregate is not None:
-                return aggregate.diary_number
-        return None
+        if domain_event.originator_version == 1:
+            return None  # the first event's own diary number, had it one, is named above
+        return self.facts.get(domain_event.originator_id, lambda: self._first_diary_number(domain_event.originator_id))
+
+    def _first_diary_number(self, aggregate_id: UUID) -> str | None:
+        first = self.recorder.select_events(aggregate_id, lte=1)
+        return getattr(self.mapper.to_domain_event(first[0]), "diary_number", None) if first else None
 
     # --- letters of intent ---------------------------------------------------------
 
@@ -58,11 +56,12 @@ class LettersOfIntentApplication(CaseApplication):
     def get_letter(self, letter_id: UUID) -> LetterOfIntent:
         return self.load(letter_id, LetterOfIntent)
 
-    def list_letters(self, *, state: str | None = None) -> list[LetterOfIntent]:
-        letters = self.letters.all()
-        if state is not None:
-            letters = [letter for letter in letters if letter.state is LetterState(state)]
-        return sorted(letters, key=lambda letter: (letter.signed_on, letter.title))
+    def list_letters(self, query: dict[str, Any]) -> Page:
+        """A page of letters by signing date, by state, party (a counterpart) and diary number."""
+        conditions = [Condition(column, "=", query[column]) for column in ("state", "diary_number")
+                      if query.get(column) is not None]
+        tags = [Tag("party", query["party"])] if query.get("party") else []
+        return self.list_page("letters", query, conditions=conditions, tags=tags, diary_number=query.get("diary_number"))
 
     # --- collaboration agreements --------------------------------------------------
 
@@ -95,12 +94,13 @@ class LettersOfIntentApplication(CaseApplication):
     def announce_due_reviews(self, today: date) -> int:
         """Announces every review due by today, once: a second instance doing the same loses the race."""
         announced = 0
-        for agreement in self.agreements.all():
-            if agreement.due_reviews(today):
-                try:
-                    announced += retrying_on_conflict(self._announce_for, agreement.id, today)
-                except Exception:  # noqa: BLE001 - one agreement failing must not hold back the others
-                    log.exception("could not announce the due reviews of agreement %s", agreement.id)
+        due = self.list_page("agreements", {"limit": 500},
+                             conditions=[Condition("next_review_due", "<=", today.isoformat())])
+        for agreement in due.items:
+            try:
+                announced += retrying_on_conflict(self._announce_for, UUID(agreement["id"]), today)
+            except Exception:  # noqa: BLE001 - one agreement failing must not hold back the others
+                log.exception("could not announce the due reviews of agreement %s", agreement["id"])
         return announced
 
     def _announce_for(self, agreement_id: UUID, today: date) -> int:
@@ -113,5 +113,12 @@ class LettersOfIntentApplication(CaseApplication):
     def get_agreement(self, agreement_id: UUID) -> CollaborationAgreement:
         return self.load(agreement_id, CollaborationAgreement)
 
-    def list_agreements(self) -> list[CollaborationAgreement]:
-        return sorted(self.agreements.all(), key=lambda agreement: agreement.period_from)
+    def list_agreements(self, query: dict[str, Any]) -> Page:
+        """A page of agreements by the start of their period, by status, party and diary number."""
+        conditions = [Condition(column, "=", query[column]) for column in ("status", "diary_number")
+                      if query.get(column) is not None]
+        tags = [Tag("party", query["party"])] if query.get("party") else []
+        if query.get("unsigned_by"):
+            tags.append(Tag("unsigned", query["unsigned_by"]))
+        return self.list_page("agreements", query, conditions=conditions, tags=tags,
+                              diary_number=query.get("diary_number"))

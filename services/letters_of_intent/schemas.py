@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 
 from services.letters_of_intent.domain import FollowUpKind, LetterState, ReviewKind
 from shared.fields import day, one_of, text_field
-from shared.schemas import HistoryView
+from shared.schemas import HistoryView, PageQuery, next_field
 
 
 def names(max_items: int = 500, **kwargs: object) -> fields.List:
@@ -58,8 +58,17 @@ class RenewLetter(ChangeStatus):
     review_on = day(required=True)
 
 
-class LetterQuery(Schema):
+class LetterQuery(PageQuery):
     state = fields.String(load_default=None, validate=one_of(LetterState))
+    party = text_field(200, load_default=None, metadata={"description": "a counterpart's name (any case)"})
+    diary_number = text_field(50, load_default=None, metadata={"description": "404 when no letter has it"})
+
+
+class AgreementQuery(PageQuery):
+    status = fields.String(load_default=None, validate=validate.OneOf(["in_force", "awaiting_signatures"]))
+    party = text_field(200, load_default=None, metadata={"description": "a party's name (any case)"})
+    unsigned_by = text_field(200, load_default=None, metadata={"description": "a party that has not signed yet"})
+    diary_number = text_field(50, load_default=None, metadata={"description": "404 when no agreement has it"})
 
 
 class DraftAgreement(Schema):
@@ -141,6 +150,7 @@ class LetterView(Schema):
 
 class LetterList(Schema):
     letters = fields.List(fields.Nested(LetterView))
+    next = next_field()
 
 
 class PartyStatusView(Schema):
@@ -188,6 +198,7 @@ class AgreementView(Schema):
 
 class AgreementList(Schema):
     agreements = fields.List(fields.Nested(AgreementView))
+    next = next_field()
 
 
 class OverdueView(Schema):

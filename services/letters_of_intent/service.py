@@ -17,6 +17,7 @@ from services.letters_of_intent.domain import CollaborationAgreement, LetterOfIn
 from shared import schemas as shared_schemas
 from shared.auth import ROLES, Actor, Auth
 from shared.dependencies import EventSourcedApplication
+from shared.http import Paged
 from shared.openapi import ApiDoc
 from shared.operations import operations
 from shared.views import history_response
@@ -82,10 +83,11 @@ class LettersOfIntentService(operations(api, "letters")):
     def renew_letter(self, actor: Actor, command: Loaded, letter_id: UUID) -> dict[str, Any]:
         return letter_view(self.letters.change_letter_status(letter_id, "renew", actor=actor.name, **command))
 
-    @api.route("GET", "/letters", summary="Letters of intent, by state", query=schemas.LetterQuery,
-               response=schemas.LetterList, roles=READERS)
-    def list_letters(self, actor: Actor, query: Loaded) -> dict[str, Any]:
-        return {"letters": [letter_view(letter) for letter in self.letters.list_letters(**query)]}
+    @api.route("GET", "/letters", summary="A page of letters of intent by signing date; by state, party and "
+               "diary number", query=schemas.LetterQuery, response=schemas.LetterList, roles=READERS, errors=(404,))
+    def list_letters(self, actor: Actor, query: Loaded) -> Paged:
+        page = self.letters.list_letters(query)
+        return Paged("letters", page.items, page.next_cursor)
 
     @api.route("GET", "/letters/<uuid:letter_id>", summary="One letter of intent", response=schemas.LetterView,
                roles=READERS, errors=(404,))
@@ -134,10 +136,12 @@ class LettersOfIntentService(operations(api, "letters")):
     def schedule_review(self, actor: Actor, command: Loaded, agreement_id: UUID) -> dict[str, Any]:
         return agreement_view(self.letters.schedule_review(agreement_id, actor=actor.name, **command))
 
-    @api.route("GET", "/agreements", summary="Collaboration agreements", response=schemas.AgreementList,
-               roles=READERS)
-    def list_agreements(self, actor: Actor, _: Loaded) -> dict[str, Any]:
-        return {"agreements": [agreement_view(a) for a in self.letters.list_agreements()]}
+    @api.route("GET", "/agreements", summary="A page of collaboration agreements by period; by status, party and "
+               "diary number", query=schemas.AgreementQuery, response=schemas.AgreementList, roles=READERS,
+               errors=(404,))
+    def list_agreements(self, actor: Actor, query: Loaded) -> Paged:
+        page = self.letters.list_agreements(query)
+        return Paged("agreements", page.items, page.next_cursor)
 
     @api.route("GET", "/agreements/<uuid:agreement_id>", summary="One agreement, with each party's status",
                response=schemas.AgreementView, roles=READERS, errors=(404,))

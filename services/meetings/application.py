@@ -5,25 +5,19 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from services.meetings.domain import Body, Meeting, MeetingState
+from services.meetings.domain import Body, Meeting
+from services.meetings.read_model import MeetingsReadModel
 from shared.application import CaseApplication
 from shared.errors import InvalidRequest
-from shared.projection import AggregateIndex
+from shared.readmodel import Condition, Page, Tag
 from shared.serials import next_serial, retrying_on_conflict
-
-
-PENDING_STATES = {MeetingState.SCHEDULED, MeetingState.CONVENED, MeetingState.OPEN}
 
 
 class MeetingsApplication(CaseApplication):
     name = "meetings"
     source = "meetings"
     published = (Body, Meeting)
-
-    def __init__(self, env: dict[str, str] | None = None):
-        super().__init__(env=env)
-        self.bodies: AggregateIndex[Body] = AggregateIndex(self, Body)
-        self.meetings: AggregateIndex[Meeting] = AggregateIndex(self, Meeting)
+    read_model_class = MeetingsReadModel
 
     # --- bodies ----------------------------------------------------------------
 
@@ -43,8 +37,9 @@ class MeetingsApplication(CaseApplication):
     def get_body(self, body_id: UUID) -> Body:
         return self.load(body_id, Body)
 
-    def list_bodies(self) -> list[Body]:
-        return sorted(self.bodies.all(), key=lambda body: body.name)
+    def list_bodies(self, query: dict[str, Any]) -> Page:
+        conditions = [Condition("kind", "=", query["kind"])] if query.get("kind") else []
+        return self.list_page("bodies", query, conditions=conditions)
 
     # --- meetings --------------------------------------------------------------
 
@@ -75,13 +70,11 @@ class MeetingsApplication(CaseApplication):
 
     def check_case_not_pending_elsewhere(self, diary_number: str, meeting_id: UUID) -> None:
         """A case waits for one meeting at a time (a tabled one is decided first, then carried over)."""
-        for other in self.meetings.all():
-            if other.id == meeting_id or other.state not in PENDING_STATES:
-                continue
-            decided = {p["item_id"] for p in other.paragraphs}
-            if any(i["diary_number"] == diary_number and i["item_id"] not in decided for i in other.agenda):
+        waiting = self.list_page("meetings", {"limit": 2}, tags=[Tag("waiting_case", diary_number)])
+        for other in waiting.items:
+            if other["id"] != str(meeting_id):
                 raise InvalidRequest.for_field(
-                    "diary_number", f"{diary_number} is already waiting on the agenda of {other.title}"
+                    "diary_number", f"{diary_number} is already waiting on the agenda of {other['title']}"
                 )
 
     def reorder_agenda(self, meeting_id: UUID, *, actor: str, item_ids: list[str]) -> Meeting:
@@ -128,10 +121,14 @@ class MeetingsApplication(CaseApplication):
     def get_meeting(self, meeting_id: UUID) -> Meeting:
         return self.load(meeting_id, Meeting)
 
-    def list_meetings(self, *, body_id: UUID | None = None, state: str | None = None) -> list[Meeting]:
-        meetings = self.meetings.all()
-        if body_id is not None:
-            meetings = [m for m in meetings if m.body_id == body_id]
-        if state is not None:
-            meetings = [m for m in meetings if m.state is MeetingState(state)]
-        return sorted(meetings, key=lambda m: m.starts_at)
+    def list_meetings(self, query: dict[str, Any]) -> Page:
+        """A page of meetings in time order, by body, state, dates (Swedish) and a case on the agenda."""
+        conditions = [Condition(column, "=", str(query[name])) for column, name in
+                      (("body_id", "body_id"), ("state", "state")) if query.get(name) is not None]
+        if query.get("from_") is not None:
+            conditions.append(Condition("starts_on", ">=", query["from_"].isoformat()))
+        if query.get("to") is not None:
+            conditions.append(Condition("starts_on", "<=", query["to"].isoformat()))
+        tags = [Tag("case", query["diary_number"])] if query.get("diary_number") else []
+        return self.list_page("meetings", query, conditions=conditions, tags=tags,
+                              diary_number=query.get("diary_number"))

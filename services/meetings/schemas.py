@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 
 from services.meetings.domain import BodyKind, Decision, MeetingFormat, MeetingState, MemberRole, Side
 from shared.fields import EARLIEST_MOMENT, LATEST_MOMENT, day, one_of, text_field
-from shared.schemas import HistoryView
+from shared.schemas import HistoryView, PageQuery, next_field
 
 
 class EstablishBody(Schema):
@@ -99,9 +99,17 @@ class NoBody(Schema):
     """A command that carries nothing (unknown fields are refused)."""
 
 
-class MeetingQuery(Schema):
+class MeetingQuery(PageQuery):
     body_id = fields.UUID(load_default=None)
     state = fields.String(load_default=None, validate=one_of(MeetingState))
+    from_ = day(load_default=None, data_key="from", metadata={"description": "meetings on or after this day"})
+    to = day(load_default=None, metadata={"description": "meetings on or before this day (Swedish time)"})
+    diary_number = text_field(50, load_default=None, metadata={
+        "description": "meetings with the case on their agenda; 404 when there is none"})
+
+
+class BodyListQuery(PageQuery):
+    kind = fields.String(load_default=None, validate=one_of(BodyKind))
 
 
 # --- views -------------------------------------------------------------------
@@ -126,6 +134,7 @@ class BodyView(Schema):
 
 class BodyList(Schema):
     bodies = fields.List(fields.Nested(BodyView))
+    next = next_field()
 
 
 class AgendaItemView(AddAgendaItem):
@@ -163,6 +172,7 @@ class MeetingView(Schema):
 
 class MeetingList(Schema):
     meetings = fields.List(fields.Nested(MeetingView))
+    next = next_field()
 
 
 class MeetingHistory(HistoryView):

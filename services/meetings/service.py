@@ -18,6 +18,7 @@ from shared import schemas as shared_schemas
 from shared.auth import ROLES, Actor, Auth
 from shared.dependencies import EventSourcedApplication
 from shared.fields import parse_uuid
+from shared.http import Paged
 from shared.openapi import ApiDoc
 from shared.operations import operations
 from shared.views import history_response
@@ -58,9 +59,11 @@ class MeetingsService(operations(api, "meetings")):
     def end_membership(self, actor: Actor, command: Loaded, body_id: UUID, membership_id: str) -> dict[str, Any]:
         return body_view(self.meetings.end_membership(body_id, membership_id, actor=actor.name, **command))
 
-    @api.route("GET", "/bodies", summary="All bodies", response=schemas.BodyList, roles=READERS)
-    def list_bodies(self, actor: Actor, _: Loaded) -> dict[str, Any]:
-        return {"bodies": [body_view(body) for body in self.meetings.list_bodies()]}
+    @api.route("GET", "/bodies", summary="A page of bodies, by name", query=schemas.BodyListQuery,
+               response=schemas.BodyList, roles=READERS)
+    def list_bodies(self, actor: Actor, query: Loaded) -> Paged:
+        page = self.meetings.list_bodies(query)
+        return Paged("bodies", page.items, page.next_cursor)
 
     @api.route("GET", "/bodies/<uuid:body_id>", summary="One body; ?on=<date>: who sat on it that day",
                query=schemas.BodyQuery, response=schemas.BodyView, roles=READERS, errors=(404,))
@@ -142,10 +145,11 @@ class MeetingsService(operations(api, "meetings")):
     def record_public_notice(self, actor: Actor, command: Loaded, meeting_id: UUID) -> dict[str, Any]:
         return meeting_view(self.meetings.record_public_notice(meeting_id, actor=actor.name, **command))
 
-    @api.route("GET", "/meetings", summary="Meetings, by body and state", query=schemas.MeetingQuery,
-               response=schemas.MeetingList, roles=READERS)
-    def list_meetings(self, actor: Actor, query: Loaded) -> dict[str, Any]:
-        return {"meetings": [meeting_view(m) for m in self.meetings.list_meetings(**query)]}
+    @api.route("GET", "/meetings", summary="A page of meetings in time order, by body, state, dates and case",
+               query=schemas.MeetingQuery, response=schemas.MeetingList, roles=READERS, errors=(404,))
+    def list_meetings(self, actor: Actor, query: Loaded) -> Paged:
+        page = self.meetings.list_meetings(query)
+        return Paged("meetings", page.items, page.next_cursor)
 
     @api.route("GET", "/meetings/<uuid:meeting_id>", summary="One meeting", response=schemas.MeetingView,
                roles=READERS, errors=(404,))

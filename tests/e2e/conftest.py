@@ -14,7 +14,8 @@ from tests.support.services import ServiceProcess, service_config
 def run_services(infrastructure: Infrastructure, tmp_path: Any) -> Iterator[Callable[..., dict[str, dict[str, Any]]]]:
     """`run_services("initiatives", "meetings")` starts them in one fresh schema; returns their configs.
 
-    "audit" (no store) reads the services started before it, with the test auditor's token.
+    "audit" reads the services started before it, with the test auditor's token; its case index is kept
+    in the same schema.
     """
     infrastructure.purge_inboxes()
     with ExitStack() as stack:
@@ -26,7 +27,8 @@ def run_services(infrastructure: Infrastructure, tmp_path: Any) -> Iterator[Call
             for service in services:
                 if service == "audit":
                     configs[service] = {
-                        **service_config(infrastructure.amqp_uri, {}), "AUDIT_TOKEN": "test-auditor",
+                        **service_config(infrastructure.amqp_uri, infrastructure.postgres_config(schema)),
+                        "AUDIT_TOKEN": "test-auditor",
                         "AUDIT_SOURCES": {name: f"http://{c['WEB_SERVER_ADDRESS']}" for name, c in started.items()},
                     }
                 else:

@@ -115,6 +115,10 @@ def assert_auditors_tools(
     audit = api_for(audit_config)
     case_path = f"/cases/{diary_number}"
     assert audit.get(f"{case_path}/timeline").json()["events"] == entries
+    indexed = audit.get(f"{case_path}/aggregates").json()["aggregates"]
+    assert sorted((a["service"], a["type"]) for a in indexed) == [("initiatives", "Initiative"), ("meetings", "Meeting")]
+    through_index = run("timeline", diary_number, "--json", "--index", audit.base_url)
+    assert json.loads(through_index.output) == entries  # the CLI reads only the aggregates the index names
     states = audit.get(f"{case_path}/states", params={"as_of": decided_at}).json()["aggregates"]
     assert {s["type"]: s["state"] for s in states} == {t: s["state"] for t, s in then.items()}
     verification = audit.get(f"{case_path}/verification").json()

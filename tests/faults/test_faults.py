@@ -184,7 +184,7 @@ def test_nothing_acknowledged_is_lost_and_every_effect_happens_once(
     assert {(number, meeting_id) for meeting_id, number in agenda} <= set(on_agendas.items())
 
     case_ids = {case["diary_number"]: case["id"]
-                for case in apis["initiatives"].get("/initiatives").json()["initiatives"]}
+                for case in apis["initiatives"].every("/initiatives", "initiatives")}
 
     def scheduling_of_every_case() -> dict[str, list[str]]:
         found = {}
@@ -198,10 +198,10 @@ def test_nothing_acknowledged_is_lost_and_every_effect_happens_once(
 
     # every acknowledged review is stored; every review that fell due planned exactly one evaluation
     stored_reviews = {review["review_id"]: agreement_["id"]
-                      for agreement_ in apis["letters_of_intent"].get("/agreements").json()["agreements"]
+                      for agreement_ in apis["letters_of_intent"].every("/agreements", "agreements")
                       for review in agreement_["reviews"]}
     assert {review_id for _, review_id in reviews} <= set(stored_reviews)
-    planned = eventually(lambda: Counter(e["review_id"] for e in apis["evaluations"].get("/evaluations").json()["evaluations"]),
+    planned = eventually(lambda: Counter(e["review_id"] for e in apis["evaluations"].every("/evaluations", "evaluations")),
                          lambda found: set(found) >= set(stored_reviews), timeout=60)
     assert {review_id: count for review_id, count in planned.items() if count != 1} == {}
 

@@ -12,16 +12,6 @@ from tests.support.infrastructure import Infrastructure
 from tests.support.services import Api, api_for, service_config
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_config(request: pytest.FixtureRequest, infrastructure: Infrastructure, tmp_path: Any) -> Iterator[dict[str, Any]]:
-    """The store settings of one test: a fresh SQLite file, or a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield {"PERSISTENCE": "sqlite", "DATA_DIR": str(tmp_path / "data")}
-    else:
-        with infrastructure.fresh_schema() as schema:
-            yield infrastructure.postgres_config(schema)
-
-
 def running(container_factory: Any, service_class: type, config: dict[str, Any]) -> Iterator[Any]:
     """A service in this process, through nameko's own test container; stopped gracefully after."""
     container = container_factory(service_class, config)

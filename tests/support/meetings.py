@@ -28,7 +28,8 @@ def meeting_steps(api: Api, body_id: str, diary_number: str) -> Any:
 advance = demo.advance
 
 
-def eventually(read: Callable[[], Any], condition: Callable[[Any], bool], timeout: float = 30.0) -> Any:
+def eventually(read: Callable[[], Any], condition: Callable[[Any], bool], timeout: float = 30.0,
+               pause: float = 0.2) -> Any:
     """Reads until the condition holds (events cross services asynchronously); returns the last read."""
     deadline = time.monotonic() + timeout
     while True:
@@ -37,4 +38,4 @@ def eventually(read: Callable[[], Any], condition: Callable[[Any], bool], timeou
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s; last: {value!r}"[:2000])
-        time.sleep(0.2)
+        time.sleep(pause)

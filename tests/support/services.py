@@ -61,6 +61,19 @@ class Api:
     def get(self, path: str, role: str | None = "auditor", **kwargs: Any) -> requests.Response:
         return self.request("GET", path, role, **kwargs)
 
+    def every(self, path: str, key: str, role: str | None = "auditor", **params: Any) -> list[dict[str, Any]]:
+        """Every item of a paged list, following `next` from page to page."""
+        items: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            response = self.get(path, role, params={**params, "limit": 500, **({"cursor": cursor} if cursor else {})})
+            assert response.status_code == 200, f"{path}: {response.status_code} {response.text}"
+            page = response.json()
+            items += page[key]
+            cursor = page["next"]
+            if cursor is None:
+                return items
+
     def command(self, path: str, role: str, body: Any = None) -> dict[str, Any]:
         """A command that must succeed; returns the initiative it produced."""
         response = self.post(path, role, body if body is not None else {})

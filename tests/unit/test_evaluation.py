@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date
+from uuid import UUID
 
 import pytest
 
@@ -51,10 +52,10 @@ def test_the_same_review_at_another_position_plans_nothing_more() -> None:
 
     app = EvaluationsApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     assert app.apply_inbound("letters_of_intent", review_fell_due(5)) == "applied"
-    [planned] = app.list_evaluations()
-    app.start_evaluation(planned.id, actor=ACTOR, started_on=date(2024, 10, 1))
+    [planned] = app.list_evaluations({}).items
+    app.start_evaluation(UUID(planned["id"]), actor=ACTOR, started_on=date(2024, 10, 1))
     assert app.apply_inbound("letters_of_intent", review_fell_due(9)) == "ignored"
-    assert [e.state for e in app.list_evaluations()] == [EvaluationState.IN_PROGRESS]
+    assert [e["state"] for e in app.list_evaluations({}).items] == [EvaluationState.IN_PROGRESS.value]
     no_review = review_fell_due(12, review_id="")
     assert app.apply_inbound("letters_of_intent", no_review) == "flagged"
-    assert [i.problem for i in app.list_incidents()] == ["Malformed event"]
+    assert [i["problem"] for i in app.list_incidents({}).items] == ["Malformed event"]

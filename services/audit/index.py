@@ -1,0 +1,124 @@
+"""The audit service's case index: diary number → the aggregates of every service that concern it.
+
+Kept in the audit service's own store (SQLite by default, PostgreSQL as an option). Fed from
+every service's events over RabbitMQ, one inbox per source (shared.inbox: single active
+consumer, one message at a time, in the order the source published), and caught up from
+the sources' feeds when the service starts and every `AUDIT_CATCH_UP_SECONDS` (events
+published before its queues existed, or anything the broker lost). An entry and the source's
+position are written in one transaction, and a position already recorded is skipped, so
+each event takes effect once whichever way it arrives. The index only says where to look:
+every timeline, state and verification is recomputed from the services' records.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Iterable, Mapping
+
+from eventsourcing.persistence import InfrastructureFactory, Tracking
+from eventsourcing.utils import Environment
+
+from shared.application import _is_envelope
+from shared.audit import AuditError, ServiceClient
+from shared.readmodel import Condition, Listing, Row, construct_view
+from shared.timeline import named_cases
+
+log = logging.getLogger(__name__)
+
+FEED_PAGE = 1000
+
+
+def _entry_view(entry: Mapping[str, Any]) -> Row:
+    return Row(sort_key=f"{entry['service']}/{entry['aggregate_id']}", view=entry,
+               columns={"diary_number": entry["diary_number"], "service": entry["service"]})
+
+
+CASES = Listing("cases", object, _entry_view, noun="case",  # type: ignore[arg-type]
+                columns={"diary_number": "text", "service": "text"})
+
+
+class CaseIndex:
+    """The index and its positions in each source; the inbox's `app` for every source."""
+
+    def __init__(self, env: Mapping[str, str], sources: Mapping[str, ServiceClient], gate: Any):
+        """`gate` runs the store's calls off eventlet's hub (shared.store); HTTP stays green."""
+        self.factory = InfrastructureFactory.construct(env=Environment("audit", dict(env)))
+        self.gate = gate
+        self.view = gate.call(construct_view, gate.call(self.factory.tracking_recorder), "audit", [CASES])
+        self.sources = dict(sources)
+        self.inbox_failures: dict[str, dict[str, Any]] = {}
+        self._locks = {name: threading.Lock() for name in self.sources}
+
+    # --- what concerns a case ------------------------------------------------------------
+
+    def aggregates_of(self, diary_number: str) -> list[tuple[str, str, str]]:
+        """(service, aggregate id, type) of every aggregate with an event naming the case."""
+        found, after = [], None
+        while True:
+            entries, after = self.gate.call(self.view.page, CASES, after=after, limit=500,
+                                            conditions=[Condition("diary_number", "=", diary_number)])
+            found += [(e["service"], e["aggregate_id"], e["type"]) for e in entries]
+            if after is None:
+                return found
+
+    def positions(self) -> dict[str, int]:
+        return {name: self._position(name) for name in self.sources}
+
+    def _position(self, source: str) -> int:
+        return self.gate.call(self.view.max_tracking_id, source) or 0
+
+    # --- fed by the inboxes --------------------------------------------------------------
+
+    def apply_inbound(self, source: str, envelope: Any) -> str:
+        if source not in self._locks or not _is_envelope(envelope):
+            log.warning("not an event envelope from %s: %r", source, envelope if isinstance(envelope, dict) else "")
+            return "rejected"
+        with self._locks[source]:
+            if envelope["position"] <= self._position(source):
+                return "duplicate"
+            entries = list(self._entries(source, [envelope]))
+            self.gate.call(self.view.apply, entries,
+                           Tracking(application_name=source, notification_id=envelope["position"]))
+            return "applied" if entries else "ignored"
+
+    def give_up_inbound(self, source: str, envelope: Any, error: Exception) -> None:
+        """An event the index cannot take is left to the feed catch-up, which meets it again in order."""
+        log.error("audit index could not apply %s event %r: %s", source, envelope, error)
+
+    # --- caught up from the feeds --------------------------------------------------------
+
+    def catch_up(self, source: str) -> int:
+        """Reads the source's feed after the recorded position to its end; returns the position reached."""
+        client = self.sources[source]
+        with self._locks[source]:
+            after = self._position(source)
+            while True:
+                page = client.get("/events", after=after, limit=FEED_PAGE)
+                if page["last_position"] <= after:
+                    return after
+                self.gate.call(self.view.apply, list(self._entries(source, page["events"])),
+                               Tracking(application_name=source, notification_id=page["last_position"]))
+                after = page["last_position"]
+
+    def catch_up_all(self) -> dict[str, str]:
+        """Every source caught up; a source that cannot be read is named, and the others go on."""
+        failures = {}
+        for source in self.sources:
+            try:
+                self.catch_up(source)
+            except AuditError as error:
+                failures[source] = str(error)
+        return failures
+
+    def _entries(self, source: str, envelopes: Iterable[dict[str, Any]]) -> Iterable[tuple[Listing, str, int, Row]]:
+        for envelope in envelopes:
+            if not isinstance(envelope.get("aggregate_id"), str) or not isinstance(envelope.get("type"), str):
+                continue  # not something an auditor could be pointed to
+            for diary_number in sorted(named_cases(envelope)):
+                entry = {"diary_number": diary_number, "service": source, "aggregate_id": envelope["aggregate_id"],
+                         "type": envelope["type"].split(".")[0]}
+                yield CASES, f"{diary_number}\x1f{source}\x1f{envelope['aggregate_id']}", envelope["position"], \
+                    _entry_view(entry)
+
+    def close(self) -> None:
+        self.gate.call(self.factory.close)

@@ -1,0 +1,54 @@
+"""The initiatives' read model: the list of cases with what registrars filter on, and their texts for search."""
+from __future__ import annotations
+
+from typing import Any
+
+from services.initiatives.domain import CONCLUSIVE_OUTCOMES, UNDECIDED_STATES, Initiative
+from services.initiatives.schemas import InitiativeView
+from shared.inbox import INCIDENTS
+from shared.readmodel import Listing, ReadModel, Row, SearchDocument
+
+CONCLUSIVE = {outcome.value for outcome in CONCLUSIVE_OUTCOMES}
+ANSWER_TEXTS = ("summary", "proposal", "assessed_results_and_consequences", "resources_and_financing",
+                "gender_equality")
+_view = InitiativeView()
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def initiative_row(initiative: Initiative) -> Row:
+    conclusive = [d for d in initiative.decisions if d["outcome"] in CONCLUSIVE]
+    answer = initiative.answer or {}
+    return Row(
+        sort_key=initiative.created_on.isoformat(),
+        view=_view.dump(initiative),
+        columns={
+            "state": initiative.state.value, "kind": initiative.kind.value, "diary": initiative.diary,
+            "diary_number": initiative.diary_number, "registered_on": _iso(initiative.registered_on),
+            "decided_on": _iso(conclusive[-1]["decided_on"]) if conclusive else None,
+            "due_date": _iso(initiative.due_date), "undecided": int(initiative.state in UNDECIDED_STATES),
+        },
+        tags={
+            "submitter": [s["name"] for s in initiative.submitters],
+            "party": [s.get("party") for s in initiative.submitters],
+            "preparer": [p["name"] for p in initiative.preparers],
+        },
+        document=SearchDocument(
+            title=initiative.title, diary_number=initiative.diary_number,
+            texts=[initiative.text, *initiative.proposal_clauses, *(answer.get(name) for name in ANSWER_TEXTS),
+                   *(d["text"] for d in initiative.decisions)],
+        ),
+    )
+
+
+INITIATIVES = Listing(
+    "initiatives", Initiative, initiative_row, label="Initiative", noun="initiative",
+    columns={"state": "text", "kind": "text", "diary": "text", "diary_number": "text", "registered_on": "text",
+             "decided_on": "text", "due_date": "text", "undecided": "integer"},
+)
+
+
+class InitiativesReadModel(ReadModel):
+    listings = (INITIATIVES, INCIDENTS)

@@ -1,0 +1,675 @@
+"""Persisted read models: the tables that lists, filters, look-ups and search read, in the service's own store.
+
+A read model is an eventsourcing `Projection` of the service's own log whose view is a
+`TrackingRecorder` (SQLite or PostgreSQL) holding, per listing, one row per aggregate (its
+view as JSON, the columns filters need, tags for multi-valued filters) and a search
+document. Rows and the log position they reflect are written in one transaction, and
+the tracking row only moves forward, so a batch is never applied twice (another instance
+that got there first makes ours roll back) nor skipped (every batch starts after the
+recorded position).
+
+What the library does not do, and is done here: SQLite has no subscription, and its
+`ProjectionRunner` builds an application of its own and writes one transaction per event.
+`ReadModel.catch_up()` reads the log after the recorded position in batches through the
+service's own application, and writes each batch in one transaction; the service runs
+it in the background (nudged after every command) and before every query, so a read
+sees every write acknowledged before it, while costing only what was written since.
+
+A row is derived from the aggregate as it was at the batch's last event of it (the
+domain's own `mutate`, so no rule is written twice).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Iterable, Mapping, Sequence
+
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.projection import Projection
+from eventsourcing.utils import resolve_topic
+
+from shared.envelope import dumps
+from shared.errors import InvalidRequest
+
+log = logging.getLogger(__name__)
+
+TRACKING_NAME = "read-model"
+BATCH_SIZE = 500
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+# --- what a listing holds ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchDocument:
+    """What full-text search finds an aggregate by: its title, and every text it holds."""
+
+    title: str
+    texts: Sequence[str | None]
+    diary_number: str | None = None
+
+    @property
+    def body(self) -> str:
+        return "\n".join(text for text in self.texts if text)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One aggregate in a listing: the order it is listed in, the columns and tags filters
+    read, the view a list shows, and its search document."""
+
+    sort_key: str
+    view: Mapping[str, Any]
+    columns: Mapping[str, Any] = field(default_factory=dict)
+    tags: Mapping[str, Iterable[str | None]] = field(default_factory=dict)
+    document: SearchDocument | None = None
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A list of one kind of aggregate: `row` turns the aggregate into its row."""
+
+    name: str
+    aggregate: type[Aggregate]
+    row: Callable[[Any], Row]
+    columns: Mapping[str, str] = field(default_factory=dict)  # column -> "text" | "integer"
+    label: str = ""  # what a search hit calls it (the aggregate's type by default)
+    noun: str = ""  # what a person calls one ("initiative"), in messages
+
+    @property
+    def kind(self) -> str:
+        return self.label or self.aggregate.__name__
+
+    @property
+    def one(self) -> str:
+        return self.noun or self.kind.lower()
+
+
+def tag_value(value: str) -> str:
+    """Tags match without regard to case or surrounding spaces."""
+    return " ".join(value.split()).casefold()
+
+
+# --- queries -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Condition:
+    column: str
+    operator: str  # "=", ">=", "<=", "<", ">", "in", "is null", "is not null"
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class Tag:
+    tag: str
+    value: str
+
+
+@dataclass
+class Page:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class Cursors:
+    """Opaque cursors: the position after the last item shown, bound to one list and its filters."""
+
+    @staticmethod
+    def digest(scope: str, filters: Mapping[str, Any]) -> str:
+        canonical = dumps({"scope": scope, "filters": {k: v for k, v in sorted(filters.items()) if v is not None}})
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    @classmethod
+    def encode(cls, scope: str, filters: Mapping[str, Any], key: Sequence[Any]) -> str:
+        raw = dumps({"v": 1, "d": cls.digest(scope, filters), "k": list(key)}).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, cursor: str | None, scope: str, filters: Mapping[str, Any], arity: int) -> list[Any] | None:
+        if cursor is None:
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            data = json.loads(raw.decode("utf-8"))
+            valid = (isinstance(data, dict) and data.get("v") == 1 and isinstance(data.get("k"), list)
+                     and len(data["k"]) == arity)
+        except (ValueError, UnicodeDecodeError):
+            valid = False
+        if not valid:
+            raise InvalidRequest.for_field("cursor", "not a cursor this service gave out")
+        if data.get("d") != cls.digest(scope, filters):
+            raise InvalidRequest.for_field("cursor", "belongs to another list or other filters: "
+                                                     "repeat the request that gave it, with its filters")
+        if not all(isinstance(part, (str, int, float)) and not isinstance(part, bool) for part in data["k"]):
+            raise InvalidRequest.for_field("cursor", "not a cursor this service gave out")
+        return data["k"]
+
+
+# --- search queries ------------------------------------------------------------------------
+
+MAX_QUERY_LENGTH = 200
+MAX_QUERY_WORDS = 12
+_WORD = re.compile(r"^\w+(?:[-.'’/]\w+)*$")
+_OPERATORS = {"AND", "OR", "NOT", "NEAR"}
+
+
+def search_words(query: str) -> list[str]:
+    """The words of a search as people type them; anything that would be search syntax is refused.
+
+    Each word is matched in full or as the start of a longer word (SQLite) or by its
+    Swedish stem (PostgreSQL); all words must match. Operators, quotes, wildcards and
+    negation are not part of the language, so neither store ever parses user syntax.
+    """
+    if len(query) > MAX_QUERY_LENGTH:
+        raise InvalidRequest.for_field("q", f"at most {MAX_QUERY_LENGTH} characters")
+    words = query.split()
+    if not words:
+        raise InvalidRequest.for_field("q", "give one or more words to search for")
+    if len(words) > MAX_QUERY_WORDS:
+        raise InvalidRequest.for_field("q", f"at most {MAX_QUERY_WORDS} words")
+    for word in words:
+        if word in _OPERATORS:
+            raise InvalidRequest.for_field("q", f"'{word}': search operators are not supported; every word given "
+                                                "must match")
+        if not _WORD.match(word):
+            raise InvalidRequest.for_field("q", f"'{word[:40]}': only words are searched (letters and digits, "
+                                                "joined by - . ' /); quotes, *, -, (, ), : and the like are not "
+                                                "search syntax here")
+    return words
+
+
+# --- the view: tables in the service's store ----------------------------------------------
+
+
+class ReadModelTables:
+    """The SQL of a read model, for one store (SQLite or PostgreSQL); mixed into its tracking recorder."""
+
+    placeholder = "?"
+    text = "TEXT"  # compared bytewise in both stores, so keyset pages follow the index's order
+    listings: Sequence[Listing] = ()
+    prefix = ""
+
+    # the store-specific parts
+    def table(self, name: str) -> str:
+        raise NotImplementedError
+
+    def search_table_statements(self) -> list[str]:
+        raise NotImplementedError
+
+    def search_page_statement(self, after: bool) -> str:
+        raise NotImplementedError
+
+    def match_expression(self, words: Sequence[str]) -> str:
+        raise NotImplementedError
+
+    def snippets(self, cursor: Any, words: Sequence[str], ids: Sequence[str]) -> dict[str, str]:
+        raise NotImplementedError
+
+    def transaction(self, commit: bool) -> Any:
+        return self.datastore.transaction(commit=commit)  # type: ignore[attr-defined]
+
+    # --- schema -------------------------------------------------------------------------
+
+    def configure(self, prefix: str, listings: Sequence[Listing]) -> None:
+        self.prefix = prefix
+        self.listings = listings
+
+    def name_of(self, listing: str, suffix: str = "") -> str:
+        return f"{self.prefix}_rm_{listing}{suffix}"
+
+    def read_model_statements(self) -> list[str]:
+        statements = []
+        for listing in self.listings:
+            text = self.text
+            columns = "".join(f", {column} {'BIGINT' if kind == 'integer' else text}"
+                              for column, kind in listing.columns.items())
+            rows = self.table(self.name_of(listing.name))
+            statements += [
+                f"CREATE TABLE IF NOT EXISTS {rows} (id {text} PRIMARY KEY, sort_key {text} NOT NULL, "
+                f"version BIGINT NOT NULL, view TEXT NOT NULL{columns})",
+                f"CREATE INDEX IF NOT EXISTS {self.name_of(listing.name, '_order')} ON {rows} (sort_key, id)",
+                *(f"CREATE INDEX IF NOT EXISTS {self.name_of(listing.name, '_by_' + column)} "
+                  f"ON {rows} ({column}, sort_key, id)" for column in listing.columns),
+                f"CREATE TABLE IF NOT EXISTS {self.table(self.name_of(listing.name, '_tags'))} "
+                f"(tag {text} NOT NULL, value {text} NOT NULL, id {text} NOT NULL, PRIMARY KEY (tag, value, id))",
+                f"CREATE INDEX IF NOT EXISTS {self.name_of(listing.name, '_tags_by_id')} "
+                f"ON {self.table(self.name_of(listing.name, '_tags'))} (id)",
+            ]
+        return statements + self.search_table_statements()
+
+    def read_model_tables(self) -> list[str]:
+        names = []
+        for listing in self.listings:
+            names += [self.name_of(listing.name), self.name_of(listing.name, "_tags")]
+        return names + self.search_tables()
+
+    def search_tables(self) -> list[str]:
+        return [self.name_of("search")]
+
+    def sql(self, statement: str) -> str:
+        return statement if self.placeholder == "?" else statement.replace("?", self.placeholder)
+
+    # --- writing ------------------------------------------------------------------------
+
+    def apply(self, rows: Sequence[tuple[Listing, str, int, Row]], tracking: Tracking) -> None:
+        """Writes the rows of a batch and the position it reached, in one transaction."""
+        with self.transaction(commit=True) as cursor:
+            for listing, aggregate_id, version, row in rows:
+                self._write_row(cursor, listing, aggregate_id, version, row)
+            self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]
+
+    def _write_row(self, cursor: Any, listing: Listing, aggregate_id: str, version: int, row: Row) -> None:
+        names = ["id", "sort_key", "version", "view", *listing.columns]
+        values = [aggregate_id, row.sort_key, version, dumps(row.view),
+                  *(row.columns.get(column) for column in listing.columns)]
+        updates = ", ".join(f"{name} = excluded.{name}" for name in names[1:])
+        cursor.execute(self.sql(
+            f"INSERT INTO {self.table(self.name_of(listing.name))} ({', '.join(names)}) "
+            f"VALUES ({', '.join('?' * len(names))}) ON CONFLICT (id) DO UPDATE SET {updates}"), values)
+        tags = self.table(self.name_of(listing.name, "_tags"))
+        cursor.execute(self.sql(f"DELETE FROM {tags} WHERE id = ?"), [aggregate_id])
+        pairs = sorted({(tag, tag_value(value)) for tag, values in row.tags.items() for value in values if value})
+        for tag, value in pairs:
+            cursor.execute(self.sql(f"INSERT INTO {tags} (tag, value, id) VALUES (?, ?, ?)"), [tag, value, aggregate_id])
+        if row.document is not None:
+            self._write_document(cursor, listing, aggregate_id, row.document)
+
+    def _write_document(self, cursor: Any, listing: Listing, aggregate_id: str, document: SearchDocument) -> None:
+        cursor.execute(self.sql(
+            f"INSERT INTO {self.table(self.name_of('search'))} (id, kind, listing, diary_number, title, body) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, "
+            "listing = excluded.listing, diary_number = excluded.diary_number, title = excluded.title, "
+            "body = excluded.body"),
+            [aggregate_id, listing.kind, listing.name, document.diary_number, document.title, document.body])
+
+    def drop(self) -> None:
+        """Drops every read-model table and forgets the position: the next catch-up starts from the beginning."""
+        with self.transaction(commit=True) as cursor:
+            for name in reversed(self.read_model_tables()):
+                cursor.execute(f"DROP TABLE IF EXISTS {self.table(name)}")
+            cursor.execute(self.sql(f"DELETE FROM {self.tracking_table()} WHERE application_name = ?"),
+                           [TRACKING_NAME])
+        self.create_read_model_tables()
+
+    def tracking_table(self) -> str:
+        raise NotImplementedError
+
+    def create_read_model_tables(self) -> None:
+        with self.transaction(commit=True) as cursor:
+            for statement in self.read_model_statements():
+                cursor.execute(statement)
+
+    # --- reading ------------------------------------------------------------------------
+
+    def page(
+        self, listing: Listing, *, conditions: Sequence[Condition] = (), tags: Sequence[Tag] = (),
+        after: Sequence[Any] | None = None, limit: int = DEFAULT_LIMIT, descending: bool = False,
+    ) -> tuple[list[dict[str, Any]], list[Any] | None]:
+        """One page of the listing, in (sort_key, id) order; the key to continue after it, if more follow."""
+        rows = self.table(self.name_of(listing.name))
+        where, params = self._where(listing, conditions, tags)
+        if after is not None:
+            where.append(f"(sort_key, id) {'<' if descending else '>'} (?, ?)")
+            params += [str(after[0]), str(after[1])]
+        direction = "DESC" if descending else "ASC"
+        statement = (f"SELECT id, sort_key, view FROM {rows}"
+                     + (" WHERE " + " AND ".join(where) if where else "")
+                     + f" ORDER BY sort_key {direction}, id {direction} LIMIT ?")
+        with self.transaction(commit=False) as cursor:
+            cursor.execute(self.sql(statement), [*params, limit + 1])
+            found = [dict(row) for row in cursor.fetchall()]
+        more = len(found) > limit
+        found = found[:limit]
+        key = [found[-1]["sort_key"], found[-1]["id"]] if more else None
+        return [json.loads(row["view"]) for row in found], key
+
+    def _where(self, listing: Listing, conditions: Sequence[Condition], tags: Sequence[Tag]) -> tuple[list[str], list[Any]]:
+        where: list[str] = []
+        params: list[Any] = []
+        for condition in conditions:
+            if condition.column not in listing.columns and condition.column != "id":
+                raise ValueError(f"{listing.name} has no column {condition.column}")
+            if condition.operator in ("is null", "is not null"):
+                where.append(f"{condition.column} {condition.operator}")
+            elif condition.operator == "in":
+                values = list(condition.value)
+                where.append(f"{condition.column} IN ({', '.join('?' * len(values))})")
+                params += values
+            else:
+                if condition.operator not in ("=", "<", "<=", ">", ">="):
+                    raise ValueError(condition.operator)
+                where.append(f"{condition.column} {condition.operator} ?")
+                params.append(condition.value)
+        table = self.table(self.name_of(listing.name, "_tags"))
+        for tag in tags:
+            where.append(f"id IN (SELECT id FROM {table} WHERE tag = ? AND value = ?)")
+            params += [tag.tag, tag_value(tag.value)]
+        return where, params
+
+    def search(
+        self, words: Sequence[str], *, after: Sequence[Any] | None = None, limit: int = DEFAULT_LIMIT,
+    ) -> tuple[list[dict[str, Any]], list[Any] | None]:
+        """Documents matching every word, best first (then by id); each with a snippet, matches in <mark>."""
+        params: list[Any] = [self.match_expression(words)]
+        if after is not None:
+            params += [float(after[0]), float(after[0]), str(after[1])]
+        with self.transaction(commit=False) as cursor:
+            cursor.execute(self.search_page_statement(after is not None), [*params, limit + 1])
+            found = [dict(row) for row in cursor.fetchall()]
+            more = len(found) > limit
+            found = found[:limit]
+            snippets = self.snippets(cursor, words, [row["id"] for row in found]) if found else {}
+        hits = [{"aggregate": row["kind"], "listing": row["listing"], "aggregate_id": row["id"],
+                 "diary_number": row["diary_number"], "title": row["title"], "score": float(row["score"]),
+                 "snippet": snippets.get(row["id"], "")} for row in found]
+        for hit in hits:
+            hit["key"] = [hit["score"], hit["aggregate_id"]]
+        return hits, (hits[-1]["key"] if more else None)
+
+    def count_rows(self) -> dict[str, int]:
+        with self.transaction(commit=False) as cursor:
+            counts = {}
+            for name in self.read_model_tables():
+                cursor.execute(f"SELECT COUNT(*) AS n FROM {self.table(name)}")
+                counts[name] = int(dict(cursor.fetchone())["n"])
+            return counts
+
+    def dump_rows(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every row of every read-model table, in a fixed order (what a rebuild must reproduce)."""
+        tables: dict[str, list[tuple[Any, ...]]] = {}
+        with self.transaction(commit=False) as cursor:
+            for listing in self.listings:
+                for name, order in ((self.name_of(listing.name), "id"),
+                                    (self.name_of(listing.name, "_tags"), "tag, value, id")):
+                    cursor.execute(f"SELECT * FROM {self.table(name)} ORDER BY {order}")
+                    tables[name] = [tuple(dict(row).values()) for row in cursor.fetchall()]
+            cursor.execute(f"SELECT id, kind, listing, diary_number, title, body FROM "
+                           f"{self.table(self.name_of('search'))} ORDER BY id")
+            tables[self.name_of("search")] = [tuple(dict(row).values()) for row in cursor.fetchall()]
+        return tables
+
+
+def _sqlite_recorder_class() -> type:
+    from eventsourcing.sqlite import SQLiteTrackingRecorder
+
+    class SQLiteReadModelRecorder(ReadModelTables, SQLiteTrackingRecorder):
+        """SQLite: FTS5 over the search documents (no Swedish stemmer: words match as prefixes)."""
+
+        placeholder = "?"
+
+        def table(self, name: str) -> str:
+            return name
+
+        def tracking_table(self) -> str:
+            return "tracking"
+
+        def search_table_statements(self) -> list[str]:
+            search, fts = self.name_of("search"), self.name_of("search_fts")
+            return [
+                f"CREATE TABLE IF NOT EXISTS {search} (docid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
+                "kind TEXT, listing TEXT, diary_number TEXT, title TEXT, body TEXT)",
+                f"CREATE VIRTUAL TABLE IF NOT EXISTS {fts} USING fts5(title, body, content='{search}', "
+                "content_rowid='docid', tokenize='unicode61 remove_diacritics 2')",
+                f"CREATE TRIGGER IF NOT EXISTS {search}_ai AFTER INSERT ON {search} BEGIN "
+                f"INSERT INTO {fts} (rowid, title, body) VALUES (new.docid, new.title, new.body); END",
+                f"CREATE TRIGGER IF NOT EXISTS {search}_ad AFTER DELETE ON {search} BEGIN "
+                f"INSERT INTO {fts} ({fts}, rowid, title, body) VALUES ('delete', old.docid, old.title, old.body); END",
+                f"CREATE TRIGGER IF NOT EXISTS {search}_au AFTER UPDATE ON {search} BEGIN "
+                f"INSERT INTO {fts} ({fts}, rowid, title, body) VALUES ('delete', old.docid, old.title, old.body); "
+                f"INSERT INTO {fts} (rowid, title, body) VALUES (new.docid, new.title, new.body); END",
+            ]
+
+        def search_tables(self) -> list[str]:
+            return [self.name_of("search_fts"), self.name_of("search")]
+
+        def match_expression(self, words: Sequence[str]) -> str:
+            # Each word as an FTS5 string (its own tokens as a phrase), matched as a prefix from three
+            # letters on (a shorter prefix would match a large part of every text).
+            return " ".join('"' + word.replace('"', "") + ('"*' if len(word) >= 3 else '"') for word in words)
+
+        def search_page_statement(self, after: bool) -> str:
+            search, fts = self.name_of("search"), self.name_of("search_fts")
+            inner = (f"SELECT s.id AS id, s.kind AS kind, s.listing AS listing, s.diary_number AS diary_number, "
+                     f"s.title AS title, -bm25({fts}, 2.0, 1.0) AS score FROM {fts} JOIN {search} s "
+                     f"ON s.docid = {fts}.rowid WHERE {fts} MATCH ?")
+            keyset = " WHERE (score < ? OR (score = ? AND id > ?))" if after else ""
+            return f"SELECT * FROM ({inner}){keyset} ORDER BY score DESC, id ASC LIMIT ?"
+
+        def snippets(self, cursor: Any, words: Sequence[str], ids: Sequence[str]) -> dict[str, str]:
+            search, fts = self.name_of("search"), self.name_of("search_fts")
+            cursor.execute(
+                f"SELECT s.id AS id, snippet({fts}, -1, '<mark>', '</mark>', '…', 16) AS snippet FROM {fts} "
+                f"JOIN {search} s ON s.docid = {fts}.rowid WHERE {fts} MATCH ? "
+                f"AND s.id IN ({', '.join('?' * len(ids))})", [self.match_expression(words), *ids])
+            return {row["id"]: row["snippet"] for row in cursor.fetchall()}
+
+        def _create_table(self, c: Any) -> None:
+            super()._create_table(c)
+            for statement in self.read_model_statements():
+                c.execute(statement)
+
+    return SQLiteReadModelRecorder
+
+
+def _postgres_recorder_class() -> type:
+    from eventsourcing.postgres import PostgresTrackingRecorder
+
+    class PostgresReadModelRecorder(ReadModelTables, PostgresTrackingRecorder):
+        """PostgreSQL: the `swedish` text-search configuration (stemming), a GIN index, ts_headline."""
+
+        placeholder = "%s"
+        text = 'TEXT COLLATE "C"'
+
+        def table(self, name: str) -> str:
+            return f'"{self.datastore.schema}"."{name}"'
+
+        def tracking_table(self) -> str:
+            return f'"{self.datastore.schema}"."{self.tracking_table_name}"'
+
+        def search_table_statements(self) -> list[str]:
+            search = self.table(self.name_of("search"))
+            return [
+                f"CREATE TABLE IF NOT EXISTS {search} (id {self.text} PRIMARY KEY, kind TEXT, listing TEXT, "
+                "diary_number TEXT, title TEXT, body TEXT, document tsvector GENERATED ALWAYS AS "
+                "(setweight(to_tsvector('swedish', coalesce(title, '')), 'A') || "
+                "setweight(to_tsvector('swedish', coalesce(body, '')), 'B')) STORED)",
+                f"CREATE INDEX IF NOT EXISTS {self.name_of('search_document')} ON {search} USING GIN (document)",
+            ]
+
+        def match_expression(self, words: Sequence[str]) -> str:
+            return " ".join(words)
+
+        def search_page_statement(self, after: bool) -> str:
+            search = self.table(self.name_of("search"))
+            inner = (f"SELECT id, kind, listing, diary_number, title, ts_rank(document, query)::float8 AS score "
+                     f"FROM {search}, plainto_tsquery('swedish', %s) AS query WHERE document @@ query")
+            keyset = " WHERE (score < %s OR (score = %s AND id > %s))" if after else ""
+            return f"SELECT * FROM ({inner}) AS matched{keyset} ORDER BY score DESC, id ASC LIMIT %s"
+
+        def snippets(self, cursor: Any, words: Sequence[str], ids: Sequence[str]) -> dict[str, str]:
+            search = self.table(self.name_of("search"))
+            cursor.execute(
+                "SELECT id, ts_headline('swedish', coalesce(title, '') || ' — ' || coalesce(body, ''), query, "
+                "'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=10, MaxFragments=2, "
+                f"FragmentDelimiter=\" … \"') AS snippet FROM {search}, plainto_tsquery('swedish', %s) AS query "
+                "WHERE id = ANY(%s)", [" ".join(words), list(ids)])
+            return {row["id"]: row["snippet"] for row in cursor.fetchall()}
+
+        def _create_table(self, curs: Any) -> None:
+            super()._create_table(curs)
+            for statement in self.read_model_statements():
+                curs.execute(statement)
+
+    return PostgresReadModelRecorder
+
+
+def construct_view(recorder: Any, prefix: str, listings: Sequence[Listing]) -> ReadModelTables:
+    """A read model's recorder on the store of a recorder (the application's), sharing its connections."""
+    module = type(recorder).__module__
+    if module.startswith("eventsourcing.sqlite"):
+        view = _sqlite_recorder_class()(recorder.datastore)
+    elif module.startswith("eventsourcing.postgres"):
+        view = _postgres_recorder_class()(recorder.datastore, tracking_table_name=recorder.tracking_table_name)
+    elif module.startswith("eventsourcing.popo"):
+        # The in-memory store of unit tests: the view in an in-memory SQLite database of its own.
+        from uuid import uuid4
+
+        from eventsourcing.sqlite import SQLiteDatastore
+
+        view = _sqlite_recorder_class()(SQLiteDatastore(f"file:read-model-{uuid4().hex}?mode=memory&cache=shared"))
+    else:
+        raise ValueError(f"no read model for {type(recorder).__name__}")
+    view.configure(prefix, listings)
+    view.create_table()
+    return view
+
+
+# --- the projection ----------------------------------------------------------------------------
+
+
+class ReadModel(Projection[Any]):
+    """A service's read model: its listings, kept from the service's own log."""
+
+    listings: ClassVar[tuple[Listing, ...]] = ()
+
+    def __init__(self, app: Any, batch_size: int = BATCH_SIZE):
+        self.app = app
+        self.batch_size = batch_size
+        super().__init__(view=construct_view(app.recorder, app.name.lower(), self.listings))
+        self._lock = threading.RLock()
+        self._listing_of_topic: dict[str, Listing | None] = {}
+        self._wake = threading.Event()
+        self._stopped = threading.Event()
+
+    def listing(self, name: str) -> Listing:
+        for listing in self.listings:
+            if listing.name == name:
+                return listing
+        raise KeyError(name)
+
+    # --- the library's projection interface, one event at a time -----------------------------
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        listing = self._listing_of_event(domain_event)
+        rows = []
+        if listing is not None:
+            aggregate = self.app.repository.get(domain_event.originator_id, version=domain_event.originator_version)
+            rows.append((listing, str(aggregate.id), aggregate.version, listing.row(aggregate)))
+        self.view.apply(rows, tracking)
+
+    # --- batches ----------------------------------------------------------------------------
+
+    @property
+    def position(self) -> int:
+        return self.view.max_tracking_id(TRACKING_NAME) or 0
+
+    def catch_up(self) -> int:
+        """Applies whatever the log holds after the recorded position; returns the position reached."""
+        with self._lock:
+            while self.catch_up_batch():
+                pass
+            return self.position
+
+    def catch_up_batch(self) -> bool:
+        """Applies one batch after the recorded position; True when more may follow."""
+        with self._lock:
+            position = self.position
+            notifications = self.app.recorder.select_notifications(
+                start=position, limit=self.batch_size, inclusive_of_start=False)
+            if not notifications:
+                return False
+            try:
+                self.view.apply(self.rows_for(notifications),
+                                Tracking(application_name=TRACKING_NAME, notification_id=notifications[-1].id))
+            except IntegrityError:
+                return True  # another instance recorded this batch first: go on after its position
+            return len(notifications) == self.batch_size
+
+    def rows_for(self, notifications: Sequence[Any]) -> list[tuple[Listing, str, int, Row]]:
+        """The row of every aggregate the batch changed, as it was after its last event in the batch."""
+        latest: dict[Any, tuple[Listing, int]] = {}
+        for notification in notifications:
+            listing = self._listing_of_topic_named(notification.topic)
+            if listing is not None:
+                latest[notification.originator_id] = (listing, notification.originator_version)
+        rows = []
+        for aggregate_id, (listing, version) in latest.items():
+            aggregate = self.app.repository.get(aggregate_id, version=version)
+            rows.append((listing, str(aggregate_id), version, listing.row(aggregate)))
+        return rows
+
+    def _listing_of_event(self, domain_event: Any) -> Listing | None:
+        for listing in self.listings:
+            if isinstance(domain_event, listing.aggregate.Event):  # type: ignore[arg-type]
+                return listing
+        return None
+
+    def _listing_of_topic_named(self, topic: str) -> Listing | None:
+        if topic not in self._listing_of_topic:
+            event_class = resolve_topic(topic)
+            self._listing_of_topic[topic] = next(
+                (listing for listing in self.listings if issubclass(event_class, listing.aggregate.Event)), None)
+        return self._listing_of_topic[topic]
+
+    def rebuild(self) -> int:
+        """Drops the tables and replays the whole log into them again."""
+        with self._lock:
+            self.view.drop()
+            return self.catch_up()
+
+    # --- in the background ------------------------------------------------------------------
+
+    def nudge(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._wake.set()
+
+    def run(self, gate: Any, poll_interval: float = 1.0) -> None:
+        """Keeps the tables caught up until stopped: after every nudge, and every `poll_interval`
+        seconds for what other instances wrote."""
+        while not self._stopped.is_set():
+            try:
+                # a batch a call, so that requests get the store between batches of a long backlog
+                while not self._stopped.is_set() and gate.call(self.catch_up_batch):
+                    pass
+            except Exception:  # noqa: BLE001 - the read model must outlive any failure; queries catch up too
+                log.exception("read model could not catch up; trying again")
+                self._stopped.wait(1.0)
+            self._wake.wait(poll_interval)
+            self._wake.clear()
+
+
+# --- what the HTTP layer does with a page ------------------------------------------------
+
+
+def paged(
+    view: ReadModelTables, listing: Listing, query: Mapping[str, Any], *,
+    conditions: Sequence[Condition] = (), tags: Sequence[Tag] = (),
+) -> Page:
+    """A page of a listing for a query's `limit`, `cursor` and `order`; the cursor is bound to the filters."""
+    filters = {k: v for k, v in query.items() if k not in ("cursor", "limit")}
+    after = Cursors.decode(query.get("cursor"), listing.name, filters, 2)
+    items, key = view.page(listing, conditions=conditions, tags=tags, after=after,
+                           limit=query.get("limit") or DEFAULT_LIMIT, descending=query.get("order") == "desc")
+    return Page(items, Cursors.encode(listing.name, filters, key) if key else None)
+
+
+def searched(view: ReadModelTables, scope: str, query: Mapping[str, Any]) -> Page:
+    words = search_words(query["q"])
+    filters = {"q": " ".join(words)}
+    after = Cursors.decode(query.get("cursor"), scope, filters, 2)
+    hits, key = view.search(words, after=after, limit=query.get("limit") or DEFAULT_LIMIT)
+    for hit in hits:
+        hit["cursor"] = Cursors.encode(scope, filters, hit.pop("key"))
+    return Page(hits, Cursors.encode(scope, filters, key) if key else None)

@@ -1,0 +1,236 @@
+"""Lists, look-ups and search read persisted read models (shared.readmodel), on both stores:
+pages with cursors and Link headers, filters, diary look-ups, Swedish full-text search, bad
+input refused, a rebuild equal to the live tables, a restart that needs no replay."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from click.testing import CliRunner
+
+from services.initiatives.application import InitiativesApplication
+from services.initiatives.demo import seed_000
+from services.initiatives.service import InitiativesService
+from shared.read_models_cli import main as read_models
+from shared.readmodel import Cursors
+from shared.store import persistence_env
+from tests.integration.conftest import running
+from tests.support.cases import drive, submit
+from tests.support.services import Api, api_for, assert_problem
+
+
+def submitted(api: Api, **changes: Any) -> dict[str, Any]:
+    return api.command("/initiatives", "case_officer", {**seed_000()["submission"], **changes})
+
+
+def registered(api: Api, **changes: Any) -> dict[str, Any]:
+    case = submitted(api, **changes)
+    return api.command(f"/initiatives/{case['id']}/register", "registrar", {})
+
+
+def store_env(config: dict[str, Any]) -> dict[str, str]:
+    return persistence_env(config, "initiatives")
+
+
+def test_every_list_pages_with_a_cursor_and_a_link_in_a_stable_order(api: Api) -> None:
+    cases = [registered(api, title=f"Ärende {number}") for number in range(7)]
+    first = api.get("/initiatives", params={"limit": 3, "state": "registered"})
+    assert first.status_code == 200
+    page = first.json()
+    assert [c["id"] for c in page["initiatives"]] == [c["id"] for c in cases[:3]]
+    link = first.headers["Link"]
+    assert link.endswith('>; rel="next"')
+    linked = parse_qs(urlparse(link[1:link.index(">")]).query)
+    assert linked == {"limit": ["3"], "state": ["registered"], "cursor": [page["next"]]}
+
+    seen, cursor = [], None
+    while True:
+        response = api.get("/initiatives", params={"limit": 3, "state": "registered", **({"cursor": cursor} if cursor else {})})
+        seen += [c["id"] for c in response.json()["initiatives"]]
+        cursor = response.json()["next"]
+        if cursor is None:
+            assert "Link" not in response.headers
+            break
+    assert seen == [c["id"] for c in cases]  # each once, in the order registered, across pages
+    newest_first = api.get("/initiatives", params={"limit": 500, "order": "desc"}).json()
+    assert [c["id"] for c in newest_first["initiatives"]] == [c["id"] for c in reversed(cases)]
+    assert newest_first["next"] is None
+    assert len(api.get("/initiatives").json()["initiatives"]) == 7  # default page of 50
+
+
+def test_filters_a_registrar_expects(api: Api) -> None:
+    kerr = registered(api, kind="motion", submitters=[{"name": "Veronica Kerr", "party": "KD"}])
+    lind = registered(api, submitters=[{"name": "Anna Lind", "party": "S"}])
+    referred = drive(api, submit(api)["id"], "referral")  # seed 000: registered 2025-05-19, four preparers
+    api.command(f"/initiatives/{referred['id']}/referral", "registrar", {
+        "preparers": seed_000()["referral"]["preparers"], "due_date": (date.today() + timedelta(days=30)).isoformat()})
+    overdue = drive(api, submit(api)["id"], "referral")
+    api.command(f"/initiatives/{overdue['id']}/referral", "registrar", {
+        "preparers": [{"name": "Karin Berglund"}], "due_date": (date.today() - timedelta(days=1)).isoformat(),
+        "referred_on": (date.today() - timedelta(days=30)).isoformat()})
+
+    def ids(**params: Any) -> list[str]:
+        response = api.get("/initiatives", params=params)
+        assert response.status_code == 200, response.text
+        return [c["id"] for c in response.json()["initiatives"]]
+
+    assert ids(kind="motion") == [kerr["id"]]
+    assert ids(party="kd") == [kerr["id"], referred["id"], overdue["id"]]  # seed 000's submitters are KD
+    assert ids(submitter="anna lind") == [lind["id"]]
+    assert ids(preparer="Karin Berglund") == [overdue["id"]]
+    assert ids(preparer="kerstin hamre") == [referred["id"]]
+    assert ids(overdue="true") == [overdue["id"]]
+    assert ids(state="in_preparation", party="KD") == [referred["id"], overdue["id"]]
+    today = date.today().isoformat()
+    assert ids(registered_from=today, registered_to=today) == [kerr["id"], lind["id"]]
+    assert ids(registered_from="2025-05-01", registered_to="2025-05-31") == [referred["id"], overdue["id"]]
+    assert ids(decided_from="2000-01-01") == []
+
+    found = api.get("/initiatives", params={"diary_number": lind["diary_number"]}).json()
+    assert [c["id"] for c in found["initiatives"]] == [lind["id"]] and found["next"] is None
+    unknown = assert_problem(api.get("/initiatives", params={"diary_number": "RUN 1999-0001"}), 404)
+    assert "RUN 1999-0001" in unknown["detail"]
+
+
+def test_a_decided_case_is_found_by_its_decision_date(api: Api) -> None:
+    case = drive(api, submit(api)["id"], "decision")
+    decided_on = case["decision"]["decided_on"]
+    found = api.get("/initiatives", params={"decided_from": decided_on, "decided_to": decided_on}).json()
+    assert [c["id"] for c in found["initiatives"]] == [case["id"]]
+
+
+def test_search_finds_swedish_words_and_marks_them(api: Api) -> None:
+    genitive = registered(api, title="Regionens roll", text="Om samverkans former med kommunerna.",
+                          proposal_clauses=["att utreda formerna"])
+    registered(api, title="Något annat", text="Kollektivtrafik i inlandet.", proposal_clauses=[])
+    response = api.get("/search", params={"q": "samverkan"})
+    assert response.status_code == 200, response.text
+    hits = response.json()["hits"]
+    assert [h["aggregate_id"] for h in hits] == [genitive["id"]]  # "samverkan" finds "samverkans"
+    [hit] = hits
+    assert hit["service"] == "initiatives" and hit["aggregate"] == "Initiative"
+    assert hit["diary_number"] == genitive["diary_number"] and hit["title"] == "Regionens roll"
+    assert "<mark>samverkans</mark>" in hit["snippet"].lower()
+    both = api.get("/search", params={"q": "samverkan kommunerna"}).json()["hits"]
+    assert [h["aggregate_id"] for h in both] == [genitive["id"]]  # every word must match
+    assert api.get("/search", params={"q": "samverkan kollektivtrafik"}).json()["hits"] == []
+
+
+def test_search_pages_best_match_first(api: Api) -> None:
+    cases = [registered(api, title=f"Samverkan {'samverkan ' * n}", text="Text.", proposal_clauses=[])
+             for n in range(5)]
+    seen, cursor = [], None
+    while True:
+        page = api.get("/search", params={"q": "samverkan", "limit": 2, **({"cursor": cursor} if cursor else {})}).json()
+        seen += page["hits"]
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert sorted(h["aggregate_id"] for h in seen) == sorted(c["id"] for c in cases)
+    assert len({h["aggregate_id"] for h in seen}) == 5
+    scores = [h["score"] for h in seen]
+    assert scores == sorted(scores, reverse=True)
+
+
+@pytest.mark.parametrize("params, field", [
+    ({"limit": 0}, "limit"), ({"limit": 10000}, "limit"), ({"limit": "many"}, "limit"),
+    ({"cursor": "not a cursor"}, "cursor"), ({"cursor": "eyJ2IjogMX0"}, "cursor"), ({"order": "sideways"}, "order"),
+    ({"registered_from": "2025-13-01"}, "registered_from"), ({"overdue": "maybe"}, "overdue"),
+])
+def test_bad_paging_and_filters_are_refused_naming_the_field(api: Api, params: dict[str, Any], field: str) -> None:
+    problem = assert_problem(api.get("/initiatives", params=params), 400)
+    assert [error["field"] for error in problem["errors"]] == [field]
+
+
+def test_a_cursor_only_continues_the_list_and_filters_that_gave_it(api: Api) -> None:
+    for number in range(3):
+        registered(api, title=f"Ärende {number}")
+    cursor = api.get("/initiatives", params={"limit": 1, "state": "registered"}).json()["next"]
+    assert cursor
+    for path, params in (("/initiatives", {"state": "submitted"}), ("/initiatives", {}), ("/incidents", {}),
+                         ("/search", {"q": "ärende"})):
+        problem = assert_problem(api.get(path, params={**params, "cursor": cursor}), 400)
+        assert problem["errors"][0]["field"] == "cursor"
+    forged = Cursors.encode("initiatives", {"order": "asc", "state": "registered"}, [{"x": 1}, "id"])
+    assert assert_problem(api.get("/initiatives", params={"state": "registered", "cursor": forged}), 400)
+
+
+@pytest.mark.parametrize("query", [
+    "x" * 10_240, '"samverkan"', "samverk*", "samverkan NEAR kommun", "-samverkan", "samverkan AND kommun",
+    "title:samverkan", "(samverkan)", "samverkan OR kommun", "^samverkan", "   ",
+])
+def test_a_search_that_is_too_long_or_search_syntax_is_refused(api: Api, query: str) -> None:
+    problem = assert_problem(api.get("/search", params={"q": query}), 400)
+    assert problem["errors"][0]["field"] == "q"
+
+
+def test_hyphenated_words_and_diary_numbers_are_searched_as_words(api: Api) -> None:
+    case = registered(api, title="Kultursamverkansmodellen och Umeå-regionen", proposal_clauses=[])
+    assert [h["aggregate_id"] for h in api.get("/search", params={"q": "Umeå-regionen"}).json()["hits"]] == [case["id"]]
+
+
+def test_a_restarted_service_answers_from_its_read_model_without_replaying(
+    container_factory: Any, config: dict[str, Any]
+) -> None:
+    first = running(container_factory, InitiativesService, config)
+    next(first)
+    api = api_for(config)
+    numbers = [registered(api)["diary_number"] for _ in range(3)]
+    assert len(api.get("/initiatives").json()["initiatives"]) == 3  # a read catches the read model up
+    health = api.get("/health", None).json()
+    assert health["read_model_position"] == health["log_position"]
+    next(first, None)  # stopped
+
+    restarted = running(container_factory, InitiativesService, config)
+    next(restarted)
+    # the position was kept with the tables: nothing to replay before the first answer
+    assert api.get("/health", None).json()["read_model_position"] == health["log_position"]
+    listed = api.get("/initiatives").json()["initiatives"]
+    assert [c["diary_number"] for c in listed] == numbers
+    next(restarted, None)
+
+
+def test_rebuilt_read_model_equals_the_live_one(api: Api, config: dict[str, Any], monkeypatch: Any) -> None:
+    drive(api, submit(api)["id"], "closure")
+    registered(api, kind="motion")
+    withdrawn = submitted(api)
+    api.command(f"/initiatives/{withdrawn['id']}/withdrawal", "registrar", {"reason": "Återkallad"})
+    app = InitiativesApplication(store_env(config))
+    try:
+        app.read_model.catch_up()
+        live = app.read_model.view.dump_rows()
+        assert len(live["initiatives_rm_initiatives"]) == 3 and len(live["initiatives_rm_search"]) == 3
+        for name in ("PERSISTENCE", "DATA_DIR", "POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DBNAME", "POSTGRES_SCHEMA"):
+            if name in config:
+                monkeypatch.setenv(name, str(config[name]))
+        result = CliRunner().invoke(read_models, ["rebuild", "initiatives"])
+        assert result.exit_code == 0, result.output
+        assert "initiatives_rm_initiatives: 3 rows" in result.output
+        assert app.read_model.view.dump_rows() == live
+    finally:
+        app.close()
+    listed = api.get("/initiatives").json()["initiatives"]  # the service reads the rebuilt tables
+    assert {c["state"] for c in listed} == {"closed", "registered", "withdrawn"}
+
+
+def test_two_instances_catching_up_at_once_apply_each_batch_once(api: Api, config: dict[str, Any]) -> None:
+    import eventlet
+
+    for _ in range(6):
+        registered(api)
+    first, second = InitiativesApplication(store_env(config)), InitiativesApplication(store_env(config))
+    try:
+        first.read_model.view.drop()  # both start from position 0 with small batches, racing
+        first.read_model.batch_size = second.read_model.batch_size = 2
+        racers = [eventlet.spawn(app.read_model.catch_up) for app in (first, second)]
+        reached = [racer.wait() for racer in racers]
+        head = first.recorder.max_notification_id()
+        assert reached == [head, head]
+        raced = first.read_model.view.dump_rows()
+        first.rebuild_read_model()
+        assert first.read_model.view.dump_rows() == raced
+    finally:
+        first.close()
+        second.close()

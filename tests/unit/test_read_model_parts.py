@@ -1,0 +1,108 @@
+"""The parts of the read side that need no server: cursors, search words, the merge of searches
+across services, and the audit index applying each source position once."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from services.audit.index import CaseIndex
+from services.audit.search import search_everywhere
+from services.initiatives.application import InitiativesApplication
+from shared.errors import InvalidRequest
+from shared.readmodel import Cursors, search_words
+from shared.store import StoreGate, persistence_env
+
+
+def test_a_cursor_round_trips_only_for_its_list_and_filters() -> None:
+    cursor = Cursors.encode("initiatives", {"state": "registered", "order": "asc"}, ["2025-06-01T10:00:00", "id-1"])
+    assert Cursors.decode(cursor, "initiatives", {"order": "asc", "state": "registered"}, 2) == [
+        "2025-06-01T10:00:00", "id-1"]
+    assert Cursors.decode(None, "initiatives", {}, 2) is None
+    for scope, filters in (("meetings", {"state": "registered", "order": "asc"}),
+                           ("initiatives", {"state": "closed", "order": "asc"})):
+        with pytest.raises(InvalidRequest) as refused:
+            Cursors.decode(cursor, scope, filters, 2)
+        assert refused.value.errors[0]["field"] == "cursor"
+    for garbage in ("", "%%%", "bm90IGpzb24", Cursors.encode("initiatives", {}, ["only one"])):
+        with pytest.raises(InvalidRequest):
+            Cursors.decode(garbage, "initiatives", {}, 2)
+
+
+def test_search_takes_words_and_refuses_search_syntax() -> None:
+    assert search_words("  samverkan  RUN 2025-0042 Umeå-regionen ") == ["samverkan", "RUN", "2025-0042", "Umeå-regionen"]
+    for query in ('"fras"', "ord*", "-ord", "a AND b", "a NEAR b", "(a)", "a:b", "^a", "", "x" * 201,
+                  " ".join(["ord"] * 13)):
+        with pytest.raises(InvalidRequest) as refused:
+            search_words(query)
+        assert refused.value.errors[0]["field"] == "q"
+
+
+class FakeService:
+    """A service's /search over a fixed list of hits (a unit-test stand-in for the HTTP client)."""
+
+    def __init__(self, name: str, scores: list[float]):
+        self.hits = [{"service": name, "aggregate": "X", "aggregate_id": f"{name}-{i}", "diary_number": None,
+                      "title": None, "snippet": "", "score": score, "cursor": str(i)}
+                     for i, score in enumerate(sorted(scores, reverse=True))]
+        self.requests = 0
+
+    def get(self, path: str, **params: Any) -> dict[str, Any]:
+        self.requests += 1
+        start = int(params["cursor"]) + 1 if "cursor" in params else 0
+        page = self.hits[start:start + params["limit"]]
+        more = start + params["limit"] < len(self.hits)
+        return {"hits": [dict(hit) for hit in page], "next": page[-1]["cursor"] if more else None}
+
+
+def test_a_search_across_services_shows_every_hit_once_best_first() -> None:
+    services = {"a": FakeService("a", [0.9, 0.5, 0.4, 0.1]), "b": FakeService("b", [0.8, 0.7, 0.2]),
+                "c": FakeService("c", [])}
+    seen, cursor = [], None
+    while True:
+        page = search_everywhere(services, {"q": "samverkan", "limit": 2, "cursor": cursor})
+        assert len(page.items) <= 2
+        seen += page.items
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert [hit["score"] for hit in seen] == [0.9, 0.8, 0.7, 0.5, 0.4, 0.2, 0.1]
+    assert len({hit["aggregate_id"] for hit in seen}) == 7
+    with pytest.raises(InvalidRequest):
+        search_everywhere(services, {"q": "samverkan", "limit": 2, "cursor": None, "services": "a,archive"})
+
+
+def test_the_audit_index_applies_each_source_position_once(tmp_path: Any) -> None:
+    env = persistence_env({"PERSISTENCE": "sqlite", "DATA_DIR": str(tmp_path)}, "audit")
+    index = CaseIndex(env, {"initiatives": None}, StoreGate(env))  # type: ignore[dict-item]
+
+    def envelope(position: int, diary_number: str | None, aggregate_id: str = "c1") -> dict[str, Any]:
+        return {"position": position, "type": "Initiative.Registered", "aggregate_id": aggregate_id,
+                "diary_number": diary_number, "payload": {}}
+
+    try:
+        assert index.apply_inbound("initiatives", envelope(1, None)) == "ignored"
+        assert index.apply_inbound("initiatives", envelope(3, "RUN 2025-0001")) == "applied"
+        assert index.apply_inbound("initiatives", envelope(3, "RUN 2025-0001")) == "duplicate"
+        assert index.apply_inbound("initiatives", envelope(2, "RUN 2025-0009", "c9")) == "duplicate"  # out of order
+        assert index.apply_inbound("initiatives", envelope(4, "RUN 2025-0001")) == "applied"
+        assert index.apply_inbound("initiatives", {"not": "an envelope"}) == "rejected"
+        assert index.aggregates_of("RUN 2025-0001") == [("initiatives", "c1", "Initiative")]
+        assert index.aggregates_of("RUN 2025-0009") == []
+        assert index.positions() == {"initiatives": 4}
+    finally:
+        index.close()
+
+
+def test_a_read_model_on_the_in_memory_store_lists_what_was_saved() -> None:
+    app = InitiativesApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    from services.initiatives.demo import seed_000
+    from services.initiatives.schemas import SubmitInitiative
+
+    submission = SubmitInitiative().load(seed_000()["submission"])
+    ids = [str(app.submit_initiative(actor="x", **submission).id) for _ in range(3)]
+    page = app.list_initiatives({"limit": 2}, today=date.today())
+    assert [case["id"] for case in page.items] == ids[:2] and page.next_cursor
+    rest = app.list_initiatives({"limit": 2, "cursor": page.next_cursor}, today=date.today())
+    assert [case["id"] for case in rest.items] == ids[2:] and rest.next_cursor is None
