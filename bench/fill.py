@@ -3,8 +3,8 @@
 Each case lives seed 000's whole life (submitted, registered, referred, answered, scheduled,
 decided, finalised, dispatched, closed: nine events), or stops earlier, so every state is
 listed. Its diary number comes from the diary's counter exactly as a registration takes it;
-`marked_every` cases carry a word no other case has, so a search can find the same number of
-cases at every size.
+one case in `marked_every` carries a word no other case has (twenty cases, by default, at any
+size), so a search finds the same cases, as many, at every size.
 """
 from __future__ import annotations
 
@@ -64,9 +64,11 @@ def live(initiative: Initiative, steps: int, serial: Serial, diary: str, number_
             initiative.close(closed_on=on + timedelta(40), actor=ACTOR)
 
 
-def fill_initiatives(app: InitiativesApplication, count: int, *, marked_every: int = 100, per_save: int = 200,
+def fill_initiatives(app: InitiativesApplication, count: int, *, marked_every: int | None = None, per_save: int = 200,
                      year: int = 2025, progress: Callable[[int], None] = lambda done: None) -> int:
-    """Saves `count` cases, `per_save` in one transaction with the diary's counter; returns the events written."""
+    """Saves `count` cases, `per_save` in one transaction with the diary's counter; returns the events written.
+    By default twenty cases carry the marked word, whatever the count."""
+    marked_every = marked_every or max(1, count // 20)
     scope = f"diary/{app.diary}"
     try:
         serial = app.repository.get(Serial.create_id(scope, year))

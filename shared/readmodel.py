@@ -595,16 +595,22 @@ class ReadModel(Projection[Any]):
             return len(notifications) == self.batch_size
 
     def rows_for(self, notifications: Sequence[Any]) -> list[tuple[Listing, str, int, Row]]:
-        """The row of every aggregate the batch changed, as it was after its last event in the batch."""
-        latest: dict[Any, tuple[Listing, int]] = {}
+        """The row of every aggregate the batch changed, as it was after its last event in the batch.
+
+        An aggregate is replayed from the batch's own events when the batch holds its first one,
+        else from the store up to the event before the batch's first and on from the batch."""
+        touched: dict[Any, tuple[Listing, list[Any]]] = {}
         for notification in notifications:
             listing = self._listing_of_topic_named(notification.topic)
             if listing is not None:
-                latest[notification.originator_id] = (listing, notification.originator_version)
+                touched.setdefault(notification.originator_id, (listing, []))[1].append(notification)
         rows = []
-        for aggregate_id, (listing, version) in latest.items():
-            aggregate = self.app.repository.get(aggregate_id, version=version)
-            rows.append((listing, str(aggregate_id), version, listing.row(aggregate)))
+        for aggregate_id, (listing, own) in touched.items():
+            first = own[0].originator_version
+            aggregate = None if first == 1 else self.app.repository.get(aggregate_id, version=first - 1)
+            for notification in own:
+                aggregate = self.app.mapper.to_domain_event(notification).mutate(aggregate)
+            rows.append((listing, str(aggregate_id), aggregate.version, listing.row(aggregate)))
         return rows
 
     def _listing_of_event(self, domain_event: Any) -> Listing | None:
