@@ -23,6 +23,7 @@ import threading
 import time
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from services.initiatives.demo import seed_000
@@ -32,13 +33,16 @@ from shared.audit import ServiceClient
 from tests.support.services import Api, ServiceProcess, service_config
 
 AMQP_URI = os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
+LOGS = Path(__file__).resolve().parent / "results" / "logs"
 AUDITOR = "test-auditor"
 
 
 @contextmanager
 def running(services: list[str], store: dict[str, Any], **overrides: Any) -> Iterator[dict[str, tuple[Api, ServiceProcess]]]:
     """The services on one store, each under `nameko run`; the audit service reads the others."""
-    with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="bench_logs_") as logs:
+    logs = LOGS / datetime.now().strftime("%Y%m%dT%H%M%S%f")  # kept: a failure can be read after
+    logs.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
         started: dict[str, tuple[Api, ServiceProcess]] = {}
         for service in services:
             config = service_config(AMQP_URI, store, **overrides)

@@ -20,6 +20,7 @@ from shared.serials import Serial
 
 TAggregate = TypeVar("TAggregate", bound=Aggregate)
 log = logging.getLogger(__name__)
+REQUEST_CATCH_UP_BATCHES = 4
 
 
 class DateAsISO(Transcoding):
@@ -130,18 +131,21 @@ class CaseApplication(Application):
 
     # --- reads: the read model, caught up first so that every acknowledged write is seen ----------
 
-    def caught_up(self) -> ReadModel:
+    def caught_up(self, complete: bool = False) -> ReadModel:
+        """The read model with what the log holds beyond it applied first: all of it when a rule
+        depends on the answer (`complete`); else a few batches, so that a request after a long
+        backlog (a rebuild, a bulk import) is not held while the background loop works it off."""
         if self.read_model is None:
             raise NotFound(f"{self.source} keeps no lists")
-        self.read_model.catch_up()
+        self.read_model.catch_up(None if complete else REQUEST_CATCH_UP_BATCHES)
         return self.read_model
 
     def list_page(
         self, listing: str, query: Mapping[str, Any], *, conditions: Sequence[Condition] = (),
-        tags: Sequence[Tag] = (), diary_number: str | None = None,
+        tags: Sequence[Tag] = (), diary_number: str | None = None, complete: bool = False,
     ) -> Page:
         """A page of one of the service's lists; a look-up by diary number that finds nothing is a 404."""
-        read_model = self.caught_up()
+        read_model = self.caught_up(complete)
         page = paged(read_model.view, read_model.listing(listing), query, conditions=conditions, tags=tags)
         if diary_number is not None and not page.items and not query.get("cursor"):
             raise NotFound(f"No {read_model.listing(listing).one} with diary number {diary_number!r}")
@@ -177,10 +181,11 @@ class CaseApplication(Application):
             for source in self.inbox_sources
         }
         read = self.read_model.position if self.read_model is not None else head
+        unlisted = dict(self.read_model.failures) if self.read_model is not None else {}
         return {
-            "status": "degraded" if self.inbox_failures else "ok",
+            "status": "degraded" if self.inbox_failures or unlisted else "ok",
             "log_position": head, "published_position": published, "unpublished": head - published,
-            "read_model_position": read, "inboxes": inboxes,
+            "read_model_position": read, "read_model_failures": unlisted, "inboxes": inboxes,
         }
 
     def aggregate_envelopes(self, aggregate_id: UUID) -> list[dict[str, Any]]:

@@ -14,7 +14,8 @@ LATEST_MOMENT = datetime(2999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
 
 
 class Text(fields.String):
-    """A string that is real UTF-8 (no lone surrogates, which the event store cannot encode)."""
+    """A string that is real UTF-8 (no lone surrogates, which the event store cannot encode) and has
+    no NUL character (which PostgreSQL cannot keep in a text column)."""
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
@@ -22,6 +23,8 @@ class Text(fields.String):
             text.encode("utf-8")
         except UnicodeEncodeError:
             raise ValidationError("Not valid UTF-8 text.") from None
+        if "\x00" in text:
+            raise ValidationError("Contains a NUL character.")
         return text
 
 

@@ -22,15 +22,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
 import logging
+import math
 import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterable, Mapping, Sequence
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import InterfaceError, OperationalError, Tracking
 from eventsourcing.projection import Projection
 from eventsourcing.utils import resolve_topic
 
@@ -40,6 +42,11 @@ from shared.errors import InvalidRequest
 log = logging.getLogger(__name__)
 
 TRACKING_NAME = "read-model"
+# Marks around matched words while a snippet is made; the snippet is escaped as HTML, then they
+# become <mark> and </mark> (characters of Unicode's private use area: no text has them).
+MARK_START, MARK_END = "\ue000", "\ue001"
+# An aggregate's search document is cut here (PostgreSQL's tsvector holds at most 1 MB).
+MAX_DOCUMENT_CHARACTERS = 200_000
 BATCH_SIZE = 500
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -58,7 +65,7 @@ class SearchDocument:
 
     @property
     def body(self) -> str:
-        return "\n".join(text for text in self.texts if text)
+        return "\n".join(text for text in self.texts if text)[:MAX_DOCUMENT_CHARACTERS]
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,16 @@ class Listing:
     @property
     def one(self) -> str:
         return self.noun or self.kind.lower()
+
+
+def marked(snippet: str) -> str:
+    """A snippet safe to show as HTML: its text escaped, its matches in <mark>."""
+    return html.escape(snippet).replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
+
+
+def stored(value: Any) -> Any:
+    """Text as a store can keep it in a column: PostgreSQL refuses NUL characters in text."""
+    return value.replace("\x00", "") if isinstance(value, str) else value
 
 
 def tag_value(value: str) -> str:
@@ -134,14 +151,16 @@ class Cursors:
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     @classmethod
-    def decode(cls, cursor: str | None, scope: str, filters: Mapping[str, Any], arity: int) -> list[Any] | None:
+    def decode(cls, cursor: str | None, scope: str, filters: Mapping[str, Any],
+               kinds: Sequence[type | tuple[type, ...]]) -> list[Any] | None:
+        """The key a cursor holds; `kinds` are the types of its parts (a cursor that does not fit is a 400)."""
         if cursor is None:
             return None
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
             data = json.loads(raw.decode("utf-8"))
             valid = (isinstance(data, dict) and data.get("v") == 1 and isinstance(data.get("k"), list)
-                     and len(data["k"]) == arity)
+                     and len(data["k"]) == len(kinds))
         except (ValueError, UnicodeDecodeError):
             valid = False
         if not valid:
@@ -149,9 +168,16 @@ class Cursors:
         if data.get("d") != cls.digest(scope, filters):
             raise InvalidRequest.for_field("cursor", "belongs to another list or other filters: "
                                                      "repeat the request that gave it, with its filters")
-        if not all(isinstance(part, (str, int, float)) and not isinstance(part, bool) for part in data["k"]):
-            raise InvalidRequest.for_field("cursor", "not a cursor this service gave out")
+        for part, kind in zip(data["k"], kinds):
+            fits = isinstance(part, kind) and not isinstance(part, bool)
+            if not fits or (isinstance(part, str) and "\x00" in part) or (
+                    isinstance(part, float) and not math.isfinite(part)):
+                raise InvalidRequest.for_field("cursor", "not a cursor this service gave out")
         return data["k"]
+
+
+PAGE_KEY = (str, str)  # (sort key, id)
+SEARCH_KEY = ((int, float), str)  # (score, id)
 
 
 # --- search queries ------------------------------------------------------------------------
@@ -188,6 +214,10 @@ def search_words(query: str) -> list[str]:
 
 
 # --- the view: tables in the service's store ----------------------------------------------
+
+
+class PositionMoved(Exception):
+    """The recorded position is not where a batch began: someone else moved it."""
 
 
 class ReadModelTables:
@@ -260,24 +290,43 @@ class ReadModelTables:
 
     # --- writing ------------------------------------------------------------------------
 
-    def apply(self, rows: Sequence[tuple[Listing, str, int, Row]], tracking: Tracking) -> None:
-        """Writes the rows of a batch and the position it reached, in one transaction."""
+    def apply(self, rows: Sequence[tuple[Listing, str, int, Row]], tracking: Tracking, start: int) -> None:
+        """Writes the rows of a batch read after `start`, and the position it reached, in one transaction.
+
+        The position is moved first, and only from `start`: an instance that finds it moved (another
+        instance recorded this batch, or a rebuild reset it) writes nothing and raises PositionMoved.
+        Instances wait for each other on that one row, so they never lock rows in opposite orders."""
         with self.transaction(commit=True) as cursor:
-            for listing, aggregate_id, version, row in rows:
+            self._move_position(cursor, tracking, start)
+            for listing, aggregate_id, version, row in sorted(rows, key=lambda entry: (entry[0].name, entry[1])):
                 self._write_row(cursor, listing, aggregate_id, version, row)
-            self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]
+
+    def _move_position(self, cursor: Any, tracking: Tracking, start: int) -> None:
+        table = self.tracking_table()
+        if start == 0:
+            cursor.execute(self.sql(
+                f"INSERT INTO {table} (application_name, notification_id) VALUES (?, ?) "
+                "ON CONFLICT (application_name) DO NOTHING RETURNING notification_id"),
+                [tracking.application_name, tracking.notification_id])
+        else:
+            cursor.execute(self.sql(
+                f"UPDATE {table} SET notification_id = ? WHERE application_name = ? AND notification_id = ? "
+                "RETURNING notification_id"), [tracking.notification_id, tracking.application_name, start])
+        if cursor.fetchone() is None:
+            raise PositionMoved(f"{tracking.application_name} is no longer at {start}")
 
     def _write_row(self, cursor: Any, listing: Listing, aggregate_id: str, version: int, row: Row) -> None:
         names = ["id", "sort_key", "version", "view", *listing.columns]
-        values = [aggregate_id, row.sort_key, version, dumps(row.view),
-                  *(row.columns.get(column) for column in listing.columns)]
+        values = [aggregate_id, stored(row.sort_key), version, dumps(row.view),
+                  *(stored(row.columns.get(column)) for column in listing.columns)]
         updates = ", ".join(f"{name} = excluded.{name}" for name in names[1:])
         cursor.execute(self.sql(
             f"INSERT INTO {self.table(self.name_of(listing.name))} ({', '.join(names)}) "
             f"VALUES ({', '.join('?' * len(names))}) ON CONFLICT (id) DO UPDATE SET {updates}"), values)
         tags = self.table(self.name_of(listing.name, "_tags"))
         cursor.execute(self.sql(f"DELETE FROM {tags} WHERE id = ?"), [aggregate_id])
-        pairs = sorted({(tag, tag_value(value)) for tag, values in row.tags.items() for value in values if value})
+        pairs = sorted({(tag, tag_value(stored(value))) for tag, values in row.tags.items() for value in values
+                        if value})
         for tag, value in pairs:
             cursor.execute(self.sql(f"INSERT INTO {tags} (tag, value, id) VALUES (?, ?, ?)"), [tag, value, aggregate_id])
         if row.document is not None:
@@ -289,24 +338,22 @@ class ReadModelTables:
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, "
             "listing = excluded.listing, diary_number = excluded.diary_number, title = excluded.title, "
             "body = excluded.body"),
-            [aggregate_id, listing.kind, listing.name, document.diary_number, document.title, document.body])
+            [aggregate_id, listing.kind, listing.name, stored(document.diary_number), stored(document.title),
+             stored(document.body)])
 
     def drop(self) -> None:
-        """Drops every read-model table and forgets the position: the next catch-up starts from the beginning."""
+        """Drops every read-model table, forgets the position and creates the tables anew, in one
+        transaction: the next catch-up starts from the beginning."""
         with self.transaction(commit=True) as cursor:
             for name in reversed(self.read_model_tables()):
                 cursor.execute(f"DROP TABLE IF EXISTS {self.table(name)}")
             cursor.execute(self.sql(f"DELETE FROM {self.tracking_table()} WHERE application_name = ?"),
                            [TRACKING_NAME])
-        self.create_read_model_tables()
+            for statement in self.read_model_statements():
+                cursor.execute(statement)
 
     def tracking_table(self) -> str:
         raise NotImplementedError
-
-    def create_read_model_tables(self) -> None:
-        with self.transaction(commit=True) as cursor:
-            for statement in self.read_model_statements():
-                cursor.execute(statement)
 
     # --- reading ------------------------------------------------------------------------
 
@@ -370,7 +417,7 @@ class ReadModelTables:
             snippets = self.snippets(cursor, words, [row["id"] for row in found]) if found else {}
         hits = [{"aggregate": row["kind"], "listing": row["listing"], "aggregate_id": row["id"],
                  "diary_number": row["diary_number"], "title": row["title"], "score": float(row["score"]),
-                 "snippet": snippets.get(row["id"], "")} for row in found]
+                 "snippet": marked(snippets.get(row["id"], ""))} for row in found]
         for hit in hits:
             hit["key"] = [hit["score"], hit["aggregate_id"]]
         return hits, (hits[-1]["key"] if more else None)
@@ -447,7 +494,7 @@ def _sqlite_recorder_class() -> type:
         def snippets(self, cursor: Any, words: Sequence[str], ids: Sequence[str]) -> dict[str, str]:
             search, fts = self.name_of("search"), self.name_of("search_fts")
             cursor.execute(
-                f"SELECT s.id AS id, snippet({fts}, -1, '<mark>', '</mark>', '…', 16) AS snippet FROM {fts} "
+                f"SELECT s.id AS id, snippet({fts}, -1, '{MARK_START}', '{MARK_END}', '…', 16) AS snippet FROM {fts} "
                 f"JOIN {search} s ON s.docid = {fts}.rowid WHERE {fts} MATCH ? "
                 f"AND s.id IN ({', '.join('?' * len(ids))})", [self.match_expression(words), *ids])
             return {row["id"]: row["snippet"] for row in cursor.fetchall()}
@@ -499,7 +546,7 @@ def _postgres_recorder_class() -> type:
             search = self.table(self.name_of("search"))
             cursor.execute(
                 "SELECT id, ts_headline('swedish', coalesce(title, '') || ' — ' || coalesce(body, ''), query, "
-                "'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=10, MaxFragments=2, "
+                f"'StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=30, MinWords=10, MaxFragments=2, "
                 f"FragmentDelimiter=\" … \"') AS snippet FROM {search}, plainto_tsquery('swedish', %s) AS query "
                 "WHERE id = ANY(%s)", [" ".join(words), list(ids)])
             return {row["id"]: row["snippet"] for row in cursor.fetchall()}
@@ -549,6 +596,7 @@ class ReadModel(Projection[Any]):
         self._listing_of_topic: dict[str, Listing | None] = {}
         self._wake = threading.Event()
         self._stopped = threading.Event()
+        self.failures: dict[str, str] = {}  # aggregate id -> why its row could not be made
 
     def listing(self, name: str) -> Listing:
         for listing in self.listings:
@@ -564,7 +612,7 @@ class ReadModel(Projection[Any]):
         if listing is not None:
             aggregate = self.app.repository.get(domain_event.originator_id, version=domain_event.originator_version)
             rows.append((listing, str(aggregate.id), aggregate.version, listing.row(aggregate)))
-        self.view.apply(rows, tracking)
+        self.view.apply(rows, tracking, start=self.position)
 
     # --- batches ----------------------------------------------------------------------------
 
@@ -572,11 +620,13 @@ class ReadModel(Projection[Any]):
     def position(self) -> int:
         return self.view.max_tracking_id(TRACKING_NAME) or 0
 
-    def catch_up(self) -> int:
-        """Applies whatever the log holds after the recorded position; returns the position reached."""
+    def catch_up(self, max_batches: int | None = None) -> int:
+        """Applies whatever the log holds after the recorded position (at most `max_batches` batches
+        of it); returns the position reached."""
         with self._lock:
-            while self.catch_up_batch():
-                pass
+            batches = 1
+            while self.catch_up_batch() and (max_batches is None or batches < max_batches):
+                batches += 1
             return self.position
 
     def catch_up_batch(self) -> bool:
@@ -588,17 +638,19 @@ class ReadModel(Projection[Any]):
             if not notifications:
                 return False
             try:
-                self.view.apply(self.rows_for(notifications),
-                                Tracking(application_name=TRACKING_NAME, notification_id=notifications[-1].id))
-            except IntegrityError:
-                return True  # another instance recorded this batch first: go on after its position
+                self.view.apply(self.rows_for(notifications), start=position,
+                                tracking=Tracking(application_name=TRACKING_NAME, notification_id=notifications[-1].id))
+            except PositionMoved:
+                return True  # another instance recorded this batch first, or a rebuild began: go on from there
             return len(notifications) == self.batch_size
 
     def rows_for(self, notifications: Sequence[Any]) -> list[tuple[Listing, str, int, Row]]:
         """The row of every aggregate the batch changed, as it was after its last event in the batch.
 
         An aggregate is replayed from the batch's own events when the batch holds its first one,
-        else from the store up to the event before the batch's first and on from the batch."""
+        else from the store up to the event before the batch's first and on from the batch. An
+        aggregate whose row cannot be made is left as it was, logged and shown by /health, so that
+        one bad row cannot stop every list of the service."""
         touched: dict[Any, tuple[Listing, list[Any]]] = {}
         for notification in notifications:
             listing = self._listing_of_topic_named(notification.topic)
@@ -606,11 +658,18 @@ class ReadModel(Projection[Any]):
                 touched.setdefault(notification.originator_id, (listing, []))[1].append(notification)
         rows = []
         for aggregate_id, (listing, own) in touched.items():
-            first = own[0].originator_version
-            aggregate = None if first == 1 else self.app.repository.get(aggregate_id, version=first - 1)
-            for notification in own:
-                aggregate = self.app.mapper.to_domain_event(notification).mutate(aggregate)
-            rows.append((listing, str(aggregate_id), aggregate.version, listing.row(aggregate)))
+            try:
+                first = own[0].originator_version
+                aggregate = None if first == 1 else self.app.repository.get(aggregate_id, version=first - 1)
+                for notification in own:
+                    aggregate = self.app.mapper.to_domain_event(notification).mutate(aggregate)
+                rows.append((listing, str(aggregate_id), aggregate.version, listing.row(aggregate)))
+                self.failures.pop(str(aggregate_id), None)
+            except (OperationalError, InterfaceError):
+                raise  # the store, not the row: the batch is tried again
+            except Exception as error:  # noqa: BLE001
+                log.exception("read model %s: no row for aggregate %s", listing.name, aggregate_id)
+                self.failures[str(aggregate_id)] = f"{listing.name}: {type(error).__name__}: {error}"[:500]
         return rows
 
     def _listing_of_event(self, domain_event: Any) -> Listing | None:
@@ -665,7 +724,7 @@ def paged(
 ) -> Page:
     """A page of a listing for a query's `limit`, `cursor` and `order`; the cursor is bound to the filters."""
     filters = {k: v for k, v in query.items() if k not in ("cursor", "limit")}
-    after = Cursors.decode(query.get("cursor"), listing.name, filters, 2)
+    after = Cursors.decode(query.get("cursor"), listing.name, filters, PAGE_KEY)
     items, key = view.page(listing, conditions=conditions, tags=tags, after=after,
                            limit=query.get("limit") or DEFAULT_LIMIT, descending=query.get("order") == "desc")
     return Page(items, Cursors.encode(listing.name, filters, key) if key else None)
@@ -674,7 +733,7 @@ def paged(
 def searched(view: ReadModelTables, scope: str, query: Mapping[str, Any]) -> Page:
     words = search_words(query["q"])
     filters = {"q": " ".join(words)}
-    after = Cursors.decode(query.get("cursor"), scope, filters, 2)
+    after = Cursors.decode(query.get("cursor"), scope, filters, SEARCH_KEY)
     hits, key = view.search(words, after=after, limit=query.get("limit") or DEFAULT_LIMIT)
     for hit in hits:
         hit["cursor"] = Cursors.encode(scope, filters, hit.pop("key"))

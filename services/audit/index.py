@@ -20,7 +20,8 @@ from eventsourcing.utils import Environment
 
 from shared.application import _is_envelope
 from shared.audit import AuditError, ServiceClient
-from shared.readmodel import Condition, Listing, Row, construct_view
+from shared.errors import ConcurrentChange
+from shared.readmodel import Condition, Listing, PositionMoved, Row, construct_view
 from shared.timeline import named_cases
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,10 @@ class CaseIndex:
         self.sources = dict(sources)
         self.inbox_failures: dict[str, dict[str, Any]] = {}
         self._locks = {name: threading.Lock() for name in self.sources}
+        # Whether the index has every event of a source up to its position, so that the next message
+        # of its queue can follow on: not before its first catch-up from the feed, nor after a message
+        # was given up.
+        self._continuous = {name: False for name in self.sources}
 
     # --- what concerns a case ------------------------------------------------------------
 
@@ -70,44 +75,61 @@ class CaseIndex:
     # --- fed by the inboxes --------------------------------------------------------------
 
     def apply_inbound(self, source: str, envelope: Any) -> str:
+        """A message of the source's queue: applied once, after everything before it."""
         if source not in self._locks or not _is_envelope(envelope):
             log.warning("not an event envelope from %s: %r", source, envelope if isinstance(envelope, dict) else "")
             return "rejected"
         with self._locks[source]:
-            if envelope["position"] <= self._position(source):
+            if not self._continuous[source]:
+                self._catch_up(source)  # what the queue may not hold (before it existed, or given up)
+            position = self._position(source)
+            if envelope["position"] <= position:
                 return "duplicate"
             entries = list(self._entries(source, [envelope]))
-            self.gate.call(self.view.apply, entries,
-                           Tracking(application_name=source, notification_id=envelope["position"]))
+            self._apply(entries, source, envelope["position"], position)
             return "applied" if entries else "ignored"
 
     def give_up_inbound(self, source: str, envelope: Any, error: Exception) -> None:
-        """An event the index cannot take is left to the feed catch-up, which meets it again in order."""
+        """An event the index could not take: the next message first catches up from the feed, which
+        meets the event again in order (and its error in the log), rather than passing over it."""
         log.error("audit index could not apply %s event %r: %s", source, envelope, error)
+        self._continuous[source] = False
 
     # --- caught up from the feeds --------------------------------------------------------
 
     def catch_up(self, source: str) -> int:
         """Reads the source's feed after the recorded position to its end; returns the position reached."""
-        client = self.sources[source]
         with self._locks[source]:
-            after = self._position(source)
-            while True:
-                page = client.get("/events", after=after, limit=FEED_PAGE)
-                if page["last_position"] <= after:
-                    return after
-                self.gate.call(self.view.apply, list(self._entries(source, page["events"])),
-                               Tracking(application_name=source, notification_id=page["last_position"]))
-                after = page["last_position"]
+            return self._catch_up(source)
+
+    def _catch_up(self, source: str) -> int:
+        client = self.sources[source]
+        after = self._position(source)
+        while True:
+            page = client.get("/events", after=after, limit=FEED_PAGE)
+            if page["last_position"] <= after:
+                self._continuous[source] = True
+                return after
+            self._apply(list(self._entries(source, page["events"])), source, page["last_position"], after)
+            after = page["last_position"]
+
+    def _apply(self, entries: list[tuple[Listing, str, int, Row]], source: str, position: int, start: int) -> None:
+        """Entries and the source's new position in one transaction, if the position is still `start`."""
+        try:
+            self.gate.call(self.view.apply, entries, Tracking(application_name=source, notification_id=position),
+                           start=start)
+        except PositionMoved:
+            self._continuous[source] = False
+            raise ConcurrentChange(f"another audit instance indexed {source} meanwhile; reading again") from None
 
     def catch_up_all(self) -> dict[str, str]:
-        """Every source caught up; a source that cannot be read is named, and the others go on."""
+        """Every source caught up; a source that cannot be read (or the store) is named, the others go on."""
         failures = {}
         for source in self.sources:
             try:
                 self.catch_up(source)
-            except AuditError as error:
-                failures[source] = str(error)
+            except Exception as error:  # noqa: BLE001 - named, and tried again on the next catch-up
+                failures[source] = f"{type(error).__name__}: {error}"
         return failures
 
     def _entries(self, source: str, envelopes: Iterable[dict[str, Any]]) -> Iterable[tuple[Listing, str, int, Row]]:

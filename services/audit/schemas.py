@@ -63,5 +63,7 @@ class CaseAggregates(Schema):
 
 
 class SearchAllQuery(SearchQuery):
+    cursor = fields.String(load_default=None, validate=validate.Length(min=1, max=4000),
+                           metadata={"description": "opaque: the `next` of the previous page (where each service is)"})
     services = fields.String(load_default=None, validate=validate.Length(min=1, max=200), metadata={
         "description": "comma-separated services to search (default: all)", "example": "initiatives,meetings"})

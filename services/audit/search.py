@@ -21,7 +21,7 @@ def search_everywhere(clients: Mapping[str, ServiceClient], query: Mapping[str, 
     words = search_words(query["q"])
     services = _selected(query.get("services"), clients)
     filters = {"q": " ".join(words), "services": ",".join(services)}
-    state = _state(Cursors.decode(query.get("cursor"), SCOPE, filters, 1), services)
+    state = _state(Cursors.decode(query.get("cursor"), SCOPE, filters, (str,)), services)
     limit = query.get("limit") or 50
     fetched: dict[str, tuple[list[dict[str, Any]], str | None]] = {}
     for service in services:

@@ -102,18 +102,24 @@ class AuditIndex(DependencyProvider):
             eventlet.sleep(self.interval)
 
     def stop(self) -> None:
+        """The catch-up first (it may be in the middle of a long feed), then the inboxes, then the store."""
         self._stopped = True
+        for thread in getattr(self, "threads", [])[-1:]:
+            thread.kill()
         for consumer in self.consumers:
             consumer.stop()
-        for thread in self.threads[:-1]:
+        for thread in getattr(self, "threads", [])[:-1]:
             thread.wait()
-        self.threads[-1].kill()
         self.index.close()
 
     def kill(self) -> None:
         self._stopped = True
         for consumer in self.consumers:
             consumer.stop()
+        try:
+            self.index.close()  # release the store's connections even when killed
+        except Exception:  # noqa: BLE001 - a kill must not raise
+            pass
 
     def get_dependency(self, worker_ctx: Any) -> CaseIndex:
         return self.index

@@ -13,7 +13,7 @@ from services.initiatives.domain import (
 )
 from services.initiatives.read_model import InitiativesReadModel
 from shared.application import CaseApplication
-from shared.errors import CaseError, InvalidRequest, NotFound
+from shared.errors import CaseError, InvalidRequest
 from shared.inbox import Incident, incident_for
 from shared.readmodel import Condition, Page, Tag
 from shared.serials import next_serial, retrying_on_conflict
@@ -202,7 +202,7 @@ class InitiativesApplication(CaseApplication):
     def find_by_diary_number(self, diary_number: str) -> Initiative:
         """The case with that diary number, as stored now (the read model only says which one it is)."""
         page = self.list_page("initiatives", {"limit": 1}, conditions=[Condition("diary_number", "=", diary_number)],
-                              diary_number=diary_number)
+                              diary_number=diary_number, complete=True)
         return self.load(UUID(page.items[0]["id"]), Initiative)
 
     def list_initiatives(self, query: dict[str, Any], *, today: date) -> Page:

@@ -93,15 +93,18 @@ class LettersOfIntentApplication(CaseApplication):
 
     def announce_due_reviews(self, today: date) -> int:
         """Announces every review due by today, once: a second instance doing the same loses the race."""
-        announced = 0
-        due = self.list_page("agreements", {"limit": 500},
-                             conditions=[Condition("next_review_due", "<=", today.isoformat())])
-        for agreement in due.items:
-            try:
-                announced += retrying_on_conflict(self._announce_for, UUID(agreement["id"]), today)
-            except Exception:  # noqa: BLE001 - one agreement failing must not hold back the others
-                log.exception("could not announce the due reviews of agreement %s", agreement["id"])
-        return announced
+        announced, cursor = 0, None
+        while True:
+            due = self.list_page("agreements", {"limit": 500, "cursor": cursor}, complete=True,
+                                 conditions=[Condition("next_review_due", "<=", today.isoformat())])
+            for agreement in due.items:
+                try:
+                    announced += retrying_on_conflict(self._announce_for, UUID(agreement["id"]), today)
+                except Exception:  # noqa: BLE001 - one agreement failing must not hold back the others
+                    log.exception("could not announce the due reviews of agreement %s", agreement["id"])
+            cursor = due.next_cursor
+            if cursor is None:
+                return announced
 
     def _announce_for(self, agreement_id: UUID, today: date) -> int:
         agreement = self.load(agreement_id, CollaborationAgreement)

@@ -70,7 +70,7 @@ class MeetingsApplication(CaseApplication):
 
     def check_case_not_pending_elsewhere(self, diary_number: str, meeting_id: UUID) -> None:
         """A case waits for one meeting at a time (a tabled one is decided first, then carried over)."""
-        waiting = self.list_page("meetings", {"limit": 2}, tags=[Tag("waiting_case", diary_number)])
+        waiting = self.list_page("meetings", {"limit": 2}, tags=[Tag("waiting_case", diary_number)], complete=True)
         for other in waiting.items:
             if other["id"] != str(meeting_id):
                 raise InvalidRequest.for_field(

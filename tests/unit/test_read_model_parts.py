@@ -11,23 +11,31 @@ from services.audit.index import CaseIndex
 from services.audit.search import search_everywhere
 from services.initiatives.application import InitiativesApplication
 from shared.errors import InvalidRequest
-from shared.readmodel import Cursors, search_words
+from shared.readmodel import PAGE_KEY, SEARCH_KEY, Cursors, marked, search_words
 from shared.store import StoreGate, persistence_env
 
 
 def test_a_cursor_round_trips_only_for_its_list_and_filters() -> None:
     cursor = Cursors.encode("initiatives", {"state": "registered", "order": "asc"}, ["2025-06-01T10:00:00", "id-1"])
-    assert Cursors.decode(cursor, "initiatives", {"order": "asc", "state": "registered"}, 2) == [
+    assert Cursors.decode(cursor, "initiatives", {"order": "asc", "state": "registered"}, PAGE_KEY) == [
         "2025-06-01T10:00:00", "id-1"]
-    assert Cursors.decode(None, "initiatives", {}, 2) is None
+    assert Cursors.decode(None, "initiatives", {}, PAGE_KEY) is None
     for scope, filters in (("meetings", {"state": "registered", "order": "asc"}),
                            ("initiatives", {"state": "closed", "order": "asc"})):
         with pytest.raises(InvalidRequest) as refused:
-            Cursors.decode(cursor, scope, filters, 2)
+            Cursors.decode(cursor, scope, filters, PAGE_KEY)
         assert refused.value.errors[0]["field"] == "cursor"
-    for garbage in ("", "%%%", "bm90IGpzb24", Cursors.encode("initiatives", {}, ["only one"])):
+    wrong_types = [Cursors.encode("initiatives", {}, key) for key in (["only one"], [1.5, "id"], ["a\x00", "id"])]
+    for garbage in ("", "%%%", "bm90IGpzb24", *wrong_types):
         with pytest.raises(InvalidRequest):
-            Cursors.decode(garbage, "initiatives", {}, 2)
+            Cursors.decode(garbage, "initiatives", {}, PAGE_KEY)
+    with pytest.raises(InvalidRequest):
+        Cursors.decode(Cursors.encode("s", {}, ["not a score", "id"]), "s", {}, SEARCH_KEY)
+
+
+def test_a_snippet_is_escaped_and_only_its_matches_are_marked() -> None:
+    assert marked("<script>\ue000Samverkan\ue001 & mer</script>") == \
+        "&lt;script&gt;<mark>Samverkan</mark> &amp; mer&lt;/script&gt;"
 
 
 def test_search_takes_words_and_refuses_search_syntax() -> None:
@@ -73,24 +81,38 @@ def test_a_search_across_services_shows_every_hit_once_best_first() -> None:
         search_everywhere(services, {"q": "samverkan", "limit": 2, "cursor": None, "services": "a,archive"})
 
 
-def test_the_audit_index_applies_each_source_position_once(tmp_path: Any) -> None:
+class FakeFeed:
+    """A source's GET /events over a list of envelopes (a unit-test stand-in for the HTTP client)."""
+
+    def __init__(self, envelopes: list[dict[str, Any]]):
+        self.envelopes = envelopes
+
+    def get(self, path: str, after: int, limit: int) -> dict[str, Any]:
+        events = [e for e in self.envelopes if e["position"] > after][:limit]
+        return {"events": events, "last_position": events[-1]["position"] if events else after}
+
+
+def envelope(position: int, diary_number: str | None, aggregate_id: str = "c1") -> dict[str, Any]:
+    return {"position": position, "type": "Initiative.Registered", "aggregate_id": aggregate_id,
+            "diary_number": diary_number, "payload": {}}
+
+
+def test_the_audit_index_applies_each_source_position_once_and_in_order(tmp_path: Any) -> None:
     env = persistence_env({"PERSISTENCE": "sqlite", "DATA_DIR": str(tmp_path)}, "audit")
-    index = CaseIndex(env, {"initiatives": None}, StoreGate(env))  # type: ignore[dict-item]
-
-    def envelope(position: int, diary_number: str | None, aggregate_id: str = "c1") -> dict[str, Any]:
-        return {"position": position, "type": "Initiative.Registered", "aggregate_id": aggregate_id,
-                "diary_number": diary_number, "payload": {}}
-
+    published_before_its_queue = [envelope(1, None), envelope(2, "RUN 2025-0007", "c7")]
+    index = CaseIndex(env, {"initiatives": FakeFeed(published_before_its_queue)}, StoreGate(env))  # type: ignore[dict-item]
     try:
-        assert index.apply_inbound("initiatives", envelope(1, None)) == "ignored"
+        # the first message: the feed first, so what came before the queue is not passed over
         assert index.apply_inbound("initiatives", envelope(3, "RUN 2025-0001")) == "applied"
+        assert index.aggregates_of("RUN 2025-0007") == [("initiatives", "c7", "Initiative")]
         assert index.apply_inbound("initiatives", envelope(3, "RUN 2025-0001")) == "duplicate"
-        assert index.apply_inbound("initiatives", envelope(2, "RUN 2025-0009", "c9")) == "duplicate"  # out of order
+        assert index.apply_inbound("initiatives", envelope(2, "RUN 2025-0009", "c9")) == "duplicate"
         assert index.apply_inbound("initiatives", envelope(4, "RUN 2025-0001")) == "applied"
+        assert index.apply_inbound("initiatives", envelope(5, None, "c5")) == "ignored"
         assert index.apply_inbound("initiatives", {"not": "an envelope"}) == "rejected"
-        assert index.aggregates_of("RUN 2025-0001") == [("initiatives", "c1", "Initiative")]
+        assert index.aggregates_of("RUN 2025-0001") == [("initiatives", "c1", "Initiative")]  # once
         assert index.aggregates_of("RUN 2025-0009") == []
-        assert index.positions() == {"initiatives": 4}
+        assert index.positions() == {"initiatives": 5}
     finally:
         index.close()
 
