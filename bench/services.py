@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import queue
 import statistics
-import tempfile
 import threading
 import time
 from contextlib import ExitStack, contextmanager

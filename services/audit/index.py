@@ -19,7 +19,7 @@ from eventsourcing.persistence import InfrastructureFactory, Tracking
 from eventsourcing.utils import Environment
 
 from shared.application import _is_envelope
-from shared.audit import AuditError, ServiceClient
+from shared.audit import ServiceClient
 from shared.errors import ConcurrentChange
 from shared.readmodel import Condition, Listing, PositionMoved, Row, construct_view
 from shared.timeline import named_cases
