@@ -3,17 +3,18 @@
 A read model is an eventsourcing `Projection` of the service's own log whose view is a
 `TrackingRecorder` (SQLite or PostgreSQL) holding, per listing, one row per aggregate (its
 view as JSON, the columns filters need, tags for multi-valued filters) and a search
-document. Rows and the log position they reflect are written in one transaction, and
-the tracking row only moves forward, so a batch is never applied twice (another instance
-that got there first makes ours roll back) nor skipped (every batch starts after the
-recorded position).
+document. Rows and the log position they reflect are written in one transaction, and the
+position moves only from where the batch began (compare-and-set), so a batch is never applied
+twice (another instance that got there first, or a rebuild that began meanwhile, makes ours
+write nothing) nor skipped (every batch starts after the recorded position).
 
 What the library does not do, and is done here: SQLite has no subscription, and its
 `ProjectionRunner` builds an application of its own and writes one transaction per event.
 `ReadModel.catch_up()` reads the log after the recorded position in batches through the
-service's own application, and writes each batch in one transaction; the service runs
-it in the background (nudged after every command) and before every query, so a read
-sees every write acknowledged before it, while costing only what was written since.
+service's own application, and writes each batch in one transaction (one per event took
+minutes more at 100,000 cases); the service runs it in the background (nudged after every
+command) and before every query, so a read sees every write acknowledged before it, while
+costing only what was written since.
 
 A row is derived from the aggregate as it was at the batch's last event of it (the
 domain's own `mutate`, so no rule is written twice).
