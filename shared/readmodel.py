@@ -11,8 +11,8 @@ write nothing) nor skipped (every batch starts after the recorded position).
 What the library does not do, and is done here: SQLite has no subscription, and its
 `ProjectionRunner` builds an application of its own and writes one transaction per event.
 `ReadModel.catch_up()` reads the log after the recorded position in batches through the
-service's own application, and writes each batch in one transaction (one per event took
-minutes more at 100,000 cases); the service runs it in the background (nudged after every
+service's own application, and writes each batch in one transaction (not a commit per
+event); the service runs it in the background (nudged after every
 command) and before every query, so a read sees every write acknowledged before it, while
 costing only what was written since.
 
