@@ -6,12 +6,21 @@ from datetime import date
 from typing import Any
 
 import pytest
+from eventsourcing.persistence import Tracking
 
 from services.audit.index import CaseIndex
 from services.audit.search import search_everywhere
 from services.initiatives.application import InitiativesApplication
 from shared.errors import InvalidRequest
-from shared.readmodel import PAGE_KEY, SEARCH_KEY, Cursors, marked, search_words
+from shared.readmodel import (
+    PAGE_KEY,
+    SEARCH_KEY,
+    TRACKING_NAME,
+    Cursors,
+    PositionMoved,
+    marked,
+    search_words,
+)
 from shared.store import StoreGate, persistence_env
 
 
@@ -128,3 +137,46 @@ def test_a_read_model_on_the_in_memory_store_lists_what_was_saved() -> None:
     assert [case["id"] for case in page.items] == ids[:2] and page.next_cursor
     rest = app.list_initiatives({"limit": 2, "cursor": page.next_cursor}, today=date.today())
     assert [case["id"] for case in rest.items] == ids[2:] and rest.next_cursor is None
+
+
+def test_a_rebuild_beside_a_running_instance_skips_nothing(tmp_path: Any) -> None:
+    """One instance has read a batch when another begins a rebuild: the batch finds the position moved
+    and writes nothing (with a position that only had to grow, it would have jumped past the rebuild's
+    second batch), and both go on from the rebuilt position."""
+    from bench.fill import fill_initiatives
+
+    env = persistence_env({"PERSISTENCE": "sqlite", "DATA_DIR": str(tmp_path)}, "initiatives")
+    running, rebuilding = InitiativesApplication(env), InitiativesApplication(env)
+    try:
+        fill_initiatives(running, 60, per_save=10)
+        view = running.read_model.view
+        running.read_model.batch_size = 50
+        assert running.read_model.catch_up_batch()
+        start = running.read_model.position  # the running instance reads its next batch ...
+        batch = running.recorder.select_notifications(start=start, limit=50, inclusive_of_start=False)
+        rows = running.read_model.rows_for(batch)
+        rebuilding.read_model.batch_size = 20  # its first batch ends before the running one's began
+        rebuilding.read_model.view.drop()  # ... a rebuild begins, and applies its first batch ...
+        assert rebuilding.read_model.catch_up_batch() and rebuilding.read_model.position < start
+        with pytest.raises(PositionMoved):  # ... so the running one's batch, read before, writes nothing
+            view.apply(rows, Tracking(application_name=TRACKING_NAME, notification_id=batch[-1].id), start=start)
+        head = running.recorder.max_notification_id()
+        assert running.read_model.catch_up() == rebuilding.read_model.catch_up() == head
+        caught_up = view.dump_rows()
+        assert len(caught_up["initiatives_rm_initiatives"]) == 60
+        rebuilding.rebuild_read_model()
+        assert rebuilding.read_model.view.dump_rows() == caught_up
+    finally:
+        running.close()
+        rebuilding.close()
+
+
+def test_text_with_a_nul_character_is_refused() -> None:
+    from marshmallow import ValidationError
+
+    from services.initiatives.demo import seed_000
+    from services.initiatives.schemas import SubmitInitiative
+
+    with pytest.raises(ValidationError) as refused:
+        SubmitInitiative().load({**seed_000()["submission"], "title": "Ärende\x00"})
+    assert "title" in refused.value.messages
