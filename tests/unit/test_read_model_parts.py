@@ -180,3 +180,31 @@ def test_text_with_a_nul_character_is_refused() -> None:
     with pytest.raises(ValidationError) as refused:
         SubmitInitiative().load({**seed_000()["submission"], "title": "Ärende\x00"})
     assert "title" in refused.value.messages
+
+
+def test_an_aggregate_whose_row_cannot_be_made_is_flagged_and_the_others_are_listed() -> None:
+    from dataclasses import replace
+
+    from services.initiatives.demo import seed_000
+    from services.initiatives.read_model import INITIATIVES, initiative_row
+    from services.initiatives.schemas import SubmitInitiative
+
+    def row_or_fail(initiative: Any) -> Any:
+        if initiative.title == "Trasig":
+            raise ValueError("no row for this one")
+        return initiative_row(initiative)
+
+    class Fragile(InitiativesApplication):
+        read_model_class = type("FragileReadModel", (InitiativesApplication.read_model_class,),
+                                {"listings": (replace(INITIATIVES, row=row_or_fail),)})
+
+    app = Fragile(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    submission = SubmitInitiative().load(seed_000()["submission"])
+    fine = app.submit_initiative(actor="x", **submission)
+    broken = app.submit_initiative(actor="x", **{**submission, "title": "Trasig"})
+    after = app.submit_initiative(actor="x", **submission)
+    listed = app.list_initiatives({"limit": 10}, today=date.today()).items
+    assert [case["id"] for case in listed] == [str(fine.id), str(after.id)]
+    health = app.health()
+    assert health["status"] == "degraded" and list(health["read_model_failures"]) == [str(broken.id)]
+    assert health["read_model_position"] == health["log_position"]  # the read model went on
