@@ -27,6 +27,7 @@ class EventSourcedApplication(DependencyProvider):
         config = self.container.config
         service_name = self.container.service_name
         env = persistence_env(config, service_name)
+        self.poll_interval = float(config.get("OUTBOX_POLL_INTERVAL", 1.0))  # the relay's and the read model's
         self.app, self.gate = construct_application(self.application_class, env)
         self.relay = OutboxRelay(
             app=self.app,
@@ -38,9 +39,8 @@ class EventSourcedApplication(DependencyProvider):
                 inbox_queue(service_name, consumer, routing_keys)
                 for consumer, routing_keys in subscribers_of(service_name).items()
             ],
-            poll_interval=float(config.get("OUTBOX_POLL_INTERVAL", 1.0)),
+            poll_interval=self.poll_interval,
         )
-        self.poll_interval = float(config.get("OUTBOX_POLL_INTERVAL", 1.0))
         self.gated = GatedApplication(self.app, self.gate, after_call=self.after_call,
                                       timeout=float(config.get("STORE_TIMEOUT", 5.0)))
         self.consumers = [

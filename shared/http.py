@@ -15,6 +15,7 @@ from werkzeug.wrappers import Request, Response
 
 from shared.envelope import dumps
 from shared.errors import EXPECTED_ERRORS, CaseError, InvalidRequest
+from shared.readmodel import Page
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +48,15 @@ class Paged:
     """A page of a list, answered as `{<key>: [...], "next": <cursor>}` with a `Link: <…>; rel="next"` header."""
 
     key: str
-    items: list[Any]
-    next_cursor: str | None
+    page: Page
 
 
 def paged_response(request: Request, paged: Paged) -> Response:
-    response = json_response({paged.key: paged.items, "next": paged.next_cursor})
-    if paged.next_cursor is not None:
+    next_cursor = paged.page.next_cursor
+    response = json_response({paged.key: paged.page.items, "next": next_cursor})
+    if next_cursor is not None:
         arguments = [(name, value) for name, value in request.args.items(multi=True) if name != "cursor"]
-        link = f"{request.path}?{urlencode([*arguments, ('cursor', paged.next_cursor)])}"
+        link = f"{request.path}?{urlencode([*arguments, ('cursor', next_cursor)])}"
         response.headers["Link"] = f'<{link}>; rel="next"'
     return response
 

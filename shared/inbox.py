@@ -27,6 +27,7 @@ from nameko.standalone.events import get_event_exchange
 
 from shared.errors import ConcurrentChange, StoreUnavailable
 from shared.readmodel import Listing, Row
+from shared.schemas import IncidentView
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +54,11 @@ class Incident(Aggregate):
 
 
 def incident_row(incident: Incident) -> Row:
-    from shared.schemas import IncidentView
-
-    return Row(sort_key=f"{incident.source}/{incident.position:020d}", view=IncidentView().dump(incident),
+    return Row(sort_key=f"{incident.source}/{incident.position:020d}", view=_incident_view.dump(incident),
                columns={"source": incident.source, "diary_number": incident.diary_number})
 
 
+_incident_view = IncidentView()
 # The list of incidents, in every service that consumes events: by source, then position.
 INCIDENTS = Listing("incidents", Incident, incident_row, noun="incident", columns={"source": "text", "diary_number": "text"})
 

@@ -59,8 +59,7 @@ def operations(api: ApiDoc, application: str, *, consumes_events: bool = False) 
                    "and decisions; best match first", query=schemas.SearchQuery, response=schemas.SearchPage,
                    roles=ROLES, errors=(503,))
         def search(self, actor: Actor, query: dict[str, Any]) -> Paged:
-            page = getattr(self, application).search(query)
-            return Paged("hits", page.items, page.next_cursor)
+            return Paged("hits", getattr(self, application).search(query))
 
         @api.route("GET", "/aggregates/<uuid:aggregate_id>",
                    summary="Any aggregate (case, meeting, agreement, ...) as it was at a version or moment",
@@ -80,7 +79,6 @@ def operations(api: ApiDoc, application: str, *, consumes_events: bool = False) 
             @api.route("GET", "/incidents", summary="Events from other services that could not be applied, "
                        "by source and position", query=schemas.PageQuery, response=schemas.IncidentList, roles=ROLES)
             def list_incidents(self, actor: Actor, query: dict[str, Any]) -> Paged:
-                page = getattr(self, application).list_incidents(query)
-                return Paged("incidents", page.items, page.next_cursor)
+                return Paged("incidents", getattr(self, application).list_incidents(query))
 
     return Operations

@@ -44,6 +44,11 @@ def application_of(service: str) -> Any:
     return app
 
 
+def echo_counts(app: Any) -> None:
+    for table, count in app.read_model.view.count_rows().items():
+        click.echo(f"  {table}: {count} rows")
+
+
 service_argument = click.argument("service", type=click.Choice(sorted(APPLICATIONS)))
 
 
@@ -60,8 +65,7 @@ def status(service: str) -> None:
     try:
         position, head = app.read_model.position, app.recorder.max_notification_id() or 0
         click.echo(f"{service}: read model at position {position} of {head} ({head - position} behind)")
-        for table, count in app.read_model.view.count_rows().items():
-            click.echo(f"  {table}: {count} rows")
+        echo_counts(app)
     finally:
         app.close()
 
@@ -75,7 +79,6 @@ def rebuild(service: str) -> None:
         started = time.monotonic()
         position = app.rebuild_read_model()
         click.echo(f"{service}: read model rebuilt to position {position} in {time.monotonic() - started:.1f} s")
-        for table, count in app.read_model.view.count_rows().items():
-            click.echo(f"  {table}: {count} rows")
+        echo_counts(app)
     finally:
         app.close()

@@ -50,7 +50,6 @@ MARK_START, MARK_END = "\ue000", "\ue001"
 MAX_DOCUMENT_CHARACTERS = 200_000
 BATCH_SIZE = 500
 DEFAULT_LIMIT = 50
-MAX_LIMIT = 500
 
 
 # --- what a listing holds ----------------------------------------------------------------
@@ -122,7 +121,7 @@ def tag_value(value: str) -> str:
 @dataclass(frozen=True)
 class Condition:
     column: str
-    operator: str  # "=", ">=", "<=", "<", ">", "in", "is null", "is not null"
+    operator: str  # "=", ">=", "<=", "<", ">"
     value: Any = None
 
 
@@ -130,6 +129,22 @@ class Condition:
 class Tag:
     tag: str
     value: str
+
+
+def equal_to(query: Mapping[str, Any], *columns: str) -> list[Condition]:
+    """`column = value` for each of the columns whose filter the query gives."""
+    return [Condition(column, "=", str(query[column])) for column in columns if query.get(column) is not None]
+
+
+def within(column: str, first: Any, last: Any) -> list[Condition]:
+    """The column between two dates, either end open when not given."""
+    return [Condition(column, operator, bound.isoformat())
+            for operator, bound in ((">=", first), ("<=", last)) if bound is not None]
+
+
+def tagged(query: Mapping[str, Any], **tags: str) -> list[Tag]:
+    """A tag to match for each `tag=parameter` whose filter the query gives."""
+    return [Tag(tag, query[parameter]) for tag, parameter in tags.items() if query.get(parameter)]
 
 
 @dataclass
@@ -384,19 +399,10 @@ class ReadModelTables:
         where: list[str] = []
         params: list[Any] = []
         for condition in conditions:
-            if condition.column not in listing.columns and condition.column != "id":
-                raise ValueError(f"{listing.name} has no column {condition.column}")
-            if condition.operator in ("is null", "is not null"):
-                where.append(f"{condition.column} {condition.operator}")
-            elif condition.operator == "in":
-                values = list(condition.value)
-                where.append(f"{condition.column} IN ({', '.join('?' * len(values))})")
-                params += values
-            else:
-                if condition.operator not in ("=", "<", "<=", ">", ">="):
-                    raise ValueError(condition.operator)
-                where.append(f"{condition.column} {condition.operator} ?")
-                params.append(condition.value)
+            if condition.column not in listing.columns or condition.operator not in ("=", "<", "<=", ">", ">="):
+                raise ValueError(f"{listing.name}: no condition {condition.column} {condition.operator}")
+            where.append(f"{condition.column} {condition.operator} ?")
+            params.append(condition.value)
         table = self.table(self.name_of(listing.name, "_tags"))
         for tag in tags:
             where.append(f"id IN (SELECT id FROM {table} WHERE tag = ? AND value = ?)")
@@ -594,7 +600,7 @@ class ReadModel(Projection[Any]):
         self.batch_size = batch_size
         super().__init__(view=construct_view(app.recorder, app.name.lower(), self.listings))
         self._lock = threading.RLock()
-        self._listing_of_topic: dict[str, Listing | None] = {}
+        self._listing_of_class: dict[type, Listing | None] = {}
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self.failures: dict[str, str] = {}  # aggregate id -> why its row could not be made
@@ -608,7 +614,7 @@ class ReadModel(Projection[Any]):
     # --- the library's projection interface, one event at a time -----------------------------
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        listing = self._listing_of_event(domain_event)
+        listing = self._listing_of(type(domain_event))
         rows = []
         if listing is not None:
             aggregate = self.app.repository.get(domain_event.originator_id, version=domain_event.originator_version)
@@ -654,7 +660,7 @@ class ReadModel(Projection[Any]):
         one bad row cannot stop every list of the service."""
         touched: dict[Any, tuple[Listing, list[Any]]] = {}
         for notification in notifications:
-            listing = self._listing_of_topic_named(notification.topic)
+            listing = self._listing_of(resolve_topic(notification.topic))
             if listing is not None:
                 touched.setdefault(notification.originator_id, (listing, []))[1].append(notification)
         rows = []
@@ -673,18 +679,12 @@ class ReadModel(Projection[Any]):
                 self.failures[str(aggregate_id)] = f"{listing.name}: {type(error).__name__}: {error}"[:500]
         return rows
 
-    def _listing_of_event(self, domain_event: Any) -> Listing | None:
-        for listing in self.listings:
-            if isinstance(domain_event, listing.aggregate.Event):  # type: ignore[arg-type]
-                return listing
-        return None
-
-    def _listing_of_topic_named(self, topic: str) -> Listing | None:
-        if topic not in self._listing_of_topic:
-            event_class = resolve_topic(topic)
-            self._listing_of_topic[topic] = next(
+    def _listing_of(self, event_class: type) -> Listing | None:
+        """The listing an event class's aggregate is in (None: the read model keeps no row of it)."""
+        if event_class not in self._listing_of_class:
+            self._listing_of_class[event_class] = next(
                 (listing for listing in self.listings if issubclass(event_class, listing.aggregate.Event)), None)
-        return self._listing_of_topic[topic]
+        return self._listing_of_class[event_class]
 
     def rebuild(self) -> int:
         """Drops the tables and replays the whole log into them again."""

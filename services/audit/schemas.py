@@ -1,9 +1,7 @@
 """What the audit service takes and gives."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields
-
-from marshmallow import validate
+from marshmallow import Schema, fields, validate
 
 from shared.schemas import AggregateStateView, EnvelopeView, Moment, SearchPage, SearchQuery  # noqa: F401
 

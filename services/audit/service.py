@@ -186,8 +186,7 @@ class AuditService:
     @api.route("GET", "/search", summary="Full-text search across every service, best match first",
                query=schemas.SearchAllQuery, response=schemas.SearchPage, roles=ROLES, errors=(502,))
     def search(self, actor: Actor, query: Loaded) -> Paged:
-        page = search_everywhere(self.sources, query)
-        return Paged("hits", page.items, page.next_cursor)
+        return Paged("hits", search_everywhere(self.sources, query))
 
     @api.route("GET", "/services/<service_name>/verification", summary="Every aggregate's chain in one service's "
                "log", response=schemas.VerificationView, roles=AUDITORS, errors=CASE_ERRORS)

@@ -8,7 +8,7 @@ from uuid import UUID
 from services.evaluations.domain import Evaluation
 from services.evaluations.read_model import EvaluationsReadModel
 from shared.application import CaseApplication, MalformedEvent
-from shared.readmodel import Condition, Page
+from shared.readmodel import Page, equal_to
 
 # The contract with the letters of intent service: its review kinds, as evaluation kinds here.
 # A kind not listed makes the event an incident, visible, rather than a guess.
@@ -49,9 +49,7 @@ class EvaluationsApplication(CaseApplication):
 
     def list_evaluations(self, query: dict[str, Any]) -> Page:
         """A page of evaluations in the order planned, by state, kind, subject and the case's diary number."""
-        conditions = [Condition(column, "=", query[column])
-                      for column in ("state", "kind", "subject_kind", "subject", "diary_number", "review_id")
-                      if query.get(column) is not None]
+        conditions = equal_to(query, "state", "kind", "subject_kind", "subject", "diary_number", "review_id")
         return self.list_page("evaluations", query, conditions=conditions, diary_number=query.get("diary_number"))
 
     # --- policy: a review falls due in the agreements service --------------------

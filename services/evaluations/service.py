@@ -70,8 +70,7 @@ class EvaluationsService(operations(api, "evaluations", consumes_events=True)):
                "and diary number", query=schemas.EvaluationQuery, response=schemas.EvaluationList, roles=READERS,
                errors=(404,))
     def list_evaluations(self, actor: Actor, query: Loaded) -> Paged:
-        page = self.evaluations.list_evaluations(query)
-        return Paged("evaluations", page.items, page.next_cursor)
+        return Paged("evaluations", self.evaluations.list_evaluations(query))
 
     @api.route("GET", "/evaluations/<uuid:evaluation_id>", summary="One evaluation",
                response=schemas.EvaluationView, roles=READERS, errors=(404,))

@@ -15,7 +15,7 @@ from services.initiatives.read_model import InitiativesReadModel
 from shared.application import CaseApplication
 from shared.errors import CaseError, InvalidRequest
 from shared.inbox import Incident, incident_for
-from shared.readmodel import Condition, Page, Tag
+from shared.readmodel import Condition, Page, equal_to, tagged, within
 from shared.serials import next_serial, retrying_on_conflict
 
 CONCLUSIVE_OUTCOME_VALUES = {outcome.value for outcome in CONCLUSIVE_OUTCOMES}
@@ -207,19 +207,13 @@ class InitiativesApplication(CaseApplication):
 
     def list_initiatives(self, query: dict[str, Any], *, today: date) -> Page:
         """A page of cases; every filter given must hold. `overdue`: undecided past the due date."""
-        equal = {"state": query.get("state"), "kind": query.get("kind"), "diary": query.get("diary"),
-                 "diary_number": query.get("diary_number")}
-        conditions = [Condition(column, "=", value) for column, value in equal.items() if value is not None]
-        for column, name in (("registered_on", "registered"), ("decided_on", "decided")):
-            if query.get(f"{name}_from") is not None:
-                conditions.append(Condition(column, ">=", query[f"{name}_from"].isoformat()))
-            if query.get(f"{name}_to") is not None:
-                conditions.append(Condition(column, "<=", query[f"{name}_to"].isoformat()))
+        conditions = [*equal_to(query, "state", "kind", "diary", "diary_number"),
+                      *within("registered_on", query.get("registered_from"), query.get("registered_to")),
+                      *within("decided_on", query.get("decided_from"), query.get("decided_to"))]
         if query.get("overdue"):
             conditions += [Condition("undecided", "=", 1), Condition("due_date", "<", today.isoformat())]
-        tags = [Tag(tag, query[tag]) for tag in ("submitter", "party", "preparer") if query.get(tag)]
-        return self.list_page("initiatives", query, conditions=conditions, tags=tags,
-                              diary_number=query.get("diary_number"))
+        return self.list_page("initiatives", query, conditions=conditions, diary_number=query.get("diary_number"),
+                              tags=tagged(query, submitter="submitter", party="party", preparer="preparer"))
 
     def diary_number_of(self, domain_event: Any, position: int) -> str | None:
         """An initiative's events name its case from its registration on."""

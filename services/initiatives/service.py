@@ -114,8 +114,7 @@ class InitiativesService(operations(api, "initiatives", consumes_events=True)):
                "dates, people and overdue; ?diary_number= looks one up", query=schemas.ListQuery,
                response=schemas.InitiativeList, roles=READERS, errors=(404,))
     def list_initiatives(self, actor: Actor, query: Loaded) -> Paged:
-        page = self.initiatives.list_initiatives(query, today=date.today())
-        return Paged("initiatives", page.items, page.next_cursor)
+        return Paged("initiatives", self.initiatives.list_initiatives(query, today=date.today()))
 
     @api.route("GET", "/initiatives/<uuid:initiative_id>", summary="One initiative",
                response=schemas.InitiativeView, roles=READERS, errors=(404,))

@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 from services.letters_of_intent.domain import CollaborationAgreement, LetterOfIntent
 from services.letters_of_intent.read_model import LettersOfIntentReadModel
 from shared.application import CaseApplication
-from shared.readmodel import Condition, Page, Tag
+from shared.readmodel import Condition, Page, equal_to, tagged
 from shared.serials import retrying_on_conflict
 
 log = logging.getLogger(__name__)
@@ -58,10 +58,8 @@ class LettersOfIntentApplication(CaseApplication):
 
     def list_letters(self, query: dict[str, Any]) -> Page:
         """A page of letters by signing date, by state, party (a counterpart) and diary number."""
-        conditions = [Condition(column, "=", query[column]) for column in ("state", "diary_number")
-                      if query.get(column) is not None]
-        tags = [Tag("party", query["party"])] if query.get("party") else []
-        return self.list_page("letters", query, conditions=conditions, tags=tags, diary_number=query.get("diary_number"))
+        return self.list_page("letters", query, conditions=equal_to(query, "state", "diary_number"),
+                              tags=tagged(query, party="party"), diary_number=query.get("diary_number"))
 
     # --- collaboration agreements --------------------------------------------------
 
@@ -118,10 +116,6 @@ class LettersOfIntentApplication(CaseApplication):
 
     def list_agreements(self, query: dict[str, Any]) -> Page:
         """A page of agreements by the start of their period, by status, party and diary number."""
-        conditions = [Condition(column, "=", query[column]) for column in ("status", "diary_number")
-                      if query.get(column) is not None]
-        tags = [Tag("party", query["party"])] if query.get("party") else []
-        if query.get("unsigned_by"):
-            tags.append(Tag("unsigned", query["unsigned_by"]))
-        return self.list_page("agreements", query, conditions=conditions, tags=tags,
+        return self.list_page("agreements", query, conditions=equal_to(query, "status", "diary_number"),
+                              tags=tagged(query, party="party", unsigned="unsigned_by"),
                               diary_number=query.get("diary_number"))

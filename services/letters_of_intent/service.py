@@ -86,8 +86,7 @@ class LettersOfIntentService(operations(api, "letters")):
     @api.route("GET", "/letters", summary="A page of letters of intent by signing date; by state, party and "
                "diary number", query=schemas.LetterQuery, response=schemas.LetterList, roles=READERS, errors=(404,))
     def list_letters(self, actor: Actor, query: Loaded) -> Paged:
-        page = self.letters.list_letters(query)
-        return Paged("letters", page.items, page.next_cursor)
+        return Paged("letters", self.letters.list_letters(query))
 
     @api.route("GET", "/letters/<uuid:letter_id>", summary="One letter of intent", response=schemas.LetterView,
                roles=READERS, errors=(404,))
@@ -140,8 +139,7 @@ class LettersOfIntentService(operations(api, "letters")):
                "diary number", query=schemas.AgreementQuery, response=schemas.AgreementList, roles=READERS,
                errors=(404,))
     def list_agreements(self, actor: Actor, query: Loaded) -> Paged:
-        page = self.letters.list_agreements(query)
-        return Paged("agreements", page.items, page.next_cursor)
+        return Paged("agreements", self.letters.list_agreements(query))
 
     @api.route("GET", "/agreements/<uuid:agreement_id>", summary="One agreement, with each party's status",
                response=schemas.AgreementView, roles=READERS, errors=(404,))

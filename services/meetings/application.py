@@ -9,7 +9,7 @@ from services.meetings.domain import Body, Meeting
 from services.meetings.read_model import MeetingsReadModel
 from shared.application import CaseApplication
 from shared.errors import InvalidRequest
-from shared.readmodel import Condition, Page, Tag
+from shared.readmodel import Page, Tag, equal_to, tagged, within
 from shared.serials import next_serial, retrying_on_conflict
 
 
@@ -38,8 +38,7 @@ class MeetingsApplication(CaseApplication):
         return self.load(body_id, Body)
 
     def list_bodies(self, query: dict[str, Any]) -> Page:
-        conditions = [Condition("kind", "=", query["kind"])] if query.get("kind") else []
-        return self.list_page("bodies", query, conditions=conditions)
+        return self.list_page("bodies", query, conditions=equal_to(query, "kind"))
 
     # --- meetings --------------------------------------------------------------
 
@@ -123,12 +122,6 @@ class MeetingsApplication(CaseApplication):
 
     def list_meetings(self, query: dict[str, Any]) -> Page:
         """A page of meetings in time order, by body, state, dates (Swedish) and a case on the agenda."""
-        conditions = [Condition(column, "=", str(query[name])) for column, name in
-                      (("body_id", "body_id"), ("state", "state")) if query.get(name) is not None]
-        if query.get("from_") is not None:
-            conditions.append(Condition("starts_on", ">=", query["from_"].isoformat()))
-        if query.get("to") is not None:
-            conditions.append(Condition("starts_on", "<=", query["to"].isoformat()))
-        tags = [Tag("case", query["diary_number"])] if query.get("diary_number") else []
-        return self.list_page("meetings", query, conditions=conditions, tags=tags,
+        conditions = [*equal_to(query, "body_id", "state"), *within("starts_on", query.get("from_"), query.get("to"))]
+        return self.list_page("meetings", query, conditions=conditions, tags=tagged(query, case="diary_number"),
                               diary_number=query.get("diary_number"))

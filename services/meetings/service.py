@@ -62,8 +62,7 @@ class MeetingsService(operations(api, "meetings")):
     @api.route("GET", "/bodies", summary="A page of bodies, by name", query=schemas.BodyListQuery,
                response=schemas.BodyList, roles=READERS)
     def list_bodies(self, actor: Actor, query: Loaded) -> Paged:
-        page = self.meetings.list_bodies(query)
-        return Paged("bodies", page.items, page.next_cursor)
+        return Paged("bodies", self.meetings.list_bodies(query))
 
     @api.route("GET", "/bodies/<uuid:body_id>", summary="One body; ?on=<date>: who sat on it that day",
                query=schemas.BodyQuery, response=schemas.BodyView, roles=READERS, errors=(404,))
@@ -148,8 +147,7 @@ class MeetingsService(operations(api, "meetings")):
     @api.route("GET", "/meetings", summary="A page of meetings in time order, by body, state, dates and case",
                query=schemas.MeetingQuery, response=schemas.MeetingList, roles=READERS, errors=(404,))
     def list_meetings(self, actor: Actor, query: Loaded) -> Paged:
-        page = self.meetings.list_meetings(query)
-        return Paged("meetings", page.items, page.next_cursor)
+        return Paged("meetings", self.meetings.list_meetings(query))
 
     @api.route("GET", "/meetings/<uuid:meeting_id>", summary="One meeting", response=schemas.MeetingView,
                roles=READERS, errors=(404,))
