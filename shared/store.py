@@ -7,6 +7,7 @@ eventlet's OS thread pool (one thread: SQLite takes one writer at a time anyway)
 """
 from __future__ import annotations
 
+import contextvars
 import functools
 import os
 from pathlib import Path
@@ -67,8 +68,8 @@ class StoreGate:
         (SQLite calls run on an OS thread that cannot be interrupted: its lock timeout bounds them.)
         """
         try:
-            if self.offload:
-                return tpool.execute(function, *args, **kwargs)
+            if self.offload:  # the OS thread sees the caller's shared.context
+                return tpool.execute(contextvars.copy_context().run, function, *args, **kwargs)
             if seconds is None:
                 return function(*args, **kwargs)
             # eventlet's own Timeout, a BaseException: eventsourcing's insert catches Exception
