@@ -26,7 +26,7 @@ services: ## Start/check local RabbitMQ and PostgreSQL, create databases
 	bash infra/local-services.sh ensure
 
 run: venv services ## Run every service locally with the demo (foreground, Ctrl-C stops)
-	$(PY) -m services.run_local
+	DEVELOPMENT=true $(PY) -m services.run_local
 
 test: venv services ## Run the whole test suite (PYTEST_ARGS=... to pass options)
 	$(PY) -m pytest tests $(PYTEST_ARGS)

@@ -56,6 +56,7 @@ class CaseApplication(Application):
         # An inbox event that keeps failing (shared.inbox), by source: shown by /health.
         self.inbox_failures: dict[str, dict[str, Any]] = {}
         self.read_model = self.read_model_class(self) if self.read_model_class is not None else None
+        self.outbox_relay: Any = None  # shared.outbox.OutboxRelay, set where one runs beside the application
         # Facts about an aggregate that never change once true (its diary number from a version on).
         self.facts = FactCache()
 
@@ -185,6 +186,7 @@ class CaseApplication(Application):
         return {
             "status": "degraded" if self.inbox_failures or unlisted else "ok",
             "log_position": head, "published_position": published, "unpublished": head - published,
+            "outbox_relay": self.outbox_relay.role if self.outbox_relay is not None else "off",
             "read_model_position": read, "read_model_failures": unlisted, "inboxes": inboxes,
         }
 

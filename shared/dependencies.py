@@ -6,8 +6,9 @@ from typing import Any
 from nameko.extensions import DependencyProvider
 from nameko.standalone.events import get_event_exchange
 
+from shared import clock
 from shared.inbox import InboxConsumer, inbox_queue
-from shared.outbox import OutboxRelay
+from shared.outbox import OutboxRelay, leadership_for
 from shared.topology import inboxes_of, subscribers_of
 from shared.store import GatedApplication, construct_application, env_flag, persistence_env
 
@@ -26,6 +27,7 @@ class EventSourcedApplication(DependencyProvider):
     def setup(self) -> None:
         config = self.container.config
         service_name = self.container.service_name
+        clock.use_time_zone(config.get("TIME_ZONE"))
         env = persistence_env(config, service_name)
         self.poll_interval = float(config.get("OUTBOX_POLL_INTERVAL", 1.0))  # the relay's and the read model's
         self.app, self.gate = construct_application(self.application_class, env)
@@ -35,12 +37,14 @@ class EventSourcedApplication(DependencyProvider):
             amqp_uri=config["AMQP_URI"],
             exchange=get_event_exchange(service_name, config),
             envelope_for=self.app.envelope_for,
+            leadership=leadership_for(env, service_name),
             subscriber_queues=[
                 inbox_queue(service_name, consumer, routing_keys)
                 for consumer, routing_keys in subscribers_of(service_name).items()
             ],
             poll_interval=self.poll_interval,
         )
+        self.app.outbox_relay = self.relay
         self.gated = GatedApplication(self.app, self.gate, after_call=self.after_call,
                                       timeout=float(config.get("STORE_TIMEOUT", 5.0)))
         self.consumers = [
@@ -59,7 +63,7 @@ class EventSourcedApplication(DependencyProvider):
 
     def start(self) -> None:
         self.relay_thread = None
-        if env_flag(self.container.config, "OUTBOX_RELAY_ENABLED", True):
+        if env_flag(self.container.config, "OUTBOX_RELAY_ENABLED", True):  # every instance: one leads
             self.relay_thread = self.container.spawn_managed_thread(self.relay.run)
         self.consumer_threads = [self.container.spawn_managed_thread(c.run) for c in self.consumers]
         self.read_model_thread = None

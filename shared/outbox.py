@@ -6,12 +6,22 @@ event with publisher confirms, and only then records the new position (a
 tracking row in the same store). A crash between a confirm and that record means
 the event is published again on restart: delivery is at least once, and every
 envelope carries `position` and `event_id` so subscribers apply it exactly once.
+
+Every instance of a service runs a relay; one leads and publishes, the others stand
+by. On PostgreSQL the leader holds a session-level advisory lock on a connection of
+its own: when the leader dies, PostgreSQL ends its session and another instance
+takes the lock at its next try (LEADERSHIP_RETRY_SECONDS). A leader checks that
+its session is alive before each batch, and stands down when it is not. On SQLite
+the store belongs to one process, which always leads.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Protocol, Sequence
+
+import psycopg
 
 from eventsourcing.persistence import Tracking
 from kombu import Connection, Exchange, Queue
@@ -21,6 +31,85 @@ from shared.envelope import dumps
 log = logging.getLogger(__name__)
 
 TRACKING_NAME = "outbox-relay"
+LEADERSHIP_RETRY_SECONDS = 1.0
+
+
+class Leadership(Protocol):
+    def acquire(self) -> bool:
+        """Tries to lead; True when this instance leads now."""
+
+    def still_leading(self) -> bool:
+        """Whether the lead is still held (checked before each batch)."""
+
+    def release(self) -> None: ...
+
+
+class SoleInstance:
+    """A store only this process writes (SQLite, in memory): it always leads."""
+
+    def acquire(self) -> bool:
+        return True
+
+    def still_leading(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        pass
+
+
+class AdvisoryLock:
+    """Leads while holding a PostgreSQL session-level advisory lock on a connection of its own."""
+
+    def __init__(self, connection_settings: Mapping[str, Any], name: str):
+        self.connection_settings = dict(connection_settings)
+        self.key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        self._connection: psycopg.Connection | None = None
+
+    def acquire(self) -> bool:
+        try:
+            if self._connection is None:
+                self._connection = psycopg.connect(
+                    autocommit=True, connect_timeout=5, application_name="outbox-relay",
+                    # a leader cut off by the network is noticed, and its session ended, in seconds
+                    keepalives=1, keepalives_idle=5, keepalives_interval=2, keepalives_count=3,
+                    **self.connection_settings,
+                )
+            row = self._connection.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
+            return bool(row and row[0])
+        except psycopg.Error as error:
+            log.warning("outbox relay cannot reach PostgreSQL to take the lead (%s)", error)
+            self.release()
+            return False
+
+    def still_leading(self) -> bool:
+        if self._connection is None:
+            return False
+        try:
+            self._connection.execute("SELECT 1")  # the session holds the lock for as long as it lives
+            return True
+        except psycopg.Error:
+            self.release()
+            return False
+
+    def release(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.close()  # ends the session: the lock is free for another instance
+            except psycopg.Error:
+                pass
+            self._connection = None
+
+
+def leadership_for(env: Mapping[str, str], name: str) -> Leadership:
+    """The way instances of a service sharing one store agree who publishes (shared.store's env)."""
+    if env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
+        return SoleInstance()
+    schema = env.get("POSTGRES_SCHEMA") or "public"
+    return AdvisoryLock(
+        {"host": env["POSTGRES_HOST"], "port": int(env["POSTGRES_PORT"]), "dbname": env["POSTGRES_DBNAME"],
+         "user": env["POSTGRES_USER"], "password": env.get("POSTGRES_PASSWORD") or None},
+        name=f"{schema}/{name}/{TRACKING_NAME}",
+    )
 
 
 class OutboxRelay:
@@ -33,6 +122,7 @@ class OutboxRelay:
         exchange: Exchange,
         envelope_for: Callable[[Any], dict[str, Any] | None],
         subscriber_queues: Sequence[Queue] = (),
+        leadership: Leadership | None = None,
         batch_size: int = 100,
         poll_interval: float = 1.0,
     ):
@@ -44,6 +134,8 @@ class OutboxRelay:
         self.subscriber_queues = subscriber_queues
         self.batch_size = batch_size
         self.poll_interval = poll_interval
+        self.leadership = leadership or SoleInstance()
+        self.role = "starting"  # leading | standing by | stopped (GET /health)
         self._wake = threading.Event()
         self._stopped = threading.Event()
 
@@ -58,7 +150,22 @@ class OutboxRelay:
         return self.gate.call(self.app.recorder.max_tracking_id, TRACKING_NAME) or 0
 
     def run(self) -> None:
-        """Publishes until stopped, reconnecting (kombu's retry) after any failure."""
+        """Publishes while it leads, until stopped; stands by while another instance leads."""
+        try:
+            while not self._stopped.is_set():
+                if not self.leadership.acquire():
+                    self.role = "standing by"
+                    self._stopped.wait(LEADERSHIP_RETRY_SECONDS)
+                    continue
+                self.role = "leading"
+                log.info("outbox relay leads: this instance publishes %s", self.exchange.name)
+                self._publish_while_leading()
+        finally:
+            self.leadership.release()
+            self.role = "stopped"
+
+    def _publish_while_leading(self) -> None:
+        """Publishes, reconnecting (kombu's retry) after any failure, until stopped or the lead is lost."""
         while not self._stopped.is_set():
             try:
                 with Connection(
@@ -77,7 +184,11 @@ class OutboxRelay:
                     for queue in self.subscriber_queues:  # shared.topology: nothing published is dropped
                         queue(connection.default_channel).declare()
                     self._publish_until_stopped(producer)
+                    return
             except _Stopped:
+                return
+            except _LeadLost:
+                log.warning("outbox relay lost the lead; standing by")
                 return
             except Exception:  # noqa: BLE001 - the relay must outlive any failure
                 log.exception("outbox relay failed; reconnecting")
@@ -85,6 +196,8 @@ class OutboxRelay:
 
     def _publish_until_stopped(self, producer: Any) -> None:
         while not self._stopped.is_set():
+            if not self.leadership.still_leading():
+                raise _LeadLost()
             if self.publish_pending(producer) == 0:
                 self._wake.wait(self.poll_interval)
                 self._wake.clear()
@@ -126,4 +239,8 @@ class OutboxRelay:
 
 
 class _Stopped(Exception):
+    pass
+
+
+class _LeadLost(Exception):
     pass

@@ -25,13 +25,14 @@ from services.audit.index import CaseIndex
 from services.audit.search import search_everywhere
 from shared.archive import export_case
 from shared.audit import Case, ServiceClient, case_states, clients_for, read_indexed_case, verify_case, verify_service
-from shared.auth import ROLES, Auth, Actor
+from shared import clock
+from shared.auth import ROLES, Actor, Auth, ConfigurationError
 from shared.errors import NotFound
 from shared.http import Paged
 from shared.inbox import InboxConsumer, inbox_queue
 from shared.openapi import ApiDoc
 from shared.operations import AUDITORS
-from shared.store import StoreGate, construct_application, persistence_env
+from shared.store import StoreGate, construct_application, env_flag, persistence_env
 from shared.topology import inboxes_of
 
 log = logging.getLogger(__name__)
@@ -53,10 +54,21 @@ class Sources(DependencyProvider):
     def setup(self) -> None:
         config = self.container.config
         self.urls = source_urls(config)
-        self.token = str(config["AUDIT_TOKEN"])
+        self.token = audit_token(config)
 
     def get_dependency(self, worker_ctx: Any) -> dict[str, ServiceClient]:
         return clients_for(self.urls, self.token)
+
+
+def audit_token(config: Any) -> str:
+    """The token the services are read with: configured, or the development one with DEVELOPMENT=true."""
+    token = config.get("AUDIT_TOKEN")
+    if token:
+        return str(token)
+    if env_flag(config, "DEVELOPMENT", False):
+        return "dev-auditor"
+    raise ConfigurationError("Set AUDIT_TOKEN (or AUDIT_TOKEN_FILE): a token with the auditor role that "
+                             "the services accept, e.g. one of their AUTH_TOKEN_DIGESTS")
 
 
 def source_urls(config: Any) -> dict[str, str]:
@@ -78,7 +90,8 @@ class AuditIndex(DependencyProvider):
 
     def setup(self) -> None:
         config = self.container.config
-        clients = clients_for(source_urls(config), str(config["AUDIT_TOKEN"]))
+        clock.use_time_zone(config.get("TIME_ZONE"))
+        clients = clients_for(source_urls(config), audit_token(config))
         env = persistence_env(config, "audit")
         self.index, _ = construct_application(partial(CaseIndex, sources=clients, gate=StoreGate(env)), env)
         self.interval = float(config.get("AUDIT_CATCH_UP_SECONDS", 30))
@@ -170,7 +183,7 @@ class AuditService:
     def archive_of_case(self, actor: Actor, _: Loaded, diary_number: str) -> Response:
         case = self._case(diary_number)
         package = io.BytesIO()
-        export_case(self.sources, case, package, exported_by=actor.name)
+        export_case(self.sources, case, package, exported_by=actor.recorded_as)
         filename = diary_number.replace(" ", "_") + ".zip"
         return Response(package.getvalue(), mimetype="application/zip",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})

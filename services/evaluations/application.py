@@ -7,6 +7,7 @@ from uuid import UUID
 
 from services.evaluations.domain import Evaluation
 from services.evaluations.read_model import EvaluationsReadModel
+from shared import clock
 from shared.application import CaseApplication, MalformedEvent
 from shared.readmodel import Page, equal_to
 
@@ -31,17 +32,17 @@ class EvaluationsApplication(CaseApplication):
         return evaluation
 
     def start_evaluation(self, evaluation_id: UUID, *, actor: str, started_on: date | None = None) -> Evaluation:
-        return self.change(evaluation_id, Evaluation, "start", started_on=started_on or date.today(), actor=actor)
+        return self.change(evaluation_id, Evaluation, "start", started_on=started_on or clock.today(), actor=actor)
 
     def revise_findings(self, evaluation_id: UUID, *, actor: str, **findings: Any) -> Evaluation:
         return self.change(evaluation_id, Evaluation, "revise_findings", findings=findings, actor=actor)
 
     def complete_evaluation(self, evaluation_id: UUID, *, actor: str, completed_on: date | None = None) -> Evaluation:
-        return self.change(evaluation_id, Evaluation, "complete", completed_on=completed_on or date.today(),
+        return self.change(evaluation_id, Evaluation, "complete", completed_on=completed_on or clock.today(),
                            actor=actor)
 
     def publish_evaluation(self, evaluation_id: UUID, *, actor: str, published_on: date | None = None) -> Evaluation:
-        return self.change(evaluation_id, Evaluation, "publish", published_on=published_on or date.today(),
+        return self.change(evaluation_id, Evaluation, "publish", published_on=published_on or clock.today(),
                            actor=actor)
 
     def get_evaluation(self, evaluation_id: UUID) -> Evaluation:

@@ -43,28 +43,28 @@ class EvaluationsService(operations(api, "evaluations", consumes_events=True)):
     @api.route("POST", "/evaluations", summary="Plan an evaluation", body=schemas.PlanEvaluation,
                response=schemas.EvaluationView, status=201, roles=STRATEGISTS)
     def plan_evaluation(self, actor: Actor, command: Loaded) -> dict[str, Any]:
-        return view(self.evaluations.plan_evaluation(actor=actor.name, **command))
+        return view(self.evaluations.plan_evaluation(actor=actor.recorded_as, **command))
 
     @api.route("POST", "/evaluations/<uuid:evaluation_id>/start", summary="Start the work",
                body=schemas.StartEvaluation, response=schemas.EvaluationView, roles=STRATEGISTS, errors=NOT_NOW)
     def start_evaluation(self, actor: Actor, command: Loaded, evaluation_id: UUID) -> dict[str, Any]:
-        return view(self.evaluations.start_evaluation(evaluation_id, actor=actor.name, **command))
+        return view(self.evaluations.start_evaluation(evaluation_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/evaluations/<uuid:evaluation_id>/findings",
                summary="Record or revise the findings (each revision stays in the history)",
                body=schemas.ReviseFindings, response=schemas.EvaluationView, roles=STRATEGISTS, errors=NOT_NOW)
     def revise_findings(self, actor: Actor, command: Loaded, evaluation_id: UUID) -> dict[str, Any]:
-        return view(self.evaluations.revise_findings(evaluation_id, actor=actor.name, **command))
+        return view(self.evaluations.revise_findings(evaluation_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/evaluations/<uuid:evaluation_id>/completion", summary="Complete: the findings are final",
                body=schemas.CompleteEvaluation, response=schemas.EvaluationView, roles=STRATEGISTS, errors=NOT_NOW)
     def complete_evaluation(self, actor: Actor, command: Loaded, evaluation_id: UUID) -> dict[str, Any]:
-        return view(self.evaluations.complete_evaluation(evaluation_id, actor=actor.name, **command))
+        return view(self.evaluations.complete_evaluation(evaluation_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/evaluations/<uuid:evaluation_id>/publication", summary="Publish",
                body=schemas.PublishEvaluation, response=schemas.EvaluationView, roles=STRATEGISTS, errors=NOT_NOW)
     def publish_evaluation(self, actor: Actor, command: Loaded, evaluation_id: UUID) -> dict[str, Any]:
-        return view(self.evaluations.publish_evaluation(evaluation_id, actor=actor.name, **command))
+        return view(self.evaluations.publish_evaluation(evaluation_id, actor=actor.recorded_as, **command))
 
     @api.route("GET", "/evaluations", summary="A page of evaluations in the order planned; by state, kind, subject "
                "and diary number", query=schemas.EvaluationQuery, response=schemas.EvaluationList, roles=READERS,

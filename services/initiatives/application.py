@@ -12,6 +12,7 @@ from services.initiatives.domain import (
     format_diary_number,
 )
 from services.initiatives.read_model import InitiativesReadModel
+from shared import clock
 from shared.application import CaseApplication
 from shared.errors import CaseError, InvalidRequest
 from shared.inbox import Incident, incident_for
@@ -47,7 +48,7 @@ class InitiativesApplication(CaseApplication):
     ) -> Initiative:
         """Issues the next serial in the diary and registers the case, atomically."""
         return retrying_on_conflict(
-            self._register_once, initiative_id, actor, registered_on or date.today()
+            self._register_once, initiative_id, actor, registered_on or clock.today()
         )
 
     def _register_once(self, initiative_id: UUID, actor: str, registered_on: date) -> Initiative:
@@ -69,7 +70,7 @@ class InitiativesApplication(CaseApplication):
     ) -> Initiative:
         return self._change(
             initiative_id, "refer_for_preparation", actor=actor, preparers=preparers,
-            due_date=due_date, referred_on=referred_on or date.today(),
+            due_date=due_date, referred_on=referred_on or clock.today(),
         )
 
     def draft_answer(self, initiative_id: UUID, *, actor: str, **answer: Any) -> Initiative:
@@ -99,14 +100,14 @@ class InitiativesApplication(CaseApplication):
     ) -> Initiative:
         return self._change(
             initiative_id, "record_decision", actor=actor, outcome=outcome, text=text,
-            paragraph=paragraph, decided_on=decided_on or date.today(),
+            paragraph=paragraph, decided_on=decided_on or clock.today(),
         )
 
     def finalise_decision(
         self, initiative_id: UUID, *, actor: str, minutes_adjusted_on: date | None = None
     ) -> Initiative:
         return self._change(
-            initiative_id, "finalise", actor=actor, minutes_adjusted_on=minutes_adjusted_on or date.today()
+            initiative_id, "finalise", actor=actor, minutes_adjusted_on=minutes_adjusted_on or clock.today()
         )
 
     def dispatch_decision(
@@ -115,17 +116,17 @@ class InitiativesApplication(CaseApplication):
     ) -> Initiative:
         return self._change(
             initiative_id, "dispatch", actor=actor, recipients=recipients,
-            dispatched_on=dispatched_on or date.today(),
+            dispatched_on=dispatched_on or clock.today(),
         )
 
     def close_initiative(self, initiative_id: UUID, *, actor: str, closed_on: date | None = None) -> Initiative:
-        return self._change(initiative_id, "close", actor=actor, closed_on=closed_on or date.today())
+        return self._change(initiative_id, "close", actor=actor, closed_on=closed_on or clock.today())
 
     def withdraw_initiative(
         self, initiative_id: UUID, *, actor: str, reason: str, withdrawn_on: date | None = None
     ) -> Initiative:
         return self._change(
-            initiative_id, "withdraw", actor=actor, reason=reason, withdrawn_on=withdrawn_on or date.today()
+            initiative_id, "withdraw", actor=actor, reason=reason, withdrawn_on=withdrawn_on or clock.today()
         )
 
     def _change(self, initiative_id: UUID, command: str, **arguments: Any) -> Initiative:

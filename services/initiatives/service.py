@@ -6,7 +6,6 @@ OpenAPI document.
 """
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +14,7 @@ from nameko.rpc import rpc
 from services.initiatives import schemas
 from services.initiatives.application import InitiativesApplication
 from services.initiatives.domain import Initiative
+from shared import clock
 from shared.auth import ROLES, Actor, Auth
 from shared.dependencies import EventSourcedApplication
 from shared import schemas as shared_schemas
@@ -51,62 +51,62 @@ class InitiativesService(operations(api, "initiatives", consumes_events=True)):
     @api.route("POST", "/initiatives", summary="Submit an initiative or a motion",
                body=schemas.SubmitInitiative, response=schemas.InitiativeView, status=201, roles=SUBMITTERS)
     def submit_initiative(self, actor: Actor, command: Loaded) -> dict[str, Any]:
-        return view(self.initiatives.submit_initiative(actor=actor.name, **command))
+        return view(self.initiatives.submit_initiative(actor=actor.recorded_as, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/register", summary="Register in the diary",
                body=schemas.RegisterInitiative, response=schemas.InitiativeView, roles=REGISTRARS,
                errors=CASE_ERRORS)
     def register_initiative(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return view(self.initiatives.register_initiative(initiative_id, actor=actor.name, **command))
+        return view(self.initiatives.register_initiative(initiative_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/referral", summary="Refer for preparation",
                body=schemas.ReferForPreparation, response=schemas.InitiativeView, roles=REGISTRARS,
                errors=CASE_ERRORS)
     def refer_for_preparation(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return view(self.initiatives.refer_for_preparation(initiative_id, actor=actor.name, **command))
+        return view(self.initiatives.refer_for_preparation(initiative_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/answer", summary="Draft (or revise) the answer",
                body=schemas.DraftAnswer, response=schemas.InitiativeView, roles=CASE_OFFICERS,
                errors=CASE_ERRORS)
     def draft_answer(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return view(self.initiatives.draft_answer(initiative_id, actor=actor.name, **command))
+        return view(self.initiatives.draft_answer(initiative_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/schedule", summary="Schedule for a meeting's decision",
                body=schemas.ScheduleForDecision, response=schemas.InitiativeView, roles=SECRETARIES,
                errors=CASE_ERRORS)
     def schedule_for_decision(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return view(self.initiatives.schedule_for_decision(initiative_id, actor=actor.name, **command))
+        return view(self.initiatives.schedule_for_decision(initiative_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/decision", summary="Record the meeting's decision",
                body=schemas.RecordDecision, response=schemas.InitiativeView, roles=SECRETARIES,
                errors=CASE_ERRORS)
     def record_decision(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return view(self.initiatives.record_decision(initiative_id, actor=actor.name, **command))
+        return view(self.initiatives.record_decision(initiative_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/finalisation",
                summary="Finalise the decision: the minutes are adjusted",
                body=schemas.FinaliseDecision, response=schemas.InitiativeView, roles=SECRETARIES,
                errors=CASE_ERRORS)
     def finalise_decision(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return view(self.initiatives.finalise_decision(initiative_id, actor=actor.name, **command))
+        return view(self.initiatives.finalise_decision(initiative_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/dispatch", summary="Dispatch the decision",
                body=schemas.DispatchDecision, response=schemas.InitiativeView, roles=REGISTRARS,
                errors=CASE_ERRORS)
     def dispatch_decision(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return view(self.initiatives.dispatch_decision(initiative_id, actor=actor.name, **command))
+        return view(self.initiatives.dispatch_decision(initiative_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/closure", summary="Close the case",
                body=schemas.CloseInitiative, response=schemas.InitiativeView, roles=REGISTRARS,
                errors=CASE_ERRORS)
     def close_initiative(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return view(self.initiatives.close_initiative(initiative_id, actor=actor.name, **command))
+        return view(self.initiatives.close_initiative(initiative_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/withdrawal", summary="Withdraw while undecided",
                body=schemas.WithdrawInitiative, response=schemas.InitiativeView, roles=REGISTRARS,
                errors=CASE_ERRORS)
     def withdraw_initiative(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return view(self.initiatives.withdraw_initiative(initiative_id, actor=actor.name, **command))
+        return view(self.initiatives.withdraw_initiative(initiative_id, actor=actor.recorded_as, **command))
 
     # --- queries -------------------------------------------------------------
 
@@ -114,7 +114,7 @@ class InitiativesService(operations(api, "initiatives", consumes_events=True)):
                "dates, people and overdue; ?diary_number= looks one up", query=schemas.ListQuery,
                response=schemas.InitiativeList, roles=READERS, errors=(404,))
     def list_initiatives(self, actor: Actor, query: Loaded) -> Paged:
-        return Paged("initiatives", self.initiatives.list_initiatives(query, today=date.today()))
+        return Paged("initiatives", self.initiatives.list_initiatives(query, today=clock.today()))
 
     @api.route("GET", "/initiatives/<uuid:initiative_id>", summary="One initiative",
                response=schemas.InitiativeView, roles=READERS, errors=(404,))

@@ -8,6 +8,7 @@ from uuid import UUID, uuid4
 
 from services.letters_of_intent.domain import CollaborationAgreement, LetterOfIntent
 from services.letters_of_intent.read_model import LettersOfIntentReadModel
+from shared import clock
 from shared.application import CaseApplication
 from shared.readmodel import Condition, Page, equal_to, tagged
 from shared.serials import retrying_on_conflict
@@ -47,7 +48,7 @@ class LettersOfIntentApplication(CaseApplication):
 
     def compile_interim_report(self, letter_id: UUID, *, actor: str, **period: Any) -> LetterOfIntent:
         return self.change(letter_id, LetterOfIntent, "compile_interim_report", report_id=uuid4().hex,
-                           compiled_on=date.today(), actor=actor, **period)
+                           compiled_on=clock.today(), actor=actor, **period)
 
     def change_letter_status(self, letter_id: UUID, command: str, *, actor: str, **details: Any) -> LetterOfIntent:
         """pause, resume, terminate or renew, each with a reason."""

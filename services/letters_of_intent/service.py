@@ -5,7 +5,6 @@ have fallen due (each once: the announcement is an event of the agreement).
 """
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +14,7 @@ from services.letters_of_intent import schemas
 from services.letters_of_intent.application import LettersOfIntentApplication
 from services.letters_of_intent.domain import CollaborationAgreement, LetterOfIntent
 from shared import schemas as shared_schemas
+from shared import clock
 from shared.auth import ROLES, Actor, Auth
 from shared.dependencies import EventSourcedApplication
 from shared.http import Paged
@@ -44,44 +44,44 @@ class LettersOfIntentService(operations(api, "letters")):
 
     @timer(interval=REVIEW_CHECK_SECONDS)
     def announce_due_reviews(self) -> int:
-        return self.letters.announce_due_reviews(date.today())
+        return self.letters.announce_due_reviews(clock.today())
 
     # --- letters of intent ---------------------------------------------------
 
     @api.route("POST", "/letters", summary="Record a signed letter of intent", body=schemas.SignLetterOfIntent,
                response=schemas.LetterView, status=201, roles=STRATEGISTS)
     def sign_letter_of_intent(self, actor: Actor, command: Loaded) -> dict[str, Any]:
-        return letter_view(self.letters.sign_letter_of_intent(actor=actor.name, **command))
+        return letter_view(self.letters.sign_letter_of_intent(actor=actor.recorded_as, **command))
 
     @api.route("POST", "/letters/<uuid:letter_id>/follow-ups", summary="Add a follow-up entry",
                body=schemas.AddFollowUp, response=schemas.LetterView, roles=STRATEGISTS, errors=NOT_NOW)
     def add_follow_up(self, actor: Actor, command: Loaded, letter_id: UUID) -> dict[str, Any]:
-        return letter_view(self.letters.add_follow_up(letter_id, actor=actor.name, **command))
+        return letter_view(self.letters.add_follow_up(letter_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/letters/<uuid:letter_id>/reports", summary="Compile an interim report of a period",
                body=schemas.CompileInterimReport, response=schemas.LetterView, roles=STRATEGISTS, errors=NOT_NOW)
     def compile_interim_report(self, actor: Actor, command: Loaded, letter_id: UUID) -> dict[str, Any]:
-        return letter_view(self.letters.compile_interim_report(letter_id, actor=actor.name, **command))
+        return letter_view(self.letters.compile_interim_report(letter_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/letters/<uuid:letter_id>/pause", summary="Pause the cooperation",
                body=schemas.ChangeStatus, response=schemas.LetterView, roles=STRATEGISTS, errors=NOT_NOW)
     def pause_letter(self, actor: Actor, command: Loaded, letter_id: UUID) -> dict[str, Any]:
-        return letter_view(self.letters.change_letter_status(letter_id, "pause", actor=actor.name, **command))
+        return letter_view(self.letters.change_letter_status(letter_id, "pause", actor=actor.recorded_as, **command))
 
     @api.route("POST", "/letters/<uuid:letter_id>/resumption", summary="Resume a paused cooperation",
                body=schemas.ChangeStatus, response=schemas.LetterView, roles=STRATEGISTS, errors=NOT_NOW)
     def resume_letter(self, actor: Actor, command: Loaded, letter_id: UUID) -> dict[str, Any]:
-        return letter_view(self.letters.change_letter_status(letter_id, "resume", actor=actor.name, **command))
+        return letter_view(self.letters.change_letter_status(letter_id, "resume", actor=actor.recorded_as, **command))
 
     @api.route("POST", "/letters/<uuid:letter_id>/termination", summary="Terminate the letter",
                body=schemas.ChangeStatus, response=schemas.LetterView, roles=STRATEGISTS, errors=NOT_NOW)
     def terminate_letter(self, actor: Actor, command: Loaded, letter_id: UUID) -> dict[str, Any]:
-        return letter_view(self.letters.change_letter_status(letter_id, "terminate", actor=actor.name, **command))
+        return letter_view(self.letters.change_letter_status(letter_id, "terminate", actor=actor.recorded_as, **command))
 
     @api.route("POST", "/letters/<uuid:letter_id>/renewal", summary="Renew the letter, with a new review date",
                body=schemas.RenewLetter, response=schemas.LetterView, roles=STRATEGISTS, errors=NOT_NOW)
     def renew_letter(self, actor: Actor, command: Loaded, letter_id: UUID) -> dict[str, Any]:
-        return letter_view(self.letters.change_letter_status(letter_id, "renew", actor=actor.name, **command))
+        return letter_view(self.letters.change_letter_status(letter_id, "renew", actor=actor.recorded_as, **command))
 
     @api.route("GET", "/letters", summary="A page of letters of intent by signing date; by state, party and "
                "diary number", query=schemas.LetterQuery, response=schemas.LetterList, roles=READERS, errors=(404,))
@@ -103,29 +103,29 @@ class LettersOfIntentService(operations(api, "letters")):
     @api.route("POST", "/agreements", summary="Record an agreement and its parties", body=schemas.DraftAgreement,
                response=schemas.AgreementView, status=201, roles=STRATEGISTS)
     def draft_agreement(self, actor: Actor, command: Loaded) -> dict[str, Any]:
-        return agreement_view(self.letters.draft_agreement(actor=actor.name, **command))
+        return agreement_view(self.letters.draft_agreement(actor=actor.recorded_as, **command))
 
     @api.route("POST", "/agreements/<uuid:agreement_id>/signatures", summary="A party signs its contract",
                body=schemas.SignContract, response=schemas.AgreementView, roles=STRATEGISTS, errors=NOT_NOW)
     def sign_contract(self, actor: Actor, command: Loaded, agreement_id: UUID) -> dict[str, Any]:
-        return agreement_view(self.letters.sign_contract(agreement_id, actor=actor.name, **command))
+        return agreement_view(self.letters.sign_contract(agreement_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/agreements/<uuid:agreement_id>/consultations", summary="Open a consultation (remiss)",
                body=schemas.OpenConsultation, response=schemas.AgreementView, roles=STRATEGISTS, errors=NOT_NOW)
     def open_consultation(self, actor: Actor, command: Loaded, agreement_id: UUID) -> dict[str, Any]:
-        return agreement_view(self.letters.open_consultation(agreement_id, actor=actor.name, **command))
+        return agreement_view(self.letters.open_consultation(agreement_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/agreements/<uuid:agreement_id>/consultations/<consultation_id>/replies",
                summary="Record a party's reply", body=schemas.RecordReply, response=schemas.AgreementView,
                roles=STRATEGISTS, errors=NOT_NOW)
     def record_reply(self, actor: Actor, command: Loaded, agreement_id: UUID, consultation_id: str) -> dict[str, Any]:
-        return agreement_view(self.letters.record_reply(agreement_id, consultation_id, actor=actor.name, **command))
+        return agreement_view(self.letters.record_reply(agreement_id, consultation_id, actor=actor.recorded_as, **command))
 
     @api.route("GET", "/agreements/<uuid:agreement_id>/consultations/<consultation_id>/overdue",
                summary="Recipients whose reply is overdue on a date", query=schemas.OverdueQuery,
                response=schemas.OverdueView, roles=READERS, errors=(404,))
     def overdue_replies(self, actor: Actor, query: Loaded, agreement_id: UUID, consultation_id: str) -> dict[str, Any]:
-        on = query["on"] or date.today()
+        on = query["on"] or clock.today()
         overdue = self.letters.overdue_replies(agreement_id, consultation_id, on)
         return {"consultation_id": consultation_id, "on": on.isoformat(), "overdue": overdue}
 
@@ -133,7 +133,7 @@ class LettersOfIntentService(operations(api, "letters")):
                summary="Schedule a review (mid-term, relevance); its falling due is published once",
                body=schemas.ScheduleReview, response=schemas.AgreementView, roles=STRATEGISTS, errors=NOT_NOW)
     def schedule_review(self, actor: Actor, command: Loaded, agreement_id: UUID) -> dict[str, Any]:
-        return agreement_view(self.letters.schedule_review(agreement_id, actor=actor.name, **command))
+        return agreement_view(self.letters.schedule_review(agreement_id, actor=actor.recorded_as, **command))
 
     @api.route("GET", "/agreements", summary="A page of collaboration agreements by period; by status, party and "
                "diary number", query=schemas.AgreementQuery, response=schemas.AgreementList, roles=READERS,

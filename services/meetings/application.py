@@ -7,6 +7,7 @@ from uuid import UUID, uuid4
 
 from services.meetings.domain import Body, Meeting
 from services.meetings.read_model import MeetingsReadModel
+from shared import clock
 from shared.application import CaseApplication
 from shared.errors import InvalidRequest
 from shared.readmodel import Page, Tag, equal_to, tagged, within
@@ -53,7 +54,7 @@ class MeetingsApplication(CaseApplication):
         return meeting
 
     def convene_meeting(self, meeting_id: UUID, *, actor: str, convened_on: date | None = None) -> Meeting:
-        return self.change(meeting_id, Meeting, "convene", convened_on=convened_on or date.today(), actor=actor)
+        return self.change(meeting_id, Meeting, "convene", convened_on=convened_on or clock.today(), actor=actor)
 
     def cancel_meeting(self, meeting_id: UUID, *, actor: str, reason: str) -> Meeting:
         return self.change(meeting_id, Meeting, "cancel", reason=reason, actor=actor)
@@ -96,7 +97,7 @@ class MeetingsApplication(CaseApplication):
         meeting = self.load(meeting_id, Meeting)
         meeting.check_allows("decide_item")
         meeting.item(item_id)
-        serial = next_serial(self, f"paragraphs/{meeting.body_id}", meeting.starts_at.year)
+        serial = next_serial(self, f"paragraphs/{meeting.body_id}", clock.local_year(meeting.starts_at))
         meeting.decide_item(item_id=item_id, paragraph_number=serial.last, outcome=outcome, text=text, actor=actor)
         self.save(serial, meeting)
         return meeting
@@ -111,10 +112,10 @@ class MeetingsApplication(CaseApplication):
         self, meeting_id: UUID, *, actor: str, adjuster: str, signed_on: date | None = None
     ) -> Meeting:
         return self.change(meeting_id, Meeting, "sign_minutes", adjuster=adjuster,
-                           signed_on=signed_on or date.today(), actor=actor)
+                           signed_on=signed_on or clock.today(), actor=actor)
 
     def record_public_notice(self, meeting_id: UUID, *, actor: str, notice_on: date | None = None) -> Meeting:
-        return self.change(meeting_id, Meeting, "record_public_notice", notice_on=notice_on or date.today(),
+        return self.change(meeting_id, Meeting, "record_public_notice", notice_on=notice_on or clock.today(),
                            actor=actor)
 
     def get_meeting(self, meeting_id: UUID) -> Meeting:

@@ -47,17 +47,17 @@ class MeetingsService(operations(api, "meetings")):
     @api.route("POST", "/bodies", summary="Establish a body", body=schemas.EstablishBody,
                response=schemas.BodyView, status=201, roles=SECRETARIES)
     def establish_body(self, actor: Actor, command: Loaded) -> dict[str, Any]:
-        return body_view(self.meetings.establish_body(actor=actor.name, **command))
+        return body_view(self.meetings.establish_body(actor=actor.recorded_as, **command))
 
     @api.route("POST", "/bodies/<uuid:body_id>/members", summary="A member joins the body",
                body=schemas.AddMember, response=schemas.BodyView, roles=SECRETARIES, errors=NOT_NOW)
     def add_member(self, actor: Actor, command: Loaded, body_id: UUID) -> dict[str, Any]:
-        return body_view(self.meetings.add_member(body_id, actor=actor.name, **command))
+        return body_view(self.meetings.add_member(body_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/bodies/<uuid:body_id>/members/<membership_id>/end", summary="A membership ends",
                body=schemas.EndMembership, response=schemas.BodyView, roles=SECRETARIES, errors=NOT_NOW)
     def end_membership(self, actor: Actor, command: Loaded, body_id: UUID, membership_id: str) -> dict[str, Any]:
-        return body_view(self.meetings.end_membership(body_id, membership_id, actor=actor.name, **command))
+        return body_view(self.meetings.end_membership(body_id, membership_id, actor=actor.recorded_as, **command))
 
     @api.route("GET", "/bodies", summary="A page of bodies, by name", query=schemas.BodyListQuery,
                response=schemas.BodyList, roles=READERS)
@@ -79,70 +79,70 @@ class MeetingsService(operations(api, "meetings")):
     @api.route("POST", "/meetings", summary="Schedule a meeting of a body", body=schemas.ScheduleMeeting,
                response=schemas.MeetingView, status=201, roles=SECRETARIES, errors=(404,))
     def schedule_meeting(self, actor: Actor, command: Loaded) -> dict[str, Any]:
-        return meeting_view(self.meetings.schedule_meeting(actor=actor.name, **command))
+        return meeting_view(self.meetings.schedule_meeting(actor=actor.recorded_as, **command))
 
     @api.route("POST", "/meetings/<uuid:meeting_id>/convocation", summary="Convene the meeting",
                body=schemas.ConveneMeeting, response=schemas.MeetingView, roles=SECRETARIES, errors=NOT_NOW)
     def convene_meeting(self, actor: Actor, command: Loaded, meeting_id: UUID) -> dict[str, Any]:
-        return meeting_view(self.meetings.convene_meeting(meeting_id, actor=actor.name, **command))
+        return meeting_view(self.meetings.convene_meeting(meeting_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/meetings/<uuid:meeting_id>/cancellation", summary="Cancel the meeting",
                body=schemas.CancelMeeting, response=schemas.MeetingView, roles=SECRETARIES, errors=NOT_NOW)
     def cancel_meeting(self, actor: Actor, command: Loaded, meeting_id: UUID) -> dict[str, Any]:
-        return meeting_view(self.meetings.cancel_meeting(meeting_id, actor=actor.name, **command))
+        return meeting_view(self.meetings.cancel_meeting(meeting_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/meetings/<uuid:meeting_id>/agenda", summary="Add an item (a case by diary number)",
                body=schemas.AddAgendaItem, response=schemas.MeetingView, roles=SECRETARIES, errors=NOT_NOW)
     def add_agenda_item(self, actor: Actor, command: Loaded, meeting_id: UUID) -> dict[str, Any]:
-        return meeting_view(self.meetings.add_agenda_item(meeting_id, actor=actor.name, **command))
+        return meeting_view(self.meetings.add_agenda_item(meeting_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/meetings/<uuid:meeting_id>/agenda/order", summary="Reorder the agenda",
                body=schemas.ReorderAgenda, response=schemas.MeetingView, roles=SECRETARIES, errors=NOT_NOW)
     def reorder_agenda(self, actor: Actor, command: Loaded, meeting_id: UUID) -> dict[str, Any]:
-        return meeting_view(self.meetings.reorder_agenda(meeting_id, actor=actor.name, **command))
+        return meeting_view(self.meetings.reorder_agenda(meeting_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/meetings/<uuid:meeting_id>/agenda/<item_id>/withdrawal", summary="Withdraw an item",
                body=schemas.WithdrawAgendaItem, response=schemas.MeetingView, roles=SECRETARIES, errors=NOT_NOW)
     def withdraw_agenda_item(self, actor: Actor, command: Loaded, meeting_id: UUID, item_id: str) -> dict[str, Any]:
-        return meeting_view(self.meetings.withdraw_agenda_item(meeting_id, item_id, actor=actor.name, **command))
+        return meeting_view(self.meetings.withdraw_agenda_item(meeting_id, item_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/meetings/<uuid:meeting_id>/attendance", summary="Record who is present",
                body=schemas.RecordAttendance, response=schemas.MeetingView, roles=SECRETARIES, errors=NOT_NOW)
     def record_attendance(self, actor: Actor, command: Loaded, meeting_id: UUID) -> dict[str, Any]:
-        return meeting_view(self.meetings.record_attendance(meeting_id, actor=actor.name, **command))
+        return meeting_view(self.meetings.record_attendance(meeting_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/meetings/<uuid:meeting_id>/opening", summary="Open the meeting",
                body=schemas.NoBody, response=schemas.MeetingView, roles=SECRETARIES, errors=NOT_NOW)
     def open_meeting(self, actor: Actor, command: Loaded, meeting_id: UUID) -> dict[str, Any]:
-        return meeting_view(self.meetings.open_meeting(meeting_id, actor=actor.name))
+        return meeting_view(self.meetings.open_meeting(meeting_id, actor=actor.recorded_as))
 
     @api.route("POST", "/meetings/<uuid:meeting_id>/agenda/<item_id>/decision",
                summary="Decide an item in the next numbered paragraph",
                body=schemas.DecideItem, response=schemas.MeetingView, roles=SECRETARIES, errors=NOT_NOW)
     def decide_item(self, actor: Actor, command: Loaded, meeting_id: UUID, item_id: str) -> dict[str, Any]:
-        return meeting_view(self.meetings.decide_item(meeting_id, item_id, actor=actor.name, **command))
+        return meeting_view(self.meetings.decide_item(meeting_id, item_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/meetings/<uuid:meeting_id>/adjusters", summary="Appoint the minutes' adjusters",
                body=schemas.AppointAdjusters, response=schemas.MeetingView, roles=SECRETARIES, errors=NOT_NOW)
     def appoint_adjusters(self, actor: Actor, command: Loaded, meeting_id: UUID) -> dict[str, Any]:
-        return meeting_view(self.meetings.appoint_adjusters(meeting_id, actor=actor.name, **command))
+        return meeting_view(self.meetings.appoint_adjusters(meeting_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/meetings/<uuid:meeting_id>/closing", summary="Close the meeting",
                body=schemas.NoBody, response=schemas.MeetingView, roles=SECRETARIES, errors=NOT_NOW)
     def close_meeting(self, actor: Actor, command: Loaded, meeting_id: UUID) -> dict[str, Any]:
-        return meeting_view(self.meetings.close_meeting(meeting_id, actor=actor.name))
+        return meeting_view(self.meetings.close_meeting(meeting_id, actor=actor.recorded_as))
 
     @api.route("POST", "/meetings/<uuid:meeting_id>/signatures",
                summary="An adjuster signs the minutes; the last signature makes them final",
                body=schemas.SignMinutes, response=schemas.MeetingView, roles=SECRETARIES, errors=NOT_NOW)
     def sign_minutes(self, actor: Actor, command: Loaded, meeting_id: UUID) -> dict[str, Any]:
-        return meeting_view(self.meetings.sign_minutes(meeting_id, actor=actor.name, **command))
+        return meeting_view(self.meetings.sign_minutes(meeting_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/meetings/<uuid:meeting_id>/public-notice",
                summary="Record the public notice of the adjusted minutes",
                body=schemas.RecordPublicNotice, response=schemas.MeetingView, roles=SECRETARIES, errors=NOT_NOW)
     def record_public_notice(self, actor: Actor, command: Loaded, meeting_id: UUID) -> dict[str, Any]:
-        return meeting_view(self.meetings.record_public_notice(meeting_id, actor=actor.name, **command))
+        return meeting_view(self.meetings.record_public_notice(meeting_id, actor=actor.recorded_as, **command))
 
     @api.route("GET", "/meetings", summary="A page of meetings in time order, by body, state, dates and case",
                query=schemas.MeetingQuery, response=schemas.MeetingList, roles=READERS, errors=(404,))

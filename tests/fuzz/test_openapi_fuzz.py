@@ -57,7 +57,7 @@ from tests.fuzz.conftest import SUMMARY
 from tests.support.cases import drive, submit
 from tests.support.infrastructure import Infrastructure
 from tests.support.meetings import establish_body, meeting_steps
-from tests.support.services import AUTH_TOKENS, Api, api_for, service_config
+from tests.support.services import AUTH_TOKENS, Api, api_for, service_config, token_digests
 
 if not hasattr(pytest.Function, "_nodeid"):
     # schemathesis 4.32's from_fixture names each operation's subtest through `_nodeid`, which
@@ -185,11 +185,11 @@ def stack(infrastructure: Infrastructure, tmp_path_factory: pytest.TempPathFacto
     try:
         for name, service_class in SERVICES.items():
             store = {"PERSISTENCE": "sqlite", "DATA_DIR": str(data / name)}
-            configs[name] = service_config(infrastructure.amqp_uri, store, AUTH_TOKENS=FUZZ_AUTH_TOKENS)
+            configs[name] = service_config(infrastructure.amqp_uri, store, AUTH_TOKEN_DIGESTS=token_digests(FUZZ_AUTH_TOKENS))
             containers.append(start(service_class, configs[name]))
         configs["audit"] = service_config(
             infrastructure.amqp_uri, {"PERSISTENCE": "sqlite", "DATA_DIR": str(data / "audit")},
-            AUTH_TOKENS=FUZZ_AUTH_TOKENS, AUDIT_TOKEN="test-auditor",
+            AUTH_TOKEN_DIGESTS=token_digests(FUZZ_AUTH_TOKENS), AUDIT_TOKEN="test-auditor",
             AUDIT_SOURCES={name: f"http://{configs[name]['WEB_SERVER_ADDRESS']}" for name in SERVICES},
         )
         containers.append(start(AuditService, configs["audit"]))

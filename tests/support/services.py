@@ -12,6 +12,8 @@ from typing import Any
 
 import requests
 
+from shared.auth import token_digest
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 TEST_TOKENS = {
@@ -21,7 +23,15 @@ TEST_TOKENS = {
     "strategist": {"token": "test-strategist", "actor": "Stina Strateg", "roles": ["strategist"]},
     "auditor": {"token": "test-auditor", "actor": "Rolf Revisor", "roles": ["auditor"]},
 }
+
+
+def token_digests(tokens: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A token table as services are configured with it: by SHA-256 digest, never in plain text."""
+    return {token_digest(token): entry for token, entry in tokens.items()}
+
+
 AUTH_TOKENS = {entry["token"]: {"actor": entry["actor"], "roles": entry["roles"]} for entry in TEST_TOKENS.values()}
+AUTH_TOKEN_DIGESTS = token_digests(AUTH_TOKENS)
 
 
 def free_port() -> int:
@@ -34,7 +44,7 @@ def service_config(amqp_uri: str, store_config: dict[str, Any], **overrides: Any
     return {
         "AMQP_URI": amqp_uri,
         "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}",
-        "AUTH_TOKENS": AUTH_TOKENS,
+        "AUTH_TOKEN_DIGESTS": AUTH_TOKEN_DIGESTS,
         "OUTBOX_POLL_INTERVAL": 0.2,
         **store_config,
         **overrides,

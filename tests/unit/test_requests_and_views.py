@@ -17,7 +17,7 @@ from services.initiatives import schemas
 from shared import schemas as shared_schemas
 from services.initiatives.domain import Initiative
 from services.initiatives.service import InitiativesService, api
-from shared.auth import TokenTable
+from shared.auth import Authenticator, ConfigurationError, PlainTokens
 from shared.envelope import to_envelope
 from shared.errors import CommandNotAllowed, Forbidden, InvalidRequest, Unauthenticated
 from shared.http import load, problem_for
@@ -100,7 +100,7 @@ def _request(token: str | None) -> Request:
 
 
 def test_tokens_map_to_actor_and_roles() -> None:
-    table = TokenTable({"t1": {"actor": "Rut", "roles": ["registrar"]}})
+    table = Authenticator([PlainTokens({"t1": {"actor": "Rut", "roles": ["registrar"]}})])
     assert table.authorize(_request("t1"), ["registrar"]).name == "Rut"
     with pytest.raises(Unauthenticated):
         table.authenticate(_request(None))
@@ -108,8 +108,8 @@ def test_tokens_map_to_actor_and_roles() -> None:
         table.authenticate(_request("unknown"))
     with pytest.raises(Forbidden):
         table.authorize(_request("t1"), ["secretary"])
-    with pytest.raises(ValueError):
-        TokenTable({"t2": {"actor": "X", "roles": ["superuser"]}})
+    with pytest.raises(ConfigurationError):
+        PlainTokens({"t2": {"actor": "X", "roles": ["superuser"]}})
 
 
 def test_an_envelope_carries_the_documented_fields() -> None:
@@ -130,7 +130,7 @@ def test_an_entrypoint_passes_the_authenticated_actor_and_the_loaded_command() -
     initiative = Initiative(actor="Rut", **load(schemas.SubmitInitiative(), VALID_SUBMISSION))
     store = MagicMock()
     store.register_initiative.return_value = initiative
-    tokens = TokenTable({"t1": {"actor": "Rut Registrator", "roles": ["registrar"]}})
+    tokens = Authenticator([PlainTokens({"t1": {"actor": "Rut Registrator", "roles": ["registrar"]}})])
     service = worker_factory(InitiativesService, initiatives=store, auth=tokens)
     request = Request(EnvironBuilder(
         method="POST", json={"registered_on": "2025-05-19"}, headers={"Authorization": "Bearer t1"}

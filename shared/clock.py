@@ -1,0 +1,42 @@
+"""The region's calendar: every "today" and every year a number is issued in, in Swedish time.
+
+A container's clock runs in UTC; a case registered at 00:30 on 1 January in Stockholm
+is registered in the new year there. The zone is `TIME_ZONE` (default Europe/Stockholm,
+from tzdata), set from the service's configuration when it starts.
+"""
+from __future__ import annotations
+
+import os
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_TIME_ZONE = "Europe/Stockholm"
+
+
+def zone_named(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"TIME_ZONE {name!r} is not a time zone (e.g. {DEFAULT_TIME_ZONE})") from error
+
+
+_zone = zone_named(os.environ.get("TIME_ZONE") or DEFAULT_TIME_ZONE)
+
+
+def use_time_zone(name: str | None) -> None:
+    """The zone every later `today()` answers in; refuses a name that is not a zone."""
+    global _zone
+    _zone = zone_named(name or DEFAULT_TIME_ZONE)
+
+
+def time_zone() -> ZoneInfo:
+    return _zone
+
+
+def today() -> date:
+    return datetime.now(_zone).date()
+
+
+def local_year(moment: datetime) -> int:
+    """The year of an instant on the region's calendar (naive instants are taken as local)."""
+    return (moment.astimezone(_zone) if moment.tzinfo else moment).year
