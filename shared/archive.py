@@ -78,8 +78,10 @@ The H of each aggregate's last event is its "head" in manifest.json.
 """
 
 SIGNED_README = """
-manifest.json.sig is an Ed25519 signature of manifest.json's exact bytes, by the key whose
-public key's SHA-256 (of its 32 raw bytes) is {fingerprint}. With that public key in PEM:
+manifest.json.sig is an Ed25519 signature of manifest.json's exact bytes, made with the key
+whose public key's SHA-256 (of its 32 raw bytes) is
+    {fingerprint}
+With that public key in PEM, obtained from the exporter and not from this package:
     openssl pkeyutl -verify -pubin -inkey public.pem -rawin -in manifest.json -sigfile manifest.json.sig
 A valid signature vouches for manifest.json, and through its SHA-256s for every other file.
 """
