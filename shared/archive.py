@@ -351,8 +351,8 @@ def _manifest(raw: bytes | None) -> tuple[dict[str, Any] | None, list[str]]:
 def _signature(files: Mapping[str, bytes], public_key: Ed25519PublicKey) -> tuple[str, str | None]:
     given = fingerprint(public_key)
     if SIGNATURE not in files:
-        return "missing", f"{SIGNATURE}: missing — the package is not signed, so it cannot be shown to come " \
-                          f"from the holder of the public key {given}"
+        return "missing", (f"{SIGNATURE}: missing — the package is not signed, so it cannot be shown to come "
+                           f"from the holder of the public key {given}")
     if MANIFEST in files and is_valid_signature(public_key, files[SIGNATURE], files[MANIFEST]):
         return "verified", None
     return "invalid", (f"{SIGNATURE}: does not verify {MANIFEST} with the public key {given} (the manifest was "

@@ -35,7 +35,9 @@ from shared.audit import (
 )
 from shared.chain import verify_against_heads
 from shared.schemas import parse_moment
-from shared.signing import KeyFileError, fingerprint, read_private_key, read_public_key, write_key_pair
+from shared.signing import (
+    Ed25519PrivateKey, Ed25519PublicKey, KeyFileError, fingerprint, read_private_key, read_public_key, write_key_pair,
+)
 from shared.timeline import case_timeline, describe_entry
 
 EXIT_CODES = """\b
@@ -47,7 +49,7 @@ Exit codes:
      (a package that was read but whose content is wrong is 1)"""
 
 
-class Unreachable(click.ClickException):
+class Unavailable(click.ClickException):
     """A service, a package or a file could not be read or written at all: nothing is known about it."""
 
     exit_code = 3
@@ -94,7 +96,7 @@ def reading_services(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(clients=clients_for(urls, token or ""), **arguments)
         except (AuditError, requests.RequestException) as error:
-            raise Unreachable(str(error)) from None
+            raise Unavailable(str(error)) from None
 
     return with_clients
 
@@ -206,14 +208,14 @@ def verify(clients: dict[str, ServiceClient], diary_number: str | None, whole_se
     _report(verification, scope, as_json)
 
 
-def signing_key(context: click.Context, parameter: click.Parameter, value: Path | None) -> Any:
+def signing_key(context: click.Context, parameter: click.Parameter, value: Path | None) -> Ed25519PrivateKey | None:
     try:
         return None if value is None else read_private_key(value)
     except (KeyFileError, OSError) as error:
         raise click.BadParameter(str(error)) from None
 
 
-def public_key(context: click.Context, parameter: click.Parameter, value: Path | None) -> Any:
+def public_key(context: click.Context, parameter: click.Parameter, value: Path | None) -> Ed25519PublicKey | None:
     try:
         return None if value is None else read_public_key(value)
     except (KeyFileError, OSError) as error:
@@ -228,7 +230,8 @@ def public_key(context: click.Context, parameter: click.Parameter, value: Path |
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="sign the manifest with this Ed25519 private key (PEM, PKCS8; CASES_SIGNING_KEY)")
 @reading_services
-def export(clients: dict[str, ServiceClient], diary_number: str, output: Path, signing_key: Any) -> None:
+def export(clients: dict[str, ServiceClient], diary_number: str, output: Path,
+           signing_key: Ed25519PrivateKey | None) -> None:
     """Write DIARY_NUMBER's events, states and a manifest with checksums into one archive package.
 
     With --signing-key the package holds manifest.json.sig, an Ed25519 signature of manifest.json:
@@ -241,7 +244,7 @@ def export(clients: dict[str, ServiceClient], diary_number: str, output: Path, s
     try:
         output.write_bytes(package.getvalue())
     except OSError as error:
-        raise Unreachable(f"{output} cannot be written: {error.strerror or error}") from None
+        raise Unavailable(f"{output} cannot be written: {error.strerror or error}") from None
     signed = f", signed by key {fingerprint(signing_key.public_key())}" if signing_key else ", not signed"
     click.echo(f"{output}: {len(case.timeline)} events, {len(case.aggregates)} aggregates{signed}")
     if not verification.intact:
@@ -255,7 +258,7 @@ def export(clients: dict[str, ServiceClient], diary_number: str, output: Path, s
               help="check the manifest's signature with this Ed25519 public key (PEM; CASES_PUBLIC_KEY); "
                    "without it the signature is not checked")
 @click.option("--json", "as_json", is_flag=True, help="the result as JSON")
-def check_archive(package: Path, public_key: Any, as_json: bool) -> None:
+def check_archive(package: Path, public_key: Ed25519PublicKey | None, as_json: bool) -> None:
     """Check a package without the system: every file the manifest lists (present, SHA-256, size) and
     nothing else, SHA256SUMS, every chain up to its recorded head, and, with --public-key, the signature.
 
@@ -263,23 +266,8 @@ def check_archive(package: Path, public_key: Any, as_json: bool) -> None:
     try:
         archive = read_archive(package, public_key)
     except PackageUnreadable as error:
-        raise Unreachable(str(error)) from None
-    manifest = archive.manifest
-    if as_json:
-        click.echo(json.dumps({
-            "package": str(package), "intact": archive.intact, "problems": archive.problems,
-            "signature": archive.signature, "signed": archive.signed,
-            "diary_number": manifest.get("diary_number"), "exported_at": manifest.get("exported_at"),
-        }, ensure_ascii=False, indent=2))
-    elif archive.intact:
-        click.echo(f"{package}: intact — {manifest['diary_number']}, {len(archive.timeline)} events, "
-                   f"{len(manifest['aggregates'])} aggregates, exported {manifest['exported_at']}")
-    else:
-        for problem in archive.problems:
-            click.echo(f"NOT INTACT {problem}")
-        click.echo(f"{package}: not intact — {len(archive.problems)} problems")
-    if not as_json:
-        click.echo(_signature_line(archive))
+        raise Unavailable(str(error)) from None
+    click.echo(_archive_json(package, archive) if as_json else _archive_text(package, archive))
     if not archive.intact:
         raise SystemExit(1)
 
@@ -301,8 +289,27 @@ def keygen(private_key: Path, public_key: Path) -> None:
     except FileExistsError as error:
         raise click.UsageError(f"{error}; it is not overwritten") from None
     except OSError as error:
-        raise Unreachable(f"the keys cannot be written: {error}") from None
+        raise Unavailable(f"the keys cannot be written: {error}") from None
     click.echo(f"{private_key}: private key (mode 0600); {public_key}: public key {fingerprint(key)}")
+
+
+def _archive_json(package: Path, archive: Archive) -> str:
+    return json.dumps({
+        "package": str(package), "intact": archive.intact, "problems": archive.problems,
+        "signature": archive.signature, "signed": archive.signed,
+        "diary_number": archive.manifest.get("diary_number"), "exported_at": archive.manifest.get("exported_at"),
+    }, ensure_ascii=False, indent=2)
+
+
+def _archive_text(package: Path, archive: Archive) -> str:
+    manifest = archive.manifest
+    if archive.intact:
+        lines = [f"{package}: intact — {manifest['diary_number']}, {len(archive.timeline)} events, "
+                 f"{len(manifest['aggregates'])} aggregates, exported {manifest['exported_at']}"]
+    else:
+        lines = [f"NOT INTACT {problem}" for problem in archive.problems]
+        lines.append(f"{package}: not intact — {len(archive.problems)} problems")
+    return "\n".join([*lines, _signature_line(archive)])
 
 
 def _signature_line(archive: Archive) -> str:
@@ -318,7 +325,7 @@ def _checked(path: Path) -> Archive:
     try:
         archive = read_archive(path)
     except PackageUnreadable as error:
-        raise Unreachable(str(error)) from None
+        raise Unavailable(str(error)) from None
     if archive.problems:
         click.echo("\n".join(archive.problems), err=True)
         raise click.ClickException(f"{path} is not intact: {len(archive.problems)} problems")
