@@ -12,10 +12,11 @@ A zip of plain files:
     SHA256SUMS                          `sha256sum -c SHA256SUMS` checks every file, manifest included
 
 `check_package` re-verifies all of it, trusting nothing inside the package: every file the
-manifest lists is present with its SHA-256 and size, every file its aggregates imply is listed,
-nothing is in the zip that the manifest does not list, SHA256SUMS agrees, each chain is
-recomputed from the stored events up to the head the manifest recorded, every file parses as
-what the tools read from it, and, with a public key, the signature over the manifest verifies.
+manifest lists is present with its SHA-256 and size, every file its aggregates imply is listed
+(and no events/ or states/ file they do not), nothing is in the zip that the manifest does not
+list, SHA256SUMS agrees, each chain is recomputed from the stored events up to the head the
+manifest recorded, every file parses as what the tools read from it, and, with a public key,
+the signature over the manifest verifies.
 
 Threat model. The package travels and is kept outside the system, so anyone may change it.
 - Accidental damage, a careless edit, a file removed or added: found by the manifest's SHA-256s,
@@ -374,9 +375,13 @@ def _listing_problems(manifest: Mapping[str, Any], files: Mapping[str, bytes]) -
             problems.append(f"{name}: its size does not match {MANIFEST}")
     unlisted = set(files) - set(listed) - {MANIFEST, CHECKSUMS, SIGNATURE}
     problems += [f"{name}: in the package but not listed in {MANIFEST}" for name in sorted(unlisted)]
-    for name in _implied(manifest):
+    implied = _implied(manifest)
+    for name in implied:
         if name not in listed:
             problems.append(f"{name}: the manifest's aggregates imply it, but its list of files does not hold it")
+    for name in sorted(listed):
+        if name.startswith(("events/", "states/")) and name not in implied:
+            problems.append(f"{name}: listed in {MANIFEST}, but none of its aggregates implies it")
     return problems
 
 

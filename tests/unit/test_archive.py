@@ -162,6 +162,13 @@ def test_a_member_the_manifest_does_not_list_is_reported(package: Path, tmp_path
     assert "events/initiatives/extra.jsonl: in the package but not listed in manifest.json" in result.output
 
 
+def test_an_events_file_no_aggregate_implies_is_reported_even_when_listed(package: Path, tmp_path: Path) -> None:
+    files = rewritten({**members(package), "events/initiatives/extra.jsonl": b""})
+    result = check(written(tmp_path / "extra.zip", files))
+    assert result.exit_code == 1
+    assert "events/initiatives/extra.jsonl: listed in manifest.json, but none of its aggregates implies it" in result.output
+
+
 def test_a_member_twice_in_the_zip_is_reported(package: Path, tmp_path: Path) -> None:
     files = members(package)
     path = written(tmp_path / "twice.zip", files)
