@@ -3,32 +3,56 @@
     cases timeline "RUN 2025-0001" [--as-of 2025-11-12] [--json] [--archive case.zip]
     cases state    "RUN 2025-0001" [--as-of 2025-11-12] [--json] [--archive case.zip]
     cases verify   "RUN 2025-0001" [--against case.zip]  |  cases verify --whole-service meetings
-    cases export   "RUN 2025-0001" --output case.zip
-    cases check-archive case.zip
+    cases export   "RUN 2025-0001" --output case.zip [--signing-key private.pem]
+    cases check-archive case.zip [--public-key public.pem] [--json]
+    cases keygen --private-key private.pem --public-key public.pem
 
 Everything is read over the services' HTTP APIs with a read-only token and
 recomputed here; an archive package is read without any service. A case's aggregates are
 found by reading every service's whole feed, or, with `--index <audit service URL>`
 (CASES_INDEX), asked of the audit service's case index, so that only they are read.
+
+Exit codes: 0 intact / done; 1 tampered, not intact, or nothing found; 2 usage (click's own: a
+missing token, a malformed option); 3 a service, a package or a file could not be read (or
+written) at all — a package that was read but is wrong is 1.
 """
 from __future__ import annotations
 
 import functools
+import io
 import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
 import click
+import requests
 
-from shared.archive import Archive, export_case, read_archive
+from shared.archive import Archive, PackageUnreadable, export_case, read_archive
 from shared.audit import (
     LOCAL_SERVICES, AuditError, Case, ServiceClient, Verification, case_states, clients_for, read_case,
     read_indexed_case, verify_case, verify_service,
 )
 from shared.chain import verify_against_heads
 from shared.schemas import parse_moment
+from shared.signing import (
+    Ed25519PrivateKey, Ed25519PublicKey, KeyFileError, fingerprint, read_private_key, read_public_key, write_key_pair,
+)
 from shared.timeline import case_timeline, describe_entry
+
+EXIT_CODES = """\b
+Exit codes:
+  0  intact / done
+  1  tampered, not intact, or nothing found
+  2  usage: a missing token, a malformed option (NAME=URL), a bad key file
+  3  a service, a package or a file could not be read (or written) at all
+     (a package that was read but whose content is wrong is 1)"""
+
+
+class Unavailable(click.ClickException):
+    """A service, a package or a file could not be read or written at all: nothing is known about it."""
+
+    exit_code = 3
 
 
 def as_moment(context: click.Context, parameter: click.Parameter, value: str | None) -> datetime | None:
@@ -41,25 +65,38 @@ def as_moment(context: click.Context, parameter: click.Parameter, value: str | N
         raise click.BadParameter("expected an ISO 8601 date or timestamp") from None
 
 
+def service_urls(context: click.Context, parameter: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    urls = {}
+    for entry in values:
+        name, separator, url = entry.partition("=")
+        if not (separator and name and url):
+            raise click.BadParameter(f"{entry!r}: expected NAME=URL, e.g. initiatives=http://127.0.0.1:8001")
+        urls[name] = url
+    return urls
+
+
 def reading_services(command: Callable[..., Any]) -> Callable[..., Any]:
     """--token and --service for every command that reads the services; passes `clients`
-    (which connect only when used: a command reading a package never does)."""
+    (which connect only when used: a command reading a package never does, nor needs a token)."""
 
-    @click.option("--token", envvar="CASES_TOKEN", default="dev-auditor", show_default=True,
-                  help="a bearer token with the auditor role (CASES_TOKEN)")
-    @click.option("--service", "services", multiple=True, metavar="NAME=URL",
+    @click.option("--token", envvar="CASES_TOKEN",
+                  help="a bearer token with the auditor role (CASES_TOKEN); needed to read the services")
+    @click.option("--service", "services", multiple=True, metavar="NAME=URL", callback=service_urls,
                   help="a service's URL (default: the four on localhost); repeat for each")
     @click.option("--index", envvar="CASES_INDEX", metavar="URL",
                   help="the audit service, whose case index says which aggregates to read (CASES_INDEX); "
                        "without it every service's whole feed is read")
     @functools.wraps(command)
-    def with_clients(token: str, services: tuple[str, ...], index: str | None, **arguments: Any) -> Any:
-        urls = dict(entry.split("=", 1) for entry in services) if services else dict(LOCAL_SERVICES)
-        click.get_current_context().meta["index"] = ServiceClient("audit", index, token) if index else None
+    def with_clients(token: str | None, services: dict[str, str], index: str | None, **arguments: Any) -> Any:
+        if not token and arguments.get("archive") is None:
+            raise click.UsageError("no token to read the services with: set CASES_TOKEN or pass --token "
+                                   "(a token with the auditor role)")
+        urls = services or dict(LOCAL_SERVICES)
+        click.get_current_context().meta["index"] = ServiceClient("audit", index, token or "") if index else None
         try:
-            return command(clients=clients_for(urls, token), **arguments)
-        except AuditError as error:
-            raise click.ClickException(str(error)) from None
+            return command(clients=clients_for(urls, token or ""), **arguments)
+        except (AuditError, requests.RequestException) as error:
+            raise Unavailable(str(error)) from None
 
     return with_clients
 
@@ -81,11 +118,12 @@ def as_of_option(command: Callable[..., Any]) -> Callable[..., Any]:
                         help="as it was then (ISO date or timestamp; a date means the end of that day)")(command)
 
 
-archive_option = click.option("--archive", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                              help="read an exported package instead of the services")
+archive_option = click.option("--archive", type=click.Path(path_type=Path),
+                              help="read an exported package instead of the services (checked first)")
 
 
-@click.group()
+@click.group(epilog=EXIT_CODES)
+@click.version_option(package_name="regional-cases", prog_name="cases")
 def main() -> None:
     """Read-only tools for auditors: a case's history across the services, and proof it is unchanged."""
 
@@ -141,7 +179,7 @@ def state(clients: dict[str, ServiceClient], diary_number: str, as_of: datetime 
 @click.argument("diary_number", required=False)
 @click.option("--whole-service", "whole_service", metavar="NAME",
               help="verify every aggregate of one service's log instead of a case")
-@click.option("--against", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--against", type=click.Path(path_type=Path),
               help="also check that the chains still reach the heads an exported package recorded")
 @click.option("--json", "as_json", is_flag=True, help="the report as JSON")
 @reading_services
@@ -170,36 +208,124 @@ def verify(clients: dict[str, ServiceClient], diary_number: str | None, whole_se
     _report(verification, scope, as_json)
 
 
+def signing_key(context: click.Context, parameter: click.Parameter, value: Path | None) -> Ed25519PrivateKey | None:
+    try:
+        return None if value is None else read_private_key(value)
+    except (KeyFileError, OSError) as error:
+        raise click.BadParameter(str(error)) from None
+
+
+def public_key(context: click.Context, parameter: click.Parameter, value: Path | None) -> Ed25519PublicKey | None:
+    try:
+        return None if value is None else read_public_key(value)
+    except (KeyFileError, OSError) as error:
+        raise click.BadParameter(str(error)) from None
+
+
 @main.command()
 @click.argument("diary_number")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True, path_type=Path), required=True,
               help="the package to write (a .zip)")
+@click.option("--signing-key", envvar="CASES_SIGNING_KEY", callback=signing_key,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="sign the manifest with this Ed25519 private key (PEM, PKCS8; CASES_SIGNING_KEY)")
 @reading_services
-def export(clients: dict[str, ServiceClient], diary_number: str, output: Path) -> None:
-    """Write DIARY_NUMBER's events, states and a manifest with checksums into one archive package."""
+def export(clients: dict[str, ServiceClient], diary_number: str, output: Path,
+           signing_key: Ed25519PrivateKey | None) -> None:
+    """Write DIARY_NUMBER's events, states and a manifest with checksums into one archive package.
+
+    With --signing-key the package holds manifest.json.sig, an Ed25519 signature of manifest.json:
+    `cases check-archive --public-key` then finds a package rewritten as a whole."""
     case = case_of(clients, diary_number)
     if not case.timeline:
         raise click.ClickException(f"no events about {diary_number}")
-    verification = export_case(clients, case, output, exported_by="cases export")
-    click.echo(f"{output}: {len(case.timeline)} events, {len(case.aggregates)} aggregates")
+    package = io.BytesIO()
+    verification = export_case(clients, case, package, exported_by="cases export", signing_key=signing_key)
+    try:
+        output.write_bytes(package.getvalue())
+    except OSError as error:
+        raise Unavailable(f"{output} cannot be written: {error.strerror or error}") from None
+    signed = f", signed by key {fingerprint(signing_key.public_key())}" if signing_key else ", not signed"
+    click.echo(f"{output}: {len(case.timeline)} events, {len(case.aggregates)} aggregates{signed}")
     if not verification.intact:
         _report(verification, diary_number, as_json=False)
 
 
-@main.command("check-archive")
-@click.argument("package", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def check_archive(package: Path) -> None:
-    """Check a package without the system: every checksum, every chain up to its recorded head."""
-    archive = _checked(package)
-    click.echo(f"{package}: intact — {archive.manifest['diary_number']}, {len(archive.timeline)} events, "
-               f"{len(archive.manifest['aggregates'])} aggregates, exported {archive.manifest['exported_at']}")
+@main.command("check-archive", epilog=EXIT_CODES)
+@click.argument("package", type=click.Path(path_type=Path))
+@click.option("--public-key", envvar="CASES_PUBLIC_KEY", callback=public_key,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="check the manifest's signature with this Ed25519 public key (PEM; CASES_PUBLIC_KEY); "
+                   "without it the signature is not checked")
+@click.option("--json", "as_json", is_flag=True, help="the result as JSON")
+def check_archive(package: Path, public_key: Ed25519PublicKey | None, as_json: bool) -> None:
+    """Check a package without the system: every file the manifest lists (present, SHA-256, size) and
+    nothing else, SHA256SUMS, every chain up to its recorded head, and, with --public-key, the signature.
+
+    Exits 1 naming each problem when it is not intact; 3 when the file cannot be read at all."""
+    try:
+        archive = read_archive(package, public_key)
+    except PackageUnreadable as error:
+        raise Unavailable(str(error)) from None
+    click.echo(_archive_json(package, archive) if as_json else _archive_text(package, archive))
+    if not archive.intact:
+        raise SystemExit(1)
+
+
+@main.command()
+@click.option("--private-key", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="where to write the private key (PEM, PKCS8, mode 0600); keep it with whoever exports")
+@click.option("--public-key", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="where to write the public key (PEM); give it to whoever checks packages")
+def keygen(private_key: Path, public_key: Path) -> None:
+    """Make an Ed25519 key pair for signing packages (`export --signing-key`, `check-archive --public-key`).
+
+    Never overwrites a file."""
+    for option, path in (("--private-key", private_key), ("--public-key", public_key)):
+        if path.exists():
+            raise click.BadParameter(f"{path} exists; it is not overwritten", param_hint=option)
+    try:
+        key = write_key_pair(private_key, public_key)
+    except FileExistsError as error:
+        raise click.UsageError(f"{error}; it is not overwritten") from None
+    except OSError as error:
+        raise Unavailable(f"the keys cannot be written: {error}") from None
+    click.echo(f"{private_key}: private key (mode 0600); {public_key}: public key {fingerprint(key)}")
+
+
+def _archive_json(package: Path, archive: Archive) -> str:
+    return json.dumps({
+        "package": str(package), "intact": archive.intact, "problems": archive.problems,
+        "signature": archive.signature, "signed": archive.signed,
+        "diary_number": archive.manifest.get("diary_number"), "exported_at": archive.manifest.get("exported_at"),
+    }, ensure_ascii=False, indent=2)
+
+
+def _archive_text(package: Path, archive: Archive) -> str:
+    manifest = archive.manifest
+    if archive.intact:
+        lines = [f"{package}: intact — {manifest['diary_number']}, {len(archive.timeline)} events, "
+                 f"{len(manifest['aggregates'])} aggregates, exported {manifest['exported_at']}"]
+    else:
+        lines = [f"NOT INTACT {problem}" for problem in archive.problems]
+        lines.append(f"{package}: not intact — {len(archive.problems)} problems")
+    return "\n".join([*lines, _signature_line(archive)])
+
+
+def _signature_line(archive: Archive) -> str:
+    if archive.signature == "verified":
+        return "signature: verified with the given public key"
+    if archive.signature == "not checked":
+        held = "the package holds a signature" if archive.signed else "the package holds no signature"
+        return f"signature: not checked ({held}; give --public-key to check it)"
+    return f"signature: {archive.signature}"
 
 
 def _checked(path: Path) -> Archive:
     try:
         archive = read_archive(path)
-    except ValueError as error:
-        raise click.ClickException(str(error)) from None
+    except PackageUnreadable as error:
+        raise Unavailable(str(error)) from None
     if archive.problems:
         click.echo("\n".join(archive.problems), err=True)
         raise click.ClickException(f"{path} is not intact: {len(archive.problems)} problems")

@@ -101,6 +101,37 @@ def test_an_exported_case_round_trips_and_changes_to_the_package_are_named(
     assert against.exit_code == 1 and "events 9..9 are gone" in against.output
 
 
+def test_a_signed_export_verifies_and_a_rewritten_one_does_not(api: Api, tmp_path: Path) -> None:
+    case = closed_case(api)
+    keys = CliRunner().invoke(cases, ["keygen", "--private-key", str(tmp_path / "key.pem"),
+                                      "--public-key", str(tmp_path / "key.pub.pem")])
+    assert keys.exit_code == 0, keys.output
+    package = tmp_path / "signed.zip"
+    exported = run(api, "export", case["diary_number"], "-o", str(package), "--signing-key", str(tmp_path / "key.pem"))
+    assert exported.exit_code == 0 and ", signed by key " in exported.output, exported.output
+    public_key = ["--public-key", str(tmp_path / "key.pub.pem")]
+    checked = CliRunner().invoke(cases, ["check-archive", str(package), *public_key])
+    assert checked.exit_code == 0 and "signature: verified" in checked.output, checked.output
+
+    events = f"events/initiatives/{case['id']}.jsonl"
+    forged = rewrite(package, tmp_path / "forged.zip", events,
+                     lambda text: text.replace(b"Rut Registrator", b"Rut Regissorer"), recompute_checksums=True)
+    failed = CliRunner().invoke(cases, ["check-archive", str(forged), *public_key])
+    assert failed.exit_code == 1 and "manifest.json.sig: does not verify manifest.json" in failed.output
+
+
+def test_an_unreachable_service_and_a_missing_token_are_told_apart_from_tampering(api: Api, tmp_path: Path) -> None:
+    case = closed_case(api)
+    no_token = CliRunner(env={"CASES_TOKEN": ""}).invoke(
+        cases, ["verify", case["diary_number"], f"--service=initiatives={api.base_url}"])
+    assert no_token.exit_code == 2 and "set CASES_TOKEN or pass --token" in no_token.output
+    refused = CliRunner().invoke(cases, ["verify", case["diary_number"], "--token", "test-auditor",
+                                         "--service=initiatives=http://127.0.0.1:9"])
+    assert refused.exit_code == 3 and "could not be read" in refused.output
+    missing = CliRunner().invoke(cases, ["check-archive", str(tmp_path / "missing.zip")])
+    assert missing.exit_code == 3
+
+
 def rewrite(package: Path, target: Path, name: str, change: Any, recompute_checksums: bool = False) -> Path:
     """A copy of the package with one file changed (and, for a careful forger, its checksums too)."""
     import hashlib
