@@ -164,3 +164,10 @@ def test_the_test_override_publishes_broker_and_database_on_localhost_with_test_
     for secret in override["secrets"].values():
         assert secret["file"].startswith("./infra/test-secrets/")
         assert (REPO_ROOT / secret["file"]).is_file()
+
+
+def test_pytest_docker_gets_the_operators_file_then_the_test_override(docker_compose_file: list[str]) -> None:
+    assert [Path(path).relative_to(REPO_ROOT).as_posix() for path in docker_compose_file] == [
+        "docker-compose.yml",
+        "infra/docker-compose.test.yml",
+    ]
