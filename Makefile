@@ -55,10 +55,11 @@ bench: venv services ## Benchmarks beside the raw limits, both stores (BENCH_ARG
 rebuild-read-models: venv ## Drop and replay a service's read model (SERVICE=initiatives|meetings|letters_of_intent|evaluations)
 	$(VENV)/bin/read-models rebuild $(SERVICE)
 
-compose-up: ## Build and start the stack with docker compose
+compose-up: ## Make missing secrets under ./secrets, then build and start the stack (docs/operations.md)
+	bash infra/make-secrets.sh
 	docker compose up -d --build
 
-compose-down: ## Stop the docker compose stack
+compose-down: ## Stop the docker compose stack (its named volumes, the data, are kept)
 	docker compose down
 
 clean: ## Remove .venv, data and pytest cache

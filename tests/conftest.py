@@ -3,8 +3,9 @@
 The services run on eventlet, so the test process is monkey-patched first, as
 `nameko run` does; `shared` is imported next so psycopg picks its green wait.
 Integration and end-to-end tests use a real RabbitMQ and PostgreSQL: pytest-docker
-starts them from docker-compose.yml where a Docker engine answers (or when
-CASES_TEST_DOCKER=1), otherwise the ones on localhost (AMQP_URI, POSTGRES_* env).
+starts them from docker-compose.yml with infra/docker-compose.test.yml (published
+ports, test credentials) where a Docker engine answers (or when CASES_TEST_DOCKER=1),
+otherwise the ones on localhost (AMQP_URI, POSTGRES_* env).
 """
 import warnings
 
@@ -38,9 +39,17 @@ def _docker_engine_answers() -> bool:
     return probe.returncode == 0
 
 
+TEST_SECRETS = REPO_ROOT / "infra" / "test-secrets"
+
+
+def _test_secret(name: str) -> str:
+    return (TEST_SECRETS / name).read_text(encoding="utf-8").strip()
+
+
 @pytest.fixture(scope="session")
-def docker_compose_file() -> str:
-    return str(REPO_ROOT / "docker-compose.yml")
+def docker_compose_file() -> list[str]:
+    """The operator's file publishes neither broker nor database; the test override does."""
+    return [str(REPO_ROOT / "docker-compose.yml"), str(REPO_ROOT / "infra" / "docker-compose.test.yml")]
 
 
 @pytest.fixture(scope="session")
@@ -53,9 +62,14 @@ def infrastructure(request: pytest.FixtureRequest) -> Infrastructure:
     if _docker_engine_answers():
         services = request.getfixturevalue("docker_services")
         infra = Infrastructure(
-            amqp_uri=f"amqp://guest:guest@127.0.0.1:{services.port_for('rabbitmq', 5672)}/",
+            amqp_uri=(
+                f"amqp://cases:{_test_secret('rabbitmq_password')}"
+                f"@127.0.0.1:{services.port_for('rabbitmq', 5672)}/"
+            ),
             postgres_host="127.0.0.1",
             postgres_port=services.port_for("postgres", 5432),
+            postgres_user="postgres",
+            postgres_password=_test_secret("postgres_password"),
             broker_stop=lambda: services._docker_compose.execute("stop rabbitmq"),
             broker_start=lambda: services._docker_compose.execute("start rabbitmq"),
             postgres_stop=lambda: services._docker_compose.execute("stop postgres"),
