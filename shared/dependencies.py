@@ -7,6 +7,7 @@ from nameko.extensions import DependencyProvider
 from nameko.standalone.events import get_event_exchange
 
 from shared import clock
+from shared.amqp import broker_settings
 from shared.inbox import InboxConsumer, inbox_queue
 from shared.outbox import OutboxRelay, leadership_for
 from shared.topology import inboxes_of, subscribers_of
@@ -29,17 +30,18 @@ class EventSourcedApplication(DependencyProvider):
         service_name = self.container.service_name
         clock.use_time_zone(config.get("TIME_ZONE"))
         env = persistence_env(config, service_name)
+        broker = broker_settings(config)
         self.poll_interval = float(config.get("OUTBOX_POLL_INTERVAL", 1.0))  # the relay's and the read model's
         self.app, self.gate = construct_application(self.application_class, env)
         self.relay = OutboxRelay(
             app=self.app,
             gate=self.gate,
-            amqp_uri=config["AMQP_URI"],
+            broker=broker,
             exchange=get_event_exchange(service_name, config),
             envelope_for=self.app.envelope_for,
             leadership=leadership_for(env, service_name),
             subscriber_queues=[
-                inbox_queue(service_name, consumer, routing_keys)
+                inbox_queue(service_name, consumer, routing_keys, broker.quorum_queues)
                 for consumer, routing_keys in subscribers_of(service_name).items()
             ],
             poll_interval=self.poll_interval,
@@ -49,8 +51,9 @@ class EventSourcedApplication(DependencyProvider):
                                       timeout=float(config.get("STORE_TIMEOUT", 5.0)))
         self.consumers = [
             InboxConsumer(
-                app=self.app, gate=self.gate, amqp_uri=config["AMQP_URI"], source=source,
-                queue=inbox_queue(source, service_name, routing_keys), on_applied=self.after_call,
+                app=self.app, gate=self.gate, broker=broker, source=source,
+                queue=inbox_queue(source, service_name, routing_keys, broker.quorum_queues),
+                on_applied=self.after_call,
             )
             for source, routing_keys in inboxes_of(service_name).items()
         ]

@@ -22,9 +22,10 @@ import time
 from typing import Any, Callable, Iterable
 
 from eventsourcing.domain import Aggregate, event
-from kombu import Connection, Consumer, Queue
+from kombu import Consumer, Queue
 from nameko.standalone.events import get_event_exchange
 
+from shared.amqp import QUORUM_DELIVERY_LIMIT, BrokerSettings
 from shared.errors import ConcurrentChange, StoreUnavailable
 from shared.readmodel import Listing, Row
 from shared.schemas import IncidentView
@@ -72,14 +73,19 @@ def incident_for(source: str, envelope: dict[str, Any], refused: Any, diary_numb
     )
 
 
-def inbox_queue(source: str, service_name: str, routing_keys: Iterable[str]) -> Queue:
+def inbox_queue(source: str, service_name: str, routing_keys: Iterable[str], quorum: bool = False) -> Queue:
+    """One consumer at a time takes the source's events, in order; a quorum queue (AMQP_QUORUM_QUEUES)
+    is replicated over the cluster and never dead-letters an event for being requeued (shared.amqp)."""
+    arguments: dict[str, Any] = {"x-single-active-consumer": True}
+    if quorum:
+        arguments.update({"x-queue-type": "quorum", "x-delivery-limit": QUORUM_DELIVERY_LIMIT})
     exchange = get_event_exchange(source, {})
     return Queue(
         f"{source}.events--{service_name}.inbox",
         bindings=[_binding(exchange, key) for key in routing_keys],
         durable=True,
         auto_delete=False,
-        queue_arguments={"x-single-active-consumer": True},
+        queue_arguments=arguments,
     )
 
 
@@ -91,13 +97,13 @@ def _binding(exchange: Any, routing_key: str) -> Any:
 
 class InboxConsumer:
     def __init__(
-        self, *, app: Any, gate: Any, amqp_uri: str, source: str, queue: Queue,
+        self, *, app: Any, gate: Any, broker: BrokerSettings, source: str, queue: Queue,
         on_applied: Callable[[], None] = lambda: None,
     ):
         self.on_applied = on_applied
         self.app = app
         self.gate = gate
-        self.amqp_uri = amqp_uri
+        self.broker = broker
         self.source = source
         self.queue = queue
         self._stopped = threading.Event()
@@ -108,7 +114,7 @@ class InboxConsumer:
     def run(self) -> None:
         while not self._stopped.is_set():
             try:
-                with Connection(self.amqp_uri, heartbeat=30) as connection:
+                with self.broker.connection() as connection:
                     connection.ensure_connection(max_retries=None, interval_start=0.2,
                                                  interval_step=0.5, interval_max=2.0)
                     with Consumer(connection.channel(), queues=[self.queue], callbacks=[self.on_message],

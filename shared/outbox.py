@@ -24,8 +24,9 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 import psycopg
 
 from eventsourcing.persistence import Tracking
-from kombu import Connection, Exchange, Queue
+from kombu import Exchange, Queue
 
+from shared.amqp import BrokerSettings
 from shared.envelope import dumps
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,7 @@ class OutboxRelay:
         *,
         app: Any,
         gate: Any,
-        amqp_uri: str,
+        broker: BrokerSettings,
         exchange: Exchange,
         envelope_for: Callable[[Any], dict[str, Any] | None],
         subscriber_queues: Sequence[Queue] = (),
@@ -128,7 +129,7 @@ class OutboxRelay:
     ):
         self.app = app
         self.gate = gate
-        self.amqp_uri = amqp_uri
+        self.broker = broker
         self.exchange = exchange
         self.envelope_for = envelope_for
         self.subscriber_queues = subscriber_queues
@@ -168,9 +169,7 @@ class OutboxRelay:
         """Publishes, reconnecting (kombu's retry) after any failure, until stopped or the lead is lost."""
         while not self._stopped.is_set():
             try:
-                with Connection(
-                    self.amqp_uri, transport_options={"confirm_publish": True}
-                ) as connection:
+                with self.broker.connection(confirm_publish=True) as connection:
                     connection.ensure_connection(
                         errback=self._log_connection_error,
                         max_retries=None,
@@ -183,7 +182,7 @@ class OutboxRelay:
                     self.exchange(connection.default_channel).declare()
                     for queue in self.subscriber_queues:  # shared.topology: nothing published is dropped
                         queue(connection.default_channel).declare()
-                    self._publish_until_stopped(producer)
+                    self._publish_until_stopped(connection, producer)
                     return
             except _Stopped:
                 return
@@ -194,11 +193,12 @@ class OutboxRelay:
                 log.exception("outbox relay failed; reconnecting")
                 self._stopped.wait(1.0)
 
-    def _publish_until_stopped(self, producer: Any) -> None:
+    def _publish_until_stopped(self, connection: Any, producer: Any) -> None:
         while not self._stopped.is_set():
             if not self.leadership.still_leading():
                 raise _LeadLost()
             if self.publish_pending(producer) == 0:
+                connection.heartbeat_check()  # HEARTBEAT: a broker gone is noticed while idle
                 self._wake.wait(self.poll_interval)
                 self._wake.clear()
 

@@ -24,6 +24,7 @@ from services.audit import schemas
 from services.audit.index import CaseIndex
 from services.audit.search import search_everywhere
 from shared.archive import export_case
+from shared.amqp import broker_settings
 from shared.audit import Case, ServiceClient, case_states, clients_for, read_indexed_case, verify_case, verify_service
 from shared import clock
 from shared.auth import ROLES, Actor, Auth, ConfigurationError
@@ -95,9 +96,10 @@ class AuditIndex(DependencyProvider):
         env = persistence_env(config, "audit")
         self.index, _ = construct_application(partial(CaseIndex, sources=clients, gate=StoreGate(env)), env)
         self.interval = float(config.get("AUDIT_CATCH_UP_SECONDS", 30))
+        broker = broker_settings(config)
         self.consumers = [
-            InboxConsumer(app=self.index, gate=_Direct(), amqp_uri=config["AMQP_URI"], source=source,
-                          queue=inbox_queue(source, "audit", routing_keys))
+            InboxConsumer(app=self.index, gate=_Direct(), broker=broker, source=source,
+                          queue=inbox_queue(source, "audit", routing_keys, broker.quorum_queues))
             for source, routing_keys in inboxes_of("audit").items() if source in clients
         ]
         self._stopped = False

@@ -161,19 +161,19 @@ def _nameko_run(extra_env: dict[str, str], tmp_path: Any) -> subprocess.Complete
             [nameko, "run", "--config", "services/initiatives/config.yml", "services.initiatives.service"],
             cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
         )
-    deadline = time.monotonic() + 20
-    while process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    if process.poll() is not None:
-        return subprocess.CompletedProcess(process.args, process.returncode, log_path.read_text())
-    url = f"http://{env['WEB_SERVER_ADDRESS']}/initiatives"
     try:
-        answered = requests.get(url, headers=_bearer("dev-auditor"), timeout=5).status_code
+        deadline = time.monotonic() + 20
+        while process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if process.poll() is not None:
+            return subprocess.CompletedProcess(process.args, process.returncode, log_path.read_text())
+        url = f"http://{env['WEB_SERVER_ADDRESS']}/initiatives"
+        assert requests.get(url, headers=_bearer("dev-auditor"), timeout=5).status_code == 200
+        return None
     finally:
-        process.kill()
-        process.wait()
-    assert answered == 200
-    return None
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 @pytest.mark.parametrize("given, named", [

@@ -6,6 +6,7 @@ from unittest.mock import MagicMock
 
 from kombu import Queue
 
+from shared.amqp import BrokerSettings
 from shared.inbox import InboxConsumer
 from shared.store import StoreGate
 
@@ -23,7 +24,7 @@ class StubApplication:
 
 
 def consumer(app: StubApplication) -> InboxConsumer:
-    inbox = InboxConsumer(app=app, gate=StoreGate({}), amqp_uri="memory://", source="meetings", queue=Queue("q"))
+    inbox = InboxConsumer(app=app, gate=StoreGate({}), broker=BrokerSettings("memory://"), source="meetings", queue=Queue("q"))
     inbox._stopped.set()  # no pause between tries in a unit test
     return inbox
 
