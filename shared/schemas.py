@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-LOCAL_TIME = ZoneInfo("Europe/Stockholm")
+from shared import clock
+
 
 
 class PageQuery(Schema):
@@ -73,7 +73,7 @@ class AsOf(fields.Field):
 
 
 class Moment(fields.Field):
-    """An ISO 8601 date or timestamp; a bare date means the end of that day, Swedish time."""
+    """An ISO 8601 date or timestamp; a bare date means the end of that day, Swedish time (TIME_ZONE)."""
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> datetime:
         try:
@@ -87,7 +87,7 @@ def parse_moment(given: str) -> datetime:
     moment = datetime.fromisoformat(given)
     if len(given) in (8, 10):
         moment = datetime.combine(moment.date(), time.max)
-    return moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TIME)
+    return moment if moment.tzinfo else moment.replace(tzinfo=clock.time_zone())
 
 
 class HistoryQuery(Schema):

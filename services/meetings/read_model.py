@@ -6,7 +6,7 @@ from datetime import timezone
 from services.meetings.domain import Body, Meeting, MeetingState
 from services.meetings.schemas import BodyView, MeetingView
 from shared.readmodel import Listing, ReadModel, Row, SearchDocument
-from shared.schemas import LOCAL_TIME
+from shared import clock
 
 PENDING_STATES = {MeetingState.SCHEDULED, MeetingState.CONVENED, MeetingState.OPEN}
 _body_view, _meeting_view = BodyView(), MeetingView()
@@ -25,7 +25,7 @@ def meeting_row(meeting: Meeting) -> Row:
         sort_key=meeting.starts_at.astimezone(timezone.utc).isoformat(),
         view=_meeting_view.dump(meeting),
         columns={"body_id": str(meeting.body_id), "state": meeting.state.value,
-                 "starts_on": meeting.starts_at.astimezone(LOCAL_TIME).date().isoformat()},
+                 "starts_on": meeting.starts_at.astimezone(clock.time_zone()).date().isoformat()},
         tags={"case": [i["diary_number"] for i in meeting.items], "waiting_case": waiting},
         document=SearchDocument(
             title=meeting.title,
