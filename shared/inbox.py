@@ -20,11 +20,14 @@ import socket
 import threading
 import time
 from typing import Any, Callable, Iterable
+from uuid import uuid4
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 from kombu import Connection, Consumer, Queue
 from nameko.standalone.events import get_event_exchange
 
+from shared.context import working_on
+from shared.domain import TracedAggregate
 from shared.errors import ConcurrentChange, StoreUnavailable
 from shared.readmodel import Listing, Row
 from shared.schemas import IncidentView
@@ -37,7 +40,7 @@ MAX_ATTEMPTS = 5
 TRANSIENT_ERRORS = (StoreUnavailable, ConcurrentChange)
 
 
-class Incident(Aggregate):
+class Incident(TracedAggregate):
     """An event from another service that could not be applied here, kept for people to see."""
 
     @event("Recorded")
@@ -124,6 +127,10 @@ class InboxConsumer:
                     self._stopped.wait(RETRY_PAUSE_SECONDS)
 
     def on_message(self, envelope: Any, message: Any) -> None:
+        with working_on(**inbound_context(envelope)):
+            self._on_message(envelope, message)
+
+    def _on_message(self, envelope: Any, message: Any) -> None:
         try:
             outcome = self.gate.call(self.app.apply_inbound, self.source, envelope)
         except Exception as error:  # noqa: BLE001 - not applied: tried again, or flagged after MAX_ATTEMPTS
@@ -160,6 +167,23 @@ class InboxConsumer:
             log.exception("could not record the failure of %s event %s", self.source, _position(envelope))
             return False
         return True
+
+
+def inbound_context(envelope: Any) -> dict[str, Any]:
+    """The context of applying an event: what it records is caused by that event and continues its
+    correlation (the event's own id when it carries none: it was stored before correlations were)."""
+    event_id = _text(envelope, "event_id")
+    return {
+        "correlation_id": _text(envelope, "correlation_id") or event_id or str(uuid4()),
+        "causation_id": event_id,
+        "diary_number": _text(envelope, "diary_number"),
+    }
+
+
+def _text(envelope: Any, key: str) -> str | None:
+    """A short string member of an envelope; anything else (an envelope that breaks the contract) is None."""
+    value = envelope.get(key) if isinstance(envelope, dict) else None
+    return value if isinstance(value, str) and 0 < len(value) <= 200 else None
 
 
 def _position(envelope: Any) -> Any:
