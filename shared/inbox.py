@@ -11,7 +11,9 @@ recorded as an Incident, visible at GET /incidents, never dropped. A failure of
 the store is not acknowledged: the message goes back to the head of the queue and
 is tried again for as long as it lasts (GET /health shows it). Any other failure
 is tried MAX_ATTEMPTS times, then recorded as an Incident with its position, so
-one bad event cannot stop every later one.
+one bad event cannot stop every later one. Whatever applying an event records (a
+decision, an incident) is caused by it: its events' `causation_id` is the inbound
+`event_id`, and their `correlation_id` continues the inbound one (docs/events.md).
 """
 from __future__ import annotations
 
