@@ -14,7 +14,9 @@ from uuid import UUID, uuid5
 ENVELOPE_VERSION = 1
 _EVENT_ID_NAMESPACE = UUID("7d1c0e64-8a51-4d0e-9a8a-2f4c7b1e9a31")
 # Carried by the envelope itself, or internal to eventsourcing (a Python class path).
-_ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp", "actor", "originator_topic"}
+_ENVELOPE_FIELDS = {
+    "originator_id", "originator_version", "timestamp", "actor", "originator_topic", "correlation_id", "causation_id",
+}
 
 
 def event_type(domain_event: Any) -> str:
@@ -31,7 +33,11 @@ def event_id(domain_event: Any) -> UUID:
 
 
 def describe(domain_event: Any) -> dict[str, Any]:
-    """What every view of an event shows: identity, type, version, when, who, what."""
+    """What every view of an event shows: identity, type, version, when, who, why, what.
+
+    `correlation_id` and `causation_id` are what the event was stored with (shared.domain);
+    an event stored before they existed shows null for both.
+    """
     return to_json_compatible(
         {
             "event_id": event_id(domain_event),
@@ -41,6 +47,8 @@ def describe(domain_event: Any) -> dict[str, Any]:
             "aggregate_version": domain_event.originator_version,
             "occurred_at": domain_event.timestamp,
             "actor": getattr(domain_event, "actor", None),
+            "correlation_id": getattr(domain_event, "correlation_id", None),
+            "causation_id": getattr(domain_event, "causation_id", None),
             "payload": {
                 name: value
                 for name, value in vars(domain_event).items()

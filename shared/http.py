@@ -1,11 +1,20 @@
-"""HTTP for every service: JSON in and out, and every error as application/problem+json."""
+"""HTTP for every service: JSON in and out, and every error as application/problem+json.
+
+Every request has an id: the client's `X-Request-ID` when it is sane, else a new UUID. It
+is echoed on every response (errors included), and the request's work runs within it
+(shared.context): log lines name it, and the events it records carry it as their
+`correlation_id` (docs/events.md).
+"""
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import re
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import urlencode
+from uuid import uuid4
 
 from marshmallow import Schema, ValidationError
 from nameko.web.handlers import HttpRequestHandler
@@ -13,6 +22,7 @@ from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
+from shared.context import working_on
 from shared.envelope import dumps
 from shared.errors import EXPECTED_ERRORS, CaseError, InvalidRequest
 from shared.readmodel import Page
@@ -20,6 +30,28 @@ from shared.readmodel import Page
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+REQUEST_ID_HEADER = "X-Request-ID"
+# A client's id is taken as it is when it is 1 to 200 visible ASCII characters (no spaces, no
+# control characters: it goes into headers, log lines and stored events); otherwise, or when
+# none is sent, the request gets a new one rather than a 400.
+_SANE_REQUEST_ID = re.compile(r"[\x21-\x7e]{1,200}")
+_REQUEST_ID_KEY = "cases.request_id"
+
+
+def request_id_of(request: Request) -> str:
+    """The request's id, decided once per request and kept in its WSGI environ."""
+    request_id = request.environ.get(_REQUEST_ID_KEY)
+    if request_id is None:
+        given = request.headers.get(REQUEST_ID_HEADER, "")
+        request_id = given if _SANE_REQUEST_ID.fullmatch(given) else str(uuid4())
+        request.environ[_REQUEST_ID_KEY] = request_id
+    return request_id
+
+
+def within_request(request: Request) -> Any:
+    """The context of the work a request does: its id, which also begins the correlation of what it records."""
+    request_id = request_id_of(request)
+    return working_on(request_id=request_id, correlation_id=request_id)
 
 
 def problem_response(problem: Mapping[str, Any]) -> Response:
@@ -85,13 +117,15 @@ class ProblemWsgiApp(WsgiApp):
 
     def __call__(self, environ: Any, start_response: Any) -> Any:
         request = Request(environ, shallow=True)
-        adapter = self.url_map.bind_to_environ(environ)
-        try:
-            provider, values = adapter.match()
-            request.path_values = values
-            response = provider.handle_request(request)
-        except HTTPException as error:
-            response = error_response(error)
+        with within_request(request):
+            adapter = self.url_map.bind_to_environ(environ)
+            try:
+                provider, values = adapter.match()
+                request.path_values = values
+                response = provider.handle_request(request)
+            except HTTPException as error:
+                response = error_response(error)
+        response.headers[REQUEST_ID_HEADER] = request_id_of(request)
         return response(environ, start_response)
 
 
@@ -132,7 +166,22 @@ class HttpEntrypoint(HttpRequestHandler):
         return response
 
 
-http = HttpEntrypoint.decorator
+def http(method: str, url: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A nameko HTTP entrypoint whose method runs within its request's context.
+
+    nameko runs the method in a green thread of its own, which starts with an empty context
+    (eventlet does not copy context variables into a new green thread), so it is set there.
+    """
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def handler(service: Any, request: Request, *args: Any, **path_values: Any) -> Any:
+            with within_request(request):
+                return function(service, request, *args, **path_values)
+
+        return HttpEntrypoint.decorator(method, url, **kwargs)(handler)
+
+    return decorate
 
 
 MAX_BODY_BYTES = 1024 * 1024

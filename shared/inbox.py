@@ -11,7 +11,9 @@ recorded as an Incident, visible at GET /incidents, never dropped. A failure of
 the store is not acknowledged: the message goes back to the head of the queue and
 is tried again for as long as it lasts (GET /health shows it). Any other failure
 is tried MAX_ATTEMPTS times, then recorded as an Incident with its position, so
-one bad event cannot stop every later one.
+one bad event cannot stop every later one. Whatever applying an event records (a
+decision, an incident) is caused by it: its events' `causation_id` is the inbound
+`event_id`, and their `correlation_id` continues the inbound one (docs/events.md).
 """
 from __future__ import annotations
 
@@ -20,12 +22,15 @@ import socket
 import threading
 import time
 from typing import Any, Callable, Iterable
+from uuid import uuid4
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 from kombu import Consumer, Queue
 from nameko.standalone.events import get_event_exchange
 
 from shared.amqp import QUORUM_DELIVERY_LIMIT, BrokerSettings
+from shared.context import working_on
+from shared.domain import TracedAggregate
 from shared.errors import ConcurrentChange, StoreUnavailable
 from shared.readmodel import Listing, Row
 from shared.schemas import IncidentView
@@ -38,7 +43,7 @@ MAX_ATTEMPTS = 5
 TRANSIENT_ERRORS = (StoreUnavailable, ConcurrentChange)
 
 
-class Incident(Aggregate):
+class Incident(TracedAggregate):
     """An event from another service that could not be applied here, kept for people to see."""
 
     @event("Recorded")
@@ -130,6 +135,10 @@ class InboxConsumer:
                     self._stopped.wait(RETRY_PAUSE_SECONDS)
 
     def on_message(self, envelope: Any, message: Any) -> None:
+        with working_on(**inbound_context(envelope)):
+            self._on_message(envelope, message)
+
+    def _on_message(self, envelope: Any, message: Any) -> None:
         try:
             outcome = self.gate.call(self.app.apply_inbound, self.source, envelope)
         except Exception as error:  # noqa: BLE001 - not applied: tried again, or flagged after MAX_ATTEMPTS
@@ -166,6 +175,23 @@ class InboxConsumer:
             log.exception("could not record the failure of %s event %s", self.source, _position(envelope))
             return False
         return True
+
+
+def inbound_context(envelope: Any) -> dict[str, Any]:
+    """The context of applying an event: what it records is caused by that event and continues its
+    correlation (the event's own id when it carries none: it was stored before correlations were)."""
+    event_id = _text(envelope, "event_id")
+    return {
+        "correlation_id": _text(envelope, "correlation_id") or event_id or str(uuid4()),
+        "causation_id": event_id,
+        "diary_number": _text(envelope, "diary_number"),
+    }
+
+
+def _text(envelope: Any, key: str) -> str | None:
+    """A short string member of an envelope; anything else (an envelope that breaks the contract) is None."""
+    value = envelope.get(key) if isinstance(envelope, dict) else None
+    return value if isinstance(value, str) and 0 < len(value) <= 200 else None
 
 
 def _position(envelope: Any) -> Any:

@@ -103,6 +103,12 @@ class EventView(Schema):
     aggregate_version = fields.Integer()
     occurred_at = fields.DateTime()
     actor = fields.String(allow_none=True)
+    correlation_id = fields.String(allow_none=True, metadata={
+        "description": "the chain of work the event belongs to: the request id of the HTTP request that began it "
+                       "(null for events stored before it was recorded)"})
+    causation_id = fields.String(allow_none=True, metadata={
+        "description": "the event_id of another service's event whose arrival recorded this one (null when a "
+                       "request or a timer did, and for events stored before it was recorded)"})
     payload = fields.Dict()
 
 

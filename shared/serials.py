@@ -10,14 +10,16 @@ from typing import Any, Callable, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 from eventsourcing.persistence import IntegrityError
 from kombu.utils.functional import retry_over_time
+
+from shared.domain import TracedAggregate
 
 T = TypeVar("T")
 
 
-class Serial(Aggregate):
+class Serial(TracedAggregate):
     @staticmethod
     def create_id(scope: str, year: int) -> UUID:
         return uuid5(NAMESPACE_URL, f"/serials/{scope}/{year}")

@@ -24,7 +24,29 @@ def case_timeline(
             or ((envelope["source"], envelope["aggregate_id"]) in involved and not named_cases(envelope)))
         and (as_of is None or datetime.fromisoformat(envelope["occurred_at"]) <= as_of)
     ]
-    return sorted(entries, key=lambda e: (e["occurred_at"], e["source"], e["position"]))
+    return with_causes(sorted(entries, key=lambda e: (e["occurred_at"], e["source"], e["position"])))
+
+
+def with_causes(timeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each entry with `caused_by`: the event whose arrival recorded it (its envelope's `causation_id`),
+    named by where it is in this timeline; null when the entry names no cause.
+
+    The cause is looked for in the timeline itself, so the same events give the same answer
+    wherever they are read from (the services, the index, an archive package). A cause outside
+    the timeline (not about the case, or after `as_of`) keeps its id, with the rest null.
+    """
+    by_id = {entry["event_id"]: entry for entry in timeline if entry.get("event_id")}
+    return [{**entry, "caused_by": _cause(entry.get("causation_id"), by_id)} for entry in timeline]
+
+
+def _cause(causation_id: str | None, by_id: Mapping[str, Mapping[str, Any]]) -> dict[str, Any] | None:
+    if not causation_id:
+        return None
+    cause = by_id.get(causation_id, {})
+    return {"event_id": causation_id, **{key: cause.get(key) for key in _CAUSE_FIELDS}}
+
+
+_CAUSE_FIELDS = ("source", "type", "aggregate_id", "aggregate_version", "position", "occurred_at")
 
 
 def concerns(envelope: Mapping[str, Any], diary_number: str) -> bool:
@@ -42,10 +64,15 @@ def named_cases(envelope: Mapping[str, Any]) -> set[str]:
 
 
 def describe_entry(envelope: Mapping[str, Any], describe_payload: Callable[[Mapping[str, Any]], str] | None = None) -> str:
-    """One line for a person: when, which service, who, what, and the event's data."""
+    """One line for a person: when, which service, who, what, the event's data, and what caused it."""
     payload = describe_payload(envelope["payload"]) if describe_payload else _readable(envelope["payload"])
     when = datetime.fromisoformat(envelope["occurred_at"]).strftime("%Y-%m-%d %H:%M:%S")
-    return f"{when}  {envelope['source']:<18} {envelope['type']:<42} {envelope.get('actor') or '':<28} {payload}"
+    line = f"{when}  {envelope['source']:<18} {envelope['type']:<42} {envelope.get('actor') or '':<28} {payload}"
+    cause = envelope.get("caused_by")
+    if cause:
+        named = f"{cause['source']} {cause['type']}" if cause.get("type") else f"event {cause['event_id']}"
+        line += f"  ← caused by {named}"
+    return line
 
 
 def _readable(payload: Mapping[str, Any]) -> str:

@@ -10,10 +10,27 @@ class CaseQuery(Schema):
     as_of = Moment(load_default=None, metadata={"type": "string", "example": "2025-11-12"})
 
 
+class Cause(Schema):
+    """The event whose arrival recorded a timeline entry, where it is in the same timeline."""
+
+    event_id = fields.String(metadata={"description": "the entry's causation_id"})
+    source = fields.String(allow_none=True, metadata={"description": "null when the cause is not in this timeline"})
+    type = fields.String(allow_none=True)
+    aggregate_id = fields.String(allow_none=True)
+    aggregate_version = fields.Integer(allow_none=True)
+    position = fields.Integer(allow_none=True)
+    occurred_at = fields.DateTime(allow_none=True)
+
+
+class TimelineEntry(EnvelopeView):
+    caused_by = fields.Nested(Cause, allow_none=True, metadata={
+        "description": "what caused the event, when its envelope names a cause (causation_id); else null"})
+
+
 class CaseTimeline(Schema):
     diary_number = fields.String()
     as_of = fields.DateTime(allow_none=True)
-    events = fields.List(fields.Nested(EnvelopeView))
+    events = fields.List(fields.Nested(TimelineEntry))
 
 
 class ServiceAggregateState(AggregateStateView):

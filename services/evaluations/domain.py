@@ -10,9 +10,9 @@ from enum import Enum
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
-from shared.domain import CommandsByState
+from shared.domain import CommandsByState, TracedAggregate
 from shared.errors import CommandNotAllowed, InvalidRequest
 
 
@@ -45,7 +45,7 @@ EVALUATION_COMMANDS: dict[EvaluationState, tuple[str, ...]] = {
 }
 
 
-class Evaluation(CommandsByState, Aggregate):
+class Evaluation(CommandsByState, TracedAggregate):
     commands_by_state = EVALUATION_COMMANDS
 
     @staticmethod

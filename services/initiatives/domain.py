@@ -11,9 +11,9 @@ from enum import Enum
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
-from shared.domain import CommandsByState
+from shared.domain import CommandsByState, TracedAggregate
 from shared.errors import InvalidRequest
 
 
@@ -74,7 +74,7 @@ def default_due_date(kind: Kind, submitted_on: date) -> date | None:
         return submitted_on.replace(year=submitted_on.year + 1, day=28)
 
 
-class Initiative(CommandsByState, Aggregate):
+class Initiative(CommandsByState, TracedAggregate):
     commands_by_state = ALLOWED_COMMANDS
 
     @event("Submitted")
@@ -270,7 +270,7 @@ def format_diary_number(template: str, *, diary: str, year: int, serial: int) ->
     return template.format(diary=diary, year=year, serial=serial)
 
 
-class CitableEvaluation(Aggregate):
+class CitableEvaluation(TracedAggregate):
     """A completed evaluation of the evaluations service, as this service learnt of it: it may be cited."""
 
     @staticmethod

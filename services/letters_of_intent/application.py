@@ -10,6 +10,7 @@ from services.letters_of_intent.domain import CollaborationAgreement, LetterOfIn
 from services.letters_of_intent.read_model import LettersOfIntentReadModel
 from shared import clock
 from shared.application import CaseApplication
+from shared.context import working_on
 from shared.readmodel import Condition, Page, equal_to, tagged
 from shared.serials import retrying_on_conflict
 
@@ -98,7 +99,8 @@ class LettersOfIntentApplication(CaseApplication):
                                  conditions=[Condition("next_review_due", "<=", today.isoformat())])
             for agreement in due.items:
                 try:
-                    announced += retrying_on_conflict(self._announce_for, UUID(agreement["id"]), today)
+                    with working_on(correlation_id=str(uuid4())):  # background work begins a chain of its own
+                        announced += retrying_on_conflict(self._announce_for, UUID(agreement["id"]), today)
                 except Exception:  # noqa: BLE001 - one agreement failing must not hold back the others
                     log.exception("could not announce the due reviews of agreement %s", agreement["id"])
             cursor = due.next_cursor

@@ -11,9 +11,9 @@ from datetime import date
 from enum import Enum
 from typing import Any
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
-from shared.domain import CommandsByState
+from shared.domain import CommandsByState, TracedAggregate
 from shared.errors import CommandNotAllowed, InvalidRequest, NotFound
 
 
@@ -39,7 +39,7 @@ LETTER_COMMANDS: dict[LetterState, tuple[str, ...]] = {
 }
 
 
-class LetterOfIntent(CommandsByState, Aggregate):
+class LetterOfIntent(CommandsByState, TracedAggregate):
     """An avsiktsförklaring: a declared intention to cooperate, followed up over time."""
 
     commands_by_state = LETTER_COMMANDS
@@ -140,7 +140,7 @@ class ReviewKind(str, Enum):
     RELEVANCE = "relevance"
 
 
-class CollaborationAgreement(Aggregate):
+class CollaborationAgreement(TracedAggregate):
     """A samverkansöverenskommelse: one text, many parties, each signing its own contract."""
 
     @event("Drafted")

@@ -12,9 +12,9 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
-from shared.domain import CommandsByState
+from shared.domain import CommandsByState, TracedAggregate
 from shared.errors import CommandNotAllowed, InvalidRequest, NotFound
 
 
@@ -44,7 +44,7 @@ class Side(str, Enum):
     OPPOSITION = "opposition"
 
 
-class Body(Aggregate):
+class Body(TracedAggregate):
     """A committee, council or collaboration body; who sits on it is a history of events."""
 
     @event("Established")
@@ -119,7 +119,7 @@ MEETING_COMMANDS: dict[MeetingState, tuple[str, ...]] = {
 }
 
 
-class Meeting(CommandsByState, Aggregate):
+class Meeting(CommandsByState, TracedAggregate):
     commands_by_state = MEETING_COMMANDS
 
     @event("Scheduled")

@@ -101,6 +101,12 @@ def assert_auditors_tools(
     assert earlier[-1]["type"] == "Meeting.ItemDecided" and "Initiative.Finalised" not in [e["type"] for e in earlier]
     printed = run("timeline", diary_number)
     assert printed.exit_code == 0 and f"{diary_number}: {len(entries)} events from initiatives, meetings" in printed.output
+    decision = next(e for e in entries if e["type"] == "Initiative.DecisionRecorded")
+    decided_in_meeting = next(e for e in entries if e["type"] == "Meeting.ItemDecided")
+    assert decision["causation_id"] == decided_in_meeting["event_id"] == decision["caused_by"]["event_id"]
+    assert decision["correlation_id"] == decided_in_meeting["correlation_id"] is not None
+    assert (decision["caused_by"]["source"], decision["caused_by"]["type"]) == ("meetings", "Meeting.ItemDecided")
+    assert "← caused by meetings Meeting.ItemDecided" in printed.output
 
     then = {s["type"]: s for s in json.loads(run("state", diary_number, "--json", "--as-of", decided_at).output)}
     assert then["Initiative"]["state"]["state"] == "scheduled" and then["Meeting"]["state"]["state"] == "open"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from kombu import Connection, Exchange
 
@@ -60,6 +61,12 @@ def test_a_review_falling_due_plans_one_evaluation_even_when_delivered_twice(
 
     feed = letters_api.get("/events", params={"limit": 1000}).json()["events"]
     fell_due = [e for e in feed if e["type"] == "CollaborationAgreement.ReviewFellDue"]
+    by_review = {e["payload"]["review_id"]: e for e in fell_due}
+    for evaluation in planned:  # each plan names the announcement that caused it, and continues its chain
+        cause = by_review[evaluation["review_id"]]
+        first = evaluations_api.get(f"/evaluations/{evaluation['id']}/history").json()["events"][0]
+        assert (first["type"], first["causation_id"]) == ("Evaluation.Planned", cause["event_id"])
+        assert first["correlation_id"] == cause["correlation_id"] and UUID(cause["correlation_id"])
     with Connection(letters_config["AMQP_URI"]) as connection:
         for envelope in fell_due:
             connection.Producer().publish(dumps(envelope), exchange=Exchange("letters_of_intent.events", type="topic",

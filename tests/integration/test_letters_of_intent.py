@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -95,6 +96,8 @@ def test_a_review_falls_due_once_with_two_instances_racing_and_across_a_restart(
         assert sorted(r["payload"]["title"] for r in received) == [
             "Aktualitetsprövning 2024", "Aktualitetsprövning under överenskommelsens sista år"]
         assert {r["diary_number"] for r in received} == {"KS 2022-0092-106"}
+        for announced in received:  # background work: a chain of its own, caused by no event
+            assert UUID(announced["correlation_id"]) and announced["causation_id"] is None
         second.stop()
         restarted = container_factory(LettersOfIntentService, {
             **letters_config, "WEB_SERVER_ADDRESS": "127.0.0.1:0", "OUTBOX_RELAY_ENABLED": "false"})
