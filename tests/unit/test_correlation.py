@@ -17,6 +17,7 @@ from kombu import Queue
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
+from shared.amqp import BrokerSettings
 from shared.application import CaseApplication
 from shared.chain import Record, digest, seal, unseal, verify_chain
 from shared.context import working_on
@@ -119,7 +120,7 @@ def test_a_changed_correlation_breaks_the_events_hash(app: DocketApp) -> None:
 
 
 def inbox(app: DocketApp) -> InboxConsumer:
-    consumer = InboxConsumer(app=app, gate=StoreGate({}), amqp_uri="memory://", source="meetings", queue=Queue("q"))
+    consumer = InboxConsumer(app=app, gate=StoreGate({}), broker=BrokerSettings("memory://"), source="meetings", queue=Queue("q"))
     consumer._stopped.set()
     return consumer
 
