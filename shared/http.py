@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any, Mapping
 from urllib.parse import urlencode
@@ -16,6 +17,7 @@ from werkzeug.wrappers import Request, Response
 from shared.envelope import dumps
 from shared.errors import EXPECTED_ERRORS, CaseError, InvalidRequest
 from shared.readmodel import Page
+from shared.telemetry import UNMATCHED_ROUTE, Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,7 @@ class ProblemWsgiApp(WsgiApp):
     """Unknown routes and wrong methods answer in problem+json too."""
 
     def __call__(self, environ: Any, start_response: Any) -> Any:
+        started = time.perf_counter()
         request = Request(environ, shallow=True)
         adapter = self.url_map.bind_to_environ(environ)
         try:
@@ -92,6 +95,8 @@ class ProblemWsgiApp(WsgiApp):
             response = provider.handle_request(request)
         except HTTPException as error:
             response = error_response(error)
+            self.server.telemetry.observe_request(UNMATCHED_ROUTE, request.method, response.status_code,
+                                                  time.perf_counter() - started)
         return response(environ, start_response)
 
 
@@ -101,6 +106,8 @@ MAX_REQUEST_LINE_BYTES = 64 * 1024
 
 
 class ProblemWebServer(WebServer):
+    telemetry = Telemetry()
+
     def get_wsgi_app(self) -> ProblemWsgiApp:
         return ProblemWsgiApp(self)
 
@@ -112,10 +119,18 @@ class ProblemWebServer(WebServer):
 
 class HttpEntrypoint(HttpRequestHandler):
     server = ProblemWebServer()
+    telemetry = Telemetry()
 
     def __init__(self, method: str, url: str, **kwargs: Any):
         kwargs.setdefault("expected_exceptions", EXPECTED_ERRORS)
         super().__init__(method, url, **kwargs)
+
+    def handle_request(self, request: Request) -> Response:
+        """Answers, counted by route (the URL rule, never the raw path), method and status, and timed."""
+        started = time.perf_counter()
+        response = super().handle_request(request)
+        self.telemetry.observe_request(self.url, request.method, response.status_code, time.perf_counter() - started)
+        return response
 
     def response_from_result(self, result: Any) -> Response:
         if isinstance(result, Response):

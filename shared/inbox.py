@@ -25,6 +25,7 @@ from eventsourcing.domain import Aggregate, event
 from kombu import Connection, Consumer, Queue
 from nameko.standalone.events import get_event_exchange
 
+from shared.context import working_on
 from shared.errors import ConcurrentChange, StoreUnavailable
 from shared.readmodel import Listing, Row
 from shared.schemas import IncidentView
@@ -101,6 +102,7 @@ class InboxConsumer:
         self.source = source
         self.queue = queue
         self._stopped = threading.Event()
+        self.connected = False  # consuming from RabbitMQ (read by /ready, /health, /metrics)
 
     def stop(self) -> None:
         self._stopped.set()
@@ -113,17 +115,23 @@ class InboxConsumer:
                                                  interval_step=0.5, interval_max=2.0)
                     with Consumer(connection.channel(), queues=[self.queue], callbacks=[self.on_message],
                                   on_decode_error=self.on_decode_error, accept=["json"], prefetch_count=1):
+                        self.connected = True
                         while not self._stopped.is_set():
                             try:
                                 connection.drain_events(timeout=1)
                             except socket.timeout:
                                 connection.heartbeat_check()
             except Exception:  # noqa: BLE001 - the consumer must outlive any failure
+                self.connected = False
                 if not self._stopped.is_set():
                     log.exception("inbox for %s failed; reconnecting", self.source)
                     self._stopped.wait(RETRY_PAUSE_SECONDS)
 
     def on_message(self, envelope: Any, message: Any) -> None:
+        with working_on(diary_number=_diary_number(envelope)):  # on every log line about it
+            self._on_message(envelope, message)
+
+    def _on_message(self, envelope: Any, message: Any) -> None:
         try:
             outcome = self.gate.call(self.app.apply_inbound, self.source, envelope)
         except Exception as error:  # noqa: BLE001 - not applied: tried again, or flagged after MAX_ATTEMPTS
@@ -164,6 +172,11 @@ class InboxConsumer:
 
 def _position(envelope: Any) -> Any:
     return envelope.get("position") if isinstance(envelope, dict) else None
+
+
+def _diary_number(envelope: Any) -> str | None:
+    number = envelope.get("diary_number") if isinstance(envelope, dict) else None
+    return number if isinstance(number, str) else None
 
 
 def _type(envelope: Any) -> Any:

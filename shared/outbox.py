@@ -46,6 +46,7 @@ class OutboxRelay:
         self.poll_interval = poll_interval
         self._wake = threading.Event()
         self._stopped = threading.Event()
+        self.connected = False  # to RabbitMQ, as far as the relay knows (read by /ready, /health, /metrics)
 
     def nudge(self) -> None:
         self._wake.set()
@@ -76,10 +77,12 @@ class OutboxRelay:
                     self.exchange(connection.default_channel).declare()
                     for queue in self.subscriber_queues:  # shared.topology: nothing published is dropped
                         queue(connection.default_channel).declare()
+                    self.connected = True
                     self._publish_until_stopped(producer)
             except _Stopped:
                 return
             except Exception:  # noqa: BLE001 - the relay must outlive any failure
+                self.connected = False
                 log.exception("outbox relay failed; reconnecting")
                 self._stopped.wait(1.0)
 
