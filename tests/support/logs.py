@@ -26,7 +26,8 @@ SECRETS: dict[str, re.Pattern[str]] = {
     "JWT": re.compile(r"eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+"),
     # a header with a value; the 401 hint "Authorization: Bearer <token>" names no token
     "Authorization header": re.compile(r"authorization['\"]?\s*[:=]\s*['\"]?(?!bearer\s+<token>)[^\s'\"]", re.I),
-    "bearer token": re.compile(r"\bbearer\s+(?!<token>|realm=)[A-Za-z0-9\-._~+/]+", re.I),
+    # the header's value; not prose ("The bearer token is not known") nor the 401 challenge (realm=)
+    "bearer token": re.compile(r"\bBearer\s+(?!<token>|realm=)[A-Za-z0-9\-._~+/]{8,}=*"),
 }
 
 

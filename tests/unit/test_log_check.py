@@ -17,6 +17,7 @@ CLEAN = [
     '"message": "127.0.0.1 - - \\"GET /initiatives HTTP/1.1\\" 200 1234 0.01", "actor": "Rut Registrator"}',
     '{"level": "WARNING", "message": "401: Send \'Authorization: Bearer <token>\'"}',
     '{"level": "INFO", "message": "WWW-Authenticate: Bearer realm=\\"regional-cases\\""}',
+    '{"level": "WARNING", "message": "error handling worker: The bearer token is not known"}',
 ]
 
 
@@ -38,7 +39,7 @@ def test_clean_logs_pass(tmp_path: Path) -> None:
     ("token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJydXQifQ.c2lnbmF0dXJl", "JWT"),
     ("headers {'Authorization': 'Basic dXNlcjpwYXNz'}", "Authorization header"),
     ("Authorization: Bearer abc.def", "Authorization header"),
-    ("sent bearer s3cr3t-token", "bearer token"),
+    ("sent Bearer s3cr3t-token", "bearer token"),
 ])
 def test_a_planted_secret_fails_the_run_and_is_named_by_file_and_line(tmp_path: Path, planted: str, what: str) -> None:
     write(tmp_path, *CLEAN, name="test_x0-service.log")
