@@ -9,11 +9,11 @@ from nameko.standalone.events import get_event_exchange
 
 from shared.inbox import InboxConsumer, inbox_queue
 from shared.outbox import OutboxRelay
+from shared.topology import inboxes_of, subscribers_of
 from shared.store import GatedApplication, construct_application, env_flag, persistence_env
 from shared.telemetry import (
     OUTBOX_STALLED_AFTER, EventLogCollector, InboxQueueCollector, OutboxWatch, Telemetry, outbox_check, store_check,
 )
-from shared.topology import inboxes_of, subscribers_of
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class EventSourcedApplication(DependencyProvider):
         telemetry.register(InboxQueueCollector(config["AMQP_URI"], {c.source: c.queue.name for c in self.consumers}))
         telemetry.add_check("store", store_check(self.app.recorder.max_notification_id, self.gate))
         if self.relay_enabled:  # where the relay runs, it must be connected and moving
-            telemetry.watch_connection("outbox", lambda: self.relay.connected)
+            telemetry.watch_connection("outbox", lambda: self.relay.connected or not relay_leads(self.relay))
             stalled_after = float(config.get("OUTBOX_STALLED_AFTER", OUTBOX_STALLED_AFTER))
             telemetry.add_check("outbox", outbox_check(self.app, self.gate, watch, stalled_after))
         for consumer in self.consumers:
@@ -83,7 +83,7 @@ class EventSourcedApplication(DependencyProvider):
 
     def start(self) -> None:
         self.relay_thread = None
-        if self.relay_enabled:
+        if env_flag(self.container.config, "OUTBOX_RELAY_ENABLED", True):
             self.relay_thread = self.container.spawn_managed_thread(self.relay.run)
         self.consumer_threads = [self.container.spawn_managed_thread(c.run) for c in self.consumers]
         self.read_model_thread = None
@@ -118,3 +118,8 @@ class EventSourcedApplication(DependencyProvider):
 
     def get_dependency(self, worker_ctx: Any) -> GatedApplication:
         return self.gated
+
+
+def relay_leads(relay: OutboxRelay) -> bool:
+    """Whether this instance's relay publishes (where instances elect one, only the leader holds a connection)."""
+    return getattr(relay, "role", "leading") == "leading"

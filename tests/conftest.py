@@ -5,9 +5,6 @@ The services run on eventlet, so the test process is monkey-patched first, as
 Integration and end-to-end tests use a real RabbitMQ and PostgreSQL: pytest-docker
 starts them from docker-compose.yml where a Docker engine answers (or when
 CASES_TEST_DOCKER=1), otherwise the ones on localhost (AMQP_URI, POSTGRES_* env).
-
-Every log of the run is kept in one directory and searched for secrets at the end
-(tests.support.logs): a token, a JWT or an Authorization header in any line fails the run.
 """
 import warnings
 
@@ -88,7 +85,8 @@ def store_config(request: pytest.FixtureRequest, infrastructure: Infrastructure,
             yield infrastructure.postgres_config(schema)
 
 
-# --- the run's logs: kept in one directory, searched for secrets at the end ---------------------
+# --- the run's logs: kept in one directory, searched for secrets at the end (tests.support.logs):
+# a token, a JWT or an Authorization header in any line fails the run.
 
 LOG_DIR = pytest.StashKey[Path]()
 IN_PROCESS_CONTAINERS = pytest.StashKey[list[str]]()

@@ -27,14 +27,15 @@ from shared.archive import export_case
 from shared.audit import Case, ServiceClient, case_states, clients_for, read_indexed_case, verify_case, verify_service
 from shared.auth import ROLES, Auth, Actor
 from shared.errors import NotFound
+from shared.context import note
 from shared.http import Paged
 from shared.inbox import InboxConsumer, inbox_queue
-from shared.context import note
 from shared.openapi import ApiDoc
-from shared.operations import AUDITORS, probes, with_broker
+from shared.probes import probes, with_broker
+from shared.operations import AUDITORS
 from shared.store import StoreGate, construct_application, persistence_env
-from shared.telemetry import InboxQueueCollector, Telemetry, inbox_metrics, store_check
 from shared.topology import inboxes_of
+from shared.telemetry import InboxQueueCollector, Telemetry, inbox_metrics, store_check
 
 log = logging.getLogger(__name__)
 
