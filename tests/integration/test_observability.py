@@ -195,3 +195,27 @@ def test_log_lines_of_nameko_run_are_json_with_time_level_service_and_logger(
         assert record["service"] == "initiatives"
         assert list(record)[:5] == ["time", "level", "service", "logger", "message"]
     assert any(r["logger"] == "shared.dependencies" and "started" in r["message"] for r in records)
+
+
+def test_the_audit_service_answers_probes_and_shows_how_far_its_index_has_read(
+    container_factory: Any, api: Api, infrastructure: Infrastructure, store_config: dict[str, Any]
+) -> None:
+    from services.audit.service import AuditService
+
+    audit_config = {**service_config(infrastructure.amqp_uri, store_config), "AUDIT_TOKEN": "test-auditor",
+                    "AUDIT_SOURCES": {"initiatives": api.base_url}}
+    next(running(container_factory, AuditService, audit_config))
+    audit = api_for(audit_config)
+    submit(api)
+    found = eventually(lambda: metrics(audit), lambda m: (sample(m, "inbox_applied_position", source="initiatives")
+                                                         or 0) > 0)
+    assert sample(found, "broker_connected", connection="inbox:initiatives") == 1
+    assert sample(found, "inbox_failing", source="initiatives") == 0
+    assert sample(found, "inbox_queue_messages", source="initiatives") == 0
+    assert sample(metrics(audit), "http_requests_total", route="/metrics", method="GET", status="200") >= 1
+    ready = audit.get("/ready", None)
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"] == {"store": "ok", "broker": "ok"}
+    assert audit.get("/live", None).status_code == 200
+    assert audit.get("/health", None).json()["broker"] == {"connected": True,
+                                                           "connections": {"inbox:initiatives": True}}
