@@ -92,18 +92,19 @@ LOG_DIR = pytest.StashKey[Path]()
 IN_PROCESS_CONTAINERS = pytest.StashKey[list[str]]()
 LOG_CHECK = pytest.StashKey[LogCheck]()
 LOG_CHECK_FAILURES = pytest.StashKey[list[str]]()
+KEPT_RUNS = 20
 
 
 @pytest.fixture(scope="session", autouse=True)
-def kept_logs(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def kept_logs(pytestconfig: pytest.Config) -> Iterator[Path]:
     """This run's log directory: in-process services log into it as JSON, `nameko run` processes
     write their output into it (tests.support.services.ServiceProcess)."""
-    parent = os.environ.get(LOG_DIR_VARIABLE)
-    if parent:
-        directory = Path(parent) / time.strftime("run-%Y%m%dT%H%M%SZ", time.gmtime()) / str(os.getpid())
-    else:
-        directory = tmp_path_factory.getbasetemp() / "logs"
+    parent = Path(os.environ.get(LOG_DIR_VARIABLE) or REPO_ROOT / ".test-logs")
+    directory = parent / f"run-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.getpid()}"
     directory.mkdir(parents=True, exist_ok=True)
+    if LOG_DIR_VARIABLE not in os.environ:  # the default place keeps the last KEPT_RUNS runs
+        for old in sorted(parent.glob("run-*"))[:-KEPT_RUNS]:
+            shutil.rmtree(old, ignore_errors=True)
     pytestconfig.stash[LOG_DIR] = directory
     os.environ[RUN_LOG_DIR_VARIABLE] = str(directory)
     handler = logging.FileHandler(directory / IN_PROCESS_LOG, encoding="utf-8")

@@ -2,8 +2,8 @@
 
 Every test session keeps what its services logged: the in-process containers' records (a JSON
 file handler on the root logger) and the output of every `nameko run` a test starts
-(tests.support.services.ServiceProcess), in one directory per run: `$CASES_TEST_LOG_DIR/<run>`,
-or `logs/` under pytest's base temporary directory when unset. At the end of the session
+(tests.support.services.ServiceProcess), in one directory per run, `run-<UTC time>-<pid>` in
+`$CASES_TEST_LOG_DIR`, or in `.test-logs/` of the repository when unset (the last 20 runs kept). At the end of the session
 (tests/conftest.py) every line is searched for the test tokens, a JWT, an Authorization header
 or a bearer token; one found fails the run.
 """
