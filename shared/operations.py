@@ -86,4 +86,3 @@ def operations(api: ApiDoc, application: str, *, consumes_events: bool = False) 
                 return Paged("incidents", getattr(self, application).list_incidents(query))
 
     return Operations
-
