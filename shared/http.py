@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from dataclasses import dataclass
 from typing import Any, Mapping
 from urllib.parse import urlencode
@@ -17,7 +16,7 @@ from werkzeug.wrappers import Request, Response
 from shared.envelope import dumps
 from shared.errors import EXPECTED_ERRORS, CaseError, InvalidRequest
 from shared.readmodel import Page
-from shared.telemetry import UNMATCHED_ROUTE, Telemetry
+from shared.telemetry import ROUTE_ENVIRON_KEY, MeasuredWsgiApp, Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +85,6 @@ class ProblemWsgiApp(WsgiApp):
     """Unknown routes and wrong methods answer in problem+json too."""
 
     def __call__(self, environ: Any, start_response: Any) -> Any:
-        started = time.perf_counter()
         request = Request(environ, shallow=True)
         adapter = self.url_map.bind_to_environ(environ)
         try:
@@ -95,8 +93,6 @@ class ProblemWsgiApp(WsgiApp):
             response = provider.handle_request(request)
         except HTTPException as error:
             response = error_response(error)
-            self.server.telemetry.observe_request(UNMATCHED_ROUTE, request.method, response.status_code,
-                                                  time.perf_counter() - started)
         return response(environ, start_response)
 
 
@@ -108,8 +104,8 @@ MAX_REQUEST_LINE_BYTES = 64 * 1024
 class ProblemWebServer(WebServer):
     telemetry = Telemetry()
 
-    def get_wsgi_app(self) -> ProblemWsgiApp:
-        return ProblemWsgiApp(self)
+    def get_wsgi_app(self) -> MeasuredWsgiApp:
+        return MeasuredWsgiApp(ProblemWsgiApp(self), self.telemetry)  # every answer counted and timed
 
     def get_wsgi_server(self, sock: Any, wsgi_app: Any, protocol: Any = None, debug: bool = False) -> Any:
         server = super().get_wsgi_server(sock, wsgi_app, debug=debug, **({"protocol": protocol} if protocol else {}))
@@ -119,18 +115,14 @@ class ProblemWebServer(WebServer):
 
 class HttpEntrypoint(HttpRequestHandler):
     server = ProblemWebServer()
-    telemetry = Telemetry()
 
     def __init__(self, method: str, url: str, **kwargs: Any):
         kwargs.setdefault("expected_exceptions", EXPECTED_ERRORS)
         super().__init__(method, url, **kwargs)
 
     def handle_request(self, request: Request) -> Response:
-        """Answers, counted by route (the URL rule, never the raw path), method and status, and timed."""
-        started = time.perf_counter()
-        response = super().handle_request(request)
-        self.telemetry.observe_request(self.url, request.method, response.status_code, time.perf_counter() - started)
-        return response
+        request.environ[ROUTE_ENVIRON_KEY] = self.url  # /metrics counts it by its rule, never the raw path
+        return super().handle_request(request)
 
     def response_from_result(self, result: Any) -> Response:
         if isinstance(result, Response):

@@ -25,7 +25,6 @@ from eventsourcing.domain import Aggregate, event
 from kombu import Connection, Consumer, Queue
 from nameko.standalone.events import get_event_exchange
 
-from shared.context import working_on
 from shared.errors import ConcurrentChange, StoreUnavailable
 from shared.readmodel import Listing, Row
 from shared.schemas import IncidentView
@@ -128,10 +127,6 @@ class InboxConsumer:
                     self._stopped.wait(RETRY_PAUSE_SECONDS)
 
     def on_message(self, envelope: Any, message: Any) -> None:
-        with working_on(diary_number=_diary_number(envelope)):  # on every log line about it
-            self._on_message(envelope, message)
-
-    def _on_message(self, envelope: Any, message: Any) -> None:
         try:
             outcome = self.gate.call(self.app.apply_inbound, self.source, envelope)
         except Exception as error:  # noqa: BLE001 - not applied: tried again, or flagged after MAX_ATTEMPTS
@@ -172,11 +167,6 @@ class InboxConsumer:
 
 def _position(envelope: Any) -> Any:
     return envelope.get("position") if isinstance(envelope, dict) else None
-
-
-def _diary_number(envelope: Any) -> str | None:
-    number = envelope.get("diary_number") if isinstance(envelope, dict) else None
-    return number if isinstance(number, str) else None
 
 
 def _type(envelope: Any) -> Any:

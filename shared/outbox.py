@@ -75,9 +75,9 @@ class OutboxRelay:
                     )
                     producer = connection.Producer(serializer="json")
                     self.exchange(connection.default_channel).declare()
+                    self.connected = True
                     for queue in self.subscriber_queues:  # shared.topology: nothing published is dropped
                         queue(connection.default_channel).declare()
-                    self.connected = True
                     self._publish_until_stopped(producer)
             except _Stopped:
                 return

@@ -30,6 +30,7 @@ PROBE_TIMEOUT = 2.0
 OUTBOX_STALLED_AFTER = 60.0
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED_ROUTE = "<unmatched>"  # requests no route took (404, 405): one label value, not the raw path
+ROUTE_ENVIRON_KEY = "cases.route"  # the URL rule of the entrypoint that took the request (shared.http)
 
 Check = Callable[[], "str | None"]  # None when fine, else what is wrong
 
@@ -113,6 +114,24 @@ class Telemetry(SharedExtension):
         """The registry in the format the scraper asks for (Prometheus text, or OpenMetrics)."""
         encoder, content_type = choose_encoder(accept or "")
         return encoder(self.registry), content_type
+
+
+class MeasuredWsgiApp:
+    """WSGI middleware: every request counted by route, method and status, and timed to its answer."""
+
+    def __init__(self, app: Callable[..., Any], telemetry: Telemetry):
+        self.app, self.telemetry = app, telemetry
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        started = time.perf_counter()
+
+        def measured_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+            self.telemetry.observe_request(environ.get(ROUTE_ENVIRON_KEY, UNMATCHED_ROUTE),
+                                           environ.get("REQUEST_METHOD", ""), int(status.split(" ", 1)[0]),
+                                           time.perf_counter() - started)
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        return self.app(environ, measured_start_response)
 
 
 class Observability(DependencyProvider):
