@@ -13,6 +13,7 @@ from eventsourcing.domain import Aggregate, DomainEventProtocol
 from eventsourcing.persistence import JSONTranscoder, Notification, ProcessRecorder, Tracking, Transcoding
 
 from shared.chain import ChainedEventStore, ChainedMapper, Record, unseal
+from shared.context import note
 from shared.envelope import describe, event_type, to_envelope, to_json_compatible
 from shared.errors import CaseError, InvalidRequest, NotFound
 from shared.readmodel import Condition, Page, ReadModel, Tag, paged, searched
@@ -305,6 +306,8 @@ class CaseApplication(Application):
         self, aggregate_id: UUID, aggregate_class: type[TAggregate], command: str, arguments: dict[str, Any]
     ) -> TAggregate:
         aggregate = self.load(aggregate_id, aggregate_class)
+        if getattr(aggregate, "diary_number", None):
+            note(diary_number=aggregate.diary_number)  # on the log lines of the command
         getattr(aggregate, command)(**arguments)
         self.save(aggregate)
         return aggregate

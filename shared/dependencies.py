@@ -1,6 +1,7 @@
 """The nameko dependency that gives a service its event-sourced application and outbox."""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from nameko.extensions import DependencyProvider
@@ -12,14 +13,22 @@ from shared.inbox import InboxConsumer, inbox_queue
 from shared.outbox import OutboxRelay, leadership_for
 from shared.topology import inboxes_of, subscribers_of
 from shared.store import GatedApplication, construct_application, env_flag, persistence_env
+from shared.telemetry import (
+    OUTBOX_STALLED_AFTER, EventLogCollector, InboxQueueCollector, OutboxWatch, Telemetry, outbox_check, store_check,
+)
+
+log = logging.getLogger(__name__)
 
 
 class EventSourcedApplication(DependencyProvider):
     """Builds the application once per container; runs its outbox relay and inboxes beside it.
 
     Which events the service consumes, and which queues its relay declares for its
-    subscribers, come from shared.topology.
+    subscribers, come from shared.topology. What /metrics and /ready read of them is
+    registered with the container's Telemetry here.
     """
+
+    telemetry = Telemetry()
 
     def __init__(self, application_class: type, **kwargs: Any):
         self.application_class = application_class
@@ -57,6 +66,21 @@ class EventSourcedApplication(DependencyProvider):
             )
             for source, routing_keys in inboxes_of(service_name).items()
         ]
+        self.relay_enabled = env_flag(config, "OUTBOX_RELAY_ENABLED", True)
+        self.observe(config)
+
+    def observe(self, config: Any) -> None:
+        telemetry, watch = self.telemetry, OutboxWatch()
+        self.gate.observe = telemetry.observe_store_call
+        telemetry.register(EventLogCollector(self.app, self.gate, watch))
+        telemetry.register(InboxQueueCollector(config["AMQP_URI"], {c.source: c.queue.name for c in self.consumers}))
+        telemetry.add_check("store", store_check(self.app.recorder.max_notification_id, self.gate))
+        if self.relay_enabled:  # where the relay runs, it must be connected and moving
+            telemetry.watch_connection("outbox", lambda: self.relay.connected or not relay_leads(self.relay))
+            stalled_after = float(config.get("OUTBOX_STALLED_AFTER", OUTBOX_STALLED_AFTER))
+            telemetry.add_check("outbox", outbox_check(self.app, self.gate, watch, stalled_after))
+        for consumer in self.consumers:
+            telemetry.watch_connection(f"inbox:{consumer.source}", lambda consumer=consumer: consumer.connected)
 
     def after_call(self) -> None:
         """What a command committed is published, and shown in the lists, without waiting for a poll."""
@@ -73,6 +97,8 @@ class EventSourcedApplication(DependencyProvider):
         if self.app.read_model is not None:
             self.read_model_thread = self.container.spawn_managed_thread(
                 lambda: self.app.read_model.run(self.gate, self.poll_interval))
+        log.info("%s started: outbox relay %s, inboxes from %s", self.container.service_name,
+                 "on" if self.relay_enabled else "off", ", ".join(c.source for c in self.consumers) or "none")
 
     def _stop_workers(self) -> None:
         self.relay.stop()
@@ -99,3 +125,8 @@ class EventSourcedApplication(DependencyProvider):
 
     def get_dependency(self, worker_ctx: Any) -> GatedApplication:
         return self.gated
+
+
+def relay_leads(relay: OutboxRelay) -> bool:
+    """Whether this instance's relay publishes (where instances elect one, only the leader holds a connection)."""
+    return getattr(relay, "role", "leading") == "leading"

@@ -26,6 +26,7 @@ from shared.context import working_on
 from shared.envelope import dumps
 from shared.errors import EXPECTED_ERRORS, CaseError, InvalidRequest
 from shared.readmodel import Page
+from shared.telemetry import ROUTE_ENVIRON_KEY, MeasuredWsgiApp, Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +136,10 @@ MAX_REQUEST_LINE_BYTES = 64 * 1024
 
 
 class ProblemWebServer(WebServer):
-    def get_wsgi_app(self) -> ProblemWsgiApp:
-        return ProblemWsgiApp(self)
+    telemetry = Telemetry()
+
+    def get_wsgi_app(self) -> MeasuredWsgiApp:
+        return MeasuredWsgiApp(ProblemWsgiApp(self), self.telemetry)  # every answer counted and timed
 
     def get_wsgi_server(self, sock: Any, wsgi_app: Any, protocol: Any = None, debug: bool = False) -> Any:
         server = super().get_wsgi_server(sock, wsgi_app, debug=debug, **({"protocol": protocol} if protocol else {}))
@@ -150,6 +153,10 @@ class HttpEntrypoint(HttpRequestHandler):
     def __init__(self, method: str, url: str, **kwargs: Any):
         kwargs.setdefault("expected_exceptions", EXPECTED_ERRORS)
         super().__init__(method, url, **kwargs)
+
+    def handle_request(self, request: Request) -> Response:
+        request.environ[ROUTE_ENVIRON_KEY] = self.url  # /metrics counts it by its rule, never the raw path
+        return super().handle_request(request)
 
     def response_from_result(self, result: Any) -> Response:
         if isinstance(result, Response):

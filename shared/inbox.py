@@ -112,6 +112,7 @@ class InboxConsumer:
         self.source = source
         self.queue = queue
         self._stopped = threading.Event()
+        self.connected = False  # consuming from RabbitMQ (read by /ready, /health, /metrics)
 
     def stop(self) -> None:
         self._stopped.set()
@@ -124,12 +125,14 @@ class InboxConsumer:
                                                  interval_step=0.5, interval_max=2.0)
                     with Consumer(connection.channel(), queues=[self.queue], callbacks=[self.on_message],
                                   on_decode_error=self.on_decode_error, accept=["json"], prefetch_count=1):
+                        self.connected = True
                         while not self._stopped.is_set():
                             try:
                                 connection.drain_events(timeout=1)
                             except socket.timeout:
                                 connection.heartbeat_check()
             except Exception:  # noqa: BLE001 - the consumer must outlive any failure
+                self.connected = False
                 if not self._stopped.is_set():
                     log.exception("inbox for %s failed; reconnecting", self.source)
                     self._stopped.wait(RETRY_PAUSE_SECONDS)

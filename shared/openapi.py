@@ -34,6 +34,8 @@ class ProblemSchema(Schema):
     command = fields.String(metadata={"description": "the refused command (409)"})
     state = fields.String(metadata={"description": "the aggregate's state (409)"})
     allowed_commands = fields.List(fields.String())
+    checks = fields.Dict(keys=fields.String(), values=fields.String(),
+                         metadata={"description": "/ready: each check and its state, ok or what is wrong (503)"})
 
 
 @dataclass
@@ -48,6 +50,7 @@ class Route:
     status: int
     roles: tuple[str, ...] | None
     errors: tuple[int, ...]
+    media_types: tuple[str, ...] = ("application/json",)
 
 
 @dataclass
@@ -69,13 +72,14 @@ class ApiDoc:
         status: int = 200,
         roles: tuple[str, ...] | None = None,
         errors: tuple[int, ...] = (),
+        media_types: tuple[str, ...] = ("application/json",),
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Declares a nameko HTTP entrypoint and documents it in one place."""
 
         def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
             self.routes.append(
                 Route(method, path, summary, function.__name__, body, query,
-                      response, status, roles, errors)
+                      response, status, roles, errors, media_types)
             )
             handler = function if roles is None else _authorised(function, roles, body, query, status)
             return http(method, path)(handler)
@@ -99,7 +103,7 @@ class ApiDoc:
                 "summary": route.summary,
                 "operationId": route.operation_id,
                 "parameters": parameters,
-                "responses": {str(route.status): _content(route.response, "Success")},
+                "responses": {str(route.status): _content(route.response, "Success", route.media_types)},
             }
             if route.query is not None:
                 operation["parameters"] = parameters + [{"in": "query", "schema": route.query}]
@@ -157,7 +161,7 @@ _ERROR_TEXT = {
     404: "Not found",
     409: "Not allowed in the current state, or changed concurrently",
     502: "A service this one reads could not be read",
-    503: "The event store is unavailable",
+    503: "The event store is unavailable (/ready: not ready, naming what is not)",
 }
 
 
@@ -168,10 +172,10 @@ def _problem(description: str) -> dict[str, Any]:
     }
 
 
-def _content(response: Any, description: str) -> dict[str, Any]:
+def _content(response: Any, description: str, media_types: tuple[str, ...] = ("application/json",)) -> dict[str, Any]:
     if response is None:
         return {"description": description}
-    return {"description": description, "content": {"application/json": {"schema": response}}}
+    return {"description": description, "content": {media_type: {"schema": response} for media_type in media_types}}
 
 
 def _openapi_path(path: str) -> tuple[str, list[dict[str, Any]]]:

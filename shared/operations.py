@@ -1,5 +1,6 @@
-"""The routes every service has, declared once: health, its OpenAPI document, the event feed,
-incidents, and the auditors' reads (the log as stored, any aggregate as it was)."""
+"""The routes every service has, declared once: health, liveness, readiness and metrics, its
+OpenAPI document, the event feed, incidents, and the auditors' reads (the log as stored, any
+aggregate as it was)."""
 from __future__ import annotations
 
 from typing import Any
@@ -11,6 +12,7 @@ from shared import schemas
 from shared.auth import ROLES, Actor
 from shared.http import Paged
 from shared.openapi import ApiDoc
+from shared.probes import probes, with_broker
 
 AUDITORS = ("auditor",)
 
@@ -21,10 +23,12 @@ def operations(api: ApiDoc, application: str, *, consumes_events: bool = False) 
     A service that consumes other services' events (shared.inbox) also lists the incidents.
     """
 
-    class Operations:
-        @api.route("GET", "/health", summary="Liveness, the store's state, the outbox and inboxes", errors=(503,))
+    class Operations(probes(api)):  # type: ignore[misc]
+        @api.route("GET", "/health", summary="The store's state, the outbox, inboxes, read model and RabbitMQ "
+                   "connections; status degraded when something lags or fails", errors=(503,))
         def health(self, request: Request) -> dict[str, Any]:
-            return {"service": self.name, **getattr(self, application).health()}  # type: ignore[attr-defined]
+            health = {"service": self.name, **getattr(self, application).health()}  # type: ignore[attr-defined]
+            return with_broker(health, self.observability)  # type: ignore[attr-defined]
 
         @api.route("GET", "/openapi.json", summary="This document")
         def openapi(self, request: Request) -> dict[str, Any]:

@@ -139,6 +139,7 @@ class OutboxRelay:
         self.role = "starting"  # leading | standing by | stopped (GET /health)
         self._wake = threading.Event()
         self._stopped = threading.Event()
+        self.connected = False  # to RabbitMQ, as far as the relay knows (read by /ready, /health, /metrics)
 
     def nudge(self) -> None:
         self._wake.set()
@@ -180,6 +181,7 @@ class OutboxRelay:
                     )
                     producer = connection.Producer(serializer="json")
                     self.exchange(connection.default_channel).declare()
+                    self.connected = True
                     for queue in self.subscriber_queues:  # shared.topology: nothing published is dropped
                         queue(connection.default_channel).declare()
                     self._publish_until_stopped(connection, producer)
@@ -190,6 +192,7 @@ class OutboxRelay:
                 log.warning("outbox relay lost the lead; standing by")
                 return
             except Exception:  # noqa: BLE001 - the relay must outlive any failure
+                self.connected = False
                 log.exception("outbox relay failed; reconnecting")
                 self._stopped.wait(1.0)
 

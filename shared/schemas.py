@@ -198,3 +198,15 @@ class StateAfterEvent(Schema):
 class AggregateStates(Schema):
     aggregate_id = fields.UUID()
     states = fields.List(fields.Nested(StateAfterEvent))
+
+
+class LiveView(Schema):
+    service = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": "always live"})
+
+
+class ReadyView(Schema):
+    service = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": "ready"})
+    checks = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+                         metadata={"description": "each check (store, broker, outbox) and its state: ok"})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import os
+import time
 from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
 
@@ -18,6 +19,7 @@ from eventsourcing.persistence import IntegrityError, InterfaceError, InternalEr
 from kombu.utils.functional import retry_over_time
 
 from shared.errors import ConcurrentChange, StoreUnavailable
+from shared.telemetry import operation_name
 
 T = TypeVar("T")
 
@@ -55,6 +57,8 @@ class StoreGate:
 
     def __init__(self, env: Mapping[str, str]):
         self.offload = env.get("PERSISTENCE_MODULE") == "eventsourcing.sqlite"
+        # Told each call's operation and seconds (the store_call_duration_seconds histogram).
+        self.observe: Callable[[str, float], None] | None = None
 
     def call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return self.call_within(None, function, *args, **kwargs)
@@ -67,6 +71,15 @@ class StoreGate:
         its 503 in time instead, and its transaction, if one was open, is rolled back.
         (SQLite calls run on an OS thread that cannot be interrupted: its lock timeout bounds them.)
         """
+        if self.observe is None:
+            return self._call_within(seconds, function, *args, **kwargs)
+        started = time.perf_counter()
+        try:
+            return self._call_within(seconds, function, *args, **kwargs)
+        finally:
+            self.observe(operation_name(function), time.perf_counter() - started)
+
+    def _call_within(self, seconds: float | None, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         try:
             if self.offload:  # the OS thread sees the caller's shared.context
                 return tpool.execute(contextvars.copy_context().run, function, *args, **kwargs)

@@ -17,15 +17,23 @@ eventlet.monkey_patch()  # noqa: E402 - must precede every other import
 
 import shared  # noqa: E402,F401 - sets psycopg's wait function before psycopg loads
 
+import logging  # noqa: E402
 import os  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
+import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any, Iterator  # noqa: E402
 
 import pytest  # noqa: E402
+from nameko.containers import ServiceContainer  # noqa: E402
 
+from shared.logs import JsonFormatter, WorkContextFilter  # noqa: E402
+from tests.support import services as service_processes  # noqa: E402
 from tests.support.infrastructure import Infrastructure, local_infrastructure  # noqa: E402
+from tests.support.logs import (  # noqa: E402
+    IN_PROCESS_LOG, LOG_DIR_VARIABLE, RUN_LOG_DIR_VARIABLE, LogCheck, check_logs, log_check_failures,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,3 +97,75 @@ def store_config(request: pytest.FixtureRequest, infrastructure: Infrastructure,
     else:
         with infrastructure.fresh_schema() as schema:
             yield infrastructure.postgres_config(schema)
+
+
+# --- the run's logs: kept in one directory, searched for secrets at the end (tests.support.logs):
+# a token, a JWT or an Authorization header in any line fails the run.
+
+LOG_DIR = pytest.StashKey[Path]()
+IN_PROCESS_CONTAINERS = pytest.StashKey[list[str]]()
+LOG_CHECK = pytest.StashKey[LogCheck]()
+LOG_CHECK_FAILURES = pytest.StashKey[list[str]]()
+KEPT_RUNS = 20
+
+
+@pytest.fixture(scope="session", autouse=True)
+def kept_logs(pytestconfig: pytest.Config) -> Iterator[Path]:
+    """This run's log directory: in-process services log into it as JSON, `nameko run` processes
+    write their output into it (tests.support.services.ServiceProcess)."""
+    parent = Path(os.environ.get(LOG_DIR_VARIABLE) or REPO_ROOT / ".test-logs")
+    directory = parent / f"run-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.getpid()}"
+    directory.mkdir(parents=True, exist_ok=True)
+    if LOG_DIR_VARIABLE not in os.environ:  # the default place keeps the last KEPT_RUNS runs
+        for old in sorted(parent.glob("run-*"))[:-KEPT_RUNS]:
+            shutil.rmtree(old, ignore_errors=True)
+    pytestconfig.stash[LOG_DIR] = directory
+    os.environ[RUN_LOG_DIR_VARIABLE] = str(directory)
+    handler = logging.FileHandler(directory / IN_PROCESS_LOG, encoding="utf-8")
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(WorkContextFilter())
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(min(level, logging.INFO))  # as the services' LOGGING: INFO and above
+    started = pytestconfig.stash[IN_PROCESS_CONTAINERS] = []
+    real_start = ServiceContainer.start
+
+    def start(container: ServiceContainer) -> None:  # noted, so the check knows their log must not be empty
+        started.append(container.service_name)
+        real_start(container)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ServiceContainer, "start", start)
+        yield directory
+    root.removeHandler(handler)
+    root.setLevel(level)
+    handler.close()
+    os.environ.pop(RUN_LOG_DIR_VARIABLE, None)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    directory = session.config.stash.get(LOG_DIR, None)
+    if directory is None:
+        return
+    check = check_logs(directory)
+    failures = log_check_failures(check, directory, bool(session.config.stash.get(IN_PROCESS_CONTAINERS, [])),
+                                  service_processes.STARTED_PROCESS_LOGS)
+    session.config.stash[LOG_CHECK] = check
+    session.config.stash[LOG_CHECK_FAILURES] = failures
+    if failures:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    check = config.stash.get(LOG_CHECK, None)
+    if check is None:
+        return
+    failures = config.stash.get(LOG_CHECK_FAILURES, [])
+    terminalreporter.section("logs of this run")
+    terminalreporter.write_line(f"{config.stash[LOG_DIR]}: {len(check.lines_per_file)} files, {check.lines} lines searched "
+                                "for tokens, JWTs and Authorization headers")
+    for failure in failures[:50]:
+        terminalreporter.write_line(f"FAILED {failure}", red=True)
+    if not failures:
+        terminalreporter.write_line("no secret found")

@@ -29,12 +29,15 @@ from shared.audit import Case, ServiceClient, case_states, clients_for, read_ind
 from shared import clock
 from shared.auth import ROLES, Actor, Auth, ConfigurationError
 from shared.errors import NotFound
+from shared.context import note
 from shared.http import Paged
 from shared.inbox import InboxConsumer, inbox_queue
 from shared.openapi import ApiDoc
+from shared.probes import probes, with_broker
 from shared.operations import AUDITORS
 from shared.store import StoreGate, construct_application, env_flag, persistence_env
 from shared.topology import inboxes_of
+from shared.telemetry import InboxQueueCollector, Telemetry, inbox_metrics, store_check
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +92,16 @@ class AuditIndex(DependencyProvider):
     """The case index in the audit service's store, its inboxes (one per source, every event) and the
     loop that catches it up from the sources' feeds at start and every AUDIT_CATCH_UP_SECONDS."""
 
+    telemetry = Telemetry()
+
     def setup(self) -> None:
         config = self.container.config
         clock.use_time_zone(config.get("TIME_ZONE"))
         clients = clients_for(source_urls(config), audit_token(config))
         env = persistence_env(config, "audit")
-        self.index, _ = construct_application(partial(CaseIndex, sources=clients, gate=StoreGate(env)), env)
+        gate = StoreGate(env)
+        gate.observe = self.telemetry.observe_store_call
+        self.index, _ = construct_application(partial(CaseIndex, sources=clients, gate=gate), env)
         self.interval = float(config.get("AUDIT_CATCH_UP_SECONDS", 30))
         broker = broker_settings(config)
         self.consumers = [
@@ -103,6 +110,23 @@ class AuditIndex(DependencyProvider):
             for source, routing_keys in inboxes_of("audit").items() if source in clients
         ]
         self._stopped = False
+        self.observe(config, gate)
+
+    def observe(self, config: Any, gate: StoreGate) -> None:
+        self.telemetry.register(self)  # collect(): the index's positions
+        self.telemetry.register(InboxQueueCollector(config["AMQP_URI"], {c.source: c.queue.name for c in self.consumers}))
+        self.telemetry.add_check("store", store_check(lambda: self.index.view.max_tracking_id("audit"), gate))
+        for consumer in self.consumers:
+            self.telemetry.watch_connection(f"inbox:{consumer.source}", lambda consumer=consumer: consumer.connected)
+
+    def collect(self) -> Any:
+        """Read at scrape time: how far the index has read each source."""
+        try:
+            positions = self.index.positions()
+        except Exception as error:  # noqa: BLE001 - a scrape during an outage says so, and no more
+            log.warning("metrics: the index's store did not answer: %s", error)
+            return []
+        return list(inbox_metrics(positions, self.index.inbox_failures))
 
     def start(self) -> None:
         self.threads = [self.container.spawn_managed_thread(consumer.run) for consumer in self.consumers]
@@ -140,20 +164,21 @@ class AuditIndex(DependencyProvider):
         return self.index
 
 
-class AuditService:
+class AuditService(probes(api)):  # type: ignore[misc]
     name = "audit"
 
     auth = Auth()
     sources = Sources()
     index = AuditIndex()
 
-    @api.route("GET", "/health", summary="Liveness, the services read, and how far the case index has read each",
+    @api.route("GET", "/health", summary="The services read, how far the case index has read each, and the RabbitMQ connections",
                errors=(503,))
     def health(self, request: Request) -> dict[str, Any]:
         failing = dict(self.index.inbox_failures)
-        return {"service": self.name, "status": "degraded" if failing else "ok",
-                "sources": {name: client.base_url for name, client in self.sources.items()},
-                "indexed_positions": self.index.positions(), "inboxes_failing": failing}
+        return with_broker({"service": self.name, "status": "degraded" if failing else "ok",
+                            "sources": {name: client.base_url for name, client in self.sources.items()},
+                            "indexed_positions": self.index.positions(), "inboxes_failing": failing},
+                           self.observability)
 
     @api.route("GET", "/openapi.json", summary="This document")
     def openapi(self, request: Request) -> dict[str, Any]:
@@ -213,6 +238,7 @@ class AuditService:
     def _aggregates(self, diary_number: str) -> list[tuple[str, str, str]]:
         """The index, first caught up from the feeds (what happened a moment ago is found too; a source
         that cannot be read leaves the index as it is, and reading its aggregates will say so)."""
+        note(diary_number=diary_number)  # on the log lines of the request
         self.index.catch_up_all()
         aggregates = self.index.aggregates_of(diary_number)
         if not aggregates:

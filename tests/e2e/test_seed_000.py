@@ -16,7 +16,7 @@ from services.initiatives.demo import seed_000
 from tests.support.cases import drive, submit
 from tests.support.infrastructure import Infrastructure
 from tests.support.meetings import establish_body, eventually, hold_meeting
-from tests.support.services import REPO_ROOT, Api, api_for, assert_problem, free_port
+from tests.support.services import REPO_ROOT, Api, api_for, assert_problem, free_port, kept_log_path
 from tests.support.tampering import StoredRows
 from tests.support.subscriber import EventSubscriber
 
@@ -158,10 +158,11 @@ def test_make_run_starts_the_services_and_loads_the_demo(infrastructure: Infrast
              "audit": free_port()}
     env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "AMQP_URI": infrastructure.amqp_uri,
            **{f"{service.upper()}_PORT": str(port) for service, port in ports.items()}}
-    runner = subprocess.Popen(
-        [sys.executable, "-m", "services.run_local"],
-        cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )
+    with open(kept_log_path(str(tmp_path / "run_local.log")), "ab") as log:  # the services' log lines
+        runner = subprocess.Popen(
+            [sys.executable, "-m", "services.run_local"],
+            cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=log, text=True,
+        )
     development_auditor = {"Authorization": "Bearer dev-auditor"}  # the README's token
     try:
         assert runner.stdout is not None

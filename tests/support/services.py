@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -104,13 +105,36 @@ def api_for(config: dict[str, Any]) -> Api:
     return Api(f"http://{config['WEB_SERVER_ADDRESS']}")
 
 
+# The run's log directory (tests.support.logs), set by tests/conftest.py for every process tests start.
+RUN_LOG_DIR_VARIABLE = "CASES_TEST_RUN_LOG_DIR"
+# The log file of every `nameko run` started in this run: the end-of-run check wants each non-empty.
+STARTED_PROCESS_LOGS: list[str] = []
+
+
+def run_log_dir() -> Path | None:
+    value = os.environ.get(RUN_LOG_DIR_VARIABLE)
+    return Path(value) if value else None
+
+
+def kept_log_path(log_path: str) -> str:
+    """Where a process's output goes: the run's log directory, named after the test's temporary
+    directory and the file name asked for (`test_x0-service.log`); the path as asked outside a test run."""
+    directory = run_log_dir()
+    if directory is None:
+        return log_path
+    asked = Path(log_path)
+    return str(directory / f"{asked.parent.name}-{asked.name}")
+
+
 class ServiceProcess:
-    """The service as operators run it: `nameko run` with its config.yml, set by environment."""
+    """The service as operators run it: `nameko run` with its config.yml, set by environment.
+
+    Its output (JSON log lines) is kept in the run's log directory (tests.support.logs)."""
 
     def __init__(self, config: dict[str, Any], log_path: str, service: str = "initiatives"):
         self.service = service
         self.config = config
-        self.log_path = log_path
+        self.log_path = kept_log_path(log_path)
         self.process: subprocess.Popen[bytes] | None = None
 
     def environment(self) -> dict[str, str]:
@@ -123,6 +147,7 @@ class ServiceProcess:
 
     def start(self) -> "ServiceProcess":
         nameko = os.path.join(os.path.dirname(sys.executable), "nameko")
+        STARTED_PROCESS_LOGS.append(self.log_path)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [nameko, "run", "--config", f"services/{self.service}/config.yml", f"services.{self.service}.service"],
