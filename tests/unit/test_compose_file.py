@@ -171,3 +171,10 @@ def test_pytest_docker_gets_the_operators_file_then_the_test_override(docker_com
         "docker-compose.yml",
         "infra/docker-compose.test.yml",
     ]
+
+
+def test_the_healthchecks_ask_the_services_whether_they_are_ready(services: dict[str, Any]) -> None:
+    """/ready answers 503 when the store, the broker or the outbox is not working; /health only reports."""
+    for name, service in services.items():
+        if "build" in service:
+            assert any("/ready" in str(part) for part in service["healthcheck"]["test"]), name
