@@ -3,13 +3,14 @@
 #
 #   entrypoint.sh COMMAND [ARG...]
 #
-# For every exported variable NAME_FILE, NAME is exported with the content of the file it names
-# (trailing newlines dropped, as "$(<file)" does) and NAME_FILE is unset. This has to happen
-# before `nameko run` expands ${NAME:default} in config.yml, and before the rabbitmq image's own
-# entrypoint, which refuses RABBITMQ_DEFAULT_PASS_FILE. Every variable ending in _FILE is taken
-# this way (none of the project's settings ends so; in the rabbitmq container use
-# RABBITMQ_CONFIG_FILES, not RABBITMQ_CONFIG_FILE). Refused, before the command runs: NAME and
-# NAME_FILE both set (NAME non-empty), a file that cannot be read, an empty file.
+# For every exported variable NAME_FILE where NAME is a secret's name (AMQP_URI, or ending in
+# _PASSWORD, _PASS, _TOKEN, _TOKEN_DIGESTS, _SECRET or _KEY), NAME is exported with the content of
+# the file it names (trailing newlines dropped, as "$(<file)" does) and NAME_FILE is unset. This
+# has to happen before `nameko run` expands ${NAME:default} in config.yml, and before the rabbitmq
+# image's own entrypoint, which refuses RABBITMQ_DEFAULT_PASS_FILE. Other *_FILE variables are
+# paths meant as paths (SSL_CERT_FILE, RABBITMQ_CONFIG_FILE) and are left alone. Refused, before
+# the command runs: NAME and NAME_FILE both set (NAME non-empty), a file that cannot be read, an
+# empty file.
 #
 # RUN_AS=<user>: when this runs as root, the command runs as that user. Compose's file secrets are
 # bind mounts that keep the host's owner and mode (0600), so only root can read them; the service
@@ -24,6 +25,7 @@ refuse() {
 for file_variable in $(compgen -e); do
     [[ $file_variable == ?*_FILE ]] || continue
     name=${file_variable%_FILE}
+    [[ $name =~ ^(AMQP_URI|.+_(PASSWORD|PASS|TOKEN|TOKEN_DIGESTS|SECRET|KEY))$ ]] || continue
     path=${!file_variable}
     if [[ -n ${!name:-} ]]; then
         refuse "both $name and $file_variable are set; set only one of them"

@@ -19,7 +19,7 @@ from typing import Any, Mapping
 
 from kombu import Connection
 
-from shared.store import env_flag
+from shared.settings import env_flag
 
 DEFAULT_HEARTBEAT_SECONDS = 60
 # One requeue a second (shared.inbox.RETRY_PAUSE_SECONDS) for more than 30 years.

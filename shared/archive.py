@@ -193,6 +193,14 @@ class Archive:
         return found
 
 
+def _loads(raw: bytes | str) -> Any:
+    """JSON from the package: nesting too deep for the parser is malformed input, not a crash."""
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
 def read_archive(path: Path, public_key: Ed25519PublicKey | None = None, limits: Limits = LIMITS) -> Archive:
     """Reads a package file and checks it (`check_package`). PackageUnreadable when the file cannot be read."""
     try:
@@ -338,7 +346,7 @@ def _manifest(raw: bytes | None) -> tuple[dict[str, Any] | None, list[str]]:
     if raw is None:
         return None, [f"{MANIFEST}: missing"]
     try:
-        manifest = json.loads(raw)
+        manifest = _loads(raw)
     except ValueError as error:
         return None, [f"{MANIFEST}: not JSON ({error})"]
     if not isinstance(manifest, dict):
@@ -411,7 +419,7 @@ def _timeline_problems(diary_number: str, raw: bytes | None) -> list[str]:
     problems = _list_problems("timeline.json", raw, TimelineEntry)
     if problems:
         return problems
-    entries = json.loads(raw)
+    entries = _loads(raw)
     try:  # what `cases timeline --archive` will do with it
         for entry in case_timeline({"archive": entries}, diary_number):
             describe_entry(entry)
@@ -422,7 +430,7 @@ def _timeline_problems(diary_number: str, raw: bytes | None) -> list[str]:
 
 def _list_problems(name: str, raw: bytes, schema: type[Schema]) -> list[str]:
     try:
-        items = json.loads(raw)
+        items = _loads(raw)
     except ValueError as error:
         return [f"{name}: not JSON ({error})"]
     if not isinstance(items, list):
@@ -442,7 +450,7 @@ def _chain_problems(name: str, raw: bytes, aggregate: Mapping[str, Any]) -> list
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
+            data = _loads(line)
         except ValueError as error:
             return [f"{name}: line {number} is not JSON ({error})"]
         if not isinstance(data, dict):

@@ -26,7 +26,7 @@ from werkzeug.wrappers import Request
 
 from shared import context
 from shared.errors import CaseError, Forbidden, Unauthenticated
-from shared.store import env_flag
+from shared.settings import env_flag
 
 log = logging.getLogger(__name__)
 
@@ -144,15 +144,17 @@ class OpenIdTokens:
             key = self._key_client().get_signing_key_from_jwt(token)
         except jwt.PyJWKClientConnectionError as error:
             raise IdentityProviderUnavailable(str(error)) from error
-        except (jwt.PyJWKClientError, jwt.InvalidTokenError) as error:
+        except (jwt.PyJWTError, ValueError, TypeError) as error:
             raise Unauthenticated(f"The bearer token was not signed by a key of the issuer: {error}") from error
         try:
             claims = jwt.decode(
                 token, key=key.key, algorithms=self.algorithms, audience=self.audience, issuer=self.issuer,
                 leeway=CLOCK_SKEW_SECONDS, options={"require": ["exp", "iss", "aud", "sub"]},
             )
-        except jwt.InvalidTokenError as error:
-            raise Unauthenticated(f"The bearer token is not valid: {error}") from error
+        except (jwt.PyJWTError, ValueError, TypeError) as error:
+            # PyJWT raises TypeError or InvalidKeyError when the header names an algorithm of another key
+            # type (ES256 or EdDSA with an RSA key's kid): forged all the same
+            raise Unauthenticated(f"The bearer token is not valid: {type(error).__name__}") from error
         roles = frozenset(r for r in _claim(claims, self.roles_claim) or () if r in ROLES)
         subject = str(claims["sub"])
         name = claims.get(self.actor_claim) or claims.get("preferred_username") or subject

@@ -122,6 +122,21 @@ archive_option = click.option("--archive", type=click.Path(path_type=Path),
                               help="read an exported package instead of the services (checked first)")
 
 
+def public_key(context: click.Context, parameter: click.Parameter, value: Path | None) -> Ed25519PublicKey | None:
+    try:
+        return None if value is None else read_public_key(value)
+    except (KeyFileError, OSError) as error:
+        raise click.BadParameter(str(error)) from None
+
+
+def package_key_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--public-key for the commands that read a package: with it, an unsigned or re-signed one is refused."""
+    return click.option("--public-key", "package_key", envvar="CASES_PUBLIC_KEY", callback=public_key,
+                        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                        help="check the package's signature with this Ed25519 public key (CASES_PUBLIC_KEY)"
+                        )(command)
+
+
 @click.group(epilog=EXIT_CODES)
 @click.version_option(package_name="regional-cases", prog_name="cases")
 def main() -> None:
@@ -133,12 +148,13 @@ def main() -> None:
 @as_of_option
 @click.option("--json", "as_json", is_flag=True, help="the envelopes as JSON, for machines")
 @archive_option
+@package_key_option
 @reading_services
 def timeline(clients: dict[str, ServiceClient], diary_number: str, as_of: datetime | None, as_json: bool,
-             archive: Path | None) -> None:
+             archive: Path | None, package_key: Ed25519PublicKey | None) -> None:
     """Every event about DIARY_NUMBER, from every service, in the order it happened."""
     if archive is not None:
-        entries = case_timeline({"archive": _checked(archive).timeline}, diary_number, as_of)
+        entries = case_timeline({"archive": _checked(archive, package_key).timeline}, diary_number, as_of)
     else:
         entries = case_of(clients, diary_number, as_of).timeline
     if as_json:
@@ -156,12 +172,13 @@ def timeline(clients: dict[str, ServiceClient], diary_number: str, as_of: dateti
 @as_of_option
 @click.option("--json", "as_json", is_flag=True, help="the states as JSON, for machines")
 @archive_option
+@package_key_option
 @reading_services
 def state(clients: dict[str, ServiceClient], diary_number: str, as_of: datetime | None, as_json: bool,
-          archive: Path | None) -> None:
+          archive: Path | None, package_key: Ed25519PublicKey | None) -> None:
     """The case and every aggregate it involves (meetings, agreements, evaluations) as they were."""
     if archive is not None:
-        states = _checked(archive).states_as_of(as_of)
+        states = _checked(archive, package_key).states_as_of(as_of)
     else:
         states = case_states(clients, case_of(clients, diary_number, as_of), as_of)
     if not states:
@@ -182,9 +199,10 @@ def state(clients: dict[str, ServiceClient], diary_number: str, as_of: datetime 
 @click.option("--against", type=click.Path(path_type=Path),
               help="also check that the chains still reach the heads an exported package recorded")
 @click.option("--json", "as_json", is_flag=True, help="the report as JSON")
+@package_key_option
 @reading_services
 def verify(clients: dict[str, ServiceClient], diary_number: str | None, whole_service: str | None,
-           against: Path | None, as_json: bool) -> None:
+           against: Path | None, as_json: bool, package_key: Ed25519PublicKey | None) -> None:
     """Recompute the hash chains of a case's aggregates (or of a whole service) from the events as stored.
 
     Exits 1 and names the first event whose content, order or link no longer matches."""
@@ -202,7 +220,7 @@ def verify(clients: dict[str, ServiceClient], diary_number: str | None, whole_se
         verification = verify_case(clients, case)
         scope = diary_number
     if against is not None:
-        heads = _checked(against).heads()
+        heads = _checked(against, package_key).heads()
         reports = [report for _, report in verification.reports]
         verification.log_problems += [("archive", p) for p in verify_against_heads(reports, heads)]
     _report(verification, scope, as_json)
@@ -211,13 +229,6 @@ def verify(clients: dict[str, ServiceClient], diary_number: str | None, whole_se
 def signing_key(context: click.Context, parameter: click.Parameter, value: Path | None) -> Ed25519PrivateKey | None:
     try:
         return None if value is None else read_private_key(value)
-    except (KeyFileError, OSError) as error:
-        raise click.BadParameter(str(error)) from None
-
-
-def public_key(context: click.Context, parameter: click.Parameter, value: Path | None) -> Ed25519PublicKey | None:
-    try:
-        return None if value is None else read_public_key(value)
     except (KeyFileError, OSError) as error:
         raise click.BadParameter(str(error)) from None
 
@@ -321,9 +332,9 @@ def _signature_line(archive: Archive) -> str:
     return f"signature: {archive.signature}"
 
 
-def _checked(path: Path) -> Archive:
+def _checked(path: Path, key: Ed25519PublicKey | None) -> Archive:
     try:
-        archive = read_archive(path)
+        archive = read_archive(path, key)
     except PackageUnreadable as error:
         raise Unavailable(str(error)) from None
     if archive.problems:

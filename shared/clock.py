@@ -37,6 +37,10 @@ def today() -> date:
     return datetime.now(_zone).date()
 
 
+def local_date(moment: datetime) -> date:
+    """The day of an instant on the region's calendar (naive instants are taken as local)."""
+    return (moment.astimezone(_zone) if moment.tzinfo else moment).date()
+
+
 def local_year(moment: datetime) -> int:
-    """The year of an instant on the region's calendar (naive instants are taken as local)."""
-    return (moment.astimezone(_zone) if moment.tzinfo else moment).year
+    return local_date(moment).year

@@ -10,9 +10,10 @@ from nameko.standalone.events import get_event_exchange
 from shared import clock
 from shared.amqp import broker_settings
 from shared.inbox import InboxConsumer, inbox_queue
-from shared.outbox import OutboxRelay, leadership_for
+from shared.outbox import DEFAULT_HANDOVER_SECONDS, OutboxRelay, leadership_for
 from shared.topology import inboxes_of, subscribers_of
-from shared.store import GatedApplication, construct_application, env_flag, persistence_env
+from shared.settings import env_flag
+from shared.store import GatedApplication, construct_application, persistence_env
 from shared.telemetry import (
     OUTBOX_STALLED_AFTER, EventLogCollector, InboxQueueCollector, OutboxWatch, Telemetry, outbox_check, store_check,
 )
@@ -49,6 +50,7 @@ class EventSourcedApplication(DependencyProvider):
             exchange=get_event_exchange(service_name, config),
             envelope_for=self.app.envelope_for,
             leadership=leadership_for(env, service_name),
+            handover_after=float(config.get("OUTBOX_HANDOVER_SECONDS", DEFAULT_HANDOVER_SECONDS)),
             subscriber_queues=[
                 inbox_queue(service_name, consumer, routing_keys, broker.quorum_queues)
                 for consumer, routing_keys in subscribers_of(service_name).items()
@@ -73,14 +75,19 @@ class EventSourcedApplication(DependencyProvider):
         telemetry, watch = self.telemetry, OutboxWatch()
         self.gate.observe = telemetry.observe_store_call
         telemetry.register(EventLogCollector(self.app, self.gate, watch))
-        telemetry.register(InboxQueueCollector(config["AMQP_URI"], {c.source: c.queue.name for c in self.consumers}))
+        telemetry.register(InboxQueueCollector(broker_settings(config),
+                                               {c.source: c.queue.name for c in self.consumers}))
         telemetry.add_check("store", store_check(self.app.recorder.max_notification_id, self.gate))
         if self.relay_enabled:  # where the relay runs, it must be connected and moving
-            telemetry.watch_connection("outbox", lambda: self.relay.connected or not relay_leads(self.relay))
+            telemetry.watch_connection("outbox", lambda: self.relay.connected or not self.relay_leads())
             stalled_after = float(config.get("OUTBOX_STALLED_AFTER", OUTBOX_STALLED_AFTER))
-            telemetry.add_check("outbox", outbox_check(self.app, self.gate, watch, stalled_after))
+            telemetry.add_check("outbox", outbox_check(self.app, self.gate, watch, stalled_after, self.relay_leads))
         for consumer in self.consumers:
             telemetry.watch_connection(f"inbox:{consumer.source}", lambda consumer=consumer: consumer.connected)
+
+    def relay_leads(self) -> bool:
+        """Whether this instance's relay publishes (where instances elect one, only the leader is connected)."""
+        return self.relay.role == "leading"
 
     def after_call(self) -> None:
         """What a command committed is published, and shown in the lists, without waiting for a poll."""
@@ -90,7 +97,7 @@ class EventSourcedApplication(DependencyProvider):
 
     def start(self) -> None:
         self.relay_thread = None
-        if env_flag(self.container.config, "OUTBOX_RELAY_ENABLED", True):  # every instance: one leads
+        if self.relay_enabled:  # every instance: one leads
             self.relay_thread = self.container.spawn_managed_thread(self.relay.run)
         self.consumer_threads = [self.container.spawn_managed_thread(c.run) for c in self.consumers]
         self.read_model_thread = None
@@ -125,8 +132,3 @@ class EventSourcedApplication(DependencyProvider):
 
     def get_dependency(self, worker_ctx: Any) -> GatedApplication:
         return self.gated
-
-
-def relay_leads(relay: OutboxRelay) -> bool:
-    """Whether this instance's relay publishes (where instances elect one, only the leader holds a connection)."""
-    return getattr(relay, "role", "leading") == "leading"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
 import psycopg
@@ -33,9 +34,16 @@ log = logging.getLogger(__name__)
 
 TRACKING_NAME = "outbox-relay"
 LEADERSHIP_RETRY_SECONDS = 1.0
+SERVER_SIDE_KEEPALIVES = ("-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3 "
+                          "-c tcp_user_timeout=10000")
+# A leader that cannot reach RabbitMQ for this long hands the lead to an instance that may
+# (OUTBOX_HANDOVER_SECONDS).
+DEFAULT_HANDOVER_SECONDS = 30.0
 
 
 class Leadership(Protocol):
+    others_may_lead: bool  # False where this process is the store's only writer
+
     def acquire(self) -> bool:
         """Tries to lead; True when this instance leads now."""
 
@@ -48,6 +56,8 @@ class Leadership(Protocol):
 class SoleInstance:
     """A store only this process writes (SQLite, in memory): it always leads."""
 
+    others_may_lead = False
+
     def acquire(self) -> bool:
         return True
 
@@ -59,7 +69,13 @@ class SoleInstance:
 
 
 class AdvisoryLock:
-    """Leads while holding a PostgreSQL session-level advisory lock on a connection of its own."""
+    """Leads while holding a PostgreSQL session-level advisory lock on a connection of its own.
+
+    Keepalives both ways: the client notices a dead network, and the server ends the session of a
+    leader whose host died or was cut off within seconds (PostgreSQL's default waits two hours),
+    which frees the lock for another instance."""
+
+    others_may_lead = True
 
     def __init__(self, connection_settings: Mapping[str, Any], name: str):
         self.connection_settings = dict(connection_settings)
@@ -73,6 +89,7 @@ class AdvisoryLock:
                     autocommit=True, connect_timeout=5, application_name="outbox-relay",
                     # a leader cut off by the network is noticed, and its session ended, in seconds
                     keepalives=1, keepalives_idle=5, keepalives_interval=2, keepalives_count=3,
+                    options=SERVER_SIDE_KEEPALIVES,
                     **self.connection_settings,
                 )
             row = self._connection.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
@@ -124,6 +141,7 @@ class OutboxRelay:
         envelope_for: Callable[[Any], dict[str, Any] | None],
         subscriber_queues: Sequence[Queue] = (),
         leadership: Leadership | None = None,
+        handover_after: float = DEFAULT_HANDOVER_SECONDS,
         batch_size: int = 100,
         poll_interval: float = 1.0,
     ):
@@ -136,6 +154,8 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.leadership = leadership or SoleInstance()
+        self.handover_after = handover_after
+        self._unreachable_since: float | None = None
         self.role = "starting"  # leading | standing by | stopped (GET /health)
         self._wake = threading.Event()
         self._stopped = threading.Event()
@@ -161,13 +181,29 @@ class OutboxRelay:
                     continue
                 self.role = "leading"
                 log.info("outbox relay leads: this instance publishes %s", self.exchange.name)
-                self._publish_while_leading()
+                try:
+                    self._publish_while_leading()
+                except _BrokerUnreachable:
+                    # Another instance may reach RabbitMQ where this one cannot: give it the lead.
+                    log.warning("outbox relay could not reach RabbitMQ for %.0f s; handing over the lead",
+                                self.handover_after)
+                    self.leadership.release()
+                    self.role = "standing by"
+                    self._stopped.wait(LEADERSHIP_RETRY_SECONDS * 5)
         finally:
             self.leadership.release()
             self.role = "stopped"
 
     def _publish_while_leading(self) -> None:
-        """Publishes, reconnecting (kombu's retry) after any failure, until stopped or the lead is lost."""
+        """Publishes, reconnecting (kombu's retry) after any failure, until stopped or the lead is lost;
+        where other instances may lead, gives up after `handover_after` seconds without RabbitMQ."""
+        self._unreachable_since = None
+        try:
+            self._publish_reconnecting()
+        finally:
+            self.connected = False
+
+    def _publish_reconnecting(self) -> None:
         while not self._stopped.is_set():
             try:
                 with self.broker.connection(confirm_publish=True) as connection:
@@ -177,8 +213,9 @@ class OutboxRelay:
                         interval_start=0.2,
                         interval_step=0.5,
                         interval_max=2.0,
-                        callback=lambda: self._stopped.is_set() and self._raise_stopped(),
+                        callback=self._while_reconnecting,
                     )
+                    self._unreachable_since = None
                     producer = connection.Producer(serializer="json")
                     self.exchange(connection.default_channel).declare()
                     self.connected = True
@@ -188,12 +225,15 @@ class OutboxRelay:
                     return
             except _Stopped:
                 return
+            except _BrokerUnreachable:
+                raise
             except _LeadLost:
                 log.warning("outbox relay lost the lead; standing by")
                 return
             except Exception:  # noqa: BLE001 - the relay must outlive any failure
                 self.connected = False
                 log.exception("outbox relay failed; reconnecting")
+                self._note_unreachable()
                 self._stopped.wait(1.0)
 
     def _publish_until_stopped(self, connection: Any, producer: Any) -> None:
@@ -236,9 +276,19 @@ class OutboxRelay:
 
     def _log_connection_error(self, error: Exception, interval: float) -> None:
         log.warning("outbox relay cannot reach RabbitMQ (%s); retrying in %.1fs", error, interval)
+        self._note_unreachable()
 
-    def _raise_stopped(self) -> None:
-        raise _Stopped()
+    def _note_unreachable(self) -> None:
+        if self._unreachable_since is None:
+            self._unreachable_since = time.monotonic()
+
+    def _while_reconnecting(self) -> None:
+        """Called by kombu between attempts to connect: stops, or hands over the lead, when it should."""
+        if self._stopped.is_set():
+            raise _Stopped()
+        if (self.leadership.others_may_lead and self._unreachable_since is not None
+                and time.monotonic() - self._unreachable_since > self.handover_after):
+            raise _BrokerUnreachable()
 
 
 class _Stopped(Exception):
@@ -246,4 +296,8 @@ class _Stopped(Exception):
 
 
 class _LeadLost(Exception):
+    pass
+
+
+class _BrokerUnreachable(Exception):
     pass

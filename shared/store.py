@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import os
 import time
 from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
@@ -155,10 +154,3 @@ def _constructed(app_class: Callable[..., T], env: Mapping[str, str]) -> T:
         if "already exists" in str(error):
             raise InternalError(str(error)) from error
         raise
-
-
-def env_flag(config: Mapping[str, Any], name: str, default: bool) -> bool:
-    value = config.get(name, os.environ.get(name))
-    if value is None:
-        return default
-    return str(value).strip().lower() in {"1", "true", "yes", "y", "on"}

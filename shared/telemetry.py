@@ -14,11 +14,12 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 
-from kombu import Connection
 from nameko.extensions import DependencyProvider, SharedExtension
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
+
+from shared.amqp import BrokerSettings
 
 log = logging.getLogger(__name__)
 disable_created_metrics()  # no *_created series beside every counter and histogram: noise for Prometheus
@@ -103,7 +104,9 @@ class Telemetry(SharedExtension):
             try:
                 problem = check()
             except Exception as error:  # noqa: BLE001 - a failing check is an answer, not an error
-                problem = f"{type(error).__name__}: {error}"
+                # /ready is not authenticated: the class of the failure, its text (hosts, users) in the log
+                log.warning("readiness check %s failed: %s", name, error)
+                problem = f"did not answer ({type(error).__name__})"
             results[name] = problem or "ok"
         down = [name for name, up in self.connections().items() if not up]
         if self._connections:
@@ -170,8 +173,13 @@ class OutboxWatch:
         return now - self.since
 
 
-def outbox_check(app: Any, gate: Any, watch: OutboxWatch, stalled_after: float) -> Check:
+def outbox_check(app: Any, gate: Any, watch: OutboxWatch, stalled_after: float,
+                 leads: Callable[[], bool]) -> Check:
+    """Only the instance whose relay leads answers for the outbox: a stuck leader is taken out of
+    service (and its lead freed), while the instances standing by stay ready."""
     def check() -> str | None:
+        if not leads():
+            return None
         head, published = gate.call_within(PROBE_TIMEOUT, _outbox_positions, app)
         stalled = watch.observe(published, head - published)
         if stalled > stalled_after:
@@ -287,8 +295,8 @@ class InboxQueueCollector:
     """Messages waiting in each inbox queue: a passive declare on a connection of the scrape's own,
     so the figure is RabbitMQ's, whatever the inbox's own connection is doing."""
 
-    def __init__(self, amqp_uri: str, queues: Mapping[str, str]):
-        self.amqp_uri = amqp_uri
+    def __init__(self, broker: BrokerSettings, queues: Mapping[str, str]):
+        self.broker = broker  # with the service's TLS and login settings
         self.queues = dict(queues)
 
     def collect(self) -> Iterable[Metric]:
@@ -297,7 +305,7 @@ class InboxQueueCollector:
         waiting = GaugeMetricFamily("inbox_queue_messages", "Messages waiting in the inbox queue "
                                     "(ready, not yet delivered), by source", labels=["source"])
         try:
-            with Connection(self.amqp_uri, connect_timeout=PROBE_TIMEOUT) as connection:
+            with self.broker.connection(connect_timeout=PROBE_TIMEOUT) as connection:
                 connection.ensure_connection(max_retries=1, timeout=PROBE_TIMEOUT)
                 for source, queue in self.queues.items():
                     channel = connection.channel()

@@ -35,7 +35,8 @@ from shared.inbox import InboxConsumer, inbox_queue
 from shared.openapi import ApiDoc
 from shared.probes import probes, with_broker
 from shared.operations import AUDITORS
-from shared.store import StoreGate, construct_application, env_flag, persistence_env
+from shared.settings import env_flag
+from shared.store import StoreGate, construct_application, persistence_env
 from shared.topology import inboxes_of
 from shared.telemetry import InboxQueueCollector, Telemetry, inbox_metrics, store_check
 
@@ -114,7 +115,8 @@ class AuditIndex(DependencyProvider):
 
     def observe(self, config: Any, gate: StoreGate) -> None:
         self.telemetry.register(self)  # collect(): the index's positions
-        self.telemetry.register(InboxQueueCollector(config["AMQP_URI"], {c.source: c.queue.name for c in self.consumers}))
+        self.telemetry.register(InboxQueueCollector(broker_settings(config),
+                                                    {c.source: c.queue.name for c in self.consumers}))
         self.telemetry.add_check("store", store_check(lambda: self.index.view.max_tracking_id("audit"), gate))
         for consumer in self.consumers:
             self.telemetry.watch_connection(f"inbox:{consumer.source}", lambda consumer=consumer: consumer.connected)

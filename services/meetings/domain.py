@@ -14,6 +14,7 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
+from shared import clock
 from shared.domain import CommandsByState, TracedAggregate
 from shared.errors import CommandNotAllowed, InvalidRequest, NotFound
 
@@ -146,6 +147,11 @@ class Meeting(CommandsByState, TracedAggregate):
     # --- rules -----------------------------------------------------------------
 
     @property
+    def local_date(self) -> date:
+        """The day of the meeting in the region (a start sent in UTC may fall on the day before)."""
+        return clock.local_date(self.starts_at)
+
+    @property
     def agenda(self) -> list[dict[str, Any]]:
         """The active items, numbered 1, 2, 3 … in their order."""
         active = [item for item in self.items if not item["withdrawn"]]
@@ -178,7 +184,7 @@ class Meeting(CommandsByState, TracedAggregate):
             raise InvalidRequest.for_field("diary_number", f"{diary_number} is already on this agenda")
         self._item_added(
             item_id=item_id, title=title, diary_number=diary_number, goal_area=goal_area,
-            body=self.body, meeting=self.title, meeting_date=self.starts_at.date(), actor=actor,
+            body=self.body, meeting=self.title, meeting_date=self.local_date, actor=actor,
         )
 
     def reorder_items(self, *, item_ids: list[str], actor: str) -> None:
@@ -212,7 +218,7 @@ class Meeting(CommandsByState, TracedAggregate):
         self._item_decided(
             item_id=item_id, paragraph=f"§ {paragraph_number}", outcome=Decision(outcome).value,
             text=text, diary_number=item["diary_number"], item_title=item["title"], body=self.body,
-            meeting=self.title, decided_on=self.starts_at.date(), actor=actor,
+            meeting=self.title, decided_on=self.local_date, actor=actor,
         )
 
     def appoint_adjusters(self, *, adjusters: list[str], actor: str) -> None:
@@ -244,8 +250,8 @@ class Meeting(CommandsByState, TracedAggregate):
             raise InvalidRequest.for_field("adjuster", f"not an adjuster of these minutes: {self.adjusters}")
         if adjuster in self.signatures:
             raise CommandNotAllowed("sign_minutes", f"already signed by {adjuster}", ["sign_minutes"])
-        if signed_on < self.starts_at.date():
-            raise InvalidRequest.for_field("signed_on", f"must not precede the meeting ({self.starts_at.date()})")
+        if signed_on < self.local_date:
+            raise InvalidRequest.for_field("signed_on", f"must not precede the meeting ({self.local_date})")
         self._minutes_signed(adjuster=adjuster, signed_on=signed_on, actor=actor)
         if set(self.signatures) == set(self.adjusters):
             self._minutes_adjusted(

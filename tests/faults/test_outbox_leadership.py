@@ -2,6 +2,7 @@
 leads and publishes, the other stands by. Under a steady load on both, the leader is killed with
 SIGKILL; the other takes the lead within seconds and publishes everything, in order per
 aggregate, duplicates only as docs/events.md allows (the same event_id at the same position).
+A leader that can no longer reach RabbitMQ hands the lead over (OUTBOX_HANDOVER_SECONDS).
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 from collections import defaultdict
 from contextlib import ExitStack
 from typing import Any, Iterator
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -16,6 +18,7 @@ from services.initiatives.demo import seed_000
 from tests.faults.test_faults import Load, post
 from tests.support.infrastructure import Infrastructure
 from tests.support.meetings import eventually
+from tests.support.proxy import Proxy
 from tests.support.services import Api, ServiceProcess, api_for, service_config
 from tests.support.subscriber import EventSubscriber
 
@@ -87,3 +90,33 @@ def test_when_the_leading_relay_is_killed_the_other_instance_publishes_everythin
               f"{took_over_in:.1f} s after the leader was killed; {len(received) - len(by_event)} duplicates")
     finally:
         subscriber.delete()
+
+
+def test_a_leader_cut_off_from_rabbitmq_hands_the_lead_to_an_instance_that_reaches_it(
+        infrastructure: Infrastructure, tmp_path: Any) -> None:
+    """The leader reaches RabbitMQ through a proxy the test cuts; the database it still reaches."""
+    infrastructure.purge_inboxes()
+    broker = urlsplit(infrastructure.amqp_uri)
+    proxy = Proxy(broker.hostname or "127.0.0.1", broker.port or 5672).start()
+    subscriber = EventSubscriber(infrastructure.amqp_uri, "initiatives").declare()
+    with ExitStack() as stack:
+        stack.callback(subscriber.delete)
+        stack.callback(proxy.stop)
+        schema = stack.enter_context(infrastructure.fresh_schema())
+        store = infrastructure.postgres_config(schema)
+        proxied = broker._replace(netloc=f"{broker.username}:{broker.password}@127.0.0.1:{proxy.port}").geturl()
+        leader = ServiceProcess(service_config(proxied, store, OUTBOX_HANDOVER_SECONDS=5),
+                                str(tmp_path / "leader.log")).start()
+        stack.callback(leader.stop)
+        eventually(lambda: relay_role(leader), lambda role: role == "leading", timeout=20)
+        follower = ServiceProcess(service_config(infrastructure.amqp_uri, store, OUTBOX_HANDOVER_SECONDS=5),
+                                  str(tmp_path / "follower.log")).start()
+        stack.callback(follower.stop)
+        eventually(lambda: relay_role(follower), lambda role: role == "standing by", timeout=20)
+
+        proxy.cut()
+        case = submit_and_register(api_for(follower.config))  # committed; the leader cannot publish it
+        eventually(lambda: relay_role(follower), lambda role: role == "leading", timeout=5 + TAKEOVER_SECONDS)
+        received = subscriber.collect([case], 2, timeout=TAKEOVER_SECONDS)
+        assert [e["aggregate_version"] for e in received][:2] == [1, 2]
+        assert relay_role(leader) == "standing by"

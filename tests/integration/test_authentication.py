@@ -124,8 +124,16 @@ def _forged_tokens(provider: IdentityProvider) -> dict[str, str]:
         "altered": f"{header}.{altered_payload}.{signature}",
         "HS256 keyed with the public key": _hmac_with_public_key(provider),
         "no subject": provider.token(sub=None),
+        "ES256 named with the RSA key's kid": _with_header(provider, {"alg": "ES256", "typ": "JWT", "kid": KEY_ID}),
+        "EdDSA named with the RSA key's kid": _with_header(provider, {"alg": "EdDSA", "typ": "JWT", "kid": KEY_ID}),
         "not a JWT": "a.b",
     }
+
+
+def _with_header(provider: IdentityProvider, header: dict[str, Any]) -> str:
+    """A token signed by the issuer's key whose header names another algorithm."""
+    _, payload, signature = provider.token().split(".")
+    return f"{_segment(header)}.{payload}.{signature}"
 
 
 def _hmac_with_public_key(provider: IdentityProvider) -> str:

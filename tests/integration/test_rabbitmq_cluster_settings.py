@@ -6,11 +6,12 @@ suite's inbox queues before and after, so the other tests find them classic agai
 """
 from __future__ import annotations
 
+import uuid
 from typing import Any, Iterator
 
 import pytest
 from amqp.exceptions import PreconditionFailed
-from kombu import Connection, Queue
+from kombu import Connection, Consumer, Queue
 
 from shared.amqp import QUORUM_DELIVERY_LIMIT, broker_settings
 from shared.inbox import inbox_queue
@@ -78,3 +79,32 @@ def test_the_relays_and_inboxes_connections_take_nameko_s_broker_settings(infras
         live.connect()
         assert live.connection.heartbeat == 4  # negotiated with the real broker
         live.heartbeat_check()
+
+
+def test_a_quorum_inbox_gives_a_requeued_event_back_before_the_next(infrastructure: Infrastructure) -> None:
+    """The inbox requeues an event its store could not take, and must get that event again first:
+    applied after the next one, it would be skipped as already passed (positions only move on)."""
+    queue = inbox_queue("ordering-test", f"probe-{uuid.uuid4().hex[:8]}", [], quorum=True)
+    with Connection(infrastructure.amqp_uri) as connection:
+        bound = queue(connection.channel())
+        bound.declare()
+        try:
+            producer = connection.Producer()
+            for position in (1, 2, 3):
+                producer.publish({"position": position}, routing_key=queue.name, exchange="", serializer="json")
+            delivered: list[int] = []
+
+            def take(body: Any, message: Any) -> None:
+                delivered.append(body["position"])
+                if len(delivered) <= 2:
+                    message.requeue()  # the store was down: twice
+                else:
+                    message.ack()
+
+            with Consumer(connection.channel(), queues=[queue], callbacks=[take], accept=["json"],
+                          prefetch_count=1):
+                while len(delivered) < 5:
+                    connection.drain_events(timeout=5)
+            assert delivered == [1, 1, 1, 2, 3]
+        finally:
+            bound.delete()

@@ -41,9 +41,9 @@ def test_the_zone_is_configurable_and_checked() -> None:
             raise AssertionError(f"{wrong} was taken as a time zone")
 
 
-def test_a_meetings_paragraph_year_is_the_swedish_one() -> None:
+def test_a_meetings_day_and_paragraph_year_are_the_swedish_ones() -> None:
     starts = datetime(2027, 12, 31, 23, 30, tzinfo=timezone.utc)
-    assert clock.local_year(starts) == 2028
+    assert clock.local_year(starts) == 2028 and clock.local_date(starts).isoformat() == "2028-01-01"
     assert clock.local_year(datetime(2028, 6, 30, 22, 30, tzinfo=timezone.utc)) == 2028
 
 

@@ -201,6 +201,10 @@ def test_a_malformed_manifest_is_not_intact_with_a_reason(
 @pytest.mark.parametrize("name, content, reason", [
     (MANIFEST, b"{not json", "manifest.json: not JSON"),
     (MANIFEST, b"[1, 2]", "manifest.json: not a JSON object"),
+    (MANIFEST, b"[" * 200_000, "manifest.json: not JSON"),
+    (EVENTS, b"[" * 200_000 + b"\n", f"{EVENTS}: line 1 is not JSON"),
+    (STATES, b"[" * 200_000, f"{STATES}:"),
+    ("timeline.json", b"[" * 200_000, "timeline.json:"),
     (EVENTS, b'{"aggregate_id": "x"\n', f"{EVENTS}: line 1 is not JSON"),
     (EVENTS, b'{"aggregate_id": "x"}\n', f"{EVENTS}: line 1: version: Missing data for required field."),
     (EVENTS, b'[1]\n', f"{EVENTS}: line 1 is not a JSON object"),
@@ -374,6 +378,18 @@ def test_reading_services_needs_a_token_and_reading_a_package_does_not(package: 
     from_package = invoke("timeline", DIARY_NUMBER, "--json", "--archive", str(package))
     assert from_package.exit_code == 0, from_package.output
     assert [e["type"] for e in json.loads(from_package.output)][-1] == "Meeting.ItemDecided"
+
+
+def test_reading_a_package_with_a_public_key_refuses_one_signed_by_another_or_unsigned(
+        keys: dict[str, Path], tmp_path: Path, package: Path) -> None:
+    signed: Path = export(tmp_path / "signed.zip", read_private_key(keys["ours"]))  # type: ignore[assignment]
+    for command in ("timeline", "state"):
+        read = invoke(command, DIARY_NUMBER, "--archive", str(signed), "--public-key", str(keys["ours.pub"]))
+        assert read.exit_code == 0, read.output
+        for wrong in (["--archive", str(signed), "--public-key", str(keys["theirs.pub"])],
+                      ["--archive", str(package), "--public-key", str(keys["ours.pub"])]):
+            refused = invoke(command, DIARY_NUMBER, *wrong)
+            assert refused.exit_code == 1 and "is not intact" in refused.output, refused.output
 
 
 def test_an_unreachable_service_exits_3() -> None:

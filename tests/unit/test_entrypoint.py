@@ -1,4 +1,4 @@
-"""infra/entrypoint.sh: every NAME_FILE becomes NAME before the command (nameko run) starts."""
+"""infra/entrypoint.sh: every secret's NAME_FILE becomes NAME before the command (nameko run) starts."""
 from __future__ import annotations
 
 import os
@@ -48,6 +48,14 @@ def test_each_file_variable_becomes_the_variable_and_is_removed(tmp_path: Path) 
     assert env["AUTH_TOKEN_DIGESTS"] == digests
     assert env["TIME_ZONE"] == "Europe/Stockholm"
     assert not [name for name in env if name.endswith("_FILE")]
+
+
+def test_a_file_variable_that_names_no_secret_is_left_a_path(tmp_path: Path) -> None:
+    """SSL_CERT_FILE is a path OpenSSL reads: turned into SSL_CERT=<PEM> it would break TLS."""
+    ca = secret(tmp_path, "ca.pem", "-----BEGIN CERTIFICATE-----\n")
+    env = environment_of(run({"SSL_CERT_FILE": ca, "AUDIT_TOKEN_FILE": secret(tmp_path, "t", "tok")}, "env", "-0"))
+    assert env["SSL_CERT_FILE"] == ca and "SSL_CERT" not in env
+    assert env["AUDIT_TOKEN"] == "tok" and "AUDIT_TOKEN_FILE" not in env
 
 
 def test_the_command_gets_its_arguments_unchanged() -> None:

@@ -86,3 +86,12 @@ def test_adjustment_needs_every_adjuster_and_lists_the_decisions() -> None:
     assert held.state is MeetingState.ADJUSTED and held.adjusted_on == date(2025, 3, 6)
     assert [d["outcome"] for d in events[-1].decisions] == ["approved", "tabled"]
     assert vars(replay(events)) == vars(held)
+
+
+def test_a_meeting_sent_in_utc_is_on_its_swedish_day() -> None:
+    """00:30 on 2 January in Stockholm, sent as 23:30 UTC on 1 January: the case is told 2 January."""
+    held = Meeting(body_id=uuid4(), body="RSR", title="Möte", starts_at=datetime(2028, 1, 1, 23, 30, tzinfo=timezone.utc),
+                   place=None, link=None, actor=ACTOR)
+    held.add_item(item_id="i1", title="Ärende", diary_number="RUN 2028-0001", goal_area=None, actor=ACTOR)
+    added = held.collect_events()[-1]
+    assert added.meeting_date == date(2028, 1, 2) and held.local_date == date(2028, 1, 2)
