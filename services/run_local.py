@@ -26,7 +26,8 @@ SERVICES = {"initiatives": 8001, "letters_of_intent": 8002, "meetings": 8003, "e
 
 def start(service: str, port: int, urls: dict[str, str]) -> subprocess.Popen[bytes]:
     """`nameko run` of one service; the audit service learns where the others are (AUDIT_SOURCES)."""
-    env = {**os.environ, "WEB_SERVER_ADDRESS": f"0.0.0.0:{port}"}
+    # A developer's machine: the development tokens of config.yml are accepted (the README's curl lines)
+    env = {"DEVELOPMENT": "true", **os.environ, "WEB_SERVER_ADDRESS": f"0.0.0.0:{port}"}
     if service == "audit":
         env["AUDIT_SOURCES"] = json.dumps({name: url for name, url in urls.items() if name != "audit"})
     nameko = str(Path(sys.executable).with_name("nameko"))
