@@ -20,14 +20,19 @@ class KeyFileError(ValueError):
 
 def read_private_key(path: Path) -> Ed25519PrivateKey:
     """An unencrypted Ed25519 private key in PEM (PKCS8), as `cases keygen` writes it."""
+    return private_key_from_pem(path.read_bytes(), str(path))
+
+
+def private_key_from_pem(pem: bytes, where: str) -> Ed25519PrivateKey:
+    """The same, given as text (a service's setting, e.g. AUDIT_SIGNING_KEY from a secret file)."""
     try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        key = serialization.load_pem_private_key(pem, password=None)
     except TypeError:
-        raise KeyFileError(f"{path} is encrypted; give an unencrypted PKCS8 key") from None
+        raise KeyFileError(f"{where} is encrypted; give an unencrypted PKCS8 key") from None
     except (ValueError, UnsupportedAlgorithm) as error:
-        raise KeyFileError(f"{path} is not a PEM private key: {error}") from None
+        raise KeyFileError(f"{where} is not a PEM private key: {error}") from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise KeyFileError(f"{path} is a {type(key).__name__}, not an Ed25519 private key")
+        raise KeyFileError(f"{where} is a {type(key).__name__}, not an Ed25519 private key")
     return key
 
 

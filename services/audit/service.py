@@ -24,6 +24,7 @@ from services.audit import schemas
 from services.audit.index import CaseIndex
 from services.audit.search import search_everywhere
 from shared.archive import export_case
+from shared.signing import Ed25519PrivateKey, KeyFileError, private_key_from_pem
 from shared.amqp import broker_settings
 from shared.audit import Case, ServiceClient, case_states, clients_for, read_indexed_case, verify_case, verify_service
 from shared import clock
@@ -50,6 +51,22 @@ api = ApiDoc(
 )
 Loaded = dict[str, Any]
 CASE_ERRORS = (404, 502)
+
+
+class ArchiveSigningKey(DependencyProvider):
+    """The Ed25519 key the packages this service exports are signed with (AUDIT_SIGNING_KEY, PEM;
+    AUDIT_SIGNING_KEY_FILE in a container), so `cases check-archive --public-key` can tell a package
+    rewritten as a whole. Without it packages are exported unsigned, as the CLI's without --signing-key."""
+
+    def setup(self) -> None:
+        pem = str(self.container.config.get("AUDIT_SIGNING_KEY") or "").strip()
+        try:
+            self.key = private_key_from_pem(pem.encode(), "AUDIT_SIGNING_KEY") if pem else None
+        except KeyFileError as error:
+            raise ConfigurationError(str(error)) from None
+
+    def get_dependency(self, worker_ctx: Any) -> Ed25519PrivateKey | None:
+        return self.key
 
 
 class Sources(DependencyProvider):
@@ -172,6 +189,7 @@ class AuditService(probes(api)):  # type: ignore[misc]
     auth = Auth()
     sources = Sources()
     index = AuditIndex()
+    signing_key = ArchiveSigningKey()
 
     @api.route("GET", "/health", summary="The services read, how far the case index has read each, and the RabbitMQ connections",
                errors=(503,))
@@ -212,7 +230,7 @@ class AuditService(probes(api)):  # type: ignore[misc]
     def archive_of_case(self, actor: Actor, _: Loaded, diary_number: str) -> Response:
         case = self._case(diary_number)
         package = io.BytesIO()
-        export_case(self.sources, case, package, exported_by=actor.recorded_as)
+        export_case(self.sources, case, package, exported_by=actor.recorded_as, signing_key=self.signing_key)
         filename = diary_number.replace(" ", "_") + ".zip"
         return Response(package.getvalue(), mimetype="application/zip",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -149,3 +149,31 @@ def rewrite(package: Path, target: Path, name: str, change: Any, recompute_check
         for n, content in files.items():
             copy.writestr(n, content)
     return target
+
+
+def test_the_audit_service_signs_the_packages_it_exports_with_its_key(
+        api: Api, config: dict[str, Any], container_factory: Any, tmp_path: Path) -> None:
+    """AUDIT_SIGNING_KEY: the package downloaded from the audit service verifies with its public key,
+    and with another key it does not."""
+    from services.audit.service import AuditService
+    from tests.support.services import api_for, service_config
+
+    case = closed_case(api)
+    for name in ("audit", "other"):
+        made = CliRunner().invoke(cases, ["keygen", "--private-key", str(tmp_path / f"{name}.pem"),
+                                          "--public-key", str(tmp_path / f"{name}.pub.pem")])
+        assert made.exit_code == 0, made.output
+    audit_config = {**service_config(config["AMQP_URI"], {"PERSISTENCE": "sqlite", "DATA_DIR": str(tmp_path / "a")}),
+                    "AUDIT_TOKEN": "test-auditor", "AUDIT_SOURCES": {"initiatives": api.base_url},
+                    "AUDIT_SIGNING_KEY": (tmp_path / "audit.pem").read_text()}
+    audit_container = container_factory(AuditService, audit_config)
+    audit_container.start()
+    downloaded = api_for(audit_config).get(f"/cases/{case['diary_number']}/archive")
+    assert downloaded.status_code == 200, downloaded.text
+    package = tmp_path / "from-the-service.zip"
+    package.write_bytes(downloaded.content)
+
+    checked = CliRunner().invoke(cases, ["check-archive", str(package), "--public-key", str(tmp_path / "audit.pub.pem")])
+    assert checked.exit_code == 0 and "signature: verified" in checked.output, checked.output
+    other = CliRunner().invoke(cases, ["check-archive", str(package), "--public-key", str(tmp_path / "other.pub.pem")])
+    assert other.exit_code == 1 and "does not verify" in other.output, other.output
