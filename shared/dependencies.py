@@ -8,15 +8,15 @@ from nameko.extensions import DependencyProvider
 from nameko.standalone.events import get_event_exchange
 
 from shared import clock
-from shared.amqp import broker_settings
+from shared.amqp import BrokerSettings, broker_settings
 from shared.inbox import InboxConsumer, inbox_queue
 from shared.outbox import DEFAULT_HANDOVER_SECONDS, OutboxRelay, leadership_for
-from shared.topology import inboxes_of, subscribers_of
 from shared.settings import env_flag
 from shared.store import GatedApplication, construct_application, persistence_env
 from shared.telemetry import (
-    OUTBOX_STALLED_AFTER, EventLogCollector, InboxQueueCollector, OutboxWatch, Telemetry, outbox_check, store_check,
+    OUTBOX_STALLED_AFTER, EventLogCollector, OutboxWatch, Telemetry, observe_inboxes, outbox_check, store_check,
 )
+from shared.topology import inboxes_of, subscribers_of
 
 log = logging.getLogger(__name__)
 
@@ -69,21 +69,18 @@ class EventSourcedApplication(DependencyProvider):
             for source, routing_keys in inboxes_of(service_name).items()
         ]
         self.relay_enabled = env_flag(config, "OUTBOX_RELAY_ENABLED", True)
-        self.observe(config)
+        self.observe(config, broker)
 
-    def observe(self, config: Any) -> None:
+    def observe(self, config: Any, broker: BrokerSettings) -> None:
         telemetry, watch = self.telemetry, OutboxWatch()
         self.gate.observe = telemetry.observe_store_call
         telemetry.register(EventLogCollector(self.app, self.gate, watch))
-        telemetry.register(InboxQueueCollector(broker_settings(config),
-                                               {c.source: c.queue.name for c in self.consumers}))
         telemetry.add_check("store", store_check(self.app.recorder.max_notification_id, self.gate))
         if self.relay_enabled:  # where the relay runs, it must be connected and moving
             telemetry.watch_connection("outbox", lambda: self.relay.connected or not self.relay_leads())
             stalled_after = float(config.get("OUTBOX_STALLED_AFTER", OUTBOX_STALLED_AFTER))
             telemetry.add_check("outbox", outbox_check(self.app, self.gate, watch, stalled_after, self.relay_leads))
-        for consumer in self.consumers:
-            telemetry.watch_connection(f"inbox:{consumer.source}", lambda consumer=consumer: consumer.connected)
+        observe_inboxes(telemetry, broker, self.consumers)
 
     def relay_leads(self) -> bool:
         """Whether this instance's relay publishes (where instances elect one, only the leader is connected)."""

@@ -291,6 +291,15 @@ def inbox_metrics(positions: Mapping[str, int], failures: Mapping[str, Any]) -> 
     yield failing
 
 
+def observe_inboxes(telemetry: Telemetry, broker: BrokerSettings, consumers: Iterable[Any]) -> None:
+    """What /metrics and /ready read of a service's inboxes (shared.inbox.InboxConsumer): the messages
+    waiting in their queues, and whether each is connected."""
+    consumers = list(consumers)
+    telemetry.register(InboxQueueCollector(broker, {c.source: c.queue.name for c in consumers}))
+    for consumer in consumers:
+        telemetry.watch_connection(f"inbox:{consumer.source}", lambda consumer=consumer: consumer.connected)
+
+
 class InboxQueueCollector:
     """Messages waiting in each inbox queue: a passive declare on a connection of the scrape's own,
     so the figure is RabbitMQ's, whatever the inbox's own connection is doing."""

@@ -23,23 +23,23 @@ from werkzeug.wrappers import Request, Response
 from services.audit import schemas
 from services.audit.index import CaseIndex
 from services.audit.search import search_everywhere
-from shared.archive import export_case
-from shared.signing import Ed25519PrivateKey, KeyFileError, private_key_from_pem
-from shared.amqp import broker_settings
-from shared.audit import Case, ServiceClient, case_states, clients_for, read_indexed_case, verify_case, verify_service
 from shared import clock
+from shared.amqp import BrokerSettings, broker_settings
+from shared.archive import export_case
+from shared.audit import Case, ServiceClient, case_states, clients_for, read_indexed_case, verify_case, verify_service
 from shared.auth import ROLES, Actor, Auth, ConfigurationError
-from shared.errors import NotFound
 from shared.context import note
+from shared.errors import NotFound
 from shared.http import Paged
 from shared.inbox import InboxConsumer, inbox_queue
 from shared.openapi import ApiDoc
-from shared.probes import probes, with_broker
 from shared.operations import AUDITORS
+from shared.probes import probes, with_broker
 from shared.settings import env_flag
+from shared.signing import Ed25519PrivateKey, KeyFileError, private_key_from_pem
 from shared.store import StoreGate, construct_application, persistence_env
+from shared.telemetry import Telemetry, inbox_metrics, observe_inboxes, store_check
 from shared.topology import inboxes_of
-from shared.telemetry import InboxQueueCollector, Telemetry, inbox_metrics, store_check
 
 log = logging.getLogger(__name__)
 
@@ -128,15 +128,12 @@ class AuditIndex(DependencyProvider):
             for source, routing_keys in inboxes_of("audit").items() if source in clients
         ]
         self._stopped = False
-        self.observe(config, gate)
+        self.observe(broker, gate)
 
-    def observe(self, config: Any, gate: StoreGate) -> None:
+    def observe(self, broker: BrokerSettings, gate: StoreGate) -> None:
         self.telemetry.register(self)  # collect(): the index's positions
-        self.telemetry.register(InboxQueueCollector(broker_settings(config),
-                                                    {c.source: c.queue.name for c in self.consumers}))
+        observe_inboxes(self.telemetry, broker, self.consumers)
         self.telemetry.add_check("store", store_check(lambda: self.index.view.max_tracking_id("audit"), gate))
-        for consumer in self.consumers:
-            self.telemetry.watch_connection(f"inbox:{consumer.source}", lambda consumer=consumer: consumer.connected)
 
     def collect(self) -> Any:
         """Read at scrape time: how far the index has read each source."""
