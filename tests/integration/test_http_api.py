@@ -1,13 +1,14 @@
 """The HTTP API on both stores, in nameko's container, against the real broker and database."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from openapi_spec_validator import validate
 
 from services.initiatives.demo import seed_000
+from shared import clock
 from tests.support.cases import drive, submit
 from tests.support.services import Api, TEST_TOKENS, assert_problem
 
@@ -140,15 +141,15 @@ def test_lists_filter_by_state_diary_and_overdue(api: Api) -> None:
     overdue = submit(api, title="Förfallen")
     drive(api, overdue["id"], "registration")
     api.command(f"/initiatives/{overdue['id']}/referral", "registrar", {
-        "preparers": [{"name": "Kerstin Hamre"}], "due_date": (date.today() - timedelta(days=1)).isoformat(),
-        "referred_on": (date.today() - timedelta(days=30)).isoformat(),
+        "preparers": [{"name": "Kerstin Hamre"}], "due_date": (clock.today() - timedelta(days=1)).isoformat(),
+        "referred_on": (clock.today() - timedelta(days=30)).isoformat(),
     })
     on_time = submit(api, title="I tid")
     drive(api, on_time["id"], "referral")  # due 2025-10-31, but the seed's dates are in the past too
     fresh = submit(api, title="Ny")
-    api.command(f"/initiatives/{fresh['id']}/register", "registrar", {"registered_on": date.today().isoformat()})
+    api.command(f"/initiatives/{fresh['id']}/register", "registrar", {"registered_on": clock.today().isoformat()})
     api.command(f"/initiatives/{fresh['id']}/referral", "registrar", {
-        "preparers": [{"name": "Kerstin Hamre"}], "due_date": (date.today() + timedelta(days=60)).isoformat(),
+        "preparers": [{"name": "Kerstin Hamre"}], "due_date": (clock.today() + timedelta(days=60)).isoformat(),
     })
     withdrawn = submit(api, title="Återkallad")
     api.command(f"/initiatives/{withdrawn['id']}/withdrawal", "registrar", {"reason": "Återkallad"})

@@ -3,7 +3,7 @@ pages with cursors and Link headers, filters, diary look-ups, Swedish full-text 
 input refused, a rebuild equal to the live tables, a restart that needs no replay."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from services.initiatives.application import InitiativesApplication
 from services.initiatives.demo import seed_000
 from services.initiatives.service import InitiativesService
+from shared import clock
 from shared.read_models_cli import main as read_models
 from shared.readmodel import Cursors
 from shared.store import persistence_env
@@ -65,11 +66,11 @@ def test_filters_a_registrar_expects(api: Api) -> None:
     lind = registered(api, submitters=[{"name": "Anna Lind", "party": "S"}])
     referred = drive(api, submit(api)["id"], "referral")  # seed 000: registered 2025-05-19, four preparers
     api.command(f"/initiatives/{referred['id']}/referral", "registrar", {
-        "preparers": seed_000()["referral"]["preparers"], "due_date": (date.today() + timedelta(days=30)).isoformat()})
+        "preparers": seed_000()["referral"]["preparers"], "due_date": (clock.today() + timedelta(days=30)).isoformat()})
     overdue = drive(api, submit(api)["id"], "referral")
     api.command(f"/initiatives/{overdue['id']}/referral", "registrar", {
-        "preparers": [{"name": "Karin Berglund"}], "due_date": (date.today() - timedelta(days=1)).isoformat(),
-        "referred_on": (date.today() - timedelta(days=30)).isoformat()})
+        "preparers": [{"name": "Karin Berglund"}], "due_date": (clock.today() - timedelta(days=1)).isoformat(),
+        "referred_on": (clock.today() - timedelta(days=30)).isoformat()})
 
     def ids(**params: Any) -> list[str]:
         response = api.get("/initiatives", params=params)
@@ -83,7 +84,7 @@ def test_filters_a_registrar_expects(api: Api) -> None:
     assert ids(preparer="kerstin hamre") == [referred["id"]]
     assert ids(overdue="true") == [overdue["id"]]
     assert ids(state="in_preparation", party="KD") == [referred["id"], overdue["id"]]
-    today = date.today().isoformat()
+    today = clock.today().isoformat()
     assert ids(registered_from=today, registered_to=today) == [kerr["id"], lind["id"]]
     assert ids(registered_from="2025-05-01", registered_to="2025-05-31") == [referred["id"], overdue["id"]]
     assert ids(decided_from="2000-01-01") == []

@@ -2,7 +2,6 @@
 across services, and the audit index applying each source position once."""
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import pytest
@@ -11,6 +10,7 @@ from eventsourcing.persistence import Tracking
 from services.audit.index import CaseIndex
 from services.audit.search import search_everywhere
 from services.initiatives.application import InitiativesApplication
+from shared import clock
 from shared.errors import InvalidRequest
 from shared.readmodel import (
     PAGE_KEY,
@@ -133,9 +133,9 @@ def test_a_read_model_on_the_in_memory_store_lists_what_was_saved() -> None:
 
     submission = SubmitInitiative().load(seed_000()["submission"])
     ids = [str(app.submit_initiative(actor="x", **submission).id) for _ in range(3)]
-    page = app.list_initiatives({"limit": 2}, today=date.today())
+    page = app.list_initiatives({"limit": 2}, today=clock.today())
     assert [case["id"] for case in page.items] == ids[:2] and page.next_cursor
-    rest = app.list_initiatives({"limit": 2, "cursor": page.next_cursor}, today=date.today())
+    rest = app.list_initiatives({"limit": 2, "cursor": page.next_cursor}, today=clock.today())
     assert [case["id"] for case in rest.items] == ids[2:] and rest.next_cursor is None
 
 
@@ -203,7 +203,7 @@ def test_an_aggregate_whose_row_cannot_be_made_is_flagged_and_the_others_are_lis
     fine = app.submit_initiative(actor="x", **submission)
     broken = app.submit_initiative(actor="x", **{**submission, "title": "Trasig"})
     after = app.submit_initiative(actor="x", **submission)
-    listed = app.list_initiatives({"limit": 10}, today=date.today()).items
+    listed = app.list_initiatives({"limit": 10}, today=clock.today()).items
     assert [case["id"] for case in listed] == [str(fine.id), str(after.id)]
     health = app.health()
     assert health["status"] == "degraded" and list(health["read_model_failures"]) == [str(broken.id)]
