@@ -1,8 +1,8 @@
-"""`make run`: every service on this machine, with the embedded store and the demo.
+"""`make run`: every service and the web app on this machine, with the embedded store and the demo.
 
 Starts `nameko run` for each service with its config.yml (RabbitMQ on localhost,
 SQLite in ./data unless the environment says otherwise), waits until each is
-healthy, loads the demo if the stores are empty, and stays in the foreground;
+healthy, prints the web app's address, loads the demo if the stores are empty, and stays in the foreground;
 Ctrl-C (or SIGTERM) stops them all.
 """
 from __future__ import annotations
@@ -21,6 +21,7 @@ import requests
 from services.demo import load_demo
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+WEB_PORT = 8000
 SERVICES = {"initiatives": 8001, "letters_of_intent": 8002, "meetings": 8003, "evaluations": 8004, "audit": 8005}
 
 
@@ -29,7 +30,10 @@ def start(service: str, port: int, urls: dict[str, str]) -> subprocess.Popen[byt
     # A developer's machine: the development tokens of config.yml are accepted (the README's curl lines)
     env = {"DEVELOPMENT": "true", **os.environ, "WEB_SERVER_ADDRESS": f"0.0.0.0:{port}"}
     if service == "audit":
-        env["AUDIT_SOURCES"] = json.dumps({name: url for name, url in urls.items() if name != "audit"})
+        env["AUDIT_SOURCES"] = json.dumps({name: url for name, url in urls.items() if name not in ("audit", "web")})
+    if service == "web":  # the pages read and write through every service; cookies over http on this machine
+        env["WEB_SERVICES"] = json.dumps({name: url for name, url in urls.items() if name != "web"})
+        env["WEB_SECURE_COOKIE"] = "false"
     nameko = str(Path(sys.executable).with_name("nameko"))
     return subprocess.Popen(
         [nameko, "run", "--config", f"services/{service}/config.yml", f"services.{service}.service"],
@@ -57,24 +61,26 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout: floa
 @click.option("--meetings-port", default=SERVICES["meetings"], show_default=True, envvar="MEETINGS_PORT")
 @click.option("--evaluations-port", default=SERVICES["evaluations"], show_default=True, envvar="EVALUATIONS_PORT")
 @click.option("--audit-port", default=SERVICES["audit"], show_default=True, envvar="AUDIT_PORT")
+@click.option("--web-port", default=WEB_PORT, show_default=True, envvar="WEB_PORT")
 @click.option("--demo/--no-demo", default=True, show_default=True, help="load the demo into empty stores")
 def main(initiatives_port: int, letters_port: int, meetings_port: int, evaluations_port: int, audit_port: int,
-         demo: bool) -> None:
+         web_port: int, demo: bool) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the children on SIGTERM too
     ports = {"initiatives": initiatives_port, "letters_of_intent": letters_port, "meetings": meetings_port,
-             "evaluations": evaluations_port, "audit": audit_port}
+             "evaluations": evaluations_port, "audit": audit_port, "web": web_port}
     urls = {service: f"http://127.0.0.1:{port}" for service, port in ports.items()}
     processes = {service: start(service, port, urls) for service, port in ports.items()}
     try:
         for service, process in processes.items():
             wait_until_healthy(urls[service], process)
+        click.echo(f"web app on http://localhost:{web_port}  (sign in with a development role)")
         existing = requests.get(f"{urls['initiatives']}/initiatives",
                                 headers={"Authorization": "Bearer dev-auditor"}, timeout=10).json()
         if demo and not existing["initiatives"]:
             initiative = load_demo(urls)["initiative"]
             click.echo(f"demo loaded: {initiative['diary_number']} {initiative['title']} ({initiative['state']})")
         click.echo("\n".join(
-            [f"{service} on {url}  ({url}/openapi.json)" for service, url in urls.items()]
+            [f"{service} on {url}  ({url}/openapi.json)" for service, url in urls.items() if service != "web"]
             + [f"curl -H 'Authorization: Bearer dev-auditor' {urls['initiatives']}/initiatives", "Ctrl-C stops"]
         ), nl=True)
         sys.stdout.flush()

@@ -184,12 +184,19 @@ class Authenticator:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise Unauthenticated("Send 'Authorization: Bearer <token>'")
+        actor = self.actor_for(token)
+        if actor is None:
+            raise Unauthenticated("The bearer token is not known")
+        context.note(actor=actor.recorded_as)
+        return actor
+
+    def actor_for(self, token: str) -> Actor | None:
+        """Whom a token stands for, or None when no verifier knows it (the web app's session holds one)."""
         for verifier in self.verifiers:
             actor = verifier.actor_for(token)
             if actor is not None:
-                context.note(actor=actor.recorded_as)
                 return actor
-        raise Unauthenticated("The bearer token is not known")
+        return None
 
     def authorize(self, request: Request, allowed_roles: Iterable[str]) -> Actor:
         actor = self.authenticate(request)

@@ -1,0 +1,93 @@
+"""Commands as forms: the fields a person fills in, and the JSON body the service is sent.
+
+A form knows nothing of rules: the service validates, and its 400 names the fields (`errors`
+of its problem+json) that the page shows beside them; a nested field ("submitters.1.party")
+is shown beside its form field with its line number. Blank fields are left out, so the
+service's defaults (today, Swedish time) apply.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from services.web.words import message
+
+# kinds: text, textarea, date, datetime, select, checkbox, lines (one string a line),
+# rows (one object a line, its columns separated by ";")
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    kind: str = "text"
+    required: bool = False
+    hint: str = ""
+    options: tuple[tuple[str, str], ...] = ()  # (value, label) for select
+    columns: tuple[str, ...] = ()  # for rows: the object's keys in the order written
+
+    def value_of(self, form: Mapping[str, str]) -> Any:
+        """The field's part of the JSON body, or None to leave it out."""
+        raw = (form.get(self.name) or "").strip()
+        if self.kind == "checkbox":
+            return raw in ("on", "true", "1")
+        if not raw:
+            return None
+        if self.kind == "datetime":
+            return raw if len(raw) > 16 else raw + ":00"  # datetime-local sends no seconds
+        if self.kind == "lines":
+            return [line.strip() for line in raw.splitlines() if line.strip()]
+        if self.kind == "rows":
+            return [self._row(line) for line in raw.splitlines() if line.strip()]
+        return raw
+
+    def _row(self, line: str) -> dict[str, Any]:
+        parts = [part.strip() for part in line.split(";")]
+        row = {column: (parts[i] or None) if i < len(parts) else None for i, column in enumerate(self.columns)}
+        if len(parts) > len(self.columns):  # more than the columns: the rest belongs to the last one
+            row[self.columns[-1]] = "; ".join(parts[len(self.columns) - 1:])
+        return {key: value for key, value in row.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class CommandForm:
+    """One command of a service: `command` is its name in the aggregate's `allowed_commands`."""
+
+    command: str
+    title: str
+    service: str
+    path: str  # formatted with the page's ids, e.g. "/initiatives/{id}/register"
+    roles: tuple[str, ...]
+    fields: tuple[Field, ...] = ()
+    submit: str = "Spara"
+    fixed: Mapping[str, Any] = field(default_factory=dict)  # sent as they are (an item's id)
+
+    def body(self, form: Mapping[str, str]) -> dict[str, Any]:
+        body = dict(self.fixed)
+        for each in self.fields:
+            value = each.value_of(form)
+            if value is not None:
+                body[each.name] = value
+        return body
+
+    def allowed_for(self, roles: Iterable[str]) -> bool:
+        return bool(set(roles) & set(self.roles))
+
+
+def field_errors(problem: Mapping[str, Any], form: CommandForm) -> tuple[dict[str, list[str]], list[str]]:
+    """The service's field messages by form field, and those that belong to no field (shown on top)."""
+    names = {each.name for each in form.fields}
+    by_field: dict[str, list[str]] = {}
+    general: list[str] = []
+    for error in problem.get("errors") or []:
+        path = str(error.get("field", ""))
+        top, _, rest = path.partition(".")
+        text = message(str(error.get("message", "")))
+        if top in names:
+            line = rest.split(".")[0]
+            by_field.setdefault(top, []).append(f"Rad {int(line) + 1}: {text}" if line.isdigit() else text)
+        else:
+            general.append(f"{path}: {text}" if path and path != "body" else text)
+    if not problem.get("errors"):
+        general.append(str(problem.get("detail") or problem.get("title") or ""))
+    return by_field, general

@@ -1,0 +1,1 @@
+"""The site's areas; each lists its routes (werkzeug Rules whose endpoints take the Page)."""

@@ -1,0 +1,60 @@
+"""The web app (port 8000): server-rendered pages over the services' HTTP APIs.
+
+One nameko HTTP entrypoint takes every path; the site (services.web.site) routes it. The
+app keeps no data: what a page shows it reads from the services, with the user's token.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from nameko.extensions import DependencyProvider
+from nameko.web.handlers import http
+from werkzeug.wrappers import Request, Response
+
+from services.web.pages import cases, session
+from services.web.site import Settings, Site
+from shared import clock
+from shared.auth import authenticator_from
+from shared.settings import env_flag
+
+AREAS = (session.routes, cases.routes)
+
+
+class WebSite(DependencyProvider):
+    def setup(self) -> None:
+        config = self.container.config
+        clock.use_time_zone(config.get("TIME_ZONE"))
+        development = env_flag(config, "DEVELOPMENT", False)
+        self.site = Site(Settings(
+            service_urls=service_urls(config),
+            authenticator=authenticator_from(config),
+            development_tokens=dict(config.get("DEVELOPMENT_TOKENS") or {}) if development else {},
+            secure_cookie=env_flag(config, "WEB_SECURE_COOKIE", True) and not development,
+            service_timeout=float(config.get("WEB_SERVICE_TIMEOUT") or 15),
+        ), AREAS)
+
+    def get_dependency(self, worker_ctx: Any) -> Site:
+        return self.site
+
+
+def service_urls(config: dict[str, Any]) -> dict[str, str]:
+    """Where the services answer (WEB_SERVICES: name → URL; as JSON in the environment it replaces the
+    config file's, as the audit service's AUDIT_SOURCES)."""
+    from_env = os.environ.get("WEB_SERVICES")
+    urls = json.loads(from_env) if from_env else config.get("WEB_SERVICES") or {}
+    return {name: str(url).rstrip("/") for name, url in urls.items()}
+
+
+class WebService:
+    name = "web"
+    site = WebSite()
+
+    @http("GET,POST", "/")
+    def root(self, request: Request) -> Response:
+        return self.site.handle(request)
+
+    @http("GET,POST", "/<path:path>")
+    def any_page(self, request: Request, path: str) -> Response:
+        return self.site.handle(request)

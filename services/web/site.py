@@ -1,0 +1,244 @@
+"""The web app's request handling: routes (werkzeug's), the session, rendering (Jinja2), errors.
+
+Each area of the site (pages/…) lists its routes; an endpoint is `function(page, **arguments)`
+returning a Response. A page needs a signed-in user unless its function is marked `public`.
+The session is the user's token in an HttpOnly cookie; the services check it on every call,
+the site only asks the same authenticator who it is, to greet the user and offer the forms of
+their roles. A form is only taken from the site's own pages (Origin or Referer of this host).
+"""
+from __future__ import annotations
+
+import html
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+from urllib.parse import quote, urlencode, urlsplit
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from shared import clock
+from shared.auth import Actor, Authenticator, IdentityProviderUnavailable
+from shared.http import REQUEST_ID_HEADER, request_id_of
+from services.web.client import Refused, ServiceDown, Services, SignedOut
+from services.web.forms import CommandForm, field_errors
+from services.web.words import event_words, message, word
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+SESSION_COOKIE = "arenden_session"
+NOTICE_COOKIE = "arenden_notice"
+HTML = "text/html; charset=utf-8"
+Endpoint = Callable[..., Response]
+
+
+def public(endpoint: Endpoint) -> Endpoint:
+    """A page anyone may open (sign-in, style sheet, probes)."""
+    endpoint.public = True  # type: ignore[attr-defined]
+    return endpoint
+
+
+@dataclass
+class Settings:
+    service_urls: Mapping[str, str]
+    authenticator: Authenticator
+    development_tokens: Mapping[str, Mapping[str, Any]]
+    secure_cookie: bool = True
+    service_timeout: float = 15.0
+    oidc: Any = None  # services.web.signin.OpenIdSignIn when configured
+
+
+@dataclass
+class Page:
+    """One request as a page sees it: who asks, the services with their token, and how to answer."""
+
+    request: Request
+    site: "Site"
+    actor: Actor | None
+    services: Services
+    notice: str | None = None
+    cookies: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return self.actor.roles if self.actor else frozenset()
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles & set(roles))
+
+    def render(self, template: str, status: int = 200, **context: Any) -> Response:
+        body = self.site.templates.get_template(template).render(page=self, **context)
+        return self.respond(Response(body, status=status, content_type=HTML))
+
+    def redirect(self, location: str, notice: str | None = None) -> Response:
+        """303 to a page, after a form: the notice is shown once there."""
+        if notice:
+            self.cookies.append((NOTICE_COOKIE, quote(notice), {"max_age": 60}))
+        return self.respond(Response(status=303, headers={"Location": location}))
+
+    def respond(self, response: Response) -> Response:
+        for name, value, options in self.cookies:
+            response.set_cookie(name, value, path="/", httponly=True, samesite="Lax",
+                                secure=self.site.settings.secure_cookie, **options)
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers[REQUEST_ID_HEADER] = request_id_of(self.request)
+        return response
+
+    def form_command(self, form: CommandForm, ids: Mapping[str, Any], again: Callable[..., Response],
+                     done: str, notice: str) -> Response:
+        """Sends a form's command; on success back to `done`, else the page again (`again(failure=…)`)
+        with the service's 400 beside the fields or its 409 on top, and the values as they were typed."""
+        values = self.request.form.to_dict()
+        if not form.allowed_for(self.roles):
+            return again(failure=Failure(form.command, values, {}, [
+                f"Din roll får inte {word('command', form.command)}."], status=403))
+        try:
+            self.services.post(form.service, form.path.format(**ids), form.body(values))
+        except SignedOut:
+            raise
+        except Refused as refused:
+            if refused.status == 400:
+                by_field, general = field_errors(refused.problem, form)
+                return again(failure=Failure(form.command, values, by_field, general, status=400))
+            return again(failure=Failure(form.command, values, {}, [], status=refused.status,
+                                         problem=refused.problem))
+        return self.redirect(done, notice)
+
+    def link(self, path: str, **params: Any) -> str:
+        present = {k: v for k, v in params.items() if v not in (None, "", False)}
+        return path + ("?" + urlencode(present) if present else "")
+
+
+@dataclass
+class Failure:
+    """A form the service refused: shown again with the values typed and what was wrong."""
+
+    command: str
+    values: Mapping[str, str]
+    field_errors: Mapping[str, list[str]]
+    messages: list[str]
+    status: int
+    problem: Mapping[str, Any] | None = None
+
+    @property
+    def conflict(self) -> Mapping[str, Any] | None:
+        """A 409's explanation: the command, the state, what is allowed now."""
+        return self.problem if self.status == 409 and self.problem else None
+
+
+class Site:
+    def __init__(self, settings: Settings, areas: Iterable[Iterable[Rule]]):
+        self.settings = settings
+        self.routes = Map([rule for area in areas for rule in area], strict_slashes=False)
+        self.templates = Environment(
+            loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(["html"]),
+            trim_blocks=True, lstrip_blocks=True,
+        )
+        self.templates.filters.update(
+            day=_day, moment=_moment, word=lambda value, group: word(group, value), event_words=event_words, message=message, snippet=_snippet,
+        )
+        self.templates.globals.update(today=clock.today)
+
+    def handle(self, request: Request) -> Response:
+        adapter = self.routes.bind_to_environ(request.environ)
+        token = request.cookies.get(SESSION_COOKIE)
+        services = Services(self.settings.service_urls, token, request_id_of(request),
+                            timeout=self.settings.service_timeout)
+        page = Page(request, self, None, services)
+        try:
+            endpoint, arguments = adapter.match()
+        except NotFound:
+            return self.problem_page(page, 404, "Sidan finns inte", "Kontrollera adressen, eller börja om från Ärenden.")
+        except MethodNotAllowed as error:
+            response = self.problem_page(page, 405, "Det går inte här", "Sidan tar inte emot det anropet.")
+            response.headers["Allow"] = ", ".join(error.valid_methods or [])
+            return response
+        try:
+            page.actor = self.settings.authenticator.actor_for(token) if token else None
+        except IdentityProviderUnavailable:
+            return self.problem_page(page, 503, "Inloggningen svarar inte",
+                                     "Identitetstjänsten går inte att nå just nu. Försök igen om en stund.")
+        if page.actor is None and not getattr(endpoint, "public", False):
+            return page.redirect(page.link("/logga-in", next=_local(request.full_path)))
+        if request.method == "POST" and not _same_origin(request):
+            return self.problem_page(page, 403, "Formuläret kom inte från den här webbplatsen",
+                                     "Skicka formuläret från webbplatsens egna sidor.")
+        page.notice = _notice(request)
+        if page.notice:
+            page.cookies.append((NOTICE_COOKIE, "", {"max_age": 0}))
+        try:
+            return endpoint(page, **arguments)
+        except ServiceDown as down:
+            log.warning("a service did not answer: %s", down)
+            return self.problem_page(page, 503, "En tjänst svarar inte",
+                                     f"{down.service_name.capitalize()} svarar inte just nu. Inget av det du "
+                                     "sparat tidigare har gått förlorat. Försök igen om en stund.")
+        except SignedOut:
+            page.cookies.append((SESSION_COOKIE, "", {"max_age": 0}))
+            return page.redirect(page.link("/logga-in", next=_local(request.full_path)),
+                                 "Din inloggning gäller inte längre. Logga in igen.")
+        except Refused as refused:
+            titles = {403: "Din roll får inte göra det här", 404: "Det finns inte"}
+            return self.problem_page(page, refused.status, titles.get(refused.status, "Det gick inte"),
+                                     message(str(refused.problem.get("detail") or "")))
+        except Exception:  # a page's own mistake: a page that says so, never a stack trace
+            log.exception("the page failed")
+            return self.problem_page(page, 500, "Något gick fel på sidan",
+                                     "Felet är loggat. Ange felkoden nedan om du kontaktar supporten.")
+
+    def problem_page(self, page: Page, status: int, title: str, detail: str) -> Response:
+        return page.render("problem.html", status=status, code=status, title=title, detail=detail,
+                           request_id=request_id_of(page.request))
+
+
+def _same_origin(request: Request) -> bool:
+    """A form is taken only from this site's pages: browsers send Origin (or at least Referer) with one."""
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    if not source:
+        return False
+    return urlsplit(source).netloc == request.host
+
+
+def _local(path: str) -> str:
+    """Where to go back after signing in: only a path on this site."""
+    path = path.rstrip("?")
+    return path if path.startswith("/") and not path.startswith("//") else "/"
+
+
+def _notice(request: Request) -> str | None:
+    from urllib.parse import unquote
+
+    value = request.cookies.get(NOTICE_COOKIE)
+    return unquote(value)[:300] if value else None
+
+
+def _snippet(text: str) -> Markup:
+    """A search hit's snippet: its text escaped here again, only the services' <mark> kept."""
+    parts = re.split(r"(</?mark>)", str(text or ""))
+    return Markup("").join(Markup(part) if part in ("<mark>", "</mark>") else escape(html.unescape(part))
+                           for part in parts)
+
+
+def _day(value: Any) -> str:
+    if not value:
+        return ""
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()[:10]
+    return str(value)[:10]
+
+
+def _moment(value: Any) -> str:
+    """An instant in Swedish time, to the minute."""
+    if not value:
+        return ""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if moment.tzinfo:
+        moment = moment.astimezone(clock.time_zone())
+    return moment.strftime("%Y-%m-%d %H:%M")

@@ -1,0 +1,109 @@
+"""The Swedish words the pages use for the services' values (the handbook's DOMAIN.md).
+
+A value with no word here is shown as the service sent it, so a new state is never hidden.
+"""
+from __future__ import annotations
+
+WORDS: dict[str, dict[str, str]] = {
+    "role": {
+        "registrar": "registrator", "case_officer": "handläggare", "secretary": "nämndsekreterare",
+        "strategist": "strateg", "auditor": "revisor",
+    },
+    "kind": {"initiative": "initiativärende", "motion": "motion"},
+    "state": {
+        # initiatives
+        "submitted": "inkommet", "registered": "registrerat", "in_preparation": "under beredning",
+        "answer_drafted": "svar framtaget", "scheduled": "på föredragningslista", "decided": "beslutat",
+        "final": "beslutet justerat", "dispatched": "expedierat", "closed": "avslutat", "withdrawn": "återkallat",
+        # meetings
+        "convened": "kallat", "open": "pågår", "adjusted": "protokollet justerat", "cancelled": "inställt",
+        # letters of intent, agreements
+        "active": "gällande", "paused": "vilande", "terminated": "avslutad", "draft": "utkast",
+        "in_force": "gäller", "signed": "undertecknad", "unsigned": "ej undertecknad",
+        # evaluations
+        "planned": "planerad", "in_progress": "pågår", "completed": "klar", "published": "publicerad",
+    },
+    "outcome": {
+        "approved": "bifall", "rejected": "avslag", "considered_answered": "anses besvarat",
+        "referred_back": "återremiss", "tabled": "bordläggning",
+    },
+    "command": {
+        "register": "registrera", "withdraw": "återkalla", "refer_for_preparation": "remittera för beredning",
+        "draft_answer": "ta fram svar", "schedule_for_decision": "föra upp för beslut", "unschedule": "stryka från föredragningslistan",
+        "record_decision": "föra in beslut", "finalise": "fastställa beslutet", "dispatch": "expediera",
+        "close": "avsluta", "convene": "kalla", "cancel": "ställa in", "add_item": "lägga till ärende",
+        "reorder_items": "ändra ordningen", "withdraw_item": "stryka ärende", "record_attendance": "föra närvaro",
+        "decide_item": "besluta", "appoint_adjusters": "utse justerare", "sign_minutes": "justera protokollet",
+        "record_public_notice": "anslå protokollet", "open": "öppna sammanträdet",
+        "add_follow_up": "lägga till uppföljning", "compile_interim_report": "sammanställa delrapport",
+        "pause": "göra vilande", "resume": "återuppta", "terminate": "avsluta", "renew": "förnya",
+        "start": "påbörja", "revise_findings": "föra in resultat", "complete": "slutföra", "publish": "publicera",
+    },
+    "body_kind": {"committee": "nämnd", "council": "fullmäktige", "collaboration_council": "samverkansråd",
+                  "group": "grupp"},
+    "member_role": {"chair": "ordförande", "vice_chair": "vice ordförande", "member": "ledamot",
+                    "substitute": "ersättare", "co_opted": "adjungerad"},
+    "side": {"majority": "majoriteten", "opposition": "oppositionen"},
+    "format": {"digital": "digitalt", "physical": "fysiskt", "residential": "internat"},
+    "follow_up_kind": {"meeting": "möte", "contact": "kontakt", "joint_project": "gemensamt projekt",
+                       "invitation": "inbjudan", "strategy_input": "inspel till strategi", "application": "ansökan"},
+    "review_kind": {"mid_term": "halvtidsutvärdering", "relevance": "aktualitetsprövning",
+                    "follow_up": "uppföljning", "dialogue": "dialog"},
+    "subject_kind": {"agreement": "överenskommelse", "letter_of_intent": "avsiktsförklaring", "body": "organ",
+                     "case": "ärende"},
+    "service": {"initiatives": "ärenden", "meetings": "sammanträden", "letters_of_intent": "avsiktsförklaringar",
+                "evaluations": "utvärderingar", "audit": "granskning"},
+}
+
+# What an event means, for the timeline (by the event's type; the service's own name otherwise).
+EVENTS = {
+    "Initiative.Submitted": "Initiativet lämnades in", "Initiative.Registered": "Registrerat i diariet",
+    "Initiative.ReferredForPreparation": "Remitterat för beredning", "Initiative.AnswerDrafted": "Svar framtaget",
+    "Initiative.ScheduledForDecision": "Uppfört på föredragningslista", "Initiative.Unscheduled": "Struket från föredragningslista",
+    "Initiative.DecisionRecorded": "Beslut fattat", "Initiative.Finalised": "Protokollet justerat, beslutet gäller",
+    "Initiative.Dispatched": "Beslutet expedierat", "Initiative.Closed": "Ärendet avslutat",
+    "Initiative.Withdrawn": "Återkallat",
+    "Meeting.Scheduled": "Sammanträde planerat", "Meeting.Convened": "Kallelse skickad",
+    "Meeting.ItemAdded": "Uppfört på föredragningslistan", "Meeting.ItemWithdrawn": "Struket från föredragningslistan",
+    "Meeting.AgendaReordered": "Föredragningslistan ändrad", "Meeting.AttendanceRecorded": "Närvaro förd",
+    "Meeting.Opened": "Sammanträdet öppnat", "Meeting.ItemDecided": "Beslut i paragraf",
+    "Meeting.AdjustersAppointed": "Justerare utsedda", "Meeting.Closed": "Sammanträdet avslutat",
+    "Meeting.MinutesSigned": "Protokollet signerat", "Meeting.MinutesAdjusted": "Protokollet justerat",
+    "Meeting.PublicNoticeRecorded": "Protokollet anslaget", "Meeting.Cancelled": "Sammanträdet inställt",
+    "Evaluation.Planned": "Utvärdering planerad", "Evaluation.Started": "Utvärdering påbörjad",
+    "Evaluation.FindingsRevised": "Resultat förda in", "Evaluation.Completed": "Utvärdering klar",
+    "Evaluation.Published": "Utvärdering publicerad",
+}
+
+# marshmallow's messages, as the services send them, in Swedish (others are shown as sent).
+MESSAGES = {
+    "Missing data for required field.": "Måste fyllas i.",
+    "Not a valid date.": "Inte ett giltigt datum (ÅÅÅÅ-MM-DD).",
+    "Not a valid datetime.": "Inte en giltig tidpunkt.",
+    "Not a valid string.": "Inte en giltig text.",
+    "Not a valid UUID.": "Inte en giltig identitet.",
+    "Not a valid URL.": "Inte en giltig webbadress.",
+    "Not a valid boolean.": "Inte ett giltigt ja/nej-värde.",
+    "Field may not be null.": "Måste fyllas i.",
+    "Unknown field.": "Okänt fält.",
+    "Must be one of": "Måste vara ett av",
+    "Shorter than minimum length 1.": "Minst en rad behövs.",
+}
+
+
+def word(group: str, value: object) -> str:
+    if value is None:
+        return ""
+    return WORDS.get(group, {}).get(str(value), str(value))
+
+
+def event_words(event_type: str) -> str:
+    return EVENTS.get(event_type, event_type)
+
+
+def message(text: str) -> str:
+    """A service's validation message in Swedish, where the pages know it."""
+    for english, swedish in MESSAGES.items():
+        if text.startswith(english):
+            return swedish + text[len(english):]
+    return text
