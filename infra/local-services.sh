@@ -5,7 +5,8 @@
 #
 #   ensure        (default) start RabbitMQ and PostgreSQL if their ports do not
 #                 answer (installing the Debian packages if missing), wait until
-#                 both are ready, then create the project databases.
+#                 both are ready, then create the project databases; install
+#                 Debian's chromium for the browser tests if it is missing.
 #   status        report whether each port answers; exit 1 if one does not.
 #   stop-broker   rabbitmqctl stop_app (tests use it to simulate an outage).
 #   start-broker  rabbitmqctl start_app + await_startup.
@@ -219,12 +220,28 @@ ensure_databases() {
     fi
 }
 
+# ----------------------------------------------------------------- Chromium --
+
+# The browser tests drive Debian's chromium with Playwright (no browser download);
+# CHROMIUM (default /usr/bin/chromium) names another build.
+ensure_chromium() {
+    local chromium="${CHROMIUM:-/usr/bin/chromium}"
+    if [[ -x "$chromium" ]]; then
+        log "chromium: $("$chromium" --version 2>/dev/null || echo "$chromium")"
+        return
+    fi
+    [[ -z "${CHROMIUM:-}" ]] || die "CHROMIUM=$chromium is not an executable"
+    apt_install chromium
+    log "chromium: installed $(/usr/bin/chromium --version 2>/dev/null)"
+}
+
 # ------------------------------------------------------------------ commands --
 
 cmd_ensure() {
     ensure_rabbitmq
     ensure_postgres
     ensure_databases
+    ensure_chromium
 }
 
 cmd_status() {
