@@ -137,7 +137,8 @@ class Failure:
 class Site:
     def __init__(self, settings: Settings, areas: Iterable[Iterable[Rule]]):
         self.settings = settings
-        self.routes = Map([rule for area in areas for rule in area], strict_slashes=False)
+        # copies (Rule.empty): a rule binds to one map, and a process may hold more than one site
+        self.routes = Map([rule.empty() for area in areas for rule in area], strict_slashes=False)
         self.templates = Environment(
             loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(["html"]),
             trim_blocks=True, lstrip_blocks=True,
@@ -215,7 +216,10 @@ def _same_origin(request: Request) -> bool:
 def _local(path: str) -> str:
     """Where to go back after signing in: only a path on this site."""
     path = path.rstrip("?")
-    return path if path.startswith("/") and not path.startswith("//") else "/"
+    # browsers read "/\\host" and "/<tab>/host" as "//host": another site
+    if not path.startswith("/") or path.startswith("//") or any(c == "\\" or c < " " for c in path):
+        return "/"
+    return path
 
 
 def _notice(request: Request) -> str | None:
