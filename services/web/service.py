@@ -13,13 +13,14 @@ from nameko.extensions import DependencyProvider
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
+from services.web import signin
 from services.web.pages import cases, session
 from services.web.site import Settings, Site
 from shared import clock
-from shared.auth import authenticator_from
+from shared.auth import ConfigurationError, authenticator_from
 from shared.settings import env_flag
 
-AREAS = (session.routes, cases.routes)
+AREAS = (session.routes, signin.routes, cases.routes)
 
 
 class WebSite(DependencyProvider):
@@ -33,10 +34,31 @@ class WebSite(DependencyProvider):
             development_tokens=dict(config.get("DEVELOPMENT_TOKENS") or {}) if development else {},
             secure_cookie=env_flag(config, "WEB_SECURE_COOKIE", True) and not development,
             service_timeout=float(config.get("WEB_SERVICE_TIMEOUT") or 15),
+            oidc=open_id_sign_in(config),
         ), AREAS)
 
     def get_dependency(self, worker_ctx: Any) -> Site:
         return self.site
+
+
+def open_id_sign_in(config: dict[str, Any]) -> signin.OpenIdSignIn | None:
+    """Sign-in at the identity provider when the web app is registered there (OIDC_CLIENT_ID)."""
+    client_id, issuer = config.get("OIDC_CLIENT_ID") or "", config.get("OIDC_ISSUER") or ""
+    if not (client_id and issuer):
+        return None
+    public_url = str(config.get("WEB_PUBLIC_URL") or "").rstrip("/")
+    if not public_url.startswith(("https://", "http://")):
+        raise ConfigurationError("Set WEB_PUBLIC_URL (e.g. https://arenden.region.se) for sign-in with OpenID "
+                                 "Connect: the redirect URI registered at the identity provider is "
+                                 "WEB_PUBLIC_URL/logga-in/oidc/klar")
+    algorithms = [a.strip() for a in str(config.get("OIDC_ALGORITHMS") or "").split(",") if a.strip()]
+    return signin.OpenIdSignIn(
+        issuer=issuer, client_id=client_id, public_url=public_url,
+        client_secret=config.get("OIDC_CLIENT_SECRET") or "",
+        scopes=config.get("OIDC_SCOPES") or "openid profile", jwks_url=config.get("OIDC_JWKS_URL") or "",
+        algorithms=algorithms or signin.DEFAULT_ALGORITHMS,
+        timeout=float(config.get("WEB_SERVICE_TIMEOUT") or 15),
+    )
 
 
 def service_urls(config: dict[str, Any]) -> dict[str, str]:

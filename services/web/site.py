@@ -25,6 +25,7 @@ from werkzeug.wrappers import Request, Response
 
 from shared import clock
 from shared.auth import Actor, Authenticator, IdentityProviderUnavailable
+from shared.errors import Unauthenticated
 from shared.http import REQUEST_ID_HEADER, request_id_of
 from services.web.client import Refused, ServiceDown, Services, SignedOut
 from services.web.forms import CommandForm, field_errors
@@ -85,8 +86,8 @@ class Page:
 
     def respond(self, response: Response) -> Response:
         for name, value, options in self.cookies:
-            response.set_cookie(name, value, path="/", httponly=True, samesite="Lax",
-                                secure=self.site.settings.secure_cookie, **options)
+            response.set_cookie(name, value, **{"path": "/", "httponly": True, "samesite": "Lax",
+                                                "secure": self.site.settings.secure_cookie, **options})
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers[REQUEST_ID_HEADER] = request_id_of(self.request)
         return response
@@ -136,7 +137,8 @@ class Failure:
 class Site:
     def __init__(self, settings: Settings, areas: Iterable[Iterable[Rule]]):
         self.settings = settings
-        self.routes = Map([rule for area in areas for rule in area], strict_slashes=False)
+        # copies (Rule.empty): a rule binds to one map, and a process may hold more than one site
+        self.routes = Map([rule.empty() for area in areas for rule in area], strict_slashes=False)
         self.templates = Environment(
             loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(["html"]),
             trim_blocks=True, lstrip_blocks=True,
@@ -165,6 +167,8 @@ class Site:
         except IdentityProviderUnavailable:
             return self.problem_page(page, 503, "Inloggningen svarar inte",
                                      "Identitetstjänsten går inte att nå just nu. Försök igen om en stund.")
+        except Unauthenticated:  # an expired or foreign token in the cookie: signed out, not a failed page
+            page.cookies.append((SESSION_COOKIE, "", {"max_age": 0}))
         if page.actor is None and not getattr(endpoint, "public", False):
             return page.redirect(page.link("/logga-in", next=_local(request.full_path)))
         if request.method == "POST" and not _same_origin(request):
@@ -180,6 +184,9 @@ class Site:
             return self.problem_page(page, 503, "En tjänst svarar inte",
                                      f"{down.service_name.capitalize()} svarar inte just nu. Inget av det du "
                                      "sparat tidigare har gått förlorat. Försök igen om en stund.")
+        except IdentityProviderUnavailable:
+            return self.problem_page(page, 503, "Inloggningen svarar inte",
+                                     "Identitetstjänsten går inte att nå just nu. Försök igen om en stund.")
         except SignedOut:
             page.cookies.append((SESSION_COOKIE, "", {"max_age": 0}))
             return page.redirect(page.link("/logga-in", next=_local(request.full_path)),
@@ -209,7 +216,10 @@ def _same_origin(request: Request) -> bool:
 def _local(path: str) -> str:
     """Where to go back after signing in: only a path on this site."""
     path = path.rstrip("?")
-    return path if path.startswith("/") and not path.startswith("//") else "/"
+    # browsers read "/\\host" and "/<tab>/host" as "//host": another site
+    if not path.startswith("/") or path.startswith("//") or any(c == "\\" or c < " " for c in path):
+        return "/"
+    return path
 
 
 def _notice(request: Request) -> str | None:

@@ -6,7 +6,9 @@ import mimetypes
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
+from services.web.signin import signed_out_at_provider
 from services.web.site import HERE, SESSION_COOKIE, Page, _local, public
+from shared.errors import Unauthenticated
 from shared.http import json_response
 
 SESSION_HOURS = 10  # a working day; the token's own expiry ends it sooner
@@ -25,7 +27,10 @@ def sign_in(page: Page) -> Response:
     authenticator knows it; OpenID Connect sign-in goes through services.web.signin instead."""
     token = (page.request.form.get("token") or "").strip()
     target = _local(page.request.form.get("next") or "/")
-    actor = page.site.settings.authenticator.actor_for(token) if token else None
+    try:
+        actor = page.site.settings.authenticator.actor_for(token) if token else None
+    except Unauthenticated:  # a JWT that is expired, forged or for another audience
+        actor = None
     if actor is None:
         return page.render("sign_in.html", status=401, development=page.site.settings.development_tokens,
                            next=target, oidc=page.site.settings.oidc is not None,
@@ -37,7 +42,7 @@ def sign_in(page: Page) -> Response:
 @public
 def sign_out(page: Page) -> Response:
     page.cookies.append((SESSION_COOKIE, "", {"max_age": 0}))
-    return page.redirect("/logga-in", "Du är utloggad.")
+    return signed_out_at_provider(page) or page.redirect("/logga-in", "Du är utloggad.")
 
 
 @public
