@@ -141,7 +141,8 @@ class Failure:
 class Site:
     def __init__(self, settings: Settings, areas: Iterable[Iterable[Rule]]):
         self.settings = settings
-        self.routes = Map([rule for area in areas for rule in area], strict_slashes=False)
+        # copies of the areas' rules: a rule binds to one map, and a process may run the site more than once (tests)
+        self.routes = Map([rule.empty() for area in areas for rule in area], strict_slashes=False)
         self.templates = Environment(
             loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(["html"]),
             trim_blocks=True, lstrip_blocks=True,
