@@ -100,6 +100,13 @@ MESSAGES = {
     "Unknown field.": "Okänt fält.",
     "Must be one of": "Måste vara ett av",
     "Shorter than minimum length 1.": "Minst en rad behövs.",
+    # the meetings service's own
+    "must list each active item once:": "Ta med varje punkt på föredragningslistan en gång:",
+    "not an adjuster of these minutes:": "Inte justerare av protokollet:",
+    "each adjuster once": "Varje justerare en gång.",
+    "must not precede the meeting": "Får inte vara före sammanträdet",
+    "must not precede the adjustment": "Får inte vara före justeringen",
+    "must not precede": "Får inte vara före",
 }
 
 
