@@ -3,14 +3,18 @@
 A form knows nothing of rules: the service validates, and its 400 names the fields (`errors`
 of its problem+json) that the page shows beside them; a nested field ("submitters.1.party")
 is shown beside its form field with its line number. Blank fields are left out, so the
-service's defaults (today, Swedish time) apply.
+service's defaults (today, Swedish time) apply. A field `in_path` (an agenda item chosen in a
+select) goes into the command's path, e.g. "/meetings/{id}/agenda/{item_id}/decision".
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Iterable, Mapping
+from urllib.parse import quote
 
 from services.web.words import message
+from shared import clock
 
 # kinds: text, textarea, date, datetime, select, checkbox, lines (one string a line),
 # rows (one object a line, its columns separated by ";")
@@ -25,6 +29,7 @@ class Field:
     hint: str = ""
     options: tuple[tuple[str, str], ...] = ()  # (value, label) for select
     columns: tuple[str, ...] = ()  # for rows: the object's keys in the order written
+    in_path: bool = False  # the value is part of the command's path, not of its body
 
     def value_of(self, form: Mapping[str, str]) -> Any:
         """The field's part of the JSON body, or None to leave it out."""
@@ -34,7 +39,7 @@ class Field:
         if not raw:
             return None
         if self.kind == "datetime":
-            return raw if len(raw) > 16 else raw + ":00"  # datetime-local sends no seconds
+            return _in_region(raw)
         if self.kind == "lines":
             return [line.strip() for line in raw.splitlines() if line.strip()]
         if self.kind == "rows":
@@ -65,6 +70,8 @@ class CommandForm:
     def body(self, form: Mapping[str, str]) -> dict[str, Any]:
         body = dict(self.fixed)
         for each in self.fields:
+            if each.in_path:
+                continue
             value = each.value_of(form)
             if value is not None:
                 body[each.name] = value
@@ -72,6 +79,22 @@ class CommandForm:
 
     def allowed_for(self, roles: Iterable[str]) -> bool:
         return bool(set(roles) & set(self.roles))
+
+    def path_for(self, ids: Mapping[str, Any], form: Mapping[str, str]) -> tuple[str, list[str]]:
+        """The command's path with the page's ids and the form's path fields; the path fields left blank."""
+        chosen = {each.name: (form.get(each.name) or "").strip() for each in self.fields if each.in_path}
+        blank = [name for name, value in chosen.items() if not value]
+        return self.path.format(**ids, **{name: quote(value, safe="") for name, value in chosen.items()}), blank
+
+
+def _in_region(raw: str) -> str:
+    """A datetime-local value is the region's wall-clock time: sent with that day's offset (+01:00 or
+    +02:00); a value that is no time is sent as typed, for the service to refuse."""
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        return raw
+    return (moment if moment.tzinfo else moment.replace(tzinfo=clock.time_zone())).isoformat()
 
 
 def field_errors(problem: Mapping[str, Any], form: CommandForm) -> tuple[dict[str, list[str]], list[str]]:

@@ -14,13 +14,13 @@ from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from services.web import signin
-from services.web.pages import cases, session
+from services.web.pages import bodies, cases, meetings, session
 from services.web.site import Settings, Site
 from shared import clock
 from shared.auth import ConfigurationError, authenticator_from
 from shared.settings import env_flag
 
-AREAS = (session.routes, signin.routes, cases.routes)
+AREAS = (session.routes, signin.routes, cases.routes, meetings.routes, bodies.routes)
 
 
 class WebSite(DependencyProvider):

@@ -93,15 +93,20 @@ class Page:
         return response
 
     def form_command(self, form: CommandForm, ids: Mapping[str, Any], again: Callable[..., Response],
-                     done: str, notice: str) -> Response:
-        """Sends a form's command; on success back to `done`, else the page again (`again(failure=…)`)
-        with the service's 400 beside the fields or its 409 on top, and the values as they were typed."""
+                     done: str | Callable[[Any], str], notice: str) -> Response:
+        """Sends a form's command; on success to `done` (or `done(answer)`: where the service's answer
+        leads, e.g. what it created), else the page again (`again(failure=…)`) with the service's 400
+        beside the fields or its 409 on top, and the values as they were typed."""
         values = self.request.form.to_dict()
         if not form.allowed_for(self.roles):
             return again(failure=Failure(form.command, values, {}, [
                 f"Din roll får inte {word('command', form.command)}."], status=403))
+        path, blank = form.path_for(ids, values)
+        if blank:  # no path to send the command to: said beside the field, as the service's 400 would be
+            return again(failure=Failure(form.command, values, {
+                name: [message("Missing data for required field.")] for name in blank}, [], status=400))
         try:
-            self.services.post(form.service, form.path.format(**ids), form.body(values))
+            answer = self.services.post(form.service, path, form.body(values))
         except SignedOut:
             raise
         except Refused as refused:
@@ -110,7 +115,7 @@ class Page:
                 return again(failure=Failure(form.command, values, by_field, general, status=400))
             return again(failure=Failure(form.command, values, {}, [], status=refused.status,
                                          problem=refused.problem))
-        return self.redirect(done, notice)
+        return self.redirect(done(answer) if callable(done) else done, notice)
 
     def link(self, path: str, **params: Any) -> str:
         present = {k: v for k, v in params.items() if v not in (None, "", False)}
@@ -137,7 +142,7 @@ class Failure:
 class Site:
     def __init__(self, settings: Settings, areas: Iterable[Iterable[Rule]]):
         self.settings = settings
-        # copies (Rule.empty): a rule binds to one map, and a process may hold more than one site
+        # copies of the areas' rules: a rule binds to one map, and a process may run the site more than once (tests)
         self.routes = Map([rule.empty() for area in areas for rule in area], strict_slashes=False)
         self.templates = Environment(
             loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(["html"]),

@@ -23,6 +23,16 @@ WORDS: dict[str, dict[str, str]] = {
         # evaluations
         "planned": "planerad", "in_progress": "pågår", "completed": "klar", "published": "publicerad",
     },
+    # a meeting's states: "scheduled" is its own word here (a case's is "på föredragningslista")
+    "meeting_state": {
+        "scheduled": "planerat", "convened": "kallat", "open": "pågår", "closed": "avslutat",
+        "adjusted": "protokollet justerat", "cancelled": "inställt",
+        # what the service says instead of a state when the state alone is not the reason
+        "item already decided in this meeting": "pågår, och ärendet är redan beslutat",
+        "signing has begun": "under justering: en justerare har redan skrivit under",
+        "no adjusters appointed": "avslutat, men inga justerare är utsedda",
+    },
+    "membership_state": {"membership ended": "redan avslutat"},
     "outcome": {
         "approved": "bifall", "rejected": "avslag", "considered_answered": "anses besvarat",
         "referred_back": "återremiss", "tabled": "bordläggning",
@@ -38,6 +48,8 @@ WORDS: dict[str, dict[str, str]] = {
         "add_follow_up": "lägga till uppföljning", "compile_interim_report": "sammanställa delrapport",
         "pause": "göra vilande", "resume": "återuppta", "terminate": "avsluta", "renew": "förnya",
         "start": "påbörja", "revise_findings": "föra in resultat", "complete": "slutföra", "publish": "publicera",
+        "schedule": "planera sammanträdet", "establish": "inrätta organ", "add_member": "lägga till ledamot",
+        "end_membership": "avsluta uppdraget",
     },
     "body_kind": {"committee": "nämnd", "council": "fullmäktige", "collaboration_council": "samverkansråd",
                   "group": "grupp"},
@@ -88,6 +100,13 @@ MESSAGES = {
     "Unknown field.": "Okänt fält.",
     "Must be one of": "Måste vara ett av",
     "Shorter than minimum length 1.": "Minst en rad behövs.",
+    # the meetings service's own
+    "must list each active item once:": "Ta med varje punkt på föredragningslistan en gång:",
+    "not an adjuster of these minutes:": "Inte justerare av protokollet:",
+    "each adjuster once": "Varje justerare en gång.",
+    "must not precede the meeting": "Får inte vara före sammanträdet",
+    "must not precede the adjustment": "Får inte vara före justeringen",
+    "must not precede": "Får inte vara före",
 }
 
 
