@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 FUZZ_EXAMPLES ?= 150
 
 .PHONY: help venv services run test unit-tests integration-tests e2e-tests \
-	test-faults fuzz demo bench rebuild-read-models compose-up compose-down clean
+	browser-tests screenshots test-faults fuzz demo bench rebuild-read-models compose-up compose-down clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -28,14 +28,21 @@ services: ## Start/check local RabbitMQ and PostgreSQL, create databases
 run: venv services ## Run every service locally with the demo (foreground, Ctrl-C stops)
 	DEVELOPMENT=true $(PY) -m services.run_local
 
-test: venv services ## Run the whole test suite (PYTEST_ARGS=... to pass options)
+test: venv services ## Run the whole test suite (PYTEST_ARGS=... to pass options): every tier, then the browser tests
 	$(PY) -m pytest tests $(PYTEST_ARGS)
+	CASES_TESTS_IN_BROWSER=1 $(PY) -m pytest tests $(PYTEST_ARGS)
 
 unit-tests: venv ## Run unit tests only
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 integration-tests: venv services ## Run integration tests only
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
+
+browser-tests: venv services ## Run the browser tests only (Playwright, Debian's chromium; a process without eventlet)
+	CASES_TESTS_IN_BROWSER=1 $(PY) -m pytest tests $(PYTEST_ARGS)
+
+screenshots: venv services ## Retake docs/screenshots/*.png: the demo's main pages in chromium
+	$(PY) -m tests.browser.screenshots
 
 e2e-tests: venv services ## Run end-to-end tests only
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)

@@ -1,24 +1,31 @@
 """Test set-up shared by every tier.
 
 The services run on eventlet, so the test process is monkey-patched first, as
-`nameko run` does; `shared` is imported next so psycopg picks its green wait.
+`nameko run` does; `shared` is imported next so psycopg picks its green wait. The
+browser tests (tests/browser) are the exception: they run in a process of their own,
+unpatched (CASES_TESTS_IN_BROWSER=1), against services started as processes.
 Integration and end-to-end tests use a real RabbitMQ and PostgreSQL: pytest-docker
 starts them from docker-compose.yml with infra/docker-compose.test.yml (published
 ports, test credentials) where a Docker engine answers (or when CASES_TEST_DOCKER=1),
 otherwise the ones on localhost (AMQP_URI, POSTGRES_* env).
 """
+import os
 import warnings
 
 warnings.filterwarnings("ignore", message="\\s*Eventlet is deprecated")  # bugfix-only; nameko 2 runs on it
 
 import eventlet  # noqa: E402
 
-eventlet.monkey_patch()  # noqa: E402 - must precede every other import
+# The browser tests run in a process of their own, not patched: Playwright's asyncio loop hangs on
+# eventlet's green select and subprocess pipes (`make browser-tests`; `make test` runs both).
+IN_BROWSER = os.environ.get("CASES_TESTS_IN_BROWSER") == "1"
+if not IN_BROWSER:
+    eventlet.monkey_patch()  # must precede every other import
+collect_ignore = ["unit", "integration", "e2e", "faults", "fuzz"] if IN_BROWSER else ["browser"]
 
 import shared  # noqa: E402,F401 - sets psycopg's wait function before psycopg loads
 
 import logging  # noqa: E402
-import os  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402

@@ -1,6 +1,7 @@
 """Browser tests: the web app and the services as operators run them (`nameko run`, PostgreSQL),
 driven by Playwright in Debian's chromium, headless (infra/local-services.sh installs it; no browser
-is downloaded)."""
+is downloaded). They run in a pytest process of their own, not patched by eventlet
+(CASES_TESTS_IN_BROWSER=1, tests/conftest.py): `make browser-tests`, and `make test` after the rest."""
 from __future__ import annotations
 
 import os
@@ -10,7 +11,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+import eventlet.patcher
+from playwright.sync_api import Browser, Locator, Page, sync_playwright
 
 from tests.e2e.conftest import run_services  # noqa: F401 - the services, started per test
 from tests.support.services import TEST_TOKENS, ServiceProcess, free_port
@@ -25,6 +27,9 @@ SHOTS = Path(os.environ.get("CASES_TEST_RUN_LOG_DIR") or "/tmp") / "screens"
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
+    if eventlet.patcher.is_monkey_patched("socket"):
+        pytest.fail("The browser tests run in a process without eventlet: make browser-tests "
+                    "(CASES_TESTS_IN_BROWSER=1 pytest tests/browser)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
         yield browser
@@ -59,11 +64,16 @@ class Web:
         page.set_default_timeout(15_000)
         page.goto("/arenden")
         assert "/logga-in" in page.url  # no session: the sign-in page first
-        page.get_by_label("Åtkomstnyckel").fill(TEST_TOKENS[role]["token"])
+        page.get_by_label("Åtkomstnyckel", exact=True).fill(TEST_TOKENS[role]["token"])
         page.get_by_role("button", name="Logga in").click()
         page.wait_for_url(re.compile(r"/arenden$"))
         assert TEST_TOKENS[role]["actor"] in page.locator("header").inner_text()
         return page
+
+
+def field(page: Page, label: str) -> Locator:
+    """The form field with this label (a required one's label goes on: "Rubrik (måste fyllas i)")."""
+    return page.get_by_label(re.compile(rf"^{re.escape(label)}( \(måste fyllas i\))?$"))
 
 
 def reload_until(page: Page, condition: Callable[[], bool], timeout: float = 30.0) -> None:

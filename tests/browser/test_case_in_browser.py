@@ -5,6 +5,7 @@ both services. An auditor then finds the stored event someone changed named on t
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 import zipfile
 from io import BytesIO
 from typing import Any
@@ -13,7 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from services.initiatives.demo import seed_000
 from shared import clock
-from tests.browser.conftest import Web, reload_until, screenshot
+from tests.browser.conftest import Web, field, reload_until, screenshot
 from tests.support.tampering import StoredRows
 
 
@@ -23,18 +24,18 @@ def test_a_case_from_submission_to_final_minutes_in_the_browser(browser: Browser
 
     # Submitted without the day it came in: the service's 400 is shown beside that field
     registrar.get_by_role("link", name="Nytt ärende").click()
-    registrar.get_by_label("Slag").select_option("initiative")
-    registrar.get_by_label("Rubrik").fill(seed["submission"]["title"])
-    registrar.get_by_label("Text", exact=True).fill(seed["submission"]["text"])
-    registrar.get_by_label("Att-satser").fill("\n".join(seed["submission"]["proposal_clauses"]))
-    registrar.get_by_label("Förslagsställare").fill("Veronica Kerr; KD\nPer Boström; KD")
-    registrar.get_by_label("Ställt till").fill("Regionala utvecklingsnämnden")
+    field(registrar, "Slag").select_option("initiative")
+    field(registrar, "Rubrik").fill(seed["submission"]["title"])
+    field(registrar, "Text").fill(seed["submission"]["text"])
+    field(registrar, "Att-satser").fill("\n".join(seed["submission"]["proposal_clauses"]))
+    field(registrar, "Förslagsställare").fill("Veronica Kerr; KD\nPer Boström; KD")
+    field(registrar, "Ställt till").fill("Regionala utvecklingsnämnden")
     registrar.get_by_role("button", name="Lämna in").click()
-    submitted_on = registrar.get_by_label("Inkom")
+    submitted_on = field(registrar, "Inkom")
     expect(submitted_on).to_have_attribute("aria-invalid", "true")
     expect(registrar.locator(".field.invalid")).to_have_count(1)
     expect(registrar.locator(".field.invalid .error")).to_have_text("Måste fyllas i.")
-    expect(registrar.get_by_label("Rubrik")).to_have_value(seed["submission"]["title"])  # nothing typed is lost
+    expect(field(registrar, "Rubrik")).to_have_value(seed["submission"]["title"])  # nothing typed is lost
     screenshot(registrar, "form-with-field-message")
 
     submitted_on.fill("2025-05-17")
@@ -45,8 +46,8 @@ def test_a_case_from_submission_to_final_minutes_in_the_browser(browser: Browser
     diary_number = registrar.locator(".dnr").inner_text()
     assert re.fullmatch(rf"RUN {clock.today().year}-\d{{4}}", diary_number), diary_number
     case_url = registrar.url
-    registrar.get_by_label("Beredningsansvariga").fill("Kerstin Hamre; samordnare\nAnders Byström; verksamhetschef")
-    registrar.get_by_label("Besvaras senast").fill("2025-10-31")
+    field(registrar, "Beredningsansvariga").fill("Kerstin Hamre; samordnare\nAnders Byström; verksamhetschef")
+    field(registrar, "Besvaras senast").fill((clock.today() + timedelta(days=60)).isoformat())
     registrar.get_by_role("button", name="Remittera").click()
     expect(registrar.locator("#arendets-lage")).to_have_text("under beredning")
     expect(registrar.get_by_text("Kerstin Hamre, samordnare")).to_be_visible()
@@ -55,10 +56,10 @@ def test_a_case_from_submission_to_final_minutes_in_the_browser(browser: Browser
     case_officer.goto(case_url)
     expect(case_officer.get_by_role("button", name="Registrera")).to_have_count(0)  # not this role's step
     answer = seed["answer"]
-    case_officer.get_by_label("Sammanfattning").fill(answer["summary"])
-    case_officer.get_by_label("Föreslaget beslut").select_option("considered_answered")
-    case_officer.get_by_label("Förslag till beslut").fill(answer["proposal"])
-    case_officer.get_by_label("Jämställdhet").fill(answer["gender_equality"])
+    field(case_officer, "Sammanfattning").fill(answer["summary"])
+    field(case_officer, "Föreslaget beslut").select_option("considered_answered")
+    field(case_officer, "Förslag till beslut").fill(answer["proposal"])
+    field(case_officer, "Jämställdhet").fill(answer["gender_equality"])
     case_officer.get_by_role("button", name="Spara svaret").click()
     expect(case_officer.locator("#arendets-lage")).to_have_text("svar framtaget")
     expect(case_officer.locator("#svar")).to_be_visible()
@@ -89,7 +90,7 @@ def test_a_case_from_submission_to_final_minutes_in_the_browser(browser: Browser
     screenshot(registrar, "case-final-with-timeline")
 
     # As of a day before the case existed, and as of today
-    registrar.get_by_label("Visa ärendet som det var den").fill("2020-01-01")
+    field(registrar, "Visa ärendet som det var den").fill("2020-01-01")
     registrar.get_by_role("button", name="Visa", exact=True).click()
     expect(registrar.get_by_role("heading", level=1)).to_contain_text("fanns inte")
 
@@ -97,8 +98,50 @@ def test_a_case_from_submission_to_final_minutes_in_the_browser(browser: Browser
 
 
 def hold_meeting_in_browser(secretary: Page, diary_number: str) -> str:
-    """The secretary's part, on the meetings pages; returns the meeting's page address."""
-    raise NotImplementedError
+    """The secretary's part, on the Organ and Sammanträden pages: the committee, its meeting with the
+    case on the agenda, the decision in § 1, the minutes signed by both adjusters; returns the
+    meeting's page address."""
+    secretary.get_by_role("link", name="Organ", exact=True).click()
+    field(secretary, "Namn").fill("Regionala utvecklingsnämnden")
+    field(secretary, "Typ av organ").select_option("committee")
+    field(secretary, "Sammankallande").fill("Region Västerbotten")
+    field(secretary, "Mötesform").select_option("physical")
+    secretary.get_by_role("button", name="Inrätta").click()
+    expect(secretary.get_by_role("heading", level=1)).to_have_text("Regionala utvecklingsnämnden")
+
+    secretary.get_by_role("link", name="Sammanträden", exact=True).click()
+    secretary.get_by_role("link", name="Nytt sammanträde").click()
+    field(secretary, "Organ").select_option(label="Regionala utvecklingsnämnden")
+    field(secretary, "Rubrik").fill("Regionala utvecklingsnämndens sammanträde 2025-11-12")
+    field(secretary, "Börjar").fill("2025-11-12T09:00")
+    field(secretary, "Plats").fill("Regionens hus, Umeå")
+    secretary.get_by_role("button", name="Planera sammanträdet").click()
+    meeting_url = secretary.url
+    secretary.get_by_role("button", name="Kalla").click()
+    field(secretary, "Rubrik").fill("Svar på initiativärende om samverkan med civilsamhället")
+    field(secretary, "Diarienummer").fill(diary_number)
+    secretary.get_by_role("button", name="Lägg till").click()
+    expect(secretary.get_by_role("link", name=diary_number).first).to_be_visible()
+    field(secretary, "Närvarande").fill("Ordförande (exempel); chair\nVeronica Kerr; member\nPer Boström; member")
+    secretary.get_by_role("button", name="Spara närvaron").click()
+    secretary.get_by_role("button", name="Öppna").click()
+    field(secretary, "Ärende att besluta").select_option(index=1)
+    field(secretary, "Utfall").select_option("considered_answered")
+    field(secretary, "Beslutstext").fill("Initiativärendet anses besvarat.")
+    secretary.get_by_role("button", name="Besluta").click()
+    field(secretary, "Utsedda justerare").fill("Ordförande (exempel)\nVeronica Kerr")
+    secretary.get_by_role("button", name="Utse").click()
+    secretary.get_by_role("button", name="Avsluta sammanträdet").click()
+    for _ in range(2):
+        field(secretary, "Justerare som skriver under").select_option(index=1)
+        secretary.get_by_role("button", name="Justera").click()
+    minutes = secretary.locator(".protokoll")
+    expect(minutes).to_contain_text("§ 1")
+    expect(minutes).to_contain_text(diary_number)
+    expect(minutes).to_contain_text("anses besvarat")
+    expect(minutes).to_contain_text("Protokollet justerades")
+    screenshot(secretary, "meeting-minutes-adjusted")
+    return meeting_url
 
 
 def timeline_types(page: Page) -> list[str]:
