@@ -92,15 +92,18 @@ class Page:
         return response
 
     def form_command(self, form: CommandForm, ids: Mapping[str, Any], again: Callable[..., Response],
-                     done: str, notice: str) -> Response:
-        """Sends a form's command; on success back to `done`, else the page again (`again(failure=…)`)
-        with the service's 400 beside the fields or its 409 on top, and the values as they were typed."""
+                     done: str | Callable[[Any], str], notice: str) -> Response:
+        """Sends a form's command; on success to `done` (a path, or one made of the service's answer:
+        what was created), else the page again (`again(failure=…)`) with the service's 400 beside
+        the fields or its 409 on top, and the values as they were typed."""
         values = self.request.form.to_dict()
         if not form.allowed_for(self.roles):
             return again(failure=Failure(form.command, values, {}, [
                 f"Din roll får inte {word('command', form.command)}."], status=403))
+        if form.unchosen(values):
+            return again(failure=Failure(form.command, values, form.unchosen(values), [], status=400))
         try:
-            self.services.post(form.service, form.path.format(**ids), form.body(values))
+            answer = self.services.post(form.service, form.address(ids, values), form.body(values))
         except SignedOut:
             raise
         except Refused as refused:
@@ -109,7 +112,7 @@ class Page:
                 return again(failure=Failure(form.command, values, by_field, general, status=400))
             return again(failure=Failure(form.command, values, {}, [], status=refused.status,
                                          problem=refused.problem))
-        return self.redirect(done, notice)
+        return self.redirect(done(answer) if callable(done) else done, notice)
 
     def link(self, path: str, **params: Any) -> str:
         present = {k: v for k, v in params.items() if v not in (None, "", False)}
@@ -136,7 +139,8 @@ class Failure:
 class Site:
     def __init__(self, settings: Settings, areas: Iterable[Iterable[Rule]]):
         self.settings = settings
-        self.routes = Map([rule for area in areas for rule in area], strict_slashes=False)
+        # unbound copies: a rule is bound to one map, and a process may set up the site more than once (tests)
+        self.routes = Map([rule.empty() for area in areas for rule in area], strict_slashes=False)
         self.templates = Environment(
             loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(["html"]),
             trim_blocks=True, lstrip_blocks=True,
