@@ -13,13 +13,13 @@ from nameko.extensions import DependencyProvider
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
-from services.web.pages import agreements, cases, session
+from services.web.pages import agreements, cases, evaluations, session
 from services.web.site import Settings, Site
 from shared import clock
 from shared.auth import authenticator_from
 from shared.settings import env_flag
 
-AREAS = (session.routes, cases.routes, agreements.routes)
+AREAS = (session.routes, cases.routes, agreements.routes, evaluations.routes)
 
 
 class WebSite(DependencyProvider):
