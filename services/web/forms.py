@@ -3,8 +3,9 @@
 A form knows nothing of rules: the service validates, and its 400 names the fields (`errors`
 of its problem+json) that the page shows beside them; a nested field ("submitters.1.party")
 is shown beside its form field with its line number. Blank fields are left out, so the
-service's defaults (today, Swedish time) apply. A field `in_path` (an agenda item chosen in a
-select) goes into the command's path, e.g. "/meetings/{id}/agenda/{item_id}/decision".
+service's defaults (today, Swedish time) apply. A field named "subject.kind" is sent nested
+({"subject": {"kind": …}}); a field `in_path` names the item a command concerns (an agenda
+item, a consultation of an agreement): it is part of the address, not of the body.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ class Field:
     hint: str = ""
     options: tuple[tuple[str, str], ...] = ()  # (value, label) for select
     columns: tuple[str, ...] = ()  # for rows: the object's keys in the order written
-    in_path: bool = False  # the value is part of the command's path, not of its body
+    in_path: bool = False  # part of the command's address, not of its body
 
     def value_of(self, form: Mapping[str, str]) -> Any:
         """The field's part of the JSON body, or None to leave it out."""
@@ -70,21 +71,28 @@ class CommandForm:
     def body(self, form: Mapping[str, str]) -> dict[str, Any]:
         body = dict(self.fixed)
         for each in self.fields:
-            if each.in_path:
-                continue
-            value = each.value_of(form)
+            value = None if each.in_path else each.value_of(form)
             if value is not None:
-                body[each.name] = value
+                *outer, name = each.name.split(".")
+                place = body
+                for key in outer:
+                    place = place.setdefault(key, {})
+                place[name] = value
         return body
+
+    def address(self, ids: Mapping[str, Any], form: Mapping[str, str]) -> str:
+        """The command's path: the page's ids, and the items its `in_path` fields name."""
+        chosen = {each.name: quote((form.get(each.name) or "").strip(), safe="") for each in self.fields if each.in_path}
+        return self.path.format(**ids, **chosen)
+
+    def unchosen(self, form: Mapping[str, str]) -> dict[str, list[str]]:
+        """The `in_path` fields left blank: without them the command has no address."""
+        return {each.name: ["Måste fyllas i."] for each in self.fields
+                if each.in_path and not (form.get(each.name) or "").strip()}
 
     def allowed_for(self, roles: Iterable[str]) -> bool:
         return bool(set(roles) & set(self.roles))
 
-    def path_for(self, ids: Mapping[str, Any], form: Mapping[str, str]) -> tuple[str, list[str]]:
-        """The command's path with the page's ids and the form's path fields; the path fields left blank."""
-        chosen = {each.name: (form.get(each.name) or "").strip() for each in self.fields if each.in_path}
-        blank = [name for name, value in chosen.items() if not value]
-        return self.path.format(**ids, **{name: quote(value, safe="") for name, value in chosen.items()}), blank
 
 
 def _in_region(raw: str) -> str:
@@ -106,7 +114,10 @@ def field_errors(problem: Mapping[str, Any], form: CommandForm) -> tuple[dict[st
         path = str(error.get("field", ""))
         top, _, rest = path.partition(".")
         text = message(str(error.get("message", "")))
-        if top in names:
+        nested = [each.name for each in form.fields if each.name == path or each.name.startswith(path + ".")]
+        if nested:  # a nested field ("subject.reference"), or its object missing as a whole ("subject")
+            by_field.setdefault(nested[0], []).append(text)
+        elif top in names:
             line = rest.split(".")[0]
             by_field.setdefault(top, []).append(f"Rad {int(line) + 1}: {text}" if line.isdigit() else text)
         else:

@@ -94,19 +94,17 @@ class Page:
 
     def form_command(self, form: CommandForm, ids: Mapping[str, Any], again: Callable[..., Response],
                      done: str | Callable[[Any], str], notice: str) -> Response:
-        """Sends a form's command; on success to `done` (or `done(answer)`: where the service's answer
-        leads, e.g. what it created), else the page again (`again(failure=…)`) with the service's 400
-        beside the fields or its 409 on top, and the values as they were typed."""
+        """Sends a form's command; on success to `done` (a path, or one made of the service's answer:
+        what was created), else the page again (`again(failure=…)`) with the service's 400 beside
+        the fields or its 409 on top, and the values as they were typed."""
         values = self.request.form.to_dict()
         if not form.allowed_for(self.roles):
             return again(failure=Failure(form.command, values, {}, [
                 f"Din roll får inte {word('command', form.command)}."], status=403))
-        path, blank = form.path_for(ids, values)
-        if blank:  # no path to send the command to: said beside the field, as the service's 400 would be
-            return again(failure=Failure(form.command, values, {
-                name: [message("Missing data for required field.")] for name in blank}, [], status=400))
+        if form.unchosen(values):
+            return again(failure=Failure(form.command, values, form.unchosen(values), [], status=400))
         try:
-            answer = self.services.post(form.service, path, form.body(values))
+            answer = self.services.post(form.service, form.address(ids, values), form.body(values))
         except SignedOut:
             raise
         except Refused as refused:
@@ -142,7 +140,7 @@ class Failure:
 class Site:
     def __init__(self, settings: Settings, areas: Iterable[Iterable[Rule]]):
         self.settings = settings
-        # copies of the areas' rules: a rule binds to one map, and a process may run the site more than once (tests)
+        # unbound copies: a rule is bound to one map, and a process may set up the site more than once (tests)
         self.routes = Map([rule.empty() for area in areas for rule in area], strict_slashes=False)
         self.templates = Environment(
             loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(["html"]),

@@ -4,6 +4,9 @@ A value with no word here is shown as the service sent it, so a new state is nev
 """
 from __future__ import annotations
 
+import re
+from typing import Any
+
 WORDS: dict[str, dict[str, str]] = {
     "role": {
         "registrar": "registrator", "case_officer": "handläggare", "secretary": "nämndsekreterare",
@@ -20,6 +23,7 @@ WORDS: dict[str, dict[str, str]] = {
         # letters of intent, agreements
         "active": "gällande", "paused": "vilande", "terminated": "avslutad", "draft": "utkast",
         "in_force": "gäller", "signed": "undertecknad", "unsigned": "ej undertecknad",
+        "awaiting_signatures": "inväntar underskrifter",
         # evaluations
         "planned": "planerad", "in_progress": "pågår", "completed": "klar", "published": "publicerad",
     },
@@ -48,6 +52,9 @@ WORDS: dict[str, dict[str, str]] = {
         "add_follow_up": "lägga till uppföljning", "compile_interim_report": "sammanställa delrapport",
         "pause": "göra vilande", "resume": "återuppta", "terminate": "avsluta", "renew": "förnya",
         "start": "påbörja", "revise_findings": "föra in resultat", "complete": "slutföra", "publish": "publicera",
+        "sign_letter_of_intent": "föra in en avsiktsförklaring", "draft_agreement": "föra in en överenskommelse",
+        "sign": "föra in en underskrift", "open_consultation": "skicka på remiss", "record_reply": "föra in remissvar",
+        "schedule_review": "planera en prövning", "plan": "planera en utvärdering",
         "schedule": "planera sammanträdet", "establish": "inrätta organ", "add_member": "lägga till ledamot",
         "end_membership": "avsluta uppdraget",
     },
@@ -61,6 +68,8 @@ WORDS: dict[str, dict[str, str]] = {
                        "invitation": "inbjudan", "strategy_input": "inspel till strategi", "application": "ansökan"},
     "review_kind": {"mid_term": "halvtidsutvärdering", "relevance": "aktualitetsprövning",
                     "follow_up": "uppföljning", "dialogue": "dialog"},
+    "status_change": {"paused": "gjordes vilande", "resumed": "återupptogs", "terminated": "avslutades",
+                      "renewed": "förnyades"},
     "subject_kind": {"agreement": "överenskommelse", "letter_of_intent": "avsiktsförklaring", "body": "organ",
                      "case": "ärende"},
     "service": {"initiatives": "ärenden", "meetings": "sammanträden", "letters_of_intent": "avsiktsförklaringar",
@@ -82,6 +91,16 @@ EVENTS = {
     "Meeting.AdjustersAppointed": "Justerare utsedda", "Meeting.Closed": "Sammanträdet avslutat",
     "Meeting.MinutesSigned": "Protokollet signerat", "Meeting.MinutesAdjusted": "Protokollet justerat",
     "Meeting.PublicNoticeRecorded": "Protokollet anslaget", "Meeting.Cancelled": "Sammanträdet inställt",
+    "LetterOfIntent.Signed": "Avsiktsförklaring undertecknad", "LetterOfIntent.FollowedUp": "Uppföljning",
+    "LetterOfIntent.InterimReportCompiled": "Delrapport sammanställd",
+    "LetterOfIntent.StatusChanged": "Avsiktsförklaringens läge ändrat",
+    "CollaborationAgreement.Drafted": "Överenskommelse upprättad",
+    "CollaborationAgreement.ContractSigned": "Samverkansavtal undertecknat",
+    "CollaborationAgreement.EnteredIntoForce": "Överenskommelsen gäller",
+    "CollaborationAgreement.ConsultationOpened": "Skickad på remiss",
+    "CollaborationAgreement.ReplyRecorded": "Remissvar inkommet",
+    "CollaborationAgreement.ReviewScheduled": "Prövning planerad",
+    "CollaborationAgreement.ReviewFellDue": "Dags för prövning",
     "Evaluation.Planned": "Utvärdering planerad", "Evaluation.Started": "Utvärdering påbörjad",
     "Evaluation.FindingsRevised": "Resultat förda in", "Evaluation.Completed": "Utvärdering klar",
     "Evaluation.Published": "Utvärdering publicerad",
@@ -100,6 +119,25 @@ MESSAGES = {
     "Unknown field.": "Okänt fält.",
     "Must be one of": "Måste vara ett av",
     "Shorter than minimum length 1.": "Minst en rad behövs.",
+    # letters of intent, agreements, evaluations: what their rules answer
+    "must fall after the signing (": "Måste infalla efter undertecknandet (",
+    "must not precede the letter's signing (": "Får inte infalla före avsiktsförklaringens undertecknande (",
+    "must not precede period_from": "Får inte infalla före periodens början.",
+    "a report covers what has happened (compiled ": "En delrapport gäller det som har hänt (sammanställs ",
+    "must fall after the renewal": "Måste infalla efter förnyelsen.",
+    "each party once": "Varje part en gång.",
+    "must be parties to the agreement": "Måste vara parter i överenskommelsen.",
+    "not a party to this agreement: ": "Inte part i överenskommelsen: ",
+    "after the agreement's period (": "Efter överenskommelsens period (",
+    "each a party to the agreement, once": "Var och en part i överenskommelsen, en gång.",
+    "within the agreement's period ": "Inom överenskommelsens period ",
+    "must not precede the period (": "Får inte infalla före perioden (",
+    "must not precede the start (": "Får inte infalla före starten (",
+    "must not precede completion (": "Får inte infalla före slutförandet (",
+    "no conclusion in the findings yet": "Resultaten har ännu ingen slutsats",
+    "the id of the agreement": "Överenskommelsens id behövs (som i dess adress).",
+    "the id of the letter_of_intent": "Avsiktsförklaringens id behövs (som i dess adress).",
+    "the id of the body": "Organets id behövs (som i dess adress).",
     # the meetings service's own
     "must list each active item once:": "Ta med varje punkt på föredragningslistan en gång:",
     "not an adjuster of these minutes:": "Inte justerare av protokollet:",
@@ -108,6 +146,18 @@ MESSAGES = {
     "must not precede the adjustment": "Får inte vara före justeringen",
     "must not precede": "Får inte vara före",
 }
+
+# Messages with the service's values inside them, in Swedish (a replacement, or a function of the match).
+PATTERNS: list[tuple[re.Pattern[str], Any]] = [
+    (re.compile(r"must not precede (\S+) \(signing or the last change\)"),
+     r"Får inte infalla före \1 (undertecknandet eller den senaste ändringen)."),
+    (re.compile(r"(.+) signed on (\S+)"), r"\1 skrev under \2"),
+    (re.compile(r"(.+) has replied already"), r"\1 har redan svarat"),
+    (re.compile(r"(.+) was not asked in this consultation"), r"\1 fick inte remissen."),
+    (re.compile(r"replies must carry (.+), not (.+)"), r"Remissvaret ska ha diarienummer \1, inte \2."),
+    (re.compile(r"a (\w+) review is already due on (\S+)"),
+     lambda found: f"En {word('review_kind', found[1])} är redan planerad till {found[2]}"),
+]
 
 
 def word(group: str, value: object) -> str:
@@ -122,6 +172,9 @@ def event_words(event_type: str) -> str:
 
 def message(text: str) -> str:
     """A service's validation message in Swedish, where the pages know it."""
+    for pattern, swedish in PATTERNS:
+        if pattern.fullmatch(text):
+            return pattern.sub(swedish, text)
     for english, swedish in MESSAGES.items():
         if text.startswith(english):
             return swedish + text[len(english):]

@@ -69,8 +69,8 @@ def test_the_authorization_request_asks_for_a_code_with_s256_state_and_nonce() -
     (Field("title", "Rubrik"), {}, None),
     (Field("urgent", "Brådskande", "checkbox"), {"urgent": "on"}, True),
     (Field("urgent", "Brådskande", "checkbox"), {}, False),
-    (Field("at", "Tid", "datetime"), {"at": "2025-05-17T10:30"}, "2025-05-17T10:30:00"),
-    (Field("at", "Tid", "datetime"), {"at": "2025-05-17T10:30:15"}, "2025-05-17T10:30:15"),
+    (Field("at", "Tid", "datetime"), {"at": "2025-05-17T10:30"}, "2025-05-17T10:30:00+02:00"),  # Swedish summer time
+    (Field("at", "Tid", "datetime"), {"at": "2025-05-17T10:30:15"}, "2025-05-17T10:30:15+02:00"),
     (Field("clauses", "Att-satser", "lines"), {"clauses": "att utreda\r\n\n  att besluta  \n"},
      ["att utreda", "att besluta"]),
     (Field("people", "Förslagsställare", "rows", columns=("name", "party")),
