@@ -117,6 +117,9 @@ MESSAGES = {
     "Not a valid boolean.": "Inte ett giltigt ja/nej-värde.",
     "Field may not be null.": "Måste fyllas i.",
     "Unknown field.": "Okänt fält.",
+    "the aggregate did not exist at that point": "Det fanns inte då.",
+    "expected a version number or an ISO 8601 date or timestamp": "Ange ett datum som ÅÅÅÅ-MM-DD.",
+    "expected an ISO 8601 date or timestamp": "Ange ett datum som ÅÅÅÅ-MM-DD.",
     "Must be one of": "Måste vara ett av",
     "Shorter than minimum length 1.": "Minst en rad behövs.",
     # letters of intent, agreements, evaluations: what their rules answer

@@ -134,3 +134,15 @@ def test_a_snippet_keeps_only_the_services_marks() -> None:
 ])
 def test_only_a_path_on_this_site_is_a_page_to_return_to(asked: str, kept: str) -> None:
     assert _local(asked) == kept
+
+
+def test_every_template_compiles_with_the_sites_filters() -> None:
+    from services.web.service import AREAS
+    from services.web.site import Settings, Site
+    from shared.auth import Authenticator
+
+    site = Site(Settings(service_urls={}, authenticator=Authenticator([]), development_tokens={}), AREAS)
+    names = site.templates.list_templates()
+    assert "cases/case.html" in names and "meetings/meeting.html" in names
+    for name in names:
+        site.templates.get_template(name)  # a syntax error, or a filter the site lacks, raises here

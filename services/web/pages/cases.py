@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from services.web.client import Refused, ServiceDown
 from services.web.forms import CommandForm, Field
 from services.web.site import Failure, Page
-from services.web.words import WORDS
+from services.web.words import WORDS, message
 
 PAGE_SIZE = 25
 DATE_HINT = "ÅÅÅÅ-MM-DD; tomt betyder i dag"
@@ -127,12 +127,13 @@ def submit_case(page: Page) -> Response:
 def case_page(page: Page, case_id: UUID, failure: Failure | None = None) -> Response:
     as_of = (page.request.args.get("per") or "").strip()
     case, as_of_error = _case(page, case_id, as_of)
+    typed_as_of, as_of = as_of, "" if as_of_error else as_of
     timeline = verification = None
     timeline_error = None
     if case.get("diary_number"):
         try:
             timeline = page.services.get("audit", f"/cases/{case['diary_number']}/timeline",
-                                         {"as_of": as_of if as_of and not as_of_error else None})["events"]
+                                         {"as_of": as_of or None})["events"]
             if page.has_role("auditor"):
                 verification = page.services.get("audit", f"/cases/{case['diary_number']}/verification")
         except ServiceDown as down:
@@ -142,7 +143,7 @@ def case_page(page: Page, case_id: UUID, failure: Failure | None = None) -> Resp
     forms = [form for form in COMMANDS if form.command in case.get("allowed_commands", ()) and
              form.allowed_for(page.roles)] if not as_of else []
     return page.render("cases/case.html", status=failure.status if failure else 200, case=case, forms=forms,
-                       failure=failure, timeline=timeline, timeline_error=timeline_error, as_of=as_of,
+                       failure=failure, timeline=timeline, timeline_error=timeline_error, as_of=as_of, typed_as_of=typed_as_of,
                        as_of_error=as_of_error, verification=verification,
                        changed=_changed_events(verification, timeline))
 
@@ -168,18 +169,17 @@ def archive(page: Page, case_id: UUID) -> Response:
 
 
 def _case(page: Page, case_id: UUID, as_of: str) -> tuple[dict[str, Any], str | None]:
-    """The case now, or as it was at the end of the day `as_of` (the service checks the date)."""
-    if not as_of:
-        return page.services.get("initiatives", f"/initiatives/{case_id}"), None
-    try:
-        history = page.services.get("initiatives", f"/initiatives/{case_id}/history", {"as_of": as_of})
-    except Refused as refused:
-        if refused.status != 400:
-            raise
-        return page.services.get("initiatives", f"/initiatives/{case_id}"), "Ange ett datum som ÅÅÅÅ-MM-DD."
-    if history.get("state") is None:
-        return {"id": str(case_id), "allowed_commands": [], "not_yet": True}, None
-    return history["state"], None
+    """The case now, or as it was at the end of the day `as_of`; the service's 400 (not a date, or
+    before the case existed) is shown beside the date control, with the case as it is now."""
+    if as_of:
+        try:
+            return page.services.get("initiatives", f"/initiatives/{case_id}/history", {"as_of": as_of})["state"], None
+        except Refused as refused:
+            if refused.status != 400:
+                raise
+            errors = refused.problem.get("errors") or [{"message": refused.problem.get("detail", "")}]
+            return page.services.get("initiatives", f"/initiatives/{case_id}"), message(str(errors[0]["message"]))
+    return page.services.get("initiatives", f"/initiatives/{case_id}"), None
 
 
 def _changed_events(verification: dict[str, Any] | None, timeline: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
