@@ -263,10 +263,16 @@ class Meeting(CommandsByState, TracedAggregate):
                 actor=actor,
             )
 
+    def allowed_commands(self) -> tuple[str, ...]:
+        """The state's commands; once the adjusted minutes' notice is recorded, nothing is left to do."""
+        if self.public_notice_on is not None:
+            return ()
+        return super().allowed_commands()
+
     def record_public_notice(self, *, notice_on: date, actor: str) -> None:
-        self.check_allows("record_public_notice")
         if self.public_notice_on is not None:
             raise CommandNotAllowed("record_public_notice", f"notice already recorded ({self.public_notice_on})", [])
+        self.check_allows("record_public_notice")
         if self.adjusted_on and notice_on < self.adjusted_on:
             raise InvalidRequest.for_field("notice_on", f"must not precede the adjustment {self.adjusted_on}")
         self._public_notice_recorded(notice_on=notice_on, actor=actor)

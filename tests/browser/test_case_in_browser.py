@@ -100,6 +100,15 @@ def test_a_case_from_submission_to_final_minutes_in_the_browser(browser: Browser
     registrar.get_by_role("button", name="Visa", exact=True).click()
     expect(registrar.locator("#per-error")).to_have_text("Det fanns inte då.")
 
+    # Sök: every service at once; the hit leads to the case
+    registrar.get_by_role("link", name="Sök", exact=True).click()
+    field(registrar, "Sökord").fill("civilsamhället samverkan")
+    registrar.get_by_role("button", name="Sök", exact=True).click()
+    hit = registrar.locator("ol.hits > li").filter(has_text=diary_number)
+    expect(hit.locator("mark").first).to_be_visible()
+    hit.get_by_role("link").click()
+    assert registrar.url == case_url
+
     auditor_sees_a_changed_event_named(browser, web, case_url, diary_number)
 
 

@@ -86,6 +86,11 @@ def test_adjustment_needs_every_adjuster_and_lists_the_decisions() -> None:
     assert held.state is MeetingState.ADJUSTED and held.adjusted_on == date(2025, 3, 6)
     assert [d["outcome"] for d in events[-1].decisions] == ["approved", "tabled"]
     assert vars(replay(events)) == vars(held)
+    assert held.allowed_commands() == ("record_public_notice",)
+    held.record_public_notice(notice_on=date(2025, 3, 7), actor=ACTOR)
+    assert held.allowed_commands() == ()  # nothing left: the page offers no notice form again
+    with pytest.raises(CommandNotAllowed):
+        held.record_public_notice(notice_on=date(2025, 3, 8), actor=ACTOR)
 
 
 def test_a_meeting_sent_in_utc_is_on_its_swedish_day() -> None:
