@@ -58,17 +58,54 @@ class Web:
         self.base_url = base_url
         self.configs = configs
 
-    def signed_in(self, browser: Browser, role: str) -> Page:
-        """A browser of its own for the role, signed in with the role's token on the sign-in page."""
-        page = browser.new_context(base_url=self.base_url, locale="sv-SE").new_page()
+    def signed_in(self, browser: Browser, role: str, javascript: bool = True) -> Page:
+        """A browser of its own for the role, signed in on the sign-in page with the keyboard alone:
+        Tab to the token field, type the role's token, Enter."""
+        page = browser.new_context(base_url=self.base_url, locale="sv-SE", java_script_enabled=javascript).new_page()
         page.set_default_timeout(15_000)
         page.goto("/arenden")
         assert "/logga-in" in page.url  # no session: the sign-in page first
-        page.get_by_label("Åtkomstnyckel", exact=True).fill(TEST_TOKENS[role]["token"])
-        page.get_by_role("button", name="Logga in").click()
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent") == "Hoppa till innehållet"
+        for _ in range(10):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.id") == "token":
+                break
+        else:
+            raise AssertionError("the token field cannot be reached with Tab")
+        page.keyboard.type(TEST_TOKENS[role]["token"])
+        page.keyboard.press("Enter")
         page.wait_for_url(re.compile(r"/arenden$"))
         assert TEST_TOKENS[role]["actor"] in page.locator("header").inner_text()
+        assert_accessible(page)
         return page
+
+
+# On each page: Swedish, one h1, every form control labelled, every button named, ids unique.
+ACCESSIBILITY_PROBLEMS = """() => {
+  const problems = [];
+  if (document.documentElement.lang !== "sv") problems.push("html lang is not sv");
+  if (document.querySelectorAll("h1").length !== 1) problems.push("not exactly one h1");
+  for (const control of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
+    if (!(control.labels && control.labels.length) && !control.getAttribute("aria-label"))
+      problems.push("unlabelled " + control.outerHTML.slice(0, 120));
+  }
+  for (const button of document.querySelectorAll("button, a[href]")) {
+    if (!button.textContent.trim() && !button.getAttribute("aria-label")) problems.push("unnamed " + button.outerHTML.slice(0, 120));
+  }
+  const ids = [...document.querySelectorAll("[id]")].map(e => e.id);
+  for (const id of new Set(ids.filter((id, i) => ids.indexOf(id) !== i))) problems.push("duplicate id " + id);
+  for (const element of document.querySelectorAll("[aria-describedby]")) {
+    for (const id of element.getAttribute("aria-describedby").split(" "))
+      if (!document.getElementById(id)) problems.push("aria-describedby names no element: " + id);
+  }
+  return problems;
+}"""
+
+
+def assert_accessible(page: Page) -> None:
+    problems = page.evaluate(ACCESSIBILITY_PROBLEMS)
+    assert problems == [], f"{page.url}: {problems}"
 
 
 def field(page: Page, label: str) -> Locator:

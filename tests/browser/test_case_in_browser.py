@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from services.initiatives.demo import seed_000
 from shared import clock
-from tests.browser.conftest import Web, field, reload_until, screenshot
+from tests.browser.conftest import Web, assert_accessible, field, reload_until, screenshot
 from tests.support.tampering import StoredRows
 
 
@@ -36,6 +36,7 @@ def test_a_case_from_submission_to_final_minutes_in_the_browser(browser: Browser
     expect(registrar.locator(".field.invalid")).to_have_count(1)
     expect(registrar.locator(".field.invalid .error")).to_have_text("Måste fyllas i.")
     expect(field(registrar, "Rubrik")).to_have_value(seed["submission"]["title"])  # nothing typed is lost
+    assert_accessible(registrar)
     screenshot(registrar, "form-with-field-message")
 
     submitted_on.fill("2025-05-17")
@@ -51,6 +52,7 @@ def test_a_case_from_submission_to_final_minutes_in_the_browser(browser: Browser
     registrar.get_by_role("button", name="Remittera").click()
     expect(registrar.locator("#arendets-lage")).to_have_text("under beredning")
     expect(registrar.get_by_text("Kerstin Hamre, samordnare")).to_be_visible()
+    assert_accessible(registrar)
 
     case_officer = web.signed_in(browser, "case_officer")
     case_officer.goto(case_url)
@@ -87,6 +89,7 @@ def test_a_case_from_submission_to_final_minutes_in_the_browser(browser: Browser
     decided = timeline.filter(has=registrar.locator("a", has_text="Beslut i paragraf"))
     expect(decided).to_contain_text("Sara Sekreterare")  # who
     expect(decided.locator("a")).to_have_attribute("href", meeting_url.removeprefix(web.base_url))
+    assert_accessible(registrar)
     screenshot(registrar, "case-final-with-timeline")
 
     # As of a day: the case and its timeline then, without forms; before it existed, said beside the date
@@ -106,6 +109,7 @@ def test_a_case_from_submission_to_final_minutes_in_the_browser(browser: Browser
     registrar.get_by_role("button", name="Sök", exact=True).click()
     hit = registrar.locator("ol.hits > li").filter(has_text=diary_number)
     expect(hit.locator("mark").first).to_be_visible()
+    assert_accessible(registrar)
     hit.get_by_role("link").click()
     assert registrar.url == case_url
 
@@ -121,6 +125,7 @@ def hold_meeting_in_browser(secretary: Page, diary_number: str) -> str:
     field(secretary, "Typ av organ").select_option("committee")
     field(secretary, "Sammankallande").fill("Region Västerbotten")
     field(secretary, "Mötesform").select_option("physical")
+    assert_accessible(secretary)
     secretary.get_by_role("button", name="Inrätta").click()
     expect(secretary.get_by_role("heading", level=1)).to_have_text("Regionala utvecklingsnämnden")
 
@@ -155,6 +160,7 @@ def hold_meeting_in_browser(secretary: Page, diary_number: str) -> str:
     expect(minutes).to_contain_text(diary_number)
     expect(minutes).to_contain_text("anses besvarat")
     expect(minutes).to_contain_text("Protokollet justerades")
+    assert_accessible(secretary)
     screenshot(secretary, "meeting-minutes-adjusted")
     return meeting_url
 
@@ -164,7 +170,7 @@ def timeline_types(page: Page) -> list[str]:
 
 
 def auditor_sees_a_changed_event_named(browser: Browser, web: Web, case_url: str, diary_number: str) -> None:
-    auditor = web.signed_in(browser, "auditor")
+    auditor = web.signed_in(browser, "auditor", javascript=False)  # reading needs no JavaScript
     auditor.goto(case_url)
     badge = auditor.locator("section.badge")
     expect(badge).to_contain_text("Oförändrat")

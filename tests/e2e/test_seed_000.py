@@ -155,7 +155,7 @@ def assert_auditors_tools(
 def test_make_run_starts_the_services_and_loads_the_demo(infrastructure: Infrastructure, tmp_path: Any) -> None:
     infrastructure.purge_inboxes()
     ports = {"initiatives": free_port(), "meetings": free_port(), "letters": free_port(), "evaluations": free_port(),
-             "audit": free_port()}
+             "audit": free_port(), "web": free_port()}
     env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "AMQP_URI": infrastructure.amqp_uri,
            **{f"{service.upper()}_PORT": str(port) for service, port in ports.items()}}
     with open(kept_log_path(str(tmp_path / "run_local.log")), "ab") as log:  # the services' log lines
@@ -166,8 +166,10 @@ def test_make_run_starts_the_services_and_loads_the_demo(infrastructure: Infrast
     development_auditor = {"Authorization": "Bearer dev-auditor"}  # the README's token
     try:
         assert runner.stdout is not None
-        first_line = runner.stdout.readline()
-        assert first_line.startswith("demo loaded: RUN ") and first_line.rstrip().endswith("(final)"), first_line
+        first_line = runner.stdout.readline()  # the web app's address comes first
+        assert first_line.startswith(f"web app on http://localhost:{ports['web']}"), first_line
+        demo_line = runner.stdout.readline()
+        assert demo_line.startswith("demo loaded: RUN ") and demo_line.rstrip().endswith("(final)"), demo_line
         initiatives = Api(f"http://127.0.0.1:{ports['initiatives']}")
         [demo] = initiatives.get("/initiatives", None, headers=development_auditor).json()["initiatives"]
         assert [p["name"] for p in demo["preparers"]] == [p["name"] for p in seed_000()["referral"]["preparers"]]
@@ -187,6 +189,13 @@ def test_make_run_starts_the_services_and_loads_the_demo(infrastructure: Infrast
         audit = Api(f"http://127.0.0.1:{ports['audit']}")  # reads the four services
         verification = audit.get(f"/cases/{demo['diary_number']}/verification", None, headers=development_auditor)
         assert verification.json()["intact"] and len(verification.json()["aggregates"]) == 2
+        web = requests.Session()  # the web app: a development role from its sign-in page, then the demo's case
+        web_url = f"http://127.0.0.1:{ports['web']}"
+        assert 'value="dev-registrar"' in web.get(f"{web_url}/logga-in").text
+        signed_in = web.post(f"{web_url}/logga-in", data={"token": "dev-registrar", "next": "/arenden"},
+                             headers={"Origin": web_url}, timeout=30)
+        assert signed_in.status_code == 200 and signed_in.url == f"{web_url}/arenden"
+        assert demo["diary_number"] in signed_in.text and "Registrator (utveckling)" in signed_in.text
     finally:
         runner.send_signal(signal.SIGTERM)
         runner.wait(timeout=60)

@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 from shared.chain import unseal
 from shared.cli import main as cases
 from tests.support.cases import drive, submit
-from tests.support.services import Api
+from tests.support.services import Api, assert_problem
 from tests.support.tampering import StoredRows
 
 
@@ -177,3 +177,12 @@ def test_the_audit_service_signs_the_packages_it_exports_with_its_key(
     assert checked.exit_code == 0 and "signature: verified" in checked.output, checked.output
     other = CliRunner().invoke(cases, ["check-archive", str(package), "--public-key", str(tmp_path / "other.pub.pem")])
     assert other.exit_code == 1 and "does not verify" in other.output, other.output
+    # Who reads what: every role the timeline and the states (each service's history is theirs to read
+    # too, and the web app's case page shows it); the verification and the package stay the auditor's.
+    audit = api_for(audit_config)
+    for role in ("registrar", "case_officer", "secretary", "strategist"):
+        timeline = audit.get(f"/cases/{case['diary_number']}/timeline", role)
+        assert timeline.status_code == 200 and timeline.json()["events"][0]["type"] == "Initiative.Submitted"
+        assert audit.get(f"/cases/{case['diary_number']}/states", role).status_code == 200
+        assert_problem(audit.get(f"/cases/{case['diary_number']}/verification", role), 403)
+        assert_problem(audit.get(f"/cases/{case['diary_number']}/archive", role), 403)

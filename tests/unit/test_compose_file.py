@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+WEB_PORT = 8000
 HTTP_PORTS = {"initiatives": 8001, "letters_of_intent": 8002, "meetings": 8003, "evaluations": 8004, "audit": 8005}
 DATA_DIRECTORIES = {"postgres": "/var/lib/postgresql/data", "rabbitmq": "/var/lib/rabbitmq"}
 # Settings whose value is a credential, or holds one (a broker URI with its password).
@@ -55,9 +56,21 @@ def secret_names(service: dict[str, Any]) -> set[str]:
 
 def test_only_the_services_http_ports_are_published(services: dict[str, Any]) -> None:
     publishing = {name: [published(port) for port in service.get("ports", [])] for name, service in services.items()}
-    assert publishing == {
-        name: [("", HTTP_PORTS[name])] if name in HTTP_PORTS else [] for name in services
-    }
+    ports = {**HTTP_PORTS, "web": WEB_PORT}
+    assert publishing == {name: [("", ports[name])] if name in ports else [] for name in services}
+
+
+def test_the_web_app_reads_the_services_on_the_compose_network_and_holds_no_database_secret(
+    services: dict[str, Any]
+) -> None:
+    import json
+
+    web = services["web"]
+    env = environment(web)
+    assert "DEVELOPMENT" not in env and env["TIME_ZONE"] == "Europe/Stockholm"
+    assert json.loads(env["WEB_SERVICES"]) == {name: f"http://{name}:{port}" for name, port in HTTP_PORTS.items()}
+    assert secret_names(web) == {"auth_token_digests"}
+    assert env["WEB_SECURE_COOKIE"].startswith("${WEB_SECURE_COOKIE:-true}")
     assert not any("expose" in service for service in services.values()), "nothing else is exposed"
 
 

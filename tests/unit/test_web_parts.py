@@ -146,3 +146,33 @@ def test_every_template_compiles_with_the_sites_filters() -> None:
     assert "cases/case.html" in names and "meetings/meeting.html" in names
     for name in names:
         site.templates.get_template(name)  # a syntax error, or a filter the site lacks, raises here
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(foreground: str, background: str) -> float:
+    lighter, darker = sorted((_luminance(foreground), _luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def test_the_style_sheets_text_colours_meet_wcag_aa_on_their_backgrounds() -> None:
+    """WCAG 2.1 AA: 4.5:1 for text. The colours are the style sheet's own (its :root variables and
+    the backgrounds text is set on)."""
+    import re
+    from pathlib import Path
+
+    css = (Path(__file__).resolve().parents[2] / "services/web/static/site.css").read_text()
+    colour = dict(re.findall(r"--([a-z]+):\s*(#[0-9a-fA-F]{6})", css))
+    backgrounds = {"white": "#ffffff", "wash": colour["wash"], "notice": "#eef7ee", "problem": "#fcf0f1",
+                   "overdue": "#fff4e5", "mark": "#ffe58a"}
+    assert {"ink", "link", "bad", "quiet", "good"} <= set(colour)
+    for text in ("ink", "link", "bad", "quiet"):
+        for name, background in backgrounds.items():
+            assert contrast(colour[text], background) >= 4.5, (text, name, contrast(colour[text], background))
+    assert contrast("#ffffff", colour["link"]) >= 4.5  # button text on the button
+    for background in ("#eef7ee", "#fcf0f1", "#fff4e5", "#ffe58a"):
+        assert background in css  # the backgrounds checked are the ones the sheet uses

@@ -68,4 +68,5 @@ routes = [
     Rule("/static/<name>", methods=["GET"], endpoint=static),
     Rule("/health", methods=["GET"], endpoint=health),
     Rule("/live", methods=["GET"], endpoint=health),
+    Rule("/ready", methods=["GET"], endpoint=health),  # ready when it answers: each page says which service is down
 ]
