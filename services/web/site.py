@@ -115,6 +115,22 @@ class Page:
                                          problem=refused.problem))
         return self.redirect(done(answer) if callable(done) else done, notice)
 
+    def offered(self, forms: Iterable[CommandForm], allowed: Iterable[str] | None = None) -> list[CommandForm]:
+        """The forms this user's roles may send, of the commands the aggregate allows now (`allowed`, its
+        `allowed_commands`; None where it has no such states)."""
+        allowed = None if allowed is None else set(allowed)
+        return [form for form in forms if form.allowed_for(self.roles) and (allowed is None or form.command in allowed)]
+
+    def item_command(self, forms: Mapping[str, CommandForm], command: str, item_id: Any,
+                     item_page: Callable[..., Response], done: str) -> Response:
+        """A form sent from an item's page: its command by name (404 when there is none); refused, the
+        item's page again (`item_page(page, item_id, failure=…)`); done, back to `done` with a notice."""
+        form = forms.get(command)
+        if form is None:
+            return self.site.problem_page(self, 404, "Det finns inget sådant steg", command)
+        return self.form_command(form, {"id": item_id}, lambda failure: item_page(self, item_id, failure=failure),
+                                 done, f"Klart: {form.title.lower()}.")
+
     def link(self, path: str, **params: Any) -> str:
         present = {k: v for k, v in params.items() if v not in (None, "", False)}
         return path + ("?" + urlencode(present) if present else "")

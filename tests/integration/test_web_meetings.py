@@ -146,7 +146,8 @@ def test_a_meeting_held_through_the_secretarys_forms_has_its_protokoll(web_url: 
     assert refused.status_code == 409
     top = section(refused.text, 'id="konflikt"', "</div>")
     assert "Det gick inte: ställa in" in top and "Sammanträdet är protokollet justerat." in top
-    assert "Det som går nu: anslå protokollet." in top
+    assert "Inget mer kan göras med sammanträdet." in top  # the notice is recorded: nothing is left to do
+    assert 'action="/sammantraden/' not in section(refused.text, "<h1>", "</main>")  # so no form is offered
     assert refused.text.index('id="konflikt"') < refused.text.index("<h1>")
 
     listed = web.get("/sammantraden", body_id=body_id, state="adjusted")

@@ -8,7 +8,7 @@ an agreement has no states, so its forms are the strategist's and the service an
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 from uuid import UUID
 
 from werkzeug.routing import Rule
@@ -139,20 +139,14 @@ def record_letter(page: Page) -> Response:
 
 def letter_page(page: Page, letter_id: UUID, failure: Failure | None = None) -> Response:
     letter = page.services.get(SERVICE, f"/letters/{letter_id}")
-    forms = [form for form in LETTER_COMMANDS
-             if form.command in letter.get("allowed_commands", ()) and form.allowed_for(page.roles)]
+    forms = page.offered(LETTER_COMMANDS, letter.get("allowed_commands", ()))
     evaluations, evaluations_note = evaluations_of(page, str(letter_id))
     return page.render("agreements/letter.html", status=failure.status if failure else 200, letter=letter,
                        forms=forms, failure=failure, evaluations=evaluations, evaluations_note=evaluations_note)
 
 
 def letter_command(page: Page, letter_id: UUID, command: str) -> Response:
-    form = LETTER_FORMS.get(command)
-    if form is None:
-        return page.site.problem_page(page, 404, "Det finns inget sådant steg", command)
-    again: Callable[..., Response] = lambda failure: letter_page(page, letter_id, failure=failure)  # noqa: E731
-    return page.form_command(form, {"id": letter_id}, again, f"/avsiktsforklaringar/{letter_id}",
-                             f"Klart: {form.title.lower()}.")
+    return page.item_command(LETTER_FORMS, command, letter_id, letter_page, f"/avsiktsforklaringar/{letter_id}")
 
 
 # --- agreements ------------------------------------------------------------------
@@ -212,12 +206,7 @@ def with_options(form: CommandForm, **options: tuple[tuple[str, str], ...]) -> C
 
 
 def agreement_command(page: Page, agreement_id: UUID, command: str) -> Response:
-    form = AGREEMENT_FORMS.get(command)
-    if form is None:
-        return page.site.problem_page(page, 404, "Det finns inget sådant steg", command)
-    again: Callable[..., Response] = lambda failure: agreement_page(page, agreement_id, failure=failure)  # noqa: E731
-    return page.form_command(form, {"id": agreement_id}, again, f"/overenskommelser/{agreement_id}",
-                             f"Klart: {form.title.lower()}.")
+    return page.item_command(AGREEMENT_FORMS, command, agreement_id, agreement_page, f"/overenskommelser/{agreement_id}")
 
 
 # --- the evaluations of a letter or an agreement ------------------------------------

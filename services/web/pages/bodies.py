@@ -2,7 +2,6 @@
 the secretary establishes bodies and keeps their members."""
 from __future__ import annotations
 
-from typing import Callable
 from uuid import UUID
 
 from werkzeug.routing import Rule
@@ -74,19 +73,14 @@ def body_page(page: Page, body_id: UUID, failure: Failure | None = None) -> Resp
         (m["membership_id"], f"{m['name']} ({word('member_role', m['role'])}, från {m['from_date']})")
         for m in body["memberships"] if not m.get("to_date")]
     forms = [with_options(form, "membership_id", open_memberships) if form.command == "end_membership" else form
-             for form in COMMANDS if form.allowed_for(page.roles)]
+             for form in page.offered(COMMANDS)]
     return page.render("meetings/body.html", status=failure.status if failure else 200, body=body,
                        members=on["memberships"], day=today if per_error else (per or today), per=per,
                        per_error=per_error, forms=forms, failure=failure)
 
 
 def body_command(page: Page, body_id: UUID, command: str) -> Response:
-    form = BY_COMMAND.get(command)
-    if form is None:
-        return page.site.problem_page(page, 404, "Det finns inget sådant steg", command)
-    again: Callable[..., Response] = lambda failure: body_page(page, body_id, failure=failure)  # noqa: E731
-    return page.form_command(form, {"id": body_id}, again, f"/organ/{body_id}", f"Klart: {form.title.lower()}.")
-
+    return page.item_command(BY_COMMAND, command, body_id, body_page, f"/organ/{body_id}")
 
 routes = [
     Rule("/organ", methods=["GET"], endpoint=body_list),

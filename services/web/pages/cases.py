@@ -2,7 +2,7 @@
 across the services, the case as it was on a day, its verification and archive package."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 from uuid import UUID
 
 from werkzeug.routing import Rule
@@ -140,8 +140,7 @@ def case_page(page: Page, case_id: UUID, failure: Failure | None = None) -> Resp
             timeline_error = f"{down.service_name.capitalize()} svarar inte just nu; tidslinjen kan inte visas."
         except Refused as refused:
             timeline_error = str(refused.problem.get("detail") or "")
-    forms = [form for form in COMMANDS if form.command in case.get("allowed_commands", ()) and
-             form.allowed_for(page.roles)] if not as_of else []
+    forms = page.offered(COMMANDS, case.get("allowed_commands", ())) if not as_of else []
     return page.render("cases/case.html", status=failure.status if failure else 200, case=case, forms=forms,
                        failure=failure, timeline=timeline, timeline_error=timeline_error, as_of=as_of, typed_as_of=typed_as_of,
                        as_of_error=as_of_error, verification=verification,
@@ -149,12 +148,7 @@ def case_page(page: Page, case_id: UUID, failure: Failure | None = None) -> Resp
 
 
 def case_command(page: Page, case_id: UUID, command: str) -> Response:
-    form = BY_COMMAND.get(command)
-    if form is None:
-        return page.site.problem_page(page, 404, "Det finns inget sådant steg", command)
-    again: Callable[..., Response] = lambda failure: case_page(page, case_id, failure=failure)  # noqa: E731
-    return page.form_command(form, {"id": case_id}, again, f"/arenden/{case_id}",
-                             f"Klart: {form.title.lower()}.")
+    return page.item_command(BY_COMMAND, command, case_id, case_page, f"/arenden/{case_id}")
 
 
 def archive(page: Page, case_id: UUID) -> Response:

@@ -4,7 +4,7 @@ findings, complete, publish."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 from uuid import UUID
 
 from werkzeug.routing import Rule
@@ -108,8 +108,7 @@ def plan_evaluation(page: Page) -> Response:
 
 def evaluation_page(page: Page, evaluation_id: UUID, failure: Failure | None = None) -> Response:
     evaluation = page.services.get(SERVICE, f"/evaluations/{evaluation_id}")
-    forms = [form for form in COMMANDS
-             if form.command in evaluation.get("allowed_commands", ()) and form.allowed_for(page.roles)]
+    forms = page.offered(COMMANDS, evaluation.get("allowed_commands", ()))
     subject = evaluation.get("subject") or {}
     subject_page = SUBJECT_PAGES.get(subject.get("kind", ""), "").format(subject.get("reference"))
     if subject.get("kind") == "case":
@@ -125,12 +124,7 @@ def evaluation_page(page: Page, evaluation_id: UUID, failure: Failure | None = N
 
 
 def evaluation_command(page: Page, evaluation_id: UUID, command: str) -> Response:
-    form = BY_COMMAND.get(command)
-    if form is None:
-        return page.site.problem_page(page, 404, "Det finns inget sådant steg", command)
-    again: Callable[..., Response] = lambda failure: evaluation_page(page, evaluation_id, failure=failure)  # noqa: E731
-    return page.form_command(form, {"id": evaluation_id}, again, f"/utvarderingar/{evaluation_id}",
-                             f"Klart: {form.title.lower()}.")
+    return page.item_command(BY_COMMAND, command, evaluation_id, evaluation_page, f"/utvarderingar/{evaluation_id}")
 
 
 routes = [

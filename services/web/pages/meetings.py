@@ -3,7 +3,7 @@ närvaro and protokoll, and the secretary's commands as forms (those the meeting
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 from uuid import UUID
 
 from werkzeug.routing import Rule
@@ -108,19 +108,13 @@ def schedule_meeting(page: Page) -> Response:
 
 def meeting_page(page: Page, meeting_id: UUID, failure: Failure | None = None) -> Response:
     meeting = page.services.get("meetings", f"/meetings/{meeting_id}")
-    forms = [fitted(form, meeting) for form in COMMANDS
-             if form.command in meeting.get("allowed_commands", ()) and form.allowed_for(page.roles)]
+    forms = [fitted(form, meeting) for form in page.offered(COMMANDS, meeting.get("allowed_commands", ()))]
     return page.render("meetings/meeting.html", status=failure.status if failure else 200, meeting=meeting,
                        forms=forms, failure=failure)
 
 
 def meeting_command(page: Page, meeting_id: UUID, command: str) -> Response:
-    form = BY_COMMAND.get(command)
-    if form is None:
-        return page.site.problem_page(page, 404, "Det finns inget sådant steg", command)
-    again: Callable[..., Response] = lambda failure: meeting_page(page, meeting_id, failure=failure)  # noqa: E731
-    return page.form_command(form, {"id": meeting_id}, again, f"/sammantraden/{meeting_id}",
-                             f"Klart: {form.title.lower()}.")
+    return page.item_command(BY_COMMAND, command, meeting_id, meeting_page, f"/sammantraden/{meeting_id}")
 
 
 def fitted(form: CommandForm, meeting: dict[str, Any]) -> CommandForm:
