@@ -70,7 +70,10 @@ def test_the_web_app_reads_the_services_on_the_compose_network_and_holds_no_data
     assert "DEVELOPMENT" not in env and env["TIME_ZONE"] == "Europe/Stockholm"
     assert json.loads(env["WEB_SERVICES"]) == {name: f"http://{name}:{port}" for name, port in HTTP_PORTS.items()}
     assert secret_names(web) == {"auth_token_digests"}
-    assert env["WEB_SECURE_COOKIE"].startswith("${WEB_SECURE_COOKIE:-true}")
+    passed_through = {name for name, value in web["environment"].items() if value is None}
+    assert passed_through == {"WEB_SECURE_COOKIE", "WEB_PUBLIC_URL", "OIDC_ISSUER", "OIDC_AUDIENCE", "OIDC_CLIENT_ID"}
+    config = (REPO_ROOT / "services/web/config.yml").read_text(encoding="utf-8")
+    assert "WEB_SECURE_COOKIE: ${WEB_SECURE_COOKIE:true}" in config  # unset, the cookie is Secure
     assert not any("expose" in service for service in services.values()), "nothing else is exposed"
 
 
