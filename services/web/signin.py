@@ -28,7 +28,6 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
 from shared.auth import Actor, CLOCK_SKEW_SECONDS, DEFAULT_ALGORITHMS, IdentityProviderUnavailable
-from shared.errors import Unauthenticated
 from services.web.site import SESSION_COOKIE, Page, _local, public
 
 log = logging.getLogger(__name__)
@@ -242,6 +241,11 @@ def _signin(page: Page) -> OpenIdSignIn | None:
     return page.site.settings.oidc
 
 
+def _not_here(page: Page) -> Response:
+    return page.site.problem_page(page, 404, "Inloggningen finns inte här",
+                                  "Webbplatsen är inte inställd för regionens inloggning.")
+
+
 def _failed(page: Page, failure: SignInFailed) -> Response:
     page.cookies.append((FLOW_COOKIE, "", {"max_age": 0, "path": FLOW_PATH}))
     return page.site.problem_page(page, failure.status, failure.title, failure.detail)
@@ -252,8 +256,7 @@ def start(page: Page) -> Response:
     """/logga-in/oidc?next=: off to the identity provider, the flow remembered in its cookie."""
     signin = _signin(page)
     if signin is None:
-        return page.site.problem_page(page, 404, "Inloggningen finns inte här",
-                                      "Webbplatsen är inte inställd för regionens inloggning.")
+        return _not_here(page)
     flow = Flow.new(page.request.args.get("next") or "/")
     try:
         location = signin.authorization_url(flow)
@@ -268,8 +271,7 @@ def finish(page: Page) -> Response:
     """/logga-in/oidc/klar?code=&state=: back from the identity provider."""
     signin = _signin(page)
     if signin is None:
-        return page.site.problem_page(page, 404, "Inloggningen finns inte här",
-                                      "Webbplatsen är inte inställd för regionens inloggning.")
+        return _not_here(page)
     try:
         token, expires_at, id_token, target, actor = _finish(page, signin)
     except SignInFailed as failure:
@@ -324,12 +326,9 @@ def _finish(page: Page, signin: OpenIdSignIn) -> tuple[str, int, str | None, str
         signin.check_id_token(str(id_token), flow)
     token = str(tokens["access_token"])
     try:
-        actor = page.site.settings.authenticator.actor_for(token)
+        actor = page.site.actor_for(token)
     except IdentityProviderUnavailable:
         raise _unavailable("dess nycklar gick inte att läsa") from None
-    except Unauthenticated as refused:
-        log.warning("the access token of a sign-in was refused: %s", refused)
-        actor = None
     if actor is None:
         raise SignInFailed(401, "Inloggningen gäller inte här",
                            "Inloggningstjänsten gav en åtkomstnyckel som ärendetjänsterna inte godtar "

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
@@ -182,11 +182,11 @@ class Site:
             response.headers["Allow"] = ", ".join(error.valid_methods or [])
             return response
         try:
-            page.actor = self.settings.authenticator.actor_for(token) if token else None
+            page.actor = self.actor_for(token) if token else None
         except IdentityProviderUnavailable:
             return self.problem_page(page, 503, "Inloggningen svarar inte",
                                      "Identitetstjänsten går inte att nå just nu. Försök igen om en stund.")
-        except Unauthenticated:  # an expired or foreign token in the cookie: signed out, not a failed page
+        if token and page.actor is None:  # an expired or foreign token in the cookie: signed out, not a failed page
             page.cookies.append((SESSION_COOKIE, "", {"max_age": 0}))
         if page.actor is None and not getattr(endpoint, "public", False):
             return page.redirect(page.link("/logga-in", next=_local(request.full_path)))
@@ -219,6 +219,15 @@ class Site:
             return self.problem_page(page, 500, "Något gick fel på sidan",
                                      "Felet är loggat. Ange felkoden nedan om du kontaktar supporten.")
 
+    def actor_for(self, token: str) -> Actor | None:
+        """Whom a session's token stands for; None when the authenticator does not know it or refuses it
+        (a JWT that has expired, is forged, or is for another audience: the reason is logged)."""
+        try:
+            return self.settings.authenticator.actor_for(token)
+        except Unauthenticated as refused:
+            log.info("a token was refused: %s", refused)
+            return None
+
     def problem_page(self, page: Page, status: int, title: str, detail: str) -> Response:
         return page.render("problem.html", status=status, code=status, title=title, detail=detail,
                            request_id=request_id_of(page.request))
@@ -242,8 +251,6 @@ def _local(path: str) -> str:
 
 
 def _notice(request: Request) -> str | None:
-    from urllib.parse import unquote
-
     value = request.cookies.get(NOTICE_COOKIE)
     return unquote(value)[:300] if value else None
 

@@ -107,21 +107,13 @@ def by_diary_number(page: Page) -> Response:
 
 
 def new_case(page: Page, failure: Failure | None = None) -> Response:
-    return page.render("cases/new.html", form=SUBMIT, failure=failure, status=failure.status if failure else 200)
+    return page.render("form_page.html", form=SUBMIT, action="/arenden/nytt", failure=failure,
+                       back=("/arenden", "Ärenden"), status=failure.status if failure else 200)
 
 
 def submit_case(page: Page) -> Response:
-    values = page.request.form.to_dict()
-    try:
-        created = page.services.post("initiatives", "/initiatives", SUBMIT.body(values))
-    except Refused as refused:
-        if refused.status not in (400, 409):
-            raise
-        from services.web.forms import field_errors
-
-        by_field, general = field_errors(refused.problem, SUBMIT)
-        return new_case(page, Failure("submit", values, by_field, general, refused.status, refused.problem))
-    return page.redirect(f"/arenden/{created['id']}", "Ärendet är inlämnat.")
+    return page.form_command(SUBMIT, {}, lambda failure: new_case(page, failure),
+                             lambda created: f"/arenden/{created['id']}", "Ärendet är inlämnat.")
 
 
 def case_page(page: Page, case_id: UUID, failure: Failure | None = None) -> Response:

@@ -98,7 +98,8 @@ def meeting_list(page: Page) -> Response:
 
 def new_meeting(page: Page, failure: Failure | None = None) -> Response:
     form = with_options(SCHEDULE, "body_id", ((b["id"], b["name"]) for b in bodies(page)))
-    return page.render("meetings/new.html", status=failure.status if failure else 200, form=form, failure=failure)
+    return page.render("form_page.html", form=form, action="/sammantraden/nytt", failure=failure,
+                       back=("/sammantraden", "Sammanträden"), status=failure.status if failure else 200)
 
 
 def schedule_meeting(page: Page) -> Response:

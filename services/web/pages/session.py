@@ -8,7 +8,6 @@ from werkzeug.wrappers import Response
 
 from services.web.signin import signed_out_at_provider
 from services.web.site import HERE, SESSION_COOKIE, Page, _local, public
-from shared.errors import Unauthenticated
 from shared.http import json_response
 
 SESSION_HOURS = 10  # a working day; the token's own expiry ends it sooner
@@ -16,9 +15,13 @@ SESSION_HOURS = 10  # a working day; the token's own expiry ends it sooner
 
 @public
 def sign_in_form(page: Page) -> Response:
-    development = page.site.settings.development_tokens
-    return page.render("sign_in.html", development=development, next=_local(page.request.args.get("next", "/")),
-                       oidc=page.site.settings.oidc is not None, error=None)
+    return sign_in_page(page, _local(page.request.args.get("next", "/")))
+
+
+def sign_in_page(page: Page, target: str, status: int = 200, error: str | None = None) -> Response:
+    """The ways in this site offers: OpenID Connect, the development roles, a token."""
+    return page.render("sign_in.html", status=status, development=page.site.settings.development_tokens,
+                       next=target, oidc=page.site.settings.oidc is not None, error=error)
 
 
 @public
@@ -27,14 +30,9 @@ def sign_in(page: Page) -> Response:
     authenticator knows it; OpenID Connect sign-in goes through services.web.signin instead."""
     token = (page.request.form.get("token") or "").strip()
     target = _local(page.request.form.get("next") or "/")
-    try:
-        actor = page.site.settings.authenticator.actor_for(token) if token else None
-    except Unauthenticated:  # a JWT that is expired, forged or for another audience
-        actor = None
+    actor = page.site.actor_for(token) if token else None
     if actor is None:
-        return page.render("sign_in.html", status=401, development=page.site.settings.development_tokens,
-                           next=target, oidc=page.site.settings.oidc is not None,
-                           error="Nyckeln är okänd eller har gått ut.")
+        return sign_in_page(page, target, status=401, error="Nyckeln är okänd eller har gått ut.")
     page.cookies.append((SESSION_COOKIE, token, {"max_age": SESSION_HOURS * 3600}))
     return page.redirect(target, f"Inloggad som {actor.name}.")
 
