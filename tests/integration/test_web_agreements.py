@@ -14,7 +14,8 @@ from services.letters_of_intent.demo import load_agreement, seed
 from services.web.service import WebService
 from tests.integration.conftest import running
 from tests.support.meetings import eventually
-from tests.support.services import AUTH_TOKEN_DIGESTS, TEST_TOKENS, Api, free_port
+from tests.support.services import TEST_TOKENS, Api
+from tests.support.web import web_config
 
 LETTER = seed("seed_000_letters")["letters"][0]["letter"]  # Samforma, signed 2024-03-01
 
@@ -52,12 +53,10 @@ def signed_in(base_url: str, role: str) -> Web:
 @pytest.fixture
 def web_url(container_factory: Any, letters_api: Api, evaluations_api: Api,
             letters_config: dict[str, Any]) -> Iterator[str]:
-    address = f"127.0.0.1:{free_port()}"
-    config = {"AMQP_URI": letters_config["AMQP_URI"], "WEB_SERVER_ADDRESS": address,
-              "WEB_SERVICES": {"letters_of_intent": letters_api.base_url, "evaluations": evaluations_api.base_url},
-              "AUTH_TOKEN_DIGESTS": AUTH_TOKEN_DIGESTS, "WEB_SECURE_COOKIE": "false"}
+    config = web_config(letters_config["AMQP_URI"], {"letters_of_intent": letters_api.base_url,
+                                                     "evaluations": evaluations_api.base_url})
     for _ in running(container_factory, WebService, config):
-        yield f"http://{address}"
+        yield f"http://{config['WEB_SERVER_ADDRESS']}"
 
 
 @pytest.fixture

@@ -28,7 +28,8 @@ from services.web.signin import FLOW_COOKIE, code_challenge
 from tests.integration.conftest import running
 from tests.integration.test_authentication import KEY_ID, IdentityProvider
 from tests.support.infrastructure import Infrastructure
-from tests.support.services import AUTH_TOKEN_DIGESTS, Api, api_for, free_port, service_config
+from tests.support.services import Api, api_for, free_port, service_config
+from tests.support.web import closed_url, web_config
 
 AUDIENCE = "regional-cases"
 CLIENT_ID = "arenden-web"
@@ -41,25 +42,6 @@ PERSON = "Ingrid Inloggad"
 def store_config(tmp_path: Any) -> dict[str, Any]:
     """One store: what is tested here is the web app, which keeps no data."""
     return {"PERSISTENCE": "sqlite", "DATA_DIR": str(tmp_path / "data")}
-
-
-def closed_url() -> str:
-    """Where nothing listens: a service that is down."""
-    return f"http://127.0.0.1:{free_port()}"
-
-
-def web_config(amqp_uri: str, services: dict[str, str], **overrides: Any) -> dict[str, Any]:
-    every = {name: closed_url() for name in ("initiatives", "letters_of_intent", "meetings", "evaluations", "audit")}
-    return {
-        "AMQP_URI": amqp_uri,
-        "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}",
-        "WEB_SERVICES": {**every, **services},
-        "AUTH_TOKEN_DIGESTS": AUTH_TOKEN_DIGESTS,
-        "WEB_SECURE_COOKIE": "false",
-        "DEVELOPMENT": "false",
-        "WEB_SERVICE_TIMEOUT": 5,
-        **overrides,
-    }
 
 
 class Browser:

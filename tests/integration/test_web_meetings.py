@@ -14,7 +14,8 @@ import requests
 from services.web.service import WebService
 from tests.integration.conftest import running
 from tests.support.meetings import establish_body
-from tests.support.services import AUTH_TOKEN_DIGESTS, TEST_TOKENS, Api, free_port
+from tests.support.services import TEST_TOKENS, Api
+from tests.support.web import web_config
 
 
 @dataclass
@@ -63,16 +64,9 @@ def section(page: str, marker: str, end: str) -> str:
 
 @pytest.fixture
 def web_url(container_factory: Any, infrastructure: Any, meetings_api: Api) -> Iterator[str]:
-    address = f"127.0.0.1:{free_port()}"
-    nowhere = "http://127.0.0.1:9"  # the other services: not asked by these pages
-    config = {
-        "AMQP_URI": infrastructure.amqp_uri, "WEB_SERVER_ADDRESS": address, "AUTH_TOKEN_DIGESTS": AUTH_TOKEN_DIGESTS,
-        "WEB_SECURE_COOKIE": "false",
-        "WEB_SERVICES": {"meetings": meetings_api.base_url, "initiatives": nowhere, "letters_of_intent": nowhere,
-                         "evaluations": nowhere, "audit": nowhere},
-    }
+    config = web_config(infrastructure.amqp_uri, {"meetings": meetings_api.base_url})
     for _ in running(container_factory, WebService, config):
-        yield f"http://{address}"
+        yield f"http://{config['WEB_SERVER_ADDRESS']}"
 
 
 def test_a_meeting_held_through_the_secretarys_forms_has_its_protokoll(web_url: str, meetings_api: Api) -> None:
