@@ -109,6 +109,24 @@ class CommandNotAllowed(CaseError):
         }
 
 
+class RuleBroken(CaseError):
+    """A command the procedure forbids, whatever the state: a quorum not reached, a motion still in committee.
+
+    `rule` names the rule in a word a client can act on (problem+json `rule`); the detail says it in full.
+    """
+
+    status = 409
+    title = "The procedure does not allow this"
+    problem_type = "/problems/rule-broken"
+
+    def __init__(self, rule: str, detail: str):
+        self.rule = rule
+        super().__init__(detail)
+
+    def problem(self) -> dict[str, Any]:
+        return {**super().problem(), "rule": self.rule}
+
+
 class ConcurrentChange(CaseError):
     """Someone else changed the aggregate between our read and our write."""
 

@@ -34,6 +34,8 @@ class ProblemSchema(Schema):
     command = fields.String(metadata={"description": "the refused command (409)"})
     state = fields.String(metadata={"description": "the aggregate's state (409)"})
     allowed_commands = fields.List(fields.String())
+    rule = fields.String(metadata={"description": "the rule of procedure the request broke (409 rule-broken), "
+                                                  "e.g. quorum, two-levels, casting-vote"})
     checks = fields.Dict(keys=fields.String(), values=fields.String(),
                          metadata={"description": "/ready: each check and its state, ok or what is wrong (503)"})
 
@@ -159,7 +161,7 @@ def _authorised(
 
 _ERROR_TEXT = {
     404: "Not found",
-    409: "Not allowed in the current state, or changed concurrently",
+    409: "Not allowed in the current state, by the rules of procedure, or changed concurrently",
     502: "A service this one reads could not be read",
     503: "The event store is unavailable (/ready: not ready, naming what is not)",
 }

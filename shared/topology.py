@@ -12,7 +12,12 @@ EVERY_EVENT = ["#"]
 
 # source service -> consuming service -> event types (routing keys) it applies
 SUBSCRIPTIONS: dict[str, dict[str, list[str]]] = {
-    "initiatives": {"audit": EVERY_EVENT},
+    "initiatives": {
+        "meetings": [  # who may decide a case: the bodies preparing it, their proposals, a referral back
+            "Initiative.ReferredForPreparation", "Initiative.ProposalRecorded", "Initiative.DecisionRecorded",
+        ],
+        "audit": EVERY_EVENT,
+    },
     "letters_of_intent": {
         "evaluations": ["CollaborationAgreement.ReviewFellDue"],  # a review falling due plans an evaluation
         "audit": EVERY_EVENT,

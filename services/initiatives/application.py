@@ -66,11 +66,11 @@ class InitiativesApplication(CaseApplication):
 
     def refer_for_preparation(
         self, initiative_id: UUID, *, actor: str, preparers: list[dict[str, Any]],
-        due_date: date | None = None, referred_on: date | None = None,
+        due_date: date | None = None, referred_on: date | None = None, preparing_bodies: list[str] = (),
     ) -> Initiative:
         return self._change(
             initiative_id, "refer_for_preparation", actor=actor, preparers=preparers,
-            due_date=due_date, referred_on=referred_on or clock.today(),
+            due_date=due_date, referred_on=referred_on or clock.today(), preparing_bodies=preparing_bodies,
         )
 
     def draft_answer(self, initiative_id: UUID, *, actor: str, **answer: Any) -> Initiative:
@@ -96,11 +96,11 @@ class InitiativesApplication(CaseApplication):
 
     def record_decision(
         self, initiative_id: UUID, *, actor: str, outcome: str, text: str,
-        paragraph: str | None = None, decided_on: date | None = None,
+        paragraph: str | None = None, decided_on: date | None = None, proposal_to: str | None = None,
     ) -> Initiative:
         return self._change(
             initiative_id, "record_decision", actor=actor, outcome=outcome, text=text,
-            paragraph=paragraph, decided_on=decided_on or clock.today(),
+            paragraph=paragraph, decided_on=decided_on or clock.today(), proposal_to=proposal_to,
         )
 
     def finalise_decision(
@@ -146,8 +146,9 @@ class InitiativesApplication(CaseApplication):
             return []
         payload, actor = envelope["payload"], envelope["actor"] or source
         if envelope["type"] == "Meeting.MinutesAdjusted":
-            return self._for_each_case(source, envelope, [
-                d["diary_number"] for d in payload["decisions"] if d["outcome"] in CONCLUSIVE_OUTCOME_VALUES
+            return self._for_each_case(source, envelope, [  # a proposal waits for the body that concludes
+                d["diary_number"] for d in payload["decisions"]
+                if d["outcome"] in CONCLUSIVE_OUTCOME_VALUES and not d.get("proposal_to")
             ], "finalise", actor=actor, minutes_adjusted_on=date.fromisoformat(payload["adjusted_on"]))
         meeting_id = envelope["aggregate_id"]
         if envelope["type"] == "Meeting.Cancelled":
@@ -162,7 +163,8 @@ class InitiativesApplication(CaseApplication):
         if envelope["type"] == "Meeting.ItemDecided":
             return [self._changed(envelope["diary_number"], "record_decision", actor=actor,
                                   outcome=payload["outcome"], paragraph=payload["paragraph"],
-                                  text=payload["text"], decided_on=date.fromisoformat(payload["decided_on"]))]
+                                  text=payload["text"], decided_on=date.fromisoformat(payload["decided_on"]),
+                                  proposal_to=payload.get("proposal_to"))]
         if envelope["type"] == "Meeting.ItemWithdrawn":
             return self._unscheduled([envelope["diary_number"]], meeting_id, actor=actor,
                                      reason=f"Utgick ur föredragningslistan: {payload['reason']}")

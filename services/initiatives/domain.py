@@ -15,6 +15,7 @@ from eventsourcing.domain import event
 
 from shared.domain import CommandsByState, TracedAggregate
 from shared.errors import InvalidRequest
+from shared.procedure import check_decision_level, same_body, standing
 
 
 class Kind(str, Enum):
@@ -28,6 +29,7 @@ class State(str, Enum):
     IN_PREPARATION = "in_preparation"
     ANSWER_DRAFTED = "answer_drafted"
     SCHEDULED = "scheduled"
+    PROPOSED = "proposed"  # a preparing body decided its proposal; the body addressed waits to conclude
     DECIDED = "decided"
     FINAL = "final"
     DISPATCHED = "dispatched"
@@ -52,6 +54,7 @@ ALLOWED_COMMANDS: dict[State, tuple[str, ...]] = {
     State.IN_PREPARATION: ("refer_for_preparation", "draft_answer", "withdraw"),
     State.ANSWER_DRAFTED: ("refer_for_preparation", "draft_answer", "schedule_for_decision", "withdraw"),
     State.SCHEDULED: ("record_decision", "schedule_for_decision", "unschedule", "withdraw"),
+    State.PROPOSED: ("schedule_for_decision", "withdraw"),
     State.DECIDED: ("finalise",),
     State.FINAL: ("dispatch",),
     State.DISPATCHED: ("close",),
@@ -60,7 +63,7 @@ ALLOWED_COMMANDS: dict[State, tuple[str, ...]] = {
 }
 
 UNDECIDED_STATES = {
-    State.SUBMITTED, State.REGISTERED, State.IN_PREPARATION, State.ANSWER_DRAFTED, State.SCHEDULED,
+    State.SUBMITTED, State.REGISTERED, State.IN_PREPARATION, State.ANSWER_DRAFTED, State.SCHEDULED, State.PROPOSED,
 }
 
 
@@ -102,6 +105,8 @@ class Initiative(CommandsByState, TracedAggregate):
         self.diary_number: str | None = None
         self.registered_on: date | None = None
         self.preparers: list[dict[str, Any]] = []
+        self.preparing_bodies: list[str] = []
+        self.proposals: list[dict[str, Any]] = []  # this round's proposals by the preparing bodies, in order
         self.due_date: date | None = None
         self.answer: dict[str, Any] | None = None
         self.answer_revision = 0
@@ -119,6 +124,11 @@ class Initiative(CommandsByState, TracedAggregate):
         return self.state in UNDECIDED_STATES and self.due_date is not None and self.due_date < today
 
     @property
+    def standing(self) -> str | None:
+        """Where a case in the council's procedure stands: 'proposed by …, awaiting …'."""
+        return standing(self.proposals, self.addressed_to) if self.state is State.PROPOSED else None
+
+    @property
     def decision(self) -> dict[str, Any] | None:
         """The latest recorded decision."""
         return self.decisions[-1] if self.decisions else None
@@ -130,16 +140,25 @@ class Initiative(CommandsByState, TracedAggregate):
         self._registered(diary=diary, diary_number=diary_number, registered_on=registered_on, actor=actor)
 
     def refer_for_preparation(
-        self, *, preparers: list[dict[str, Any]], due_date: date | None, referred_on: date, actor: str
+        self, *, preparers: list[dict[str, Any]], due_date: date | None, referred_on: date, actor: str,
+        preparing_bodies: list[str] = (),  # type: ignore[assignment]
     ) -> None:
+        """`preparing_bodies`: the bodies that prepare the case in turn, each deciding a proposal to the next."""
         self.check_allows("refer_for_preparation")
+        for number, body in enumerate(preparing_bodies):
+            if same_body(body, self.addressed_to):
+                raise InvalidRequest.for_field(f"preparing_bodies.{number}", f"{body} is the body the case is "
+                                               "addressed to: it concludes the case, it does not prepare it")
+            if any(same_body(body, earlier) for earlier in preparing_bodies[:number]):
+                raise InvalidRequest.for_field(f"preparing_bodies.{number}", f"{body} is named twice")
         due_date = due_date or default_due_date(self.kind, self.submitted_on)
         if due_date is None:
             raise InvalidRequest.for_field("due_date", "required for an initiative (a motion defaults to one year)")
         if due_date < referred_on:
             raise InvalidRequest.for_field("due_date", f"must not be before the referral date {referred_on}")
         self._referred_for_preparation(
-            preparers=preparers, due_date=due_date, referred_on=referred_on, actor=actor
+            preparers=preparers, due_date=due_date, referred_on=referred_on, actor=actor,
+            preparing_bodies=list(preparing_bodies), addressed_to=self.addressed_to,
         )
 
     def draft_answer(self, *, answer: dict[str, Any], actor: str) -> None:
@@ -164,11 +183,22 @@ class Initiative(CommandsByState, TracedAggregate):
         self._unscheduled(reason=reason, actor=actor)
 
     def record_decision(
-        self, *, outcome: str, paragraph: str | None, text: str, decided_on: date, actor: str
+        self, *, outcome: str, paragraph: str | None, text: str, decided_on: date, actor: str,
+        proposal_to: str | None = None,
     ) -> None:
+        """The scheduled body's decision; with `proposal_to`, a proposal to the body that decides next."""
         self.check_allows("record_decision")
+        outcome = Outcome(outcome).value
+        check_decision_level(
+            body=(self.schedule or {}).get("body") or self.addressed_to, outcome=outcome, proposal_to=proposal_to,
+            addressed_to=self.addressed_to, preparing_bodies=self.preparing_bodies, proposals=self.proposals,
+        )
+        if proposal_to is not None:
+            self._proposal_recorded(outcome=outcome, paragraph=paragraph, text=text, decided_on=decided_on,
+                                    body=(self.schedule or {}).get("body"), proposal_to=proposal_to, actor=actor)
+            return
         self._decision_recorded(
-            outcome=Outcome(outcome).value, paragraph=paragraph, text=text, decided_on=decided_on, actor=actor
+            outcome=outcome, paragraph=paragraph, text=text, decided_on=decided_on, actor=actor
         )
 
     def finalise(self, *, minutes_adjusted_on: date, actor: str) -> None:
@@ -196,12 +226,32 @@ class Initiative(CommandsByState, TracedAggregate):
         self.registered_on = registered_on
         self.state = State.REGISTERED
 
-    @event("ReferredForPreparation")
+    class ReferredForPreparation(TracedAggregate.Event):
+        """Version 2 names the bodies that prepare the case in turn, and the body it is addressed to,
+        so the meetings service can check who may decide it."""
+
+        class_version = 2
+        preparers: list[dict[str, Any]]
+        due_date: date
+        referred_on: date
+        actor: str
+        preparing_bodies: list[str]
+        addressed_to: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["preparing_bodies"] = []
+            state["addressed_to"] = None
+
+    @event(ReferredForPreparation)
     def _referred_for_preparation(
-        self, preparers: list[dict[str, Any]], due_date: date, referred_on: date, actor: str
+        self, preparers: list[dict[str, Any]], due_date: date, referred_on: date, actor: str,
+        preparing_bodies: list[str], addressed_to: str | None,
     ) -> None:
         self.preparers = list(preparers)
         self.due_date = due_date
+        self.preparing_bodies = list(preparing_bodies)
+        self.proposals = []
         self.state = State.IN_PREPARATION
 
     @event("AnswerDrafted")
@@ -220,7 +270,7 @@ class Initiative(CommandsByState, TracedAggregate):
     @event("Unscheduled")
     def _unscheduled(self, reason: str, actor: str) -> None:
         self.schedule = None
-        self.state = State.ANSWER_DRAFTED
+        self.state = State.PROPOSED if self.proposals else State.ANSWER_DRAFTED
 
     @event("DecisionRecorded")
     def _decision_recorded(
@@ -238,10 +288,23 @@ class Initiative(CommandsByState, TracedAggregate):
         if outcome == Outcome.REFERRED_BACK.value:
             self.state = State.IN_PREPARATION
             self.schedule = None
+            self.proposals = []  # prepared anew: each preparing body proposes again
         elif outcome == Outcome.TABLED.value:
             self.state = State.SCHEDULED
         else:
             self.state = State.DECIDED
+
+    @event("ProposalRecorded")
+    def _proposal_recorded(
+        self, outcome: str, paragraph: str | None, text: str, decided_on: date, body: str | None, proposal_to: str,
+        actor: str,
+    ) -> None:
+        self.proposals.append({
+            "outcome": outcome, "paragraph": paragraph, "text": text, "decided_on": decided_on,
+            "proposal_to": proposal_to, **(self.schedule or {}), "body": body,
+        })
+        self.schedule = None
+        self.state = State.PROPOSED
 
     @event("Finalised")
     def _finalised(self, minutes_adjusted_on: date, actor: str) -> None:

@@ -53,6 +53,10 @@ class ReferForPreparation(Schema):
     preparers = fields.List(fields.Nested(Preparer), required=True, validate=validate.Length(min=1, max=50))
     due_date = day(load_default=None, metadata={"description": "a motion defaults to one year after submission"})
     referred_on = day(load_default=None)
+    preparing_bodies = fields.List(text_field(200), load_default=list, validate=validate.Length(max=5), metadata={
+        "description": "the bodies that prepare the case in turn, each deciding a proposal to the next; the body "
+                       "the case is addressed to concludes it. Empty: that body decides it directly.",
+        "example": ["Regionala utvecklingsnämnden", "Regionstyrelsen"]})
 
 
 class DraftAnswer(Schema):
@@ -78,6 +82,9 @@ class RecordDecision(Schema):
     paragraph = text_field(20, load_default=None, metadata={"example": "§ 22"})
     text = text_field(required=True)
     decided_on = day(load_default=None)
+    proposal_to = text_field(200, load_default=None, metadata={
+        "description": "the decision is a proposal to this body (förslag till beslut), which decides next",
+        "example": "Regionfullmäktige"})
 
 
 class FinaliseDecision(Schema):
@@ -133,6 +140,10 @@ class DecisionView(RecordDecision):
     meeting_date = fields.Date(allow_none=True)
 
 
+class ProposalView(DecisionView):
+    """A preparing body's proposal to the body that decides next."""
+
+
 class WithdrawalView(Schema):
     reason = fields.String()
     withdrawn_on = fields.Date()
@@ -153,12 +164,18 @@ class InitiativeView(Schema):
     diary_number = fields.String(allow_none=True)
     registered_on = fields.Date(allow_none=True)
     preparers = fields.List(fields.Nested(Preparer))
+    preparing_bodies = fields.List(fields.String())
     due_date = fields.Date(allow_none=True)
     answer = fields.Function(
         lambda i: AnswerView().dump({**i.answer, "revision": i.answer_revision}) if i.answer else None
     )
     schedule = fields.Nested(ScheduleView, allow_none=True)
     decisions = fields.List(fields.Nested(DecisionView))
+    proposals = fields.List(fields.Nested(ProposalView), metadata={
+        "description": "the preparing bodies' proposals in this round of preparation, in order"})
+    standing = fields.String(allow_none=True, metadata={
+        "description": "where a proposed case stands",
+        "example": "proposed by Regionala utvecklingsnämnden 2021-11-15 § 45, awaiting Regionfullmäktige"})
     decision = fields.Nested(DecisionView, allow_none=True)
     finalised_on = fields.Date(allow_none=True)
     recipients = fields.List(fields.Nested(Recipient))

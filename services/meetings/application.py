@@ -5,11 +5,11 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from services.meetings.domain import Body, Meeting
+from services.meetings.domain import Body, CaseOnRecord, Meeting
 from services.meetings.read_model import MeetingsReadModel
 from shared import clock
 from shared.application import CaseApplication
-from shared.errors import InvalidRequest
+from shared.errors import InvalidRequest, NotFound
 from shared.readmodel import Page, Tag, equal_to, tagged, within
 from shared.serials import next_serial, retrying_on_conflict
 
@@ -18,6 +18,7 @@ class MeetingsApplication(CaseApplication):
     name = "meetings"
     source = "meetings"
     published = (Body, Meeting)
+    inbox_sources = ("initiatives",)
     read_model_class = MeetingsReadModel
 
     # --- bodies ----------------------------------------------------------------
@@ -84,23 +85,61 @@ class MeetingsApplication(CaseApplication):
         return self.change(meeting_id, Meeting, "withdraw_item", item_id=item_id, reason=reason, actor=actor)
 
     def record_attendance(self, meeting_id: UUID, *, actor: str, present: list[dict[str, Any]]) -> Meeting:
-        return self.change(meeting_id, Meeting, "record_attendance", present=present, actor=actor)
+        """Checked against the body's members on the day of the meeting."""
+        meeting = self.load(meeting_id, Meeting)
+        members = self.load(meeting.body_id, Body).members_on(meeting.local_date)
+        return self.change(meeting_id, Meeting, "record_attendance", present=present, members=members, actor=actor)
 
     def open_meeting(self, meeting_id: UUID, *, actor: str) -> Meeting:
         return self.change(meeting_id, Meeting, "open", actor=actor)
 
-    def decide_item(self, meeting_id: UUID, item_id: str, *, actor: str, outcome: str, text: str) -> Meeting:
+    def decide_item(self, meeting_id: UUID, item_id: str, *, actor: str, **decision: Any) -> Meeting:
         """Numbers the paragraph on through the body's year (§ 22 follows § 21 of the last meeting)."""
-        return retrying_on_conflict(self._decide_item_once, meeting_id, item_id, actor, outcome, text)
+        return retrying_on_conflict(self._decide_item_once, meeting_id, item_id, actor, decision)
 
-    def _decide_item_once(self, meeting_id: UUID, item_id: str, actor: str, outcome: str, text: str) -> Meeting:
+    def _decide_item_once(self, meeting_id: UUID, item_id: str, actor: str, decision: dict[str, Any]) -> Meeting:
         meeting = self.load(meeting_id, Meeting)
-        meeting.check_allows("decide_item")
-        meeting.item(item_id)
+        item = meeting.check_decidable(item_id)
+        case = self.case_on_record(item["diary_number"])
         serial = next_serial(self, f"paragraphs/{meeting.body_id}", clock.local_year(meeting.starts_at))
-        meeting.decide_item(item_id=item_id, paragraph_number=serial.last, outcome=outcome, text=text, actor=actor)
+        meeting.decide_item(item_id=item_id, paragraph_number=serial.last, case=case, actor=actor, **decision)
         self.save(serial, meeting)
         return meeting
+
+    def case_on_record(self, diary_number: str | None) -> CaseOnRecord | None:
+        """The case as learnt from the initiatives service, if it is one this service has heard of."""
+        if not diary_number or not self.exists(CaseOnRecord.create_id(diary_number)):
+            return None
+        return self.load(CaseOnRecord.create_id(diary_number), CaseOnRecord)
+
+    def get_case_on_record(self, diary_number: str) -> CaseOnRecord:
+        case = self.case_on_record(diary_number)
+        if case is None:
+            raise NotFound(f"No case {diary_number} has been referred for preparation, as far as this service knows")
+        return case
+
+    # --- policy: what the initiatives service says of a case's procedure -----------
+
+    def when(self, source: str, envelope: dict[str, Any]) -> list[Any]:
+        payload, actor, diary_number = envelope["payload"], envelope["actor"] or source, envelope.get("diary_number")
+        if source != "initiatives" or not diary_number:
+            return []
+        case = self.case_on_record(diary_number)
+        if envelope["type"] == "Initiative.ReferredForPreparation" and payload.get("addressed_to"):
+            if case is None:
+                return [CaseOnRecord(diary_number=diary_number, addressed_to=payload["addressed_to"],
+                                     preparing_bodies=payload["preparing_bodies"], actor=actor)]
+            case.refer(addressed_to=payload["addressed_to"], preparing_bodies=payload["preparing_bodies"], actor=actor)
+        elif case is None:
+            return []
+        elif envelope["type"] == "Initiative.ProposalRecorded":
+            case.note_proposal(body=payload["body"], proposal_to=payload["proposal_to"],
+                               paragraph=payload["paragraph"], actor=actor)
+        elif envelope["type"] == "Initiative.DecisionRecorded" and payload["outcome"] == "referred_back":
+            case.note_referred_back(actor=actor)
+        else:
+            return []
+        return [case]
 
     def appoint_adjusters(self, meeting_id: UUID, *, actor: str, adjusters: list[str]) -> Meeting:
         return self.change(meeting_id, Meeting, "appoint_adjusters", adjusters=adjusters, actor=actor)

@@ -10,13 +10,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import Enum
 from typing import Any
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
 
+from services.meetings.procedure import attendance_against, check_paragraph
 from shared import clock
 from shared.domain import CommandsByState, TracedAggregate
 from shared.errors import CommandNotAllowed, InvalidRequest, NotFound
+from shared.procedure import check_decision_level
 
 
 class BodyKind(str, Enum):
@@ -137,6 +139,7 @@ class Meeting(CommandsByState, TracedAggregate):
         self.state = MeetingState.SCHEDULED
         self.items: list[dict[str, Any]] = []
         self.attendance: list[dict[str, Any]] = []
+        self.seats: int | None = None  # the body's members on the day, when its membership is on record
         self.paragraphs: list[dict[str, Any]] = []
         self.adjusters: list[str] = []
         self.signatures: dict[str, date] = {}
@@ -199,26 +202,47 @@ class Meeting(CommandsByState, TracedAggregate):
         item = self.item(item_id)
         self._item_withdrawn(item_id=item_id, diary_number=item["diary_number"], reason=reason, actor=actor)
 
-    def record_attendance(self, *, present: list[dict[str, Any]], actor: str) -> None:
+    def record_attendance(self, *, present: list[dict[str, Any]], members: list[dict[str, Any]], actor: str) -> None:
+        """`members`: the body's memberships on the day of the meeting (empty when none is on record)."""
         self.check_allows("record_attendance")
-        self._attendance_recorded(present=present, actor=actor)
+        attendance, seats = attendance_against(present, members, self.body, self.local_date)
+        self._attendance_recorded(present=attendance, seats=seats, actor=actor)
 
     def open(self, *, actor: str) -> None:
         self.check_allows("open")
         self._opened(actor=actor)
 
-    def decide_item(
-        self, *, item_id: str, paragraph_number: int, outcome: str, text: str, actor: str
-    ) -> None:
-        """Records the decision on an item in the next paragraph of the body's year."""
+    def check_decidable(self, item_id: str) -> dict[str, Any]:
         self.check_allows("decide_item")
         item = self.item(item_id)
         if any(p["item_id"] == item_id for p in self.paragraphs):
             raise CommandNotAllowed("decide_item", "item already decided in this meeting", [])
+        return item
+
+    def decide_item(
+        self, *, item_id: str, paragraph_number: int, outcome: str, text: str, actor: str,
+        proposal_to: str | None = None, proposals: list[dict[str, Any]] = (),  # type: ignore[assignment]
+        vote: dict[str, Any] | None = None, reservations: list[dict[str, Any]] = (),  # type: ignore[assignment]
+        recused: list[str] = (),  # type: ignore[assignment]
+        case: "CaseOnRecord | None" = None,
+    ) -> None:
+        """Records the decision on an item in the next paragraph of the body's year, with what the minutes
+        say of it: the proposals put, the vote, reservations and who did not take part (jäv). With
+        `proposal_to` the decision is a proposal to the body that decides next; `case`, when the meetings
+        service knows the case, checks that this body may decide it so."""
+        item = self.check_decidable(item_id)
+        outcome = Decision(outcome).value
+        counted = check_paragraph(attendance=self.attendance, seats=self.seats, body=self.body, proposals=proposals,
+                                  vote=vote, reservations=reservations, recused=recused)
+        if case is not None:
+            check_decision_level(body=self.body, outcome=outcome, proposal_to=proposal_to,
+                                 addressed_to=case.addressed_to, preparing_bodies=case.preparing_bodies,
+                                 proposals=case.proposals)
         self._item_decided(
-            item_id=item_id, paragraph=f"§ {paragraph_number}", outcome=Decision(outcome).value,
+            item_id=item_id, paragraph=f"§ {paragraph_number}", outcome=outcome,
             text=text, diary_number=item["diary_number"], item_title=item["title"], body=self.body,
-            meeting=self.title, decided_on=self.local_date, actor=actor,
+            meeting=self.title, decided_on=self.local_date, actor=actor, proposal_to=proposal_to,
+            proposals=list(proposals), vote=counted, reservations=list(reservations), recused=list(recused),
         )
 
     def appoint_adjusters(self, *, adjusters: list[str], actor: str) -> None:
@@ -257,7 +281,8 @@ class Meeting(CommandsByState, TracedAggregate):
             self._minutes_adjusted(
                 adjusted_on=signed_on, body=self.body, meeting=self.title,
                 decisions=[
-                    {"diary_number": p["diary_number"], "paragraph": p["paragraph"], "outcome": p["outcome"]}
+                    {"diary_number": p["diary_number"], "paragraph": p["paragraph"], "outcome": p["outcome"],
+                     "proposal_to": p["proposal_to"]}
                     for p in self.paragraphs
                 ],
                 actor=actor,
@@ -309,22 +334,63 @@ class Meeting(CommandsByState, TracedAggregate):
             if item["item_id"] == item_id:
                 item["withdrawn"] = True
 
-    @event("AttendanceRecorded")
-    def _attendance_recorded(self, present: list[dict[str, Any]], actor: str) -> None:
-        self.attendance = list(present)
+    class AttendanceRecorded(TracedAggregate.Event):
+        """Version 2: each attendee's role, party and whom a substitute serves for, and the body's seats."""
+
+        class_version = 2
+        present: list[dict[str, Any]]
+        seats: int | None
+        actor: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["seats"] = None
+
+    @event(AttendanceRecorded)
+    def _attendance_recorded(self, present: list[dict[str, Any]], seats: int | None, actor: str) -> None:
+        self.attendance = [{"party": None, "serving_for": None, **attendee} for attendee in present]
+        self.seats = seats
 
     @event("Opened")
     def _opened(self, actor: str) -> None:
         self.state = MeetingState.OPEN
 
-    @event("ItemDecided")
+    class ItemDecided(TracedAggregate.Event):
+        """Version 2 adds what the minutes record: a proposal to another body, the proposals put, the
+        vote, reservations and members not taking part (jäv)."""
+
+        class_version = 2
+        item_id: str
+        paragraph: str
+        outcome: str
+        text: str
+        diary_number: str | None
+        item_title: str
+        body: str
+        meeting: str
+        decided_on: date
+        actor: str
+        proposal_to: str | None
+        proposals: list[dict[str, Any]]
+        vote: dict[str, Any] | None
+        reservations: list[dict[str, Any]]
+        recused: list[str]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.update(proposal_to=None, proposals=[], vote=None, reservations=[], recused=[])
+
+    @event(ItemDecided)
     def _item_decided(
         self, item_id: str, paragraph: str, outcome: str, text: str, diary_number: str | None,
-        item_title: str, body: str, meeting: str, decided_on: date, actor: str,
+        item_title: str, body: str, meeting: str, decided_on: date, actor: str, proposal_to: str | None,
+        proposals: list[dict[str, Any]], vote: dict[str, Any] | None, reservations: list[dict[str, Any]],
+        recused: list[str],
     ) -> None:
         self.paragraphs.append({
             "item_id": item_id, "paragraph": paragraph, "outcome": outcome, "text": text,
-            "diary_number": diary_number, "title": item_title,
+            "diary_number": diary_number, "title": item_title, "proposal_to": proposal_to,
+            "proposals": proposals, "vote": vote, "reservations": reservations, "recused": recused,
         })
 
     @event("AdjustersAppointed")
@@ -349,3 +415,42 @@ class Meeting(CommandsByState, TracedAggregate):
     @event("PublicNoticeRecorded")
     def _public_notice_recorded(self, notice_on: date, actor: str) -> None:
         self.public_notice_on = notice_on
+
+
+class CaseOnRecord(TracedAggregate):
+    """A case of the initiatives service as this service learnt of it: to whom it is addressed, which
+    bodies prepare it, and their proposals so far; so a decision the procedure forbids is refused at once."""
+
+    @staticmethod
+    def create_id(diary_number: str) -> UUID:
+        return uuid5(NAMESPACE_URL, f"/cases-on-record/{diary_number}")
+
+    @event("Learnt")
+    def __init__(self, *, diary_number: str, addressed_to: str, preparing_bodies: list[str], actor: str):
+        self.diary_number = diary_number
+        self.addressed_to = addressed_to
+        self.preparing_bodies = list(preparing_bodies)
+        self.proposals: list[dict[str, Any]] = []
+
+    def refer(self, *, addressed_to: str, preparing_bodies: list[str], actor: str) -> None:
+        self._referred(addressed_to=addressed_to, preparing_bodies=preparing_bodies, actor=actor)
+
+    def note_proposal(self, *, body: str, proposal_to: str, paragraph: str | None, actor: str) -> None:
+        self._proposal_noted(body=body, proposal_to=proposal_to, paragraph=paragraph, actor=actor)
+
+    def note_referred_back(self, *, actor: str) -> None:
+        self._referred_back(actor=actor)
+
+    @event("Referred")
+    def _referred(self, addressed_to: str, preparing_bodies: list[str], actor: str) -> None:
+        self.addressed_to = addressed_to
+        self.preparing_bodies = list(preparing_bodies)
+        self.proposals = []
+
+    @event("ProposalNoted")
+    def _proposal_noted(self, body: str, proposal_to: str, paragraph: str | None, actor: str) -> None:
+        self.proposals.append({"body": body, "proposal_to": proposal_to, "paragraph": paragraph})
+
+    @event("ReferredBack")
+    def _referred_back(self, actor: str) -> None:
+        self.proposals = []

@@ -5,6 +5,7 @@ from datetime import timezone
 
 from services.meetings.domain import Body, Meeting, MeetingState
 from services.meetings.schemas import BodyView, MeetingView
+from shared.inbox import INCIDENTS
 from shared.readmodel import Listing, ReadModel, Row, SearchDocument
 from shared import clock
 
@@ -42,4 +43,4 @@ MEETINGS = Listing("meetings", Meeting, meeting_row, noun="meeting",
 
 
 class MeetingsReadModel(ReadModel):
-    listings = (BODIES, MEETINGS)
+    listings = (BODIES, MEETINGS, INCIDENTS)

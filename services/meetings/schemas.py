@@ -70,16 +70,54 @@ class WithdrawAgendaItem(Schema):
 
 class Attendee(Schema):
     name = text_field(200, required=True)
-    role = text_field(100, load_default=None)
+    role = text_field(100, load_default=None, metadata={
+        "description": "taken from the membership when the body's members are on record"})
+    party = text_field(50, load_default=None)
+    serving_for = text_field(200, load_default=None, metadata={
+        "description": "a substitute serving for this absent member (tjänstgörande ersättare)"})
 
 
 class RecordAttendance(Schema):
     present = fields.List(fields.Nested(Attendee), required=True, validate=validate.Length(min=1, max=500))
 
 
+class Proposal(Schema):
+    by = text_field(200, required=True, metadata={"example": "Regiondirektören"})
+    by_member = fields.Boolean(load_default=False, metadata={
+        "description": "a member's counter-proposal (yrkande); the administration's proposal otherwise"})
+    text = text_field(10_000, required=True)
+
+
+class Ballot(Schema):
+    member = text_field(200, required=True)
+    vote = fields.String(required=True, validate=validate.OneOf(["yes", "no", "abstain"]))
+
+
+class Vote(Schema):
+    yes_proposal = fields.Integer(required=True, metadata={"description": "the proposal a yes vote is for (1, 2, …)"})
+    no_proposal = fields.Integer(required=True, metadata={"description": "the proposal a no vote is for"})
+    ballots = fields.List(fields.Nested(Ballot), required=True, validate=validate.Length(min=1, max=500))
+    casting_vote = fields.String(load_default=None, validate=validate.OneOf(["yes", "no"]), metadata={
+        "description": "the chair's casting vote (utslagsröst) when the vote is tied"})
+
+
+class Reservation(Schema):
+    by = text_field(200, required=True, metadata={"description": "a member, or a party group"})
+    party_group = fields.Boolean(load_default=False)
+    reason = text_field(10_000, load_default=None, metadata={"description": "a written reservation"})
+
+
 class DecideItem(Schema):
     outcome = fields.String(required=True, validate=one_of(Decision))
     text = text_field(required=True)
+    proposal_to = text_field(200, load_default=None, metadata={
+        "description": "the decision is a proposal to this body (förslag till beslut), which decides next",
+        "example": "Regionfullmäktige"})
+    proposals = fields.List(fields.Nested(Proposal), load_default=list, validate=validate.Length(max=20))
+    vote = fields.Nested(Vote, load_default=None, allow_none=True, metadata={"description": "when a vote is called"})
+    reservations = fields.List(fields.Nested(Reservation), load_default=list, validate=validate.Length(max=100))
+    recused = fields.List(text_field(200), load_default=list, validate=validate.Length(max=100), metadata={
+        "description": "members present who did not take part because of a conflict of interest (jäv)"})
 
 
 class AppointAdjusters(Schema):
@@ -142,7 +180,15 @@ class AgendaItemView(AddAgendaItem):
     number = fields.Integer()
 
 
+class CountedVote(Vote):
+    yes = fields.Integer()
+    no = fields.Integer()
+    abstain = fields.Integer()
+    result = fields.String(metadata={"description": "yes or no: which proposal the body decided"})
+
+
 class ParagraphView(DecideItem):
+    vote = fields.Nested(CountedVote, allow_none=True)
     item_id = fields.String()
     paragraph = fields.String()
     diary_number = fields.String(allow_none=True)
@@ -162,12 +208,27 @@ class MeetingView(Schema):
     allowed_commands = fields.Function(lambda m: list(m.allowed_commands()))
     agenda = fields.List(fields.Nested(AgendaItemView))
     attendance = fields.List(fields.Nested(Attendee))
+    seats = fields.Integer(allow_none=True, metadata={
+        "description": "the body's members on the day (for the quorum), when its membership is on record"})
     paragraphs = fields.List(fields.Nested(ParagraphView))
     adjusters = fields.List(fields.String())
     signatures = fields.Dict(keys=fields.String(), values=fields.Date())
     adjusted_on = fields.Date(allow_none=True)
     public_notice_on = fields.Date(allow_none=True)
     cancellation = fields.String(allow_none=True)
+
+
+class ProposalNoted(Schema):
+    body = fields.String()
+    proposal_to = fields.String()
+    paragraph = fields.String(allow_none=True)
+
+
+class CaseProcedureView(Schema):
+    diary_number = fields.String()
+    addressed_to = fields.String(metadata={"description": "the body that concludes the case"})
+    preparing_bodies = fields.List(fields.String(), metadata={"description": "the bodies that propose, in turn"})
+    proposals = fields.List(fields.Nested(ProposalNoted), metadata={"description": "this round's proposals so far"})
 
 
 class MeetingList(Schema):

@@ -36,9 +36,10 @@ api = ApiDoc(
 Loaded = dict[str, Any]
 
 
-class MeetingsService(operations(api, "meetings")):
+class MeetingsService(operations(api, "meetings", consumes_events=True)):
     name = "meetings"
 
+    # What the initiatives service says of a case (who prepares it, their proposals) checks who may decide it.
     meetings = EventSourcedApplication(MeetingsApplication)
     auth = Auth()
 
@@ -158,6 +159,12 @@ class MeetingsService(operations(api, "meetings")):
                query=shared_schemas.HistoryQuery, response=schemas.MeetingHistory, roles=READERS, errors=(404,))
     def meeting_history(self, actor: Actor, query: Loaded, meeting_id: UUID) -> dict[str, Any]:
         return history_response(self.meetings, meeting_id, Meeting, query["as_of"], meeting_view)
+
+    @api.route("GET", "/cases/<diary_number>/procedure",
+               summary="Who may decide a case: the body it is addressed to, the bodies preparing it, their proposals",
+               response=schemas.CaseProcedureView, roles=READERS, errors=(404,))
+    def case_procedure(self, actor: Actor, _: Loaded, diary_number: str) -> dict[str, Any]:
+        return schemas.CaseProcedureView().dump(self.meetings.get_case_on_record(diary_number))
 
     # --- RPC -----------------------------------------------------------------
 
