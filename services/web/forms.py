@@ -31,6 +31,7 @@ class Field:
     options: tuple[tuple[str, str], ...] = ()  # (value, label) for select
     columns: tuple[str, ...] = ()  # for rows: the object's keys in the order written
     in_path: bool = False  # part of the command's address, not of its body
+    values: Mapping[str, str] = field(default_factory=dict)  # rows: a word typed (casefolded) → the value sent
 
     def value_of(self, form: Mapping[str, str]) -> Any:
         """The field's part of the JSON body, or None to leave it out."""
@@ -49,6 +50,7 @@ class Field:
 
     def _row(self, line: str) -> dict[str, Any]:
         parts = [part.strip() for part in line.split(";")]
+        parts = [self.values.get(part.casefold(), part) for part in parts]
         row = {column: (parts[i] or None) if i < len(parts) else None for i, column in enumerate(self.columns)}
         if len(parts) > len(self.columns):  # more than the columns: the rest belongs to the last one
             row[self.columns[-1]] = "; ".join(parts[len(self.columns) - 1:])
@@ -112,14 +114,14 @@ def field_errors(problem: Mapping[str, Any], form: CommandForm) -> tuple[dict[st
     general: list[str] = []
     for error in problem.get("errors") or []:
         path = str(error.get("field", ""))
-        top, _, rest = path.partition(".")
         text = message(str(error.get("message", "")))
         nested = [each.name for each in form.fields if each.name == path or each.name.startswith(path + ".")]
+        owner = max((name for name in names if path.startswith(name + ".")), key=len, default=None)
         if nested:  # a nested field ("subject.reference"), or its object missing as a whole ("subject")
             by_field.setdefault(nested[0], []).append(text)
-        elif top in names:
-            line = rest.split(".")[0]
-            by_field.setdefault(top, []).append(f"Rad {int(line) + 1}: {text}" if line.isdigit() else text)
+        elif owner:  # a line of a field ("submitters.1.party", "vote.ballots.3.member")
+            line = path[len(owner) + 1:].split(".")[0]
+            by_field.setdefault(owner, []).append(f"Rad {int(line) + 1}: {text}" if line.isdigit() else text)
         else:
             general.append(f"{path}: {text}" if path and path != "body" else text)
     if not problem.get("errors"):

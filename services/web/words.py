@@ -16,7 +16,8 @@ WORDS: dict[str, dict[str, str]] = {
     "state": {
         # initiatives
         "submitted": "inkommet", "registered": "registrerat", "in_preparation": "under beredning",
-        "answer_drafted": "svar framtaget", "scheduled": "på föredragningslista", "decided": "beslutat",
+        "answer_drafted": "svar framtaget", "scheduled": "på föredragningslista",
+        "proposed": "förslag till beslut lämnat", "decided": "beslutat",
         "final": "beslutet justerat", "dispatched": "expedierat", "closed": "avslutat", "withdrawn": "återkallat",
         # meetings
         "convened": "kallat", "open": "pågår", "adjusted": "protokollet justerat", "cancelled": "inställt",
@@ -63,6 +64,16 @@ WORDS: dict[str, dict[str, str]] = {
     "member_role": {"chair": "ordförande", "vice_chair": "vice ordförande", "member": "ledamot",
                     "substitute": "ersättare", "co_opted": "adjungerad"},
     "side": {"majority": "majoriteten", "opposition": "oppositionen"},
+    "vote": {"yes": "ja", "no": "nej", "abstain": "avstår"},
+    # the rules of procedure a 409 names (shared.procedure, services/meetings/procedure.py)
+    "rule": {
+        "quorum": "Organet är inte beslutfört: fler än hälften av ledamöterna måste delta",
+        "two-levels": "Ärendet bereds i två steg: beredande organ lämnar förslag till beslut, och bara organet "
+                      "ärendet är ställt till avgör det",
+        "referred-bodies": "Ärendet är inte remitterat till det här organet",
+        "casting-vote": "Vid lika röstetal avgör ordförandens utslagsröst",
+        "reservation": "Bara den som deltagit i beslutet och röstat emot det kan reservera sig",
+    },
     "format": {"digital": "digitalt", "physical": "fysiskt", "residential": "internat"},
     "follow_up_kind": {"meeting": "möte", "contact": "kontakt", "joint_project": "gemensamt projekt",
                        "invitation": "inbjudan", "strategy_input": "inspel till strategi", "application": "ansökan"},
@@ -81,7 +92,8 @@ EVENTS = {
     "Initiative.Submitted": "Initiativet lämnades in", "Initiative.Registered": "Registrerat i diariet",
     "Initiative.ReferredForPreparation": "Remitterat för beredning", "Initiative.AnswerDrafted": "Svar framtaget",
     "Initiative.ScheduledForDecision": "Uppfört på föredragningslista", "Initiative.Unscheduled": "Struket från föredragningslista",
-    "Initiative.DecisionRecorded": "Beslut fattat", "Initiative.Finalised": "Protokollet justerat, beslutet gäller",
+    "Initiative.DecisionRecorded": "Beslut fattat", "Initiative.ProposalRecorded": "Förslag till beslut lämnat",
+    "Initiative.Finalised": "Protokollet justerat, beslutet gäller",
     "Initiative.Dispatched": "Beslutet expedierat", "Initiative.Closed": "Ärendet avslutat",
     "Initiative.Withdrawn": "Återkallat",
     "Meeting.Scheduled": "Sammanträde planerat", "Meeting.Convened": "Kallelse skickad",

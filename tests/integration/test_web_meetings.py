@@ -187,3 +187,42 @@ def test_a_bodys_members_as_of_a_date(web_url: str, meetings_api: Api) -> None:
     listed = web.get("/organ", kind="committee")
     assert f'href="{path}"' in listed and "nämnd" in listed
     assert f'href="{path}"' not in web.get("/organ", kind="group")
+
+
+def test_a_vote_with_the_chairs_casting_vote_and_a_reservation_through_the_secretarys_form(
+        web_url: str, meetings_api: Api) -> None:
+    body = establish_body(meetings_api)  # four members on record: the quorum and the votes are checked against them
+    web = Web(web_url).sign_in("secretary")
+    meeting = web.command("/sammantraden/nytt", {"body_id": body["id"], "title": "Nämndens sammanträde 2025-11-12",
+                                                 "starts_at": "2025-11-12T09:00"})
+    web.command(f"{meeting}/convene", {"convened_on": "2025-11-03"})
+    web.command(f"{meeting}/add_item", {"title": "Svar på initiativärende om samverkan"})
+    stranger = web.send(f"{meeting}/record_attendance", {"present": "Ordförande (exempel)\nOkänd Person"})
+    assert stranger.status_code == 400
+    assert "Rad 2: Okänd Person is not a member or substitute of Regionala utvecklingsnämnden on 2025-11-12" in \
+        html.unescape(section(stranger.text, 'id="form-record_attendance"', "</form>"))
+    web.command(f"{meeting}/record_attendance", {"present": "Ordförande (exempel)\nVeronica Kerr\nPer Boström\n"
+                                                            "Ledamot (exempel)"})
+    web.command(f"{meeting}/open")
+    item = options(web.get(meeting), "decide_item-item_id")[0][0]
+    decision = {"item_id": item, "outcome": "considered_answered", "text": "Initiativärendet anses besvarat.",
+                "proposals": "Regiondirektören; Initiativärendet anses besvarat.\nVeronica Kerr; Bifall.",
+                "vote.yes_proposal": "1", "vote.no_proposal": "2",
+                "vote.ballots": "Ordförande (exempel); ja\nVeronica Kerr; nej\nPer Boström; Nej\nLedamot (exempel); ja"}
+
+    tie = web.send(f"{meeting}/decide_item", decision)
+    assert tie.status_code == 409
+    top = section(tie.text, 'id="konflikt"', "</div>")
+    assert "Det gick inte: besluta" in top and "Vid lika röstetal avgör ordförandens utslagsröst." in top
+    outsider = web.send(f"{meeting}/decide_item", {**decision, "vote.ballots": decision["vote.ballots"] + "\nOkänd; ja"})
+    assert outsider.status_code == 400
+    assert re.search(r'id="decide_item-vote.ballots-error-1">Rad 5: Okänd is not a member taking part',
+                     outsider.text)
+
+    web.command(f"{meeting}/decide_item", {**decision, "vote.casting_vote": "yes",
+                                           "reservations": "Veronica Kerr; Vi ville bifalla initiativet."})
+    minutes = html.unescape(section(web.get(meeting), 'class="protokoll"', "</article>"))
+    assert re.findall(r"<td>([^<]+)</td><td>([^<]+)</td>", minutes) == [
+        ("Ordförande (exempel)", "ja"), ("Veronica Kerr", "nej"), ("Per Boström", "nej"), ("Ledamot (exempel)", "ja")]
+    assert "2 ja, 2 nej, 0 avstår; lika röstetal, ordförandens utslagsröst: ja. Förslag 1 vann." in minutes
+    assert "Veronica Kerr reserverar sig mot beslutet: " in minutes and "Vi ville bifalla initiativet." in minutes

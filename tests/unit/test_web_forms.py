@@ -58,3 +58,18 @@ def test_the_services_reasons_in_swedish() -> None:
     assert message("must not precede 2025-01-01 (signing or the last change)") == \
         "Får inte infalla före 2025-01-01 (undertecknandet eller den senaste ändringen)."
     assert message("something new") == "something new"
+
+
+def test_a_vote_is_sent_nested_with_its_swedish_words_and_a_ballots_error_names_its_line() -> None:
+    from services.web.pages.meetings import BY_COMMAND
+    form = BY_COMMAND["decide_item"]
+    body = form.body({"item_id": "i", "outcome": "approved", "text": "Bifalls.", "vote.yes_proposal": "1",
+                      "vote.no_proposal": "2", "vote.ballots": "Anna; Ja\nBo; avstår\n", "recused": "Cia\n"})
+    assert body == {"outcome": "approved", "text": "Bifalls.", "recused": ["Cia"], "vote": {
+        "yes_proposal": "1", "no_proposal": "2", "ballots": [{"member": "Anna", "vote": "yes"},
+                                                            {"member": "Bo", "vote": "abstain"}]}}
+    by_field, general = field_errors({"errors": [
+        {"field": "vote.ballots.1.member", "message": "Bo is not a member taking part"},
+        {"field": "vote.casting_vote", "message": "the vote is not tied"}]}, form)
+    assert by_field == {"vote.ballots": ["Rad 2: Bo is not a member taking part"],
+                        "vote.casting_vote": ["the vote is not tied"]} and general == []

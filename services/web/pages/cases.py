@@ -37,6 +37,10 @@ COMMANDS = (
                 ("registrar",), (
         Field("preparers", "Beredningsansvariga", "rows", required=True, columns=("name", "title"),
               hint="En per rad: namn; titel"),
+        Field("preparing_bodies", "Beredande organ", "lines",
+              hint="En motion till fullmäktige: organen som lämnar förslag till beslut, i tur och ordning, ett per "
+                   "rad (t.ex. Regionala utvecklingsnämnden, Regionstyrelsen); tomt när organet ärendet är ställt "
+                   "till beslutar direkt"),
         Field("due_date", "Besvaras senast", "date", hint="En motion: ett år efter att den väcktes, om tomt"),
         Field("referred_on", "Remitterat", "date", hint=DATE_HINT),
     ), submit="Remittera"),
@@ -61,6 +65,8 @@ COMMANDS = (
         Field("outcome", "Beslut", "select", required=True, options=OUTCOMES),
         Field("paragraph", "Paragraf", hint="t.ex. § 22"), Field("text", "Beslutstext", "textarea", required=True),
         Field("decided_on", "Beslutsdag", "date", hint=DATE_HINT),
+        Field("proposal_to", "Förslag till beslut till", hint="Organet som beslutar härnäst; tomt när organet "
+                                                              "självt avgör ärendet"),
     ), submit="För in"),
     CommandForm("finalise", "Protokollet är justerat", "initiatives", "/initiatives/{id}/finalisation",
                 ("secretary",), (Field("minutes_adjusted_on", "Justerat", "date", hint=DATE_HINT),),

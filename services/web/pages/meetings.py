@@ -19,6 +19,7 @@ ALL_BODIES = 500  # the bodies a select offers: the service's largest page
 DATE_HINT = "ÅÅÅÅ-MM-DD; tomt betyder i dag"
 SECRETARY = ("secretary",)
 OUTCOMES = tuple(WORDS["outcome"].items())
+VOTE_WORDS = {word: value for value, word in WORDS["vote"].items()}
 MEETING_STATES = ("scheduled", "convened", "open", "closed", "adjusted", "cancelled")
 
 
@@ -53,14 +54,28 @@ COMMANDS = (
         Field("reason", "Skäl till att ärendet stryks", "textarea", required=True),
     ), submit="Stryk"),
     CommandForm("record_attendance", "För närvaro", "meetings", "/meetings/{id}/attendance", SECRETARY, (
-        Field("present", "Närvarande", "rows", required=True, columns=("name", "role"),
-              hint="En per rad: namn; roll (t.ex. ordförande, ledamot, ersättare)"),
+        Field("present", "Närvarande", "rows", required=True, columns=("name", "role", "serving_for"),
+              hint="En per rad: namn; roll; för vem en ersättare tjänstgör. Rollen hämtas ur organets ledamöter "
+                   "när de finns förda, t.ex. »Eva Ersättare;; Bo Ledamot«"),
     ), submit="Spara närvaron"),
     CommandForm("open", "Öppna sammanträdet", "meetings", "/meetings/{id}/opening", SECRETARY, submit="Öppna"),
     CommandForm("decide_item", "Besluta", "meetings", "/meetings/{id}/agenda/{item_id}/decision", SECRETARY, (
         Field("item_id", "Ärende att besluta", "select", required=True, in_path=True),
         Field("outcome", "Utfall", "select", required=True, options=OUTCOMES),
         Field("text", "Beslutstext", "textarea", required=True, hint="t.ex. Initiativärendet anses besvarat."),
+        Field("proposal_to", "Förslag till beslut till", hint="Organet som beslutar härnäst, t.ex. Regionfullmäktige; "
+                                                              "tomt när organet självt avgör ärendet"),
+        Field("proposals", "Förslag och yrkanden", "rows", columns=("by", "text"),
+              hint="En per rad: vem; förslaget. Först förvaltningens förslag, sedan ledamöternas yrkanden"),
+        Field("vote.yes_proposal", "Omröstning: ja-röst för förslag nr", hint="t.ex. 1 (tomt: ingen omröstning)"),
+        Field("vote.no_proposal", "Omröstning: nej-röst för förslag nr", hint="t.ex. 2"),
+        Field("vote.ballots", "Röster", "rows", columns=("member", "vote"), values=VOTE_WORDS,
+              hint="En per rad: ledamot; ja, nej eller avstår"),
+        Field("vote.casting_vote", "Ordförandens utslagsröst vid lika röstetal", "select",
+              options=(("yes", "ja"), ("no", "nej"))),
+        Field("reservations", "Reservationer", "rows", columns=("by", "reason"),
+              hint="En per rad: ledamot; skäl (skriftlig reservation, kan utelämnas)"),
+        Field("recused", "Deltog inte på grund av jäv", "lines", hint="En ledamot per rad"),
     ), submit="Besluta"),
     CommandForm("appoint_adjusters", "Utse justerare", "meetings", "/meetings/{id}/adjusters", SECRETARY, (
         Field("adjusters", "Utsedda justerare", "lines", required=True, hint="En per rad"),), submit="Utse"),
