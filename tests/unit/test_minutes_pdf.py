@@ -238,3 +238,34 @@ def test_a_missing_font_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Any)
     monkeypatch.setenv(pdf.FONT_DIR_VARIABLE, str(tmp_path))
     with pytest.raises(pdf.FontMissing, match="fonts-dejavu-core"):
         pdf.Document(title="x")
+
+
+def test_the_minutes_are_issued_once_closed_and_an_extract_once_adjusted() -> None:
+    from datetime import date, datetime, timezone
+    from uuid import uuid4
+
+    from services.meetings.domain import Meeting
+    from shared.errors import CommandNotAllowed, NotFound
+
+    actor = "Sara Sekreterare"
+    held = Meeting(body_id=uuid4(), body=BODY, title="Möte", starts_at=datetime(2025, 3, 1, 9, tzinfo=timezone.utc),
+                   place=None, link=None, actor=actor)
+    held.add_item(item_id="i0", title="Ärende", diary_number=None, goal_area=None, actor=actor)
+    held.convene(convened_on=date(2025, 2, 20), actor=actor)
+    held.open(actor=actor)
+    held.decide_item(item_id="i0", paragraph_number=12, outcome="approved", text="Bifall.", actor=actor)
+    with pytest.raises(CommandNotAllowed) as refused:
+        held.check_minutes_issued()
+    assert refused.value.problem()["detail"] == "The minutes are issued once the meeting is closed; the meeting is open."
+    assert refused.value.problem()["command"] == "issue_minutes" and "close" in refused.value.allowed
+    held.appoint_adjusters(adjusters=["Veronica Kerr"], actor=actor)
+    held.close(actor=actor)
+    held.check_minutes_issued()
+    assert held.paragraph(12)["title"] == "Ärende"
+    with pytest.raises(NotFound):
+        held.paragraph(13)
+    with pytest.raises(CommandNotAllowed, match="once they are adjusted; the meeting is closed"):
+        held.check_extract_issued()
+    held.sign_minutes(adjuster="Veronica Kerr", signed_on=date(2025, 3, 3), actor=actor)
+    held.check_minutes_issued()
+    held.check_extract_issued()
