@@ -6,7 +6,8 @@
 #   ensure        (default) start RabbitMQ and PostgreSQL if their ports do not
 #                 answer (installing the Debian packages if missing), wait until
 #                 both are ready, then create the project databases; install
-#                 Debian's chromium for the browser tests if it is missing.
+#                 Debian's chromium for the browser tests, and the font the PDF
+#                 documents embed (fonts-dejavu-core), if they are missing.
 #   status        report whether each port answers; exit 1 if one does not.
 #   stop-broker   rabbitmqctl stop_app (tests use it to simulate an outage).
 #   start-broker  rabbitmqctl start_app + await_startup.
@@ -235,6 +236,20 @@ ensure_chromium() {
     log "chromium: installed $(/usr/bin/chromium --version 2>/dev/null)"
 }
 
+# --------------------------------------------------------------------- Fonts --
+
+# The minutes as PDF embed DejaVu Sans (shared/pdf.py); PDF_FONT_DIR names another directory.
+ensure_fonts() {
+    local dir="${PDF_FONT_DIR:-/usr/share/fonts/truetype/dejavu}"
+    if [[ -f "$dir/DejaVuSans.ttf" && -f "$dir/DejaVuSans-Bold.ttf" ]]; then
+        log "fonts: DejaVu Sans in $dir"
+        return
+    fi
+    [[ -z "${PDF_FONT_DIR:-}" ]] || die "PDF_FONT_DIR=$dir has no DejaVuSans.ttf and DejaVuSans-Bold.ttf"
+    apt_install fonts-dejavu-core
+    log "fonts: installed fonts-dejavu-core"
+}
+
 # ------------------------------------------------------------------ commands --
 
 cmd_ensure() {
@@ -242,6 +257,7 @@ cmd_ensure() {
     ensure_postgres
     ensure_databases
     ensure_chromium
+    ensure_fonts
 }
 
 cmd_status() {

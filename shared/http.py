@@ -76,6 +76,13 @@ def json_response(payload: Any, status: int = 200) -> Response:
     return Response(dumps(payload), status=status, mimetype="application/json")
 
 
+def file_response(content: bytes, media_type: str, filename: str) -> Response:
+    """A document (a PDF) to show in the browser, saved under `filename` (ASCII: it goes into a header)."""
+    response = Response(content, mimetype=media_type)
+    response.headers.set("Content-Disposition", "inline", filename=filename)
+    return response
+
+
 @dataclass
 class Paged:
     """A page of a list, answered as `{<key>: [...], "next": <cursor>}` with a `Link: <…>; rel="next"` header."""

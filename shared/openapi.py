@@ -19,7 +19,10 @@ from marshmallow import Schema, fields
 from shared.http import MAX_BODY_BYTES, Paged, http, load_body, load_query, paged_response
 
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
-_FORMATS = {"uuid": {"type": "string", "format": "uuid"}, "int": {"type": "integer"}}
+_FORMATS = {"uuid": {"type": "string", "format": "uuid"}, "int": {"type": "integer", "minimum": 0}}
+# The response of a route that answers a file (shared.http.file_response), with media_types naming its
+# type: documented as binary, with the Content-Disposition that names the file.
+FILE = {"type": "string", "format": "binary"}
 
 
 class ProblemSchema(Schema):
@@ -107,6 +110,9 @@ class ApiDoc:
                 "parameters": parameters,
                 "responses": {str(route.status): _content(route.response, "Success", route.media_types)},
             }
+            if route.response is FILE:
+                operation["responses"][str(route.status)]["headers"] = {"Content-Disposition": {
+                    "description": 'inline; filename="<name>.<extension>"', "schema": {"type": "string"}}}
             if route.query is not None:
                 operation["parameters"] = parameters + [{"in": "query", "schema": route.query}]
             if route.body is not None:

@@ -160,6 +160,19 @@ class MeetingsApplication(CaseApplication):
     def get_meeting(self, meeting_id: UUID) -> Meeting:
         return self.load(meeting_id, Meeting)
 
+    def get_minutes(self, meeting_id: UUID) -> Meeting:
+        """The meeting whose minutes may be issued as a document (closed, or adjusted)."""
+        meeting = self.load(meeting_id, Meeting)
+        meeting.check_minutes_issued()
+        return meeting
+
+    def get_extract(self, meeting_id: UUID, number: int) -> Meeting:
+        """The meeting, adjusted, whose minutes hold § <number>: an extract of it may be issued."""
+        meeting = self.load(meeting_id, Meeting)
+        meeting.paragraph(number)
+        meeting.check_extract_issued()
+        return meeting
+
     def list_meetings(self, query: dict[str, Any]) -> Page:
         """A page of meetings in time order, by body, state, dates (Swedish) and a case on the agenda."""
         conditions = [*equal_to(query, "body_id", "state"), *within("starts_on", query.get("from_"), query.get("to"))]

@@ -122,6 +122,14 @@ MEETING_COMMANDS: dict[MeetingState, tuple[str, ...]] = {
 }
 
 
+class NotIssued(CommandNotAllowed):
+    """A document of the meeting asked for before the rule allows it: 409 naming the rule."""
+
+    def __init__(self, document: str, rule: str, meeting: "Meeting"):
+        super().__init__(f"issue_{document}", meeting.state.value, meeting.allowed_commands())
+        self.args = (f"{rule}; the meeting is {meeting.state.value}.",)
+
+
 class Meeting(CommandsByState, TracedAggregate):
     commands_by_state = MEETING_COMMANDS
 
@@ -165,6 +173,23 @@ class Meeting(CommandsByState, TracedAggregate):
             if item["item_id"] == item_id and not item["withdrawn"]:
                 return item
         raise NotFound(f"No item {item_id} on the agenda of {self.title}")
+
+    def paragraph(self, number: int) -> dict[str, Any]:
+        """The paragraph "§ <number>" of these minutes."""
+        for paragraph in self.paragraphs:
+            if paragraph["paragraph"] == f"§ {number}":
+                return paragraph
+        raise NotFound(f"No § {number} in the minutes of {self.title}")
+
+    def check_minutes_issued(self) -> None:
+        """The minutes are a document once the meeting is closed (until adjusted, they say so)."""
+        if self.state not in (MeetingState.CLOSED, MeetingState.ADJUSTED):
+            raise NotIssued("minutes", "The minutes are issued once the meeting is closed", self)
+
+    def check_extract_issued(self) -> None:
+        """An extract of the minutes is what is dispatched with a decision: only of adjusted minutes."""
+        if self.state is not MeetingState.ADJUSTED:
+            raise NotIssued("extract", "An extract of the minutes is issued once they are adjusted", self)
 
     # --- commands --------------------------------------------------------------
 

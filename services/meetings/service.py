@@ -10,22 +10,24 @@ from typing import Any
 from uuid import UUID
 
 from nameko.rpc import rpc
+from werkzeug.wrappers import Response
 
-from services.meetings import schemas
+from services.meetings import minutes, schemas
 from services.meetings.application import MeetingsApplication
 from services.meetings.domain import Body, Meeting
 from shared import schemas as shared_schemas
 from shared.auth import ROLES, Actor, Auth
 from shared.dependencies import EventSourcedApplication
 from shared.fields import parse_uuid
-from shared.http import Paged
-from shared.openapi import ApiDoc
+from shared.http import Paged, file_response
+from shared.openapi import FILE, ApiDoc
 from shared.operations import operations
 from shared.views import history_response
 
 SECRETARIES = ("secretary",)
 READERS = ROLES
 NOT_NOW = (404, 409)
+PDF = "application/pdf"
 
 api = ApiDoc(
     title="Meetings",
@@ -154,6 +156,20 @@ class MeetingsService(operations(api, "meetings", consumes_events=True)):
                roles=READERS, errors=(404,))
     def get_meeting(self, actor: Actor, _: Loaded, meeting_id: UUID) -> dict[str, Any]:
         return meeting_view(self.meetings.get_meeting(meeting_id))
+
+    @api.route("GET", "/meetings/<uuid:meeting_id>/minutes.pdf",
+               summary="The minutes as PDF (protokoll), once the meeting is closed; 'Ej justerat' until adjusted",
+               response=FILE, media_types=(PDF,), roles=READERS, errors=NOT_NOW)
+    def get_minutes_pdf(self, actor: Actor, _: Loaded, meeting_id: UUID) -> Response:
+        shown = meeting_view(self.meetings.get_minutes(meeting_id))
+        return file_response(minutes.minutes_pdf(shown), PDF, minutes.minutes_filename(shown))
+
+    @api.route("GET", "/meetings/<uuid:meeting_id>/paragraphs/<int:number>/extract.pdf",
+               summary="An extract of the adjusted minutes as PDF (protokollsutdrag): § <number>, to dispatch",
+               response=FILE, media_types=(PDF,), roles=READERS, errors=NOT_NOW)
+    def get_extract_pdf(self, actor: Actor, _: Loaded, meeting_id: UUID, number: int) -> Response:
+        shown = meeting_view(self.meetings.get_extract(meeting_id, number))
+        return file_response(minutes.extract_pdf(shown, str(number)), PDF, minutes.extract_filename(shown, number))
 
     @api.route("GET", "/meetings/<uuid:meeting_id>/history", summary="The meeting's events and state as of a point",
                query=shared_schemas.HistoryQuery, response=schemas.MeetingHistory, roles=READERS, errors=(404,))

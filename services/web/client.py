@@ -65,9 +65,10 @@ class Services:
     def post(self, service: str, path: str, body: Mapping[str, Any]) -> Any:
         return self._json(self.request("POST", service, path, json=body))
 
-    def request(self, method: str, service: str, path: str, **kwargs: Any) -> requests.Response:
+    def request(self, method: str, service: str, path: str, accept: str = "application/json",
+                **kwargs: Any) -> requests.Response:
         """The response when it is 2xx; otherwise raises (Refused, SignedOut, ServiceDown)."""
-        headers = {REQUEST_ID_HEADER: self.request_id, "Accept": "application/json"}
+        headers = {REQUEST_ID_HEADER: self.request_id, "Accept": accept}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         try:

@@ -170,6 +170,10 @@ PATTERNS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"(.+) has replied already"), r"\1 har redan svarat"),
     (re.compile(r"(.+) was not asked in this consultation"), r"\1 fick inte remissen."),
     (re.compile(r"replies must carry (.+), not (.+)"), r"Remissvaret ska ha diarienummer \1, inte \2."),
+    (re.compile(r"The minutes are issued once the meeting is closed; the meeting is (\w+)\."),
+     lambda found: f"Protokollet kan hämtas när sammanträdet är avslutat (läge nu: {word('meeting_state', found[1])})."),
+    (re.compile(r"An extract of the minutes is issued once they are adjusted; the meeting is (\w+)\."),
+     lambda found: f"Ett protokollsutdrag kan hämtas när protokollet är justerat (läge nu: {word('meeting_state', found[1])})."),
     (re.compile(r"a (\w+) review is already due on (\S+)"),
      lambda found: f"En {word('review_kind', found[1])} är redan planerad till {found[2]}"),
 ]

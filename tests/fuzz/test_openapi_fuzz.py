@@ -154,11 +154,14 @@ def seed(apis: dict[str, Api]) -> dict[str, list[str]]:
     add("body_id", body["id"])
     add("adjuster", *run_meeting_seed()["adjusters"]["adjusters"])
     add("membership_id", *(member["membership_id"] for member in body["memberships"]))
-    for through, case in (("scheduled", registered), ("agenda", referred), ("opening", answered)):
+    decided = drive(initiatives, submit(initiatives)["id"], "answer")  # its minutes adjusted: they and extracts are PDFs
+    for through, case in (("scheduled", registered), ("agenda", referred), ("opening", answered),
+                          ("public_notice", decided)):
         steps = meeting_steps(meetings, body["id"], case["diary_number"])
         meeting = next(m for step, m in steps if step == through)
         add("meeting_id", meeting["id"])
         add("item_id", *(item["item_id"] for item in meeting.get("agenda", [])))
+        add("number", *(int(p["paragraph"].removeprefix("§ ")) for p in meeting.get("paragraphs", [])))
 
     evaluations = apis["evaluations"]
     plan = {"title": "Halvtidsutvärdering", "kind": "mid_term",

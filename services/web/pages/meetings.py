@@ -21,6 +21,7 @@ SECRETARY = ("secretary",)
 OUTCOMES = tuple(WORDS["outcome"].items())
 VOTE_WORDS = {word: value for value, word in WORDS["vote"].items()}
 MEETING_STATES = ("scheduled", "convened", "open", "closed", "adjusted", "cancelled")
+PDF = "application/pdf"
 
 
 def with_options(form: CommandForm, name: str, options: Iterable[tuple[str, str]]) -> CommandForm:
@@ -148,6 +149,23 @@ def fitted(form: CommandForm, meeting: dict[str, Any]) -> CommandForm:
     return form
 
 
+def minutes_pdf(page: Page, meeting_id: UUID) -> Response:
+    """The protokoll as PDF, from the meetings service with the user's token (once the meeting is closed)."""
+    return pdf(page, f"/meetings/{meeting_id}/minutes.pdf")
+
+
+def extract_pdf(page: Page, meeting_id: UUID, number: int) -> Response:
+    """A paragraph's protokollsutdrag as PDF (once the minutes are adjusted)."""
+    return pdf(page, f"/meetings/{meeting_id}/paragraphs/{number}/extract.pdf")
+
+
+def pdf(page: Page, path: str) -> Response:
+    """The service's document passed on as it came: the browser never needs the service's address."""
+    document = page.services.request("GET", "meetings", path, accept=PDF)
+    return page.respond(Response(document.content, content_type=PDF, headers={
+        "Content-Disposition": document.headers.get("Content-Disposition", "inline")}))
+
+
 def bodies(page: Page) -> list[dict[str, Any]]:
     """The bodies by name, for a select (one page of the service's largest)."""
     return page.services.get("meetings", "/bodies", {"limit": ALL_BODIES})["bodies"]
@@ -158,5 +176,8 @@ routes = [
     Rule("/sammantraden/nytt", methods=["GET"], endpoint=new_meeting),
     Rule("/sammantraden/nytt", methods=["POST"], endpoint=schedule_meeting),
     Rule("/sammantraden/<uuid:meeting_id>", methods=["GET"], endpoint=meeting_page),
+    Rule("/sammantraden/<uuid:meeting_id>/protokoll.pdf", methods=["GET"], endpoint=minutes_pdf),
+    Rule("/sammantraden/<uuid:meeting_id>/paragrafer/<int:number>/protokollsutdrag.pdf", methods=["GET"],
+         endpoint=extract_pdf),
     Rule("/sammantraden/<uuid:meeting_id>/<command>", methods=["POST"], endpoint=meeting_command),
 ]
