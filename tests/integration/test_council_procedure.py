@@ -9,13 +9,16 @@ voted for the decision or who is no member.
 """
 from __future__ import annotations
 
+import io
 import json
+import re
 from datetime import date, timedelta
 from importlib import resources
 from typing import Any
 from urllib.parse import quote
 
 import pytest
+from pypdf import PdfReader
 
 from services.audit.service import AuditService
 from tests.integration.conftest import running
@@ -29,6 +32,11 @@ def seed(package: str, name: str) -> dict[str, Any]:
 
 MOTION = seed("services.initiatives", "seed_002.json")
 COUNCIL = seed("services.meetings", "council_procedure.json")
+
+
+def pdf_text(response: Any) -> str:
+    assert response.status_code == 200 and response.headers["Content-Type"] == "application/pdf", response.text
+    return re.sub(r"\s+", " ", " ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages))
 
 
 def problem(response: Any, status: int) -> dict[str, Any]:
@@ -139,6 +147,14 @@ def test_seed_002s_motion_is_proposed_twice_and_concluded_by_the_council(
     assert [p["body"] for p in final_case["proposals"]] == ["Regionala utvecklingsnämnden", "Regionstyrelsen"]
     council.adjust("2022-02-18")
     assert eventually(read, lambda i: i["state"] == "final")["finalised_on"] == "2022-02-18"
+    council_minutes = pdf_text(meetings_api.get(f"{council.path}/minutes.pdf"))
+    for recorded in ("Omröstning", "Omröstningen utfaller med 3 ja-röster mot 3 nej-röster; 0 avstår.",
+                     "Rösterna är lika. Ordföranden använder sin utslagsröst för ja.", "Reservation",
+                     COUNCIL["reservation_reason"], "Jäv", "RF ledamot 5 (exempel) deltar inte i handläggningen",
+                     "RF ersättare (exempel) (KD) (ersättare för RF ledamot 6 (exempel))"):
+        assert recorded in council_minutes
+    extract = pdf_text(meetings_api.get(f"{committee.path}/paragraphs/1/extract.pdf"))
+    assert "PROTOKOLLSUTDRAG" in extract and "Beslutet är ett förslag till Regionstyrelsen." in extract
     assert api.get("/incidents").json()["incidents"] == []  # the committees' adjusted minutes finalise nothing
 
     timeline = eventually(lambda: audit_api.get(f"/cases/{quote(diary_number)}/timeline", "registrar").json(),
