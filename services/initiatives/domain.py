@@ -115,6 +115,7 @@ class Initiative(CommandsByState, TracedAggregate):
         self.finalised_on: date | None = None
         self.recipients: list[dict[str, Any]] = []
         self.dispatched_on: date | None = None
+        self.enclosures: list[dict[str, Any]] = []
         self.closed_on: date | None = None
         self.withdrawal: dict[str, Any] | None = None
 
@@ -206,8 +207,18 @@ class Initiative(CommandsByState, TracedAggregate):
         self._finalised(minutes_adjusted_on=minutes_adjusted_on, actor=actor)
 
     def dispatch(self, *, recipients: list[dict[str, Any]], dispatched_on: date, actor: str) -> None:
+        """The decision goes out with the extract of the minutes that records it, when a meeting decided it."""
         self.check_allows("dispatch")
-        self._dispatched(recipients=recipients, dispatched_on=dispatched_on, actor=actor)
+        self._dispatched(recipients=recipients, dispatched_on=dispatched_on, enclosures=self.extracts(), actor=actor)
+
+    def extracts(self) -> list[dict[str, Any]]:
+        """The protokollsutdrag of the decision: the meetings service's meeting and paragraph."""
+        decision = self.decision or {}
+        if not decision.get("meeting_id") or not decision.get("paragraph"):
+            return []
+        return [{"kind": "extract_of_minutes", "meeting_id": decision["meeting_id"],
+                 "paragraph": decision["paragraph"],
+                 "title": f"Protokollsutdrag {decision['body']} {decision['decided_on']} {decision['paragraph']}"}]
 
     def close(self, *, closed_on: date, actor: str) -> None:
         self.check_allows("close")
@@ -311,10 +322,25 @@ class Initiative(CommandsByState, TracedAggregate):
         self.finalised_on = minutes_adjusted_on
         self.state = State.FINAL
 
-    @event("Dispatched")
-    def _dispatched(self, recipients: list[dict[str, Any]], dispatched_on: date, actor: str) -> None:
+    class Dispatched(TracedAggregate.Event):
+        """Version 2 names what went with the decision: the extract of the minutes."""
+
+        class_version = 2
+        recipients: list[dict[str, Any]]
+        dispatched_on: date
+        enclosures: list[dict[str, Any]]
+        actor: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["enclosures"] = []
+
+    @event(Dispatched)
+    def _dispatched(self, recipients: list[dict[str, Any]], dispatched_on: date, enclosures: list[dict[str, Any]],
+                    actor: str) -> None:
         self.recipients = list(recipients)
         self.dispatched_on = dispatched_on
+        self.enclosures = list(enclosures)
         self.state = State.DISPATCHED
 
     @event("Closed")

@@ -144,6 +144,13 @@ class ProposalView(DecisionView):
     """A preparing body's proposal to the body that decides next."""
 
 
+class EnclosureView(Schema):
+    kind = fields.String(metadata={"example": "extract_of_minutes"})
+    title = fields.String()
+    meeting_id = fields.String()
+    paragraph = fields.String()
+
+
 class WithdrawalView(Schema):
     reason = fields.String()
     withdrawn_on = fields.Date()
@@ -180,6 +187,9 @@ class InitiativeView(Schema):
     finalised_on = fields.Date(allow_none=True)
     recipients = fields.List(fields.Nested(Recipient))
     dispatched_on = fields.Date(allow_none=True)
+    enclosures = fields.List(fields.Nested(EnclosureView), metadata={
+        "description": "what went with the dispatched decision: the extract of the minutes "
+                       "(GET /meetings/{meeting_id}/paragraphs/{n}/extract.pdf of the meetings service)"})
     closed_on = fields.Date(allow_none=True)
     withdrawal = fields.Nested(WithdrawalView, allow_none=True)
     created_on = fields.DateTime()

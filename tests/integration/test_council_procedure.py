@@ -153,6 +153,11 @@ def test_seed_002s_motion_is_proposed_twice_and_concluded_by_the_council(
                      COUNCIL["reservation_reason"], "Jäv", "RF ledamot 5 (exempel) deltar inte i handläggningen",
                      "RF ersättare (exempel) (KD) (ersättare för RF ledamot 6 (exempel))"):
         assert recorded in council_minutes
+    dispatched = api.command(f"{case_path}/dispatch", "registrar", {"recipients": [MOTION["submission"]["submitters"][0]],
+                                                                     "dispatched_on": "2022-02-21"})
+    [enclosed] = dispatched["enclosures"]  # the decision goes out with the council's extract of its minutes
+    assert enclosed["meeting_id"] == council.path.rsplit("/", 1)[1] and enclosed["paragraph"] == "§ 1"
+    assert "Motionen anses besvarad." in pdf_text(meetings_api.get(f"{council.path}/paragraphs/1/extract.pdf"))
     extract = pdf_text(meetings_api.get(f"{committee.path}/paragraphs/1/extract.pdf"))
     assert "PROTOKOLLSUTDRAG" in extract and "Beslutet är ett förslag till Regionstyrelsen." in extract
     assert api.get("/incidents").json()["incidents"] == []  # the committees' adjusted minutes finalise nothing

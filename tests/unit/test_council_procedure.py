@@ -231,9 +231,17 @@ def test_events_stored_before_the_minutes_recorded_more_read_back_with_empty_rec
     meeting = open_meeting(names("Anna"), members=[])
     decide(meeting)
     initiative = motion()
+    for body, proposal_to in ((RUN, RS), (RS, RF), (RF, None)):
+        initiative.schedule_for_decision(body=body, meeting=body, meeting_date=None, actor=ACTOR, meeting_id="m")
+        initiative.record_decision(outcome="approved", paragraph="§ 2", text="t", decided_on=date(2022, 2, 15),
+                                   proposal_to=proposal_to, actor=ACTOR)
+    initiative.finalise(minutes_adjusted_on=date(2022, 2, 18), actor=ACTOR)
+    initiative.dispatch(recipients=[{"name": "M"}], dispatched_on=date(2022, 2, 21), actor=ACTOR)
+    assert initiative.enclosures == [{"kind": "extract_of_minutes", "meeting_id": "m", "paragraph": "§ 2",
+                                      "title": f"Protokollsutdrag {RF} 2022-02-15 § 2"}]
     app.save(meeting, initiative)
     added = ("seats", "proposal_to", "proposals", "vote", "reservations", "recused", "preparing_bodies",
-             "addressed_to", "class_version")
+             "addressed_to", "enclosures", "class_version")
     for aggregate in (meeting, initiative):
         replayed = None
         for stored in app.recorder.select_events(aggregate.id):
@@ -246,4 +254,5 @@ def test_events_stored_before_the_minutes_recorded_more_read_back_with_empty_rec
             assert replayed.seats is None and replayed.paragraphs[0]["proposals"] == []
             assert replayed.paragraphs[0]["vote"] is None and replayed.attendance[0]["serving_for"] is None
         else:
-            assert replayed.preparing_bodies == [] and replayed.state is State.ANSWER_DRAFTED
+            assert replayed.preparing_bodies == [] and replayed.state is State.DISPATCHED
+            assert replayed.enclosures == []
