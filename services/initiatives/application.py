@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Sequence
 from uuid import UUID
 
 from services.initiatives.domain import (
@@ -66,7 +66,7 @@ class InitiativesApplication(CaseApplication):
 
     def refer_for_preparation(
         self, initiative_id: UUID, *, actor: str, preparers: list[dict[str, Any]],
-        due_date: date | None = None, referred_on: date | None = None, preparing_bodies: list[str] = (),
+        due_date: date | None = None, referred_on: date | None = None, preparing_bodies: Sequence[str] = (),
     ) -> Initiative:
         return self._change(
             initiative_id, "refer_for_preparation", actor=actor, preparers=preparers,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import Enum
-from typing import Any
+from typing import Any, Sequence
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
@@ -142,7 +142,7 @@ class Initiative(CommandsByState, TracedAggregate):
 
     def refer_for_preparation(
         self, *, preparers: list[dict[str, Any]], due_date: date | None, referred_on: date, actor: str,
-        preparing_bodies: list[str] = (),  # type: ignore[assignment]
+        preparing_bodies: Sequence[str] = (),
     ) -> None:
         """`preparing_bodies`: the bodies that prepare the case in turn, each deciding a proposal to the next."""
         self.check_allows("refer_for_preparation")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, Sequence
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
@@ -246,10 +246,9 @@ class Meeting(CommandsByState, TracedAggregate):
 
     def decide_item(
         self, *, item_id: str, paragraph_number: int, outcome: str, text: str, actor: str,
-        proposal_to: str | None = None, proposals: list[dict[str, Any]] = (),  # type: ignore[assignment]
-        vote: dict[str, Any] | None = None, reservations: list[dict[str, Any]] = (),  # type: ignore[assignment]
-        recused: list[str] = (),  # type: ignore[assignment]
-        case: "CaseOnRecord | None" = None,
+        proposal_to: str | None = None, proposals: Sequence[dict[str, Any]] = (),
+        vote: dict[str, Any] | None = None, reservations: Sequence[dict[str, Any]] = (),
+        recused: Sequence[str] = (), case: CaseOnRecord | None = None,
     ) -> None:
         """Records the decision on an item in the next paragraph of the body's year, with what the minutes
         say of it: the proposals put, the vote, reservations and who did not take part (jäv). With
