@@ -38,7 +38,7 @@ def test_the_protokoll_once_closed_and_an_extract_once_adjusted(meetings_api: Ap
     text = pdf_text(meetings_api.get(f"{path}/minutes.pdf", "registrar"), minutes_name)
     for part in ("Regionala utvecklingsnämnden", "PROTOKOLL", "Sammanträdesdatum 2025-11-12", "EJ JUSTERAT",
                  "Plats och tid Regionens hus, Umeå, 2025-11-12 kl. 09.00", "Beslutande",
-                 "Ordförande (exempel), ordförande", "Per Boström, ledamot",
+                 "Ordförande (exempel) (S), ordförande", "Per Boström (KD), ledamot",
                  "Justerare Ordförande (exempel) och Veronica Kerr", "Paragrafer § 1", "ANSLAG/BEVIS",
                  "§ 1 Svar på initiativärende om samverkan med civilsamhället", "Dnr RUN 2025-0001",
                  "Utfall: anses besvarad", "Initiativärendet anses besvarat."):
