@@ -19,6 +19,7 @@ class MeetingsApplication(CaseApplication):
     source = "meetings"
     published = (Body, Meeting)
     read_model_class = MeetingsReadModel
+    reminding = (Meeting, "meetings")
 
     # --- bodies ----------------------------------------------------------------
 

@@ -7,7 +7,7 @@ to call back to understand one.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any
 from uuid import UUID
@@ -17,6 +17,7 @@ from eventsourcing.domain import event
 from shared import clock
 from shared.domain import CommandsByState, TracedAggregate
 from shared.errors import CommandNotAllowed, InvalidRequest, NotFound
+from shared.reminders import Reminder, RemindingAggregate
 
 
 class BodyKind(str, Enum):
@@ -120,7 +121,11 @@ MEETING_COMMANDS: dict[MeetingState, tuple[str, ...]] = {
 }
 
 
-class Meeting(CommandsByState, TracedAggregate):
+MINUTES_ADJUSTED_WITHIN = timedelta(days=14)
+APPEAL_PERIOD = timedelta(weeks=3)  # from the public notice of the adjusted minutes (KL 13:5)
+
+
+class Meeting(CommandsByState, RemindingAggregate):
     commands_by_state = MEETING_COMMANDS
 
     @event("Scheduled")
@@ -162,6 +167,25 @@ class Meeting(CommandsByState, TracedAggregate):
             if item["item_id"] == item_id and not item["withdrawn"]:
                 return item
         raise NotFound(f"No item {item_id} on the agenda of {self.title}")
+
+    def reminders(self) -> list[Reminder]:
+        """Minutes not adjusted 14 days after the meeting; the appeal period over, its decisions standing."""
+        found = []
+        if self.state is not MeetingState.CANCELLED and self.adjusted_on is None:
+            due_on = self.local_date + MINUTES_ADJUSTED_WITHIN
+            found.append(Reminder(
+                kind="minutes_not_adjusted", key=f"minutes_not_adjusted:{due_on}", due_on=due_on, role="secretary",
+                text=f"The minutes of the meeting on {self.local_date} are not adjusted",
+                details={"meeting_date": self.local_date.isoformat()}))
+        if self.public_notice_on is not None:
+            ended_on = self.public_notice_on + APPEAL_PERIOD
+            found.append(Reminder(
+                kind="appeal_period_ended", key=f"appeal_period_ended:{ended_on}", due_on=ended_on, role="registrar",
+                text=f"The appeal period after the notice of {self.public_notice_on} has ended: the decisions stand",
+                details={"public_notice_on": self.public_notice_on.isoformat(), "decisions": [
+                    {"diary_number": p["diary_number"], "paragraph": p["paragraph"], "outcome": p["outcome"]}
+                    for p in self.paragraphs]}))
+        return found
 
     # --- commands --------------------------------------------------------------
 

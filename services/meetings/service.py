@@ -36,7 +36,7 @@ api = ApiDoc(
 Loaded = dict[str, Any]
 
 
-class MeetingsService(operations(api, "meetings")):
+class MeetingsService(operations(api, "meetings", reminders=True)):
     name = "meetings"
 
     meetings = EventSourcedApplication(MeetingsApplication)
