@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import time
 from collections import OrderedDict
 from datetime import date, datetime
 from typing import Any, Callable, ClassVar, Hashable, Iterable, Mapping, Sequence, TypeVar
@@ -178,12 +179,13 @@ class CaseApplication(Application):
         return self.list_page(REMINDERS, query, conditions=[
             *equal_to(query, "role"), *within("due_on", None, query.get("due_before"))])
 
-    def raise_due_reminders(self, today: date) -> int:
+    def raise_due_reminders(self, today: date, time_limit: float | None = None) -> int:
         """Raises every reminder due by today, each once, on the aggregates the read model shows to have
-        one due (no other is loaded); returns how many were raised."""
+        one due (no other is loaded); returns how many were raised. `time_limit`: see change_each_due."""
         if self.reminding is None:
             return 0
-        return self.change_each_due(self.reminding[1], NEXT_REMINDER_DUE, today, self._raise_reminders_of)
+        return self.change_each_due(self.reminding[1], NEXT_REMINDER_DUE, today, self._raise_reminders_of,
+                                    time_limit=time_limit)
 
     def _raise_reminders_of(self, aggregate_id: UUID, today: date) -> int:
         aggregate: Any = self.load(aggregate_id, self.reminding[0])  # type: ignore[index]
@@ -194,18 +196,26 @@ class CaseApplication(Application):
 
     def change_each_due(
         self, listing: str, column: str, today: date, change: Callable[[UUID, date], int],
+        time_limit: float | None = None,
     ) -> int:
         """Background work on each aggregate of a listing whose `column` (a day) is today or before:
         `change` loads, changes and saves it, and runs again when another instance saved first (so
         whatever it records, it records once). One aggregate failing is logged and the others go on.
-        Reads the due rows only, a page at a time; returns the sum of what `change` counted."""
+        Reads the due rows only, a page at a time; returns the sum of what `change` counted.
+
+        `time_limit` (seconds): no aggregate is begun after that long (a timer's round must end within the store
+        gate's timeout, and on SQLite requests wait for it); what is left is still due, so the next
+        round reads it again."""
         from shared.serials import retrying_on_conflict
 
         done, cursor = 0, None
+        deadline = None if time_limit is None else time.monotonic() + time_limit
         while True:
             due = self.list_page(listing, {"limit": 500, "cursor": cursor}, complete=True,
                                  conditions=[Condition(column, "<=", today.isoformat())])
             for row in due.items:
+                if deadline is not None and time.monotonic() > deadline:
+                    return done
                 try:
                     with working_on(correlation_id=str(uuid4())):  # background work begins a chain of its own
                         done += retrying_on_conflict(change, UUID(row["id"]), today)

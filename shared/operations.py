@@ -19,6 +19,9 @@ from shared.settings import env_flag
 
 AUDITORS = ("auditor",)
 REMINDER_CHECK_SECONDS = 5
+# A round of the reminder timer begins no aggregate after this long (below STORE_TIMEOUT): a backlog
+# (the first start after an upgrade) is raised over several rounds, requests going on between them.
+REMINDER_ROUND_SECONDS = 2.0
 
 
 def operations(api: ApiDoc, application: str, *, consumes_events: bool = False, reminders: bool = False) -> type:
@@ -92,7 +95,7 @@ def operations(api: ApiDoc, application: str, *, consumes_events: bool = False, 
             def raise_due_reminders(self) -> int:
                 if not env_flag(self.config, "REMINDERS_ENABLED", True):
                     return 0
-                return getattr(self, application).raise_due_reminders(clock.today())
+                return getattr(self, application).raise_due_reminders(clock.today(), time_limit=REMINDER_ROUND_SECONDS)
 
             @api.route("GET", "/reminders", summary="Reminders (bevakning) raised that still apply, by due day; "
                        "by role and due date", query=schemas.ReminderQuery, response=schemas.ReminderList,
