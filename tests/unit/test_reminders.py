@@ -130,7 +130,8 @@ def test_minutes_not_adjusted_are_reminded_of_14_days_after_the_meeting_until_ad
     assert due_on(held, date(2025, 3, 14)) == []
     assert held.raise_due_reminders(today=date(2025, 3, 15), actor=ACTOR) == 1
     [raised] = held.open_reminders()
-    assert (raised["kind"], raised["role"], raised["due_on"]) == ("minutes_not_adjusted", "secretary", date(2025, 3, 15))
+    assert (raised["kind"], raised["role"], raised["due_on"]) == (
+        "minutes_not_adjusted", "secretary", date(2025, 3, 15))
     held.sign_minutes(adjuster="Kerr", signed_on=date(2025, 3, 20), actor="Sara")
     assert open_kinds(held) == [] and held.next_reminder_due() is None
     scheduled = Meeting(body_id=held.body_id, body="RSR", title="Möte", starts_at=held.starts_at, place=None,
