@@ -13,13 +13,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from services.audit.service import AuditService
 from services.initiatives.demo import STEPS, seed_000
 from services.letters_of_intent.demo import load_agreement
 from shared import clock
 from shared.cli import main as cases
 from tests.support.cases import drive, submit
 from tests.support.meetings import establish_body, eventually, hold_meeting
-from tests.support.services import Api, assert_problem
+from tests.support.services import Api, api_for, assert_problem, free_port
 
 REMINDING = {"REMINDERS_ENABLED": "true"}
 
@@ -56,7 +57,9 @@ def events_of(api: Api, path: str) -> list[str]:
     return [event["type"] for event in api.get(f"{path}/history").json()["events"]]
 
 
-def test_cases_are_reminded_of_once_and_listed_by_role_due_date_and_page(api: Api) -> None:
+def test_cases_are_reminded_of_once_and_listed_by_role_due_date_and_page(
+    api: Api, config: dict[str, Any], container_factory: Any
+) -> None:
     late = drive(api, submit(api)["id"], "referral")  # due 2025-10-31
     years_ago = (clock.today() - timedelta(days=800)).isoformat()
     motion = submit(api, kind="motion", title="Motion om samverkan", submitted_on=years_ago)
@@ -94,11 +97,16 @@ def test_cases_are_reminded_of_once_and_listed_by_role_due_date_and_page(api: Ap
     eventually(lambda: reminders(api), lambda found: [r["aggregate_id"] for r in found] == [motion["id"]] * 2)
     assert Counter(events_of(api, f"/initiatives/{late['id']}"))["Initiative.ReminderRaised"] == 1
     assert Counter(events_of(api, f"/initiatives/{motion['id']}"))["Initiative.ReminderRaised"] == 2
-    timeline = json.loads(CliRunner().invoke(cases, [
-        "timeline", late["diary_number"], "--json", "--token", "test-auditor",
-        f"--service=initiatives={api.base_url}"]).output)
-    raised = next(e for e in timeline if e["type"] == "Initiative.ReminderRaised")  # in the case's timeline
+
+    # the audit service indexes the reminder under the case: it is in the case's timeline
+    audit_config = {**config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}", "AUDIT_TOKEN": "test-auditor",
+                    "AUDIT_SOURCES": {"initiatives": api.base_url}}
+    audit = container_factory(AuditService, audit_config)
+    audit.start()
+    timeline = api_for(audit_config).get(f"/cases/{late['diary_number']}/timeline").json()["events"]
+    raised = next(e for e in timeline if e["type"] == "Initiative.ReminderRaised")
     assert raised["payload"]["kind"] == "preparation_due_passed" and raised["actor"] == "initiatives"
+    assert raised["diary_number"] == late["diary_number"] and raised["caused_by"] is None
 
 
 def test_a_consultation_reminds_the_strategist_until_every_recipient_has_replied(letters_api: Api) -> None:

@@ -265,3 +265,40 @@ def test_a_command_meeting_only_a_reminder_saved_meanwhile_runs_again_and_one_me
     assert app.get_initiative(case.id).due_date == date(2026, 1, 15)
     assert [type(e).__qualname__ for e in app.events.get(case.id)][-3:] == [
         "Initiative.ReminderRaised", "Initiative.ReferredForPreparation", "Initiative.ReferredForPreparation"]
+
+
+def meetings_event(position: int, type_: str, payload: dict[str, Any], diary_number: str | None = None) -> dict:
+    return {"position": position, "type": type_, "aggregate_id": "meeting-1", "actor": "Sara",
+            "diary_number": diary_number, "event_id": f"event-{position}", "payload": payload}
+
+
+def test_the_end_of_the_appeal_period_gives_legal_force_to_each_case_decided_there_once() -> None:
+    app = InitiativesApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    case = registered_case(app)
+    app.refer_for_preparation(case.id, actor="Rut", preparers=[{"name": "Kerstin"}], due_date=date(2025, 10, 31),
+                              referred_on=date(2025, 5, 20))
+    app.draft_answer(case.id, actor="Hans", summary="…", proposed_outcome="considered_answered", proposal="…")
+    number = app.get_initiative(case.id).diary_number
+    decisions = [{"diary_number": number, "paragraph": "§ 1", "outcome": "considered_answered"},
+                 {"diary_number": "RUN 2099-0001", "paragraph": "§ 2", "outcome": "approved"},
+                 {"diary_number": "RUN 2099-0002", "paragraph": "§ 3", "outcome": "referred_back"}]
+    for event in (
+        meetings_event(1, "Meeting.ItemAdded", {"body": "RUN", "meeting": "RUN 2025-11-12",
+                                                "meeting_date": "2025-11-12"}, number),
+        meetings_event(2, "Meeting.ItemDecided", {"outcome": "considered_answered", "paragraph": "§ 1", "text": "…",
+                                                  "decided_on": "2025-11-12"}, number),
+        meetings_event(3, "Meeting.MinutesAdjusted", {"adjusted_on": "2025-11-17", "decisions": decisions[:1]}),
+    ):
+        assert app.apply_inbound("meetings", event) == "applied"
+    reminder = {"kind": "minutes_not_adjusted", "key": "k", "due_on": "2025-11-26", "role": "secretary",
+                "diary_number": None, "title": "RUN 2025-11-12", "text": "…", "details": {}}
+    assert app.apply_inbound("meetings", meetings_event(4, "Meeting.ReminderRaised", reminder)) == "ignored"
+
+    appeal = meetings_event(5, "Meeting.ReminderRaised", {
+        **reminder, "kind": "appeal_period_ended", "due_on": "2025-12-09", "details": {"decisions": decisions}})
+    assert app.apply_inbound("meetings", appeal) == "applied"
+    assert app.get_initiative(case.id).legal_force_on == date(2025, 12, 9)
+    [incident] = app.list_incidents({}).items  # the unknown case; the one referred back is no decision to stand
+    assert (incident["diary_number"], incident["event_type"]) == ("RUN 2099-0001", "Meeting.ReminderRaised")
+    assert app.apply_inbound("meetings", appeal) == "duplicate"
+    assert [type(e).__qualname__ for e in app.events.get(case.id)][-1] == "Initiative.DecisionGainedLegalForce"
