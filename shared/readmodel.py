@@ -282,12 +282,29 @@ class ReadModelTables:
     def name_of(self, listing: str, suffix: str = "") -> str:
         return f"{self.prefix}_rm_{listing}{suffix}"
 
+    def column_type(self, kind: str) -> str:
+        return "BIGINT" if kind == "integer" else self.text
+
+    def existing_columns(self, cursor: Any, name: str) -> set[str]:
+        """The columns a read-model table has (none: there is no such table yet)."""
+        raise NotImplementedError
+
+    def added_column_statements(self, cursor: Any) -> list[str]:
+        """A column a listing gained since its table was created (a newer version of the service) is
+        added, empty until `read-models rebuild` fills it, so that the lists go on meanwhile."""
+        statements = []
+        for listing in self.listings:
+            existing = self.existing_columns(cursor, self.name_of(listing.name))
+            statements += [f"ALTER TABLE {self.table(self.name_of(listing.name))} ADD COLUMN {column} "
+                           f"{self.column_type(kind)}" for column, kind in listing.columns.items()
+                           if existing and column not in existing]
+        return statements
+
     def read_model_statements(self) -> list[str]:
         statements = []
         for listing in self.listings:
             text = self.text
-            columns = "".join(f", {column} {'BIGINT' if kind == 'integer' else text}"
-                              for column, kind in listing.columns.items())
+            columns = "".join(f", {column} {self.column_type(kind)}" for column, kind in listing.columns.items())
             if listing.per_item:
                 columns = f", aggregate_id {text} NOT NULL{columns}"
             rows = self.table(self.name_of(listing.name))
@@ -538,9 +555,13 @@ def _sqlite_recorder_class() -> type:
                 f"AND s.id IN ({', '.join('?' * len(ids))})", [self.match_expression(words), *ids])
             return {row["id"]: row["snippet"] for row in cursor.fetchall()}
 
+        def existing_columns(self, cursor: Any, name: str) -> set[str]:
+            cursor.execute(f"PRAGMA table_info({name})")
+            return {row["name"] for row in cursor.fetchall()}
+
         def _create_table(self, c: Any) -> None:
             super()._create_table(c)
-            for statement in self.read_model_statements():
+            for statement in self.added_column_statements(c) + self.read_model_statements():
                 c.execute(statement)
 
     return SQLiteReadModelRecorder
@@ -590,9 +611,14 @@ def _postgres_recorder_class() -> type:
                 "WHERE id = ANY(%s)", [" ".join(words), list(ids)])
             return {row["id"]: row["snippet"] for row in cursor.fetchall()}
 
+        def existing_columns(self, cursor: Any, name: str) -> set[str]:
+            cursor.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = %s "
+                           "AND table_name = %s", [self.datastore.schema, name])
+            return {row["column_name"] for row in cursor.fetchall()}
+
         def _create_table(self, curs: Any) -> None:
             super()._create_table(curs)
-            for statement in self.read_model_statements():
+            for statement in self.added_column_statements(curs) + self.read_model_statements():
                 curs.execute(statement)
 
     return PostgresReadModelRecorder

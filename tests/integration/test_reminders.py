@@ -191,3 +191,40 @@ def test_the_report_lists_the_motions_undecided_on_a_day(api: Api) -> None:
     assert today["on"] == clock.today().isoformat() and today["count"] == 3
     assert [e["field"] for e in assert_problem(
         api.get("/reports/undecided-motions", params={"on": "31/3"}), 400)["errors"]] == ["on"]
+
+
+def test_a_store_from_before_reminders_keeps_its_lists_and_a_rebuild_fills_the_new_columns(
+    store_config: dict[str, Any]
+) -> None:
+    from dataclasses import replace
+
+    from services.initiatives.application import InitiativesApplication
+    from services.initiatives.read_model import INITIATIVES
+    from shared.inbox import INCIDENTS
+    from shared.reminders import NEXT_REMINDER_DUE
+    from shared.store import persistence_env
+
+    class Before(InitiativesApplication):  # its list as the version before reminders kept it
+        name = "initiatives"
+        read_model_class = type("BeforeReadModel", (InitiativesApplication.read_model_class,), {"listings": (
+            replace(INITIATIVES, columns={column: kind for column, kind in INITIATIVES.columns.items()
+                                          if column not in ("submitted_on", "settled_on", NEXT_REMINDER_DUE)}),
+            INCIDENTS)})
+
+    env = persistence_env(store_config, "initiatives")
+    before = Before(env)
+    case = before.submit_initiative(actor="Hans", kind="motion", title="Motion", text="…", proposal_clauses=[],
+                                    submitters=[{"name": "Ledamot"}], submitted_on=clock.today() - timedelta(800),
+                                    addressed_to="Regionfullmäktige")
+    before.caught_up(complete=True)
+    before.close()
+
+    upgraded = InitiativesApplication(env)  # the columns are added; the case's row has them empty
+    try:
+        assert [c["id"] for c in upgraded.list_initiatives({}, today=clock.today()).items] == [str(case.id)]
+        assert upgraded.raise_due_reminders(clock.today()) == 0
+        upgraded.rebuild_read_model()
+        assert upgraded.raise_due_reminders(clock.today()) == 2
+        assert len(upgraded.list_reminders({}).items) == 2
+    finally:
+        upgraded.close()
