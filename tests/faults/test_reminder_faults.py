@@ -23,6 +23,7 @@ from bench.fill import fill_initiatives
 from services.initiatives.application import InitiativesApplication
 from services.initiatives.domain import Initiative
 from shared import clock
+from shared.operations import REMINDER_CHECK_SECONDS
 from shared.store import persistence_env
 from tests.support.infrastructure import Infrastructure
 from tests.support.meetings import eventually
@@ -33,7 +34,7 @@ MOTIONS = 150  # raised two years ago and never registered: undecided 11 months 
 
 
 @pytest.fixture
-def store(infrastructure: Infrastructure, tmp_path: Any) -> Iterator[dict[str, Any]]:
+def store(infrastructure: Infrastructure) -> Iterator[dict[str, Any]]:
     infrastructure.purge_inboxes()
     with infrastructure.fresh_schema() as schema:
         yield service_config(infrastructure.amqp_uri, infrastructure.postgres_config(schema), REMINDERS_ENABLED="true")
@@ -99,7 +100,7 @@ def test_two_instances_racing_and_one_killed_raise_each_reminder_once(store: dic
         for instance in (first, second):
             instance.stop()
         start_together([first, second])
-        time.sleep(2 * 5 + 2)  # two rounds of both timers (shared.operations.REMINDER_CHECK_SECONDS)
+        time.sleep(2 * REMINDER_CHECK_SECONDS + 2)  # two rounds of both instances' timers
         assert raised_keys(app) == raised
         listed = app.caught_up(complete=True).view.page(app.read_model.listing("reminders"), limit=10_000)[0]
         assert len(listed) == len(expected) == len({(r["aggregate_id"], r["key"]) for r in listed})
