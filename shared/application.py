@@ -3,20 +3,24 @@ from __future__ import annotations
 
 import itertools
 import logging
+import time
 from collections import OrderedDict
 from datetime import date, datetime
 from typing import Any, Callable, ClassVar, Hashable, Iterable, Mapping, Sequence, TypeVar
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate, DomainEventProtocol
-from eventsourcing.persistence import JSONTranscoder, Notification, ProcessRecorder, Tracking, Transcoding
+from eventsourcing.persistence import (
+    IntegrityError, JSONTranscoder, Notification, ProcessRecorder, Tracking, Transcoding,
+)
 
 from shared.chain import ChainedEventStore, ChainedMapper, Record, unseal
-from shared.context import note
+from shared.context import note, working_on
 from shared.envelope import describe, event_type, to_envelope, to_json_compatible
-from shared.errors import CaseError, InvalidRequest, NotFound
-from shared.readmodel import Condition, Page, ReadModel, Tag, paged, searched
+from shared.errors import CaseError, ConcurrentChange, InvalidRequest, NotFound
+from shared.readmodel import Condition, Page, ReadModel, Tag, equal_to, paged, searched, within
+from shared.reminders import NEXT_REMINDER_DUE, REMINDERS
 from shared.serials import Serial
 
 TAggregate = TypeVar("TAggregate", bound=Aggregate)
@@ -51,6 +55,9 @@ class CaseApplication(Application):
 
     # The tables lists, filters, look-ups and search read (shared.readmodel); None: no lists.
     read_model_class: ClassVar[type[ReadModel] | None] = None
+    # The aggregate that raises reminders (shared.reminders) and the listing whose rows carry its
+    # next_reminder_due; its read model lists the reminders too. None: the service raises none.
+    reminding: ClassVar[tuple[type[Aggregate], str] | None] = None
 
     def __init__(self, env: Any = None) -> None:
         super().__init__(env=env)
@@ -162,6 +169,61 @@ class CaseApplication(Application):
 
     def list_incidents(self, query: Mapping[str, Any]) -> Page:
         return self.list_page("incidents", query)
+
+    # --- reminders (bevakning) and other work that falls due on a day ----------------------------
+
+    def list_reminders(self, query: Mapping[str, Any]) -> Page:
+        """A page of the raised reminders that still apply, by due day; by role, and due on or before a day."""
+        if self.reminding is None:
+            raise NotFound(f"{self.source} raises no reminders")
+        return self.list_page(REMINDERS, query, conditions=[
+            *equal_to(query, "role"), *within("due_on", None, query.get("due_before"))])
+
+    def raise_due_reminders(self, today: date, time_limit: float | None = None) -> int:
+        """Raises every reminder due by today, each once, on the aggregates the read model shows to have
+        one due (no other is loaded); returns how many were raised. `time_limit`: see change_each_due."""
+        if self.reminding is None:
+            return 0
+        return self.change_each_due(self.reminding[1], NEXT_REMINDER_DUE, today, self._raise_reminders_of,
+                                    time_limit=time_limit)
+
+    def _raise_reminders_of(self, aggregate_id: UUID, today: date) -> int:
+        aggregate: Any = self.load(aggregate_id, self.reminding[0])  # type: ignore[index]
+        raised = aggregate.raise_due_reminders(today=today, actor=self.source)
+        if raised:
+            self.save(aggregate)
+        return raised
+
+    def change_each_due(
+        self, listing: str, column: str, today: date, change: Callable[[UUID, date], int],
+        time_limit: float | None = None,
+    ) -> int:
+        """Background work on each aggregate of a listing whose `column` (a day) is today or before:
+        `change` loads, changes and saves it, and runs again when another instance saved first (so
+        whatever it records, it records once). One aggregate failing is logged and the others go on.
+        Reads the due rows only, a page at a time; returns the sum of what `change` counted.
+
+        `time_limit` (seconds): no aggregate is begun after that long (a timer's round must end within the store
+        gate's timeout, and on SQLite requests wait for it); what is left is still due, so the next
+        round reads it again."""
+        from shared.serials import retrying_on_conflict
+
+        done, cursor = 0, None
+        deadline = None if time_limit is None else time.monotonic() + time_limit
+        while True:
+            due = self.list_page(listing, {"limit": 500, "cursor": cursor}, complete=True,
+                                 conditions=[Condition(column, "<=", today.isoformat())])
+            for row in due.items:
+                if deadline is not None and time.monotonic() > deadline:
+                    return done
+                try:
+                    with working_on(correlation_id=str(uuid4())):  # background work begins a chain of its own
+                        done += retrying_on_conflict(change, UUID(row["id"]), today)
+                except Exception:  # noqa: BLE001 - one aggregate failing must not hold back the others
+                    log.exception("%s: could not do what fell due by %s for %s", listing, today, row["id"])
+            cursor = due.next_cursor
+            if cursor is None:
+                return done
 
     def rebuild_read_model(self) -> int:
         """Drops the read model's tables and replays the whole log into them (`read-models rebuild`)."""
@@ -292,25 +354,37 @@ class CaseApplication(Application):
     ) -> TAggregate:
         """Load → command → save: the shape of most use cases.
 
-        A concurrent save by someone else is a 409 for the user to look at again,
-        unless `retry_on_conflict` says the other writer never conflicts in substance
-        (a timer announcing due reviews): then the command is re-checked and re-run.
+        A concurrent save by someone else is a 409 for the user to look at again, unless
+        what was saved meanwhile was background work that never conflicts with a command in
+        substance (a reminder raised by a timer: events `in_background`), or `retry_on_conflict`
+        says every other writer is of that kind (a timer announcing due reviews): then the
+        command is re-checked and re-run.
         """
         from shared.serials import retrying_on_conflict
 
-        if retry_on_conflict:
-            return retrying_on_conflict(self._change_once, aggregate_id, aggregate_class, command, arguments)
-        return self._change_once(aggregate_id, aggregate_class, command, arguments)
+        return retrying_on_conflict(self._change_once, aggregate_id, aggregate_class, command, arguments,
+                                    retry_on_conflict)
 
     def _change_once(
-        self, aggregate_id: UUID, aggregate_class: type[TAggregate], command: str, arguments: dict[str, Any]
+        self, aggregate_id: UUID, aggregate_class: type[TAggregate], command: str, arguments: dict[str, Any],
+        retry_on_conflict: bool,
     ) -> TAggregate:
         aggregate = self.load(aggregate_id, aggregate_class)
+        loaded = aggregate.version
         if getattr(aggregate, "diary_number", None):
             note(diary_number=aggregate.diary_number)  # on the log lines of the command
         getattr(aggregate, command)(**arguments)
-        self.save(aggregate)
+        try:
+            self.save(aggregate)
+        except IntegrityError:
+            if retry_on_conflict or self._saved_in_background_since(aggregate_id, loaded):
+                raise  # tried again
+            raise ConcurrentChange(
+                "The case was changed by someone else at the same time; read it again and retry") from None
         return aggregate
+
+    def _saved_in_background_since(self, aggregate_id: UUID, version: int) -> bool:
+        return all(getattr(e, "in_background", False) for e in self.events.get(aggregate_id, gt=version))
 
     def history(self, aggregate_id: UUID, aggregate_class: type[Aggregate]) -> list[DomainEventProtocol[Any]]:
         """Every event of one aggregate of the given class, in version order."""

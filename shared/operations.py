@@ -1,26 +1,35 @@
 """The routes every service has, declared once: health, liveness, readiness and metrics, its
-OpenAPI document, the event feed, incidents, and the auditors' reads (the log as stored, any
-aggregate as it was)."""
+OpenAPI document, the event feed, incidents, reminders, and the auditors' reads (the log as stored,
+any aggregate as it was)."""
 from __future__ import annotations
 
 from typing import Any
 from uuid import UUID
 
+from nameko.dependency_providers import Config
+from nameko.timer import timer
 from werkzeug.wrappers import Request
 
-from shared import schemas
+from shared import clock, schemas
 from shared.auth import ROLES, Actor
 from shared.http import Paged
 from shared.openapi import ApiDoc
 from shared.probes import probes, with_broker
+from shared.settings import env_flag
 
 AUDITORS = ("auditor",)
+REMINDER_CHECK_SECONDS = 5
+# A round of the reminder timer begins no aggregate after this long (below STORE_TIMEOUT): a backlog
+# (the first start after an upgrade) is raised over several rounds, requests going on between them.
+REMINDER_ROUND_SECONDS = 2.0
 
 
-def operations(api: ApiDoc, application: str, *, consumes_events: bool = False) -> type:
+def operations(api: ApiDoc, application: str, *, consumes_events: bool = False, reminders: bool = False) -> type:
     """A base class for a nameko service whose application dependency is the attribute `application`.
 
-    A service that consumes other services' events (shared.inbox) also lists the incidents.
+    A service that consumes other services' events (shared.inbox) also lists the incidents. A service
+    whose aggregates raise reminders (shared.reminders) runs the timer that raises them when they fall
+    due (unless REMINDERS_ENABLED is false in this instance) and lists those that still apply.
     """
 
     class Operations(probes(api)):  # type: ignore[misc]
@@ -78,6 +87,21 @@ def operations(api: ApiDoc, application: str, *, consumes_events: bool = False) 
         def aggregate_states(self, actor: Actor, _: dict[str, Any], aggregate_id: UUID) -> dict[str, Any]:
             return {"aggregate_id": str(aggregate_id),
                     "states": getattr(self, application).aggregate_states(aggregate_id)}
+
+        if reminders:
+            config = Config()
+
+            @timer(interval=REMINDER_CHECK_SECONDS)
+            def raise_due_reminders(self) -> int:
+                if not env_flag(self.config, "REMINDERS_ENABLED", True):
+                    return 0
+                return getattr(self, application).raise_due_reminders(clock.today(), time_limit=REMINDER_ROUND_SECONDS)
+
+            @api.route("GET", "/reminders", summary="Reminders (bevakning) raised that still apply, by due day; "
+                       "by role and due date", query=schemas.ReminderQuery, response=schemas.ReminderList,
+                       roles=ROLES)
+            def list_reminders(self, actor: Actor, query: dict[str, Any]) -> Paged:
+                return Paged("reminders", getattr(self, application).list_reminders(query))
 
         if consumes_events:
             @api.route("GET", "/incidents", summary="Events from other services that could not be applied, "

@@ -17,7 +17,9 @@ command) and before every query, so a read sees every write acknowledged before 
 costing only what was written since.
 
 A row is derived from the aggregate as it was at the batch's last event of it (the
-domain's own `mutate`, so no rule is written twice).
+domain's own `mutate`, so no rule is written twice). An aggregate may be in several listings
+(a case in the list of cases and, a row per reminder, in the list of reminders): a listing
+`per_item` holds a row per item of the aggregate, and the aggregate's rows are replaced together.
 """
 from __future__ import annotations
 
@@ -71,25 +73,33 @@ class SearchDocument:
 @dataclass(frozen=True)
 class Row:
     """One aggregate in a listing: the order it is listed in, the columns and tags filters
-    read, the view a list shows, and its search document."""
+    read, the view a list shows, and its search document.
+
+    In a listing `per_item`, one item of the aggregate: `key` tells it from the aggregate's other
+    items (its id in the listing is `<aggregate id>/<key>`), and it has no search document."""
 
     sort_key: str
     view: Mapping[str, Any]
     columns: Mapping[str, Any] = field(default_factory=dict)
     tags: Mapping[str, Iterable[str | None]] = field(default_factory=dict)
     document: SearchDocument | None = None
+    key: str = ""
 
 
 @dataclass(frozen=True)
 class Listing:
-    """A list of one kind of aggregate: `row` turns the aggregate into its row."""
+    """A list of one kind of aggregate: `row` turns the aggregate into its row.
+
+    `per_item`: `row` gives a sequence of rows, one per item of the aggregate (the reminders raised
+    on a case), and whatever rows the aggregate had before are replaced by them."""
 
     name: str
     aggregate: type[Aggregate]
-    row: Callable[[Any], Row]
+    row: Callable[[Any], Any]  # -> Row; per item: -> Sequence[Row]
     columns: Mapping[str, str] = field(default_factory=dict)  # column -> "text" | "integer"
     label: str = ""  # what a search hit calls it (the aggregate's type by default)
     noun: str = ""  # what a person calls one ("initiative"), in messages
+    per_item: bool = False
 
     @property
     def kind(self) -> str:
@@ -272,16 +282,37 @@ class ReadModelTables:
     def name_of(self, listing: str, suffix: str = "") -> str:
         return f"{self.prefix}_rm_{listing}{suffix}"
 
+    def column_type(self, kind: str) -> str:
+        return "BIGINT" if kind == "integer" else self.text
+
+    def existing_columns(self, cursor: Any, name: str) -> set[str]:
+        """The columns a read-model table has (none: there is no such table yet)."""
+        raise NotImplementedError
+
+    def added_column_statements(self, cursor: Any) -> list[str]:
+        """A column a listing gained since its table was created (a newer version of the service) is
+        added, empty until `read-models rebuild` fills it, so that the lists go on meanwhile."""
+        statements = []
+        for listing in self.listings:
+            existing = self.existing_columns(cursor, self.name_of(listing.name))
+            statements += [f"ALTER TABLE {self.table(self.name_of(listing.name))} ADD COLUMN {column} "
+                           f"{self.column_type(kind)}" for column, kind in listing.columns.items()
+                           if existing and column not in existing]
+        return statements
+
     def read_model_statements(self) -> list[str]:
         statements = []
         for listing in self.listings:
             text = self.text
-            columns = "".join(f", {column} {'BIGINT' if kind == 'integer' else text}"
-                              for column, kind in listing.columns.items())
+            columns = "".join(f", {column} {self.column_type(kind)}" for column, kind in listing.columns.items())
+            if listing.per_item:
+                columns = f", aggregate_id {text} NOT NULL{columns}"
             rows = self.table(self.name_of(listing.name))
             statements += [
                 f"CREATE TABLE IF NOT EXISTS {rows} (id {text} PRIMARY KEY, sort_key {text} NOT NULL, "
                 f"version BIGINT NOT NULL, view TEXT NOT NULL{columns})",
+                *([f"CREATE INDEX IF NOT EXISTS {self.name_of(listing.name, '_by_aggregate')} ON {rows} (aggregate_id)"]
+                  if listing.per_item else []),
                 f"CREATE INDEX IF NOT EXISTS {self.name_of(listing.name, '_order')} ON {rows} (sort_key, id)",
                 *(f"CREATE INDEX IF NOT EXISTS {self.name_of(listing.name, '_by_' + column)} "
                   f"ON {rows} ({column}, sort_key, id)" for column in listing.columns),
@@ -306,7 +337,7 @@ class ReadModelTables:
 
     # --- writing ------------------------------------------------------------------------
 
-    def apply(self, rows: Sequence[tuple[Listing, str, int, Row]], tracking: Tracking, start: int) -> None:
+    def apply(self, rows: Sequence[tuple[Listing, str, int, Any]], tracking: Tracking, start: int) -> None:
         """Writes the rows of a batch read after `start`, and the position it reached, in one transaction.
 
         The position is moved first, and only from `start`: an instance that finds it moved (another
@@ -315,7 +346,10 @@ class ReadModelTables:
         with self.transaction(commit=True) as cursor:
             self._move_position(cursor, tracking, start)
             for listing, aggregate_id, version, row in sorted(rows, key=lambda entry: (entry[0].name, entry[1])):
-                self._write_row(cursor, listing, aggregate_id, version, row)
+                if listing.per_item:
+                    self._replace_items(cursor, listing, aggregate_id, version, row)
+                else:
+                    self._write_row(cursor, listing, aggregate_id, version, row)
 
     def _move_position(self, cursor: Any, tracking: Tracking, start: int) -> None:
         table = self.tracking_table()
@@ -331,9 +365,24 @@ class ReadModelTables:
         if cursor.fetchone() is None:
             raise PositionMoved(f"{tracking.application_name} is no longer at {start}")
 
-    def _write_row(self, cursor: Any, listing: Listing, aggregate_id: str, version: int, row: Row) -> None:
-        names = ["id", "sort_key", "version", "view", *listing.columns]
-        values = [aggregate_id, stored(row.sort_key), version, dumps(row.view),
+    def _replace_items(self, cursor: Any, listing: Listing, aggregate_id: str, version: int,
+                       items: Sequence[Row]) -> None:
+        """The aggregate's rows in a listing per item: those it had are deleted, its present ones written."""
+        rows, tags = self.table(self.name_of(listing.name)), self.table(self.name_of(listing.name, "_tags"))
+        cursor.execute(self.sql(f"DELETE FROM {tags} WHERE id IN (SELECT id FROM {rows} WHERE aggregate_id = ?)"),
+                       [aggregate_id])
+        cursor.execute(self.sql(f"DELETE FROM {rows} WHERE aggregate_id = ?"), [aggregate_id])
+        for item in items:
+            if item.document is not None:
+                raise ValueError(f"{listing.name}: a row per item has no search document")
+            self._write_row(cursor, listing, f"{aggregate_id}/{item.key}", version, item,
+                            extra={"aggregate_id": aggregate_id})
+
+    def _write_row(self, cursor: Any, listing: Listing, aggregate_id: str, version: int, row: Row,
+                   extra: Mapping[str, Any] | None = None) -> None:
+        extra = extra or {}
+        names = ["id", "sort_key", "version", "view", *extra, *listing.columns]
+        values = [aggregate_id, stored(row.sort_key), version, dumps(row.view), *extra.values(),
                   *(stored(row.columns.get(column)) for column in listing.columns)]
         updates = ", ".join(f"{name} = excluded.{name}" for name in names[1:])
         cursor.execute(self.sql(
@@ -506,9 +555,13 @@ def _sqlite_recorder_class() -> type:
                 f"AND s.id IN ({', '.join('?' * len(ids))})", [self.match_expression(words), *ids])
             return {row["id"]: row["snippet"] for row in cursor.fetchall()}
 
+        def existing_columns(self, cursor: Any, name: str) -> set[str]:
+            cursor.execute(f"PRAGMA table_info({name})")
+            return {row["name"] for row in cursor.fetchall()}
+
         def _create_table(self, c: Any) -> None:
             super()._create_table(c)
-            for statement in self.read_model_statements():
+            for statement in self.added_column_statements(c) + self.read_model_statements():
                 c.execute(statement)
 
     return SQLiteReadModelRecorder
@@ -558,9 +611,14 @@ def _postgres_recorder_class() -> type:
                 "WHERE id = ANY(%s)", [" ".join(words), list(ids)])
             return {row["id"]: row["snippet"] for row in cursor.fetchall()}
 
+        def existing_columns(self, cursor: Any, name: str) -> set[str]:
+            cursor.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = %s "
+                           "AND table_name = %s", [self.datastore.schema, name])
+            return {row["column_name"] for row in cursor.fetchall()}
+
         def _create_table(self, curs: Any) -> None:
             super()._create_table(curs)
-            for statement in self.read_model_statements():
+            for statement in self.added_column_statements(curs) + self.read_model_statements():
                 curs.execute(statement)
 
     return PostgresReadModelRecorder
@@ -600,7 +658,7 @@ class ReadModel(Projection[Any]):
         self.batch_size = batch_size
         super().__init__(view=construct_view(app.recorder, app.name.lower(), self.listings))
         self._lock = threading.RLock()
-        self._listing_of_class: dict[type, Listing | None] = {}
+        self._listings_of_class: dict[type, tuple[Listing, ...]] = {}
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self.failures: dict[str, str] = {}  # aggregate id -> why its row could not be made
@@ -614,11 +672,11 @@ class ReadModel(Projection[Any]):
     # --- the library's projection interface, one event at a time -----------------------------
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        listing = self._listing_of(type(domain_event))
+        listings = self._listings_of(type(domain_event))
         rows = []
-        if listing is not None:
+        if listings:
             aggregate = self.app.repository.get(domain_event.originator_id, version=domain_event.originator_version)
-            rows.append((listing, str(aggregate.id), aggregate.version, listing.row(aggregate)))
+            rows = [(listing, str(aggregate.id), aggregate.version, listing.row(aggregate)) for listing in listings]
         self.view.apply(rows, tracking, start=self.position)
 
     # --- batches ----------------------------------------------------------------------------
@@ -651,40 +709,41 @@ class ReadModel(Projection[Any]):
                 return True  # another instance recorded this batch first, or a rebuild began: go on from there
             return len(notifications) == self.batch_size
 
-    def rows_for(self, notifications: Sequence[Any]) -> list[tuple[Listing, str, int, Row]]:
+    def rows_for(self, notifications: Sequence[Any]) -> list[tuple[Listing, str, int, Any]]:
         """The row of every aggregate the batch changed, as it was after its last event in the batch.
 
         An aggregate is replayed from the batch's own events when the batch holds its first one,
         else from the store up to the event before the batch's first and on from the batch. An
         aggregate whose row cannot be made is left as it was, logged and shown by /health, so that
         one bad row cannot stop every list of the service."""
-        touched: dict[Any, tuple[Listing, list[Any]]] = {}
+        touched: dict[Any, tuple[tuple[Listing, ...], list[Any]]] = {}
         for notification in notifications:
-            listing = self._listing_of(resolve_topic(notification.topic))
-            if listing is not None:
-                touched.setdefault(notification.originator_id, (listing, []))[1].append(notification)
+            listings = self._listings_of(resolve_topic(notification.topic))
+            if listings:
+                touched.setdefault(notification.originator_id, (listings, []))[1].append(notification)
         rows = []
-        for aggregate_id, (listing, own) in touched.items():
+        for aggregate_id, (listings, own) in touched.items():
+            names = ", ".join(listing.name for listing in listings)
             try:
                 first = own[0].originator_version
                 aggregate = None if first == 1 else self.app.repository.get(aggregate_id, version=first - 1)
                 for notification in own:
                     aggregate = self.app.mapper.to_domain_event(notification).mutate(aggregate)
-                rows.append((listing, str(aggregate_id), aggregate.version, listing.row(aggregate)))
+                rows += [(listing, str(aggregate_id), aggregate.version, listing.row(aggregate)) for listing in listings]
                 self.failures.pop(str(aggregate_id), None)
             except (OperationalError, InterfaceError):
                 raise  # the store, not the row: the batch is tried again
             except Exception as error:  # noqa: BLE001
-                log.exception("read model %s: no row for aggregate %s", listing.name, aggregate_id)
-                self.failures[str(aggregate_id)] = f"{listing.name}: {type(error).__name__}: {error}"[:500]
+                log.exception("read model %s: no row for aggregate %s", names, aggregate_id)
+                self.failures[str(aggregate_id)] = f"{names}: {type(error).__name__}: {error}"[:500]
         return rows
 
-    def _listing_of(self, event_class: type) -> Listing | None:
-        """The listing an event class's aggregate is in (None: the read model keeps no row of it)."""
-        if event_class not in self._listing_of_class:
-            self._listing_of_class[event_class] = next(
-                (listing for listing in self.listings if issubclass(event_class, listing.aggregate.Event)), None)
-        return self._listing_of_class[event_class]
+    def _listings_of(self, event_class: type) -> tuple[Listing, ...]:
+        """The listings an event class's aggregate is in (none: the read model keeps no row of it)."""
+        if event_class not in self._listings_of_class:
+            self._listings_of_class[event_class] = tuple(
+                listing for listing in self.listings if issubclass(event_class, listing.aggregate.Event))
+        return self._listings_of_class[event_class]
 
     def rebuild(self) -> int:
         """Drops the tables and replays the whole log into them again."""

@@ -7,6 +7,8 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate
 
 from shared import clock
+from shared.auth import ROLES
+from shared.fields import day
 
 
 
@@ -147,6 +149,34 @@ class IncidentView(Schema):
 
 class IncidentList(Schema):
     incidents = fields.List(fields.Nested(IncidentView))
+    next = next_field()
+
+
+class ReminderQuery(PageQuery):
+    role = fields.String(load_default=None, validate=validate.OneOf(ROLES),
+                         metadata={"description": "the role the reminders are for"})
+    due_before = day(load_default=None, metadata={"description": "reminders due on or before this day"})
+
+
+class ReminderView(Schema):
+    """A reminder (bevakning) raised on an aggregate that still applies (shared.reminders)."""
+
+    kind = fields.String(metadata={"example": "preparation_due_passed"})
+    key = fields.String(metadata={"description": "unique per occurrence: the aggregate raised it once"})
+    due_on = fields.Date()
+    role = fields.String()
+    diary_number = fields.String(allow_none=True)
+    title = fields.String()
+    text = fields.String()
+    details = fields.Dict()
+    raised_at = fields.DateTime()
+    aggregate = fields.String(metadata={"description": "the kind of aggregate: Initiative, Meeting, ..."})
+    aggregate_id = fields.UUID()
+    link = fields.String(metadata={"description": "where the aggregate is read on this service"})
+
+
+class ReminderList(Schema):
+    reminders = fields.List(fields.Nested(ReminderView))
     next = next_field()
 
 

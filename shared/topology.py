@@ -30,6 +30,7 @@ SUBSCRIPTIONS: dict[str, dict[str, list[str]]] = {
         "initiatives": [  # what a meeting decides happens to the case
             "Meeting.ItemAdded", "Meeting.ItemWithdrawn", "Meeting.Cancelled",
             "Meeting.ItemDecided", "Meeting.MinutesAdjusted",
+            "Meeting.ReminderRaised",  # the appeal period ended: the decisions gain legal force (laga kraft)
         ],
         "audit": EVERY_EVENT,
     },

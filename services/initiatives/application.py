@@ -9,6 +9,7 @@ from services.initiatives.domain import (
     CONCLUSIVE_OUTCOMES,
     CitableEvaluation,
     Initiative,
+    Kind,
     format_diary_number,
 )
 from services.initiatives.read_model import InitiativesReadModel
@@ -17,6 +18,7 @@ from shared.application import CaseApplication
 from shared.errors import CaseError, InvalidRequest
 from shared.inbox import Incident, incident_for
 from shared.readmodel import Condition, Page, equal_to, tagged, within
+from shared.reminders import months_after
 from shared.serials import next_serial, retrying_on_conflict
 
 CONCLUSIVE_OUTCOME_VALUES = {outcome.value for outcome in CONCLUSIVE_OUTCOMES}
@@ -30,6 +32,7 @@ class InitiativesApplication(CaseApplication):
     published = (Initiative, Incident)
     inbox_sources = ("meetings", "evaluations")
     read_model_class = InitiativesReadModel
+    reminding = (Initiative, "initiatives")
 
     def __init__(self, env: dict[str, str] | None = None):
         super().__init__(env=env)
@@ -150,6 +153,14 @@ class InitiativesApplication(CaseApplication):
                 d["diary_number"] for d in payload["decisions"]
                 if d["outcome"] in CONCLUSIVE_OUTCOME_VALUES and not d.get("proposal_to")
             ], "finalise", actor=actor, minutes_adjusted_on=date.fromisoformat(payload["adjusted_on"]))
+        if envelope["type"] == "Meeting.ReminderRaised":
+            if payload["kind"] != "appeal_period_ended":
+                return []
+            return self._for_each_case(source, envelope, [  # laga kraft; a proposal is no decision to appeal
+                d["diary_number"] for d in payload["details"]["decisions"]
+                if d["outcome"] in CONCLUSIVE_OUTCOME_VALUES and not d.get("proposal_to")
+            ], "gain_legal_force", actor=actor, on=date.fromisoformat(payload["due_on"]),
+                meeting_id=envelope["aggregate_id"])
         meeting_id = envelope["aggregate_id"]
         if envelope["type"] == "Meeting.Cancelled":
             return self._unscheduled(payload["diary_numbers"], meeting_id, actor=actor,
@@ -217,6 +228,33 @@ class InitiativesApplication(CaseApplication):
             conditions += [Condition("undecided", "=", 1), Condition("due_date", "<", today.isoformat())]
         return self.list_page("initiatives", query, conditions=conditions, diary_number=query.get("diary_number"),
                               tags=tagged(query, submitter="submitter", party="party", preparer="preparer"))
+
+    def undecided_motions(self, on: date) -> list[dict[str, Any]]:
+        """Every motion undecided on a day, by submission (KL 5:35: the council hears of them twice a
+        year): those undecided now and raised by then, and those decided or withdrawn since."""
+        raised = [Condition("kind", "=", Kind.MOTION.value), Condition("submitted_on", "<=", on.isoformat())]
+        found = [*self._every("initiatives", [*raised, Condition("undecided", "=", 1)]),
+                 *self._every("initiatives", [*raised, Condition("settled_on", ">", on.isoformat())])]
+        motions = []
+        for case in sorted(found, key=lambda case: (case["submitted_on"], case["diary_number"] or "")):
+            submitted_on = date.fromisoformat(case["submitted_on"])
+            one_year_on = months_after(submitted_on, 12)
+            motions.append({
+                "id": case["id"], "diary_number": case["diary_number"], "title": case["title"],
+                "submitters": case["submitters"], "submitted_on": submitted_on, "state": case["state"],
+                "due_date": date.fromisoformat(case["due_date"]) if case["due_date"] else None,
+                "one_year_on": one_year_on, "past_one_year": on >= one_year_on,
+            })
+        return motions
+
+    def _every(self, listing: str, conditions: list[Condition]) -> list[dict[str, Any]]:
+        found, cursor = [], None
+        while True:
+            page = self.list_page(listing, {"limit": 500, "cursor": cursor}, conditions=conditions)
+            found += page.items
+            cursor = page.next_cursor
+            if cursor is None:
+                return found
 
     def diary_number_of(self, domain_event: Any, position: int) -> str | None:
         """An initiative's events name its case from its registration on."""

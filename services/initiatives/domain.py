@@ -6,7 +6,7 @@ the clock. Every event carries the actor; its timestamp is set when triggered.
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from enum import Enum
 from typing import Any, Sequence
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -14,8 +14,9 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import event
 
 from shared.domain import CommandsByState, TracedAggregate
-from shared.errors import InvalidRequest
+from shared.errors import CommandNotAllowed, InvalidRequest
 from shared.procedure import check_decision_level, same_body, standing
+from shared.reminders import Reminder, RemindingAggregate, months_after
 
 
 class Kind(str, Enum):
@@ -65,6 +66,10 @@ ALLOWED_COMMANDS: dict[State, tuple[str, ...]] = {
 UNDECIDED_STATES = {
     State.SUBMITTED, State.REGISTERED, State.IN_PREPARATION, State.ANSWER_DRAFTED, State.SCHEDULED, State.PROPOSED,
 }
+# Decided for good, the minutes adjusted: the decision can gain legal force (laga kraft).
+FINAL_STATES = {State.FINAL, State.DISPATCHED, State.CLOSED}
+# A motion undecided this many months after it was raised is reported to the council (KL 5:35).
+MOTION_REMINDERS = (("motion_undecided_11_months", 11), ("motion_undecided_one_year", 12))
 
 
 def default_due_date(kind: Kind, submitted_on: date) -> date | None:
@@ -77,7 +82,7 @@ def default_due_date(kind: Kind, submitted_on: date) -> date | None:
         return submitted_on.replace(year=submitted_on.year + 1, day=28)
 
 
-class Initiative(CommandsByState, TracedAggregate):
+class Initiative(CommandsByState, RemindingAggregate):
     commands_by_state = ALLOWED_COMMANDS
 
     @event("Submitted")
@@ -113,6 +118,7 @@ class Initiative(CommandsByState, TracedAggregate):
         self.schedule: dict[str, Any] | None = None
         self.decisions: list[dict[str, Any]] = []
         self.finalised_on: date | None = None
+        self.legal_force_on: date | None = None
         self.recipients: list[dict[str, Any]] = []
         self.dispatched_on: date | None = None
         self.enclosures: list[dict[str, Any]] = []
@@ -133,6 +139,27 @@ class Initiative(CommandsByState, TracedAggregate):
     def decision(self) -> dict[str, Any] | None:
         """The latest recorded decision."""
         return self.decisions[-1] if self.decisions else None
+
+    def reminders(self) -> list[Reminder]:
+        """While undecided: the preparation past its due date (for the case officer), and a motion
+        undecided 11 months and a year after it was raised (for the registrar)."""
+        if self.state not in UNDECIDED_STATES:
+            return []
+        found = []
+        if self.due_date is not None:
+            found.append(Reminder(
+                kind="preparation_due_passed", key=f"preparation_due_passed:{self.due_date}",
+                due_on=self.due_date + timedelta(days=1), role="case_officer",
+                text=f"The preparation was due on {self.due_date} and the case is undecided",
+                details={"due_date": self.due_date.isoformat(), "state": self.state.value}))
+        if self.kind is Kind.MOTION:
+            for kind, months in MOTION_REMINDERS:
+                due_on = months_after(self.submitted_on, months)
+                found.append(Reminder(
+                    kind=kind, key=f"{kind}:{due_on}", due_on=due_on, role="registrar",
+                    text=f"The motion raised on {self.submitted_on} is undecided {months} months later",
+                    details={"submitted_on": self.submitted_on.isoformat(), "state": self.state.value}))
+        return found
 
     # --- commands ----------------------------------------------------------
 
@@ -205,6 +232,17 @@ class Initiative(CommandsByState, TracedAggregate):
     def finalise(self, *, minutes_adjusted_on: date, actor: str) -> None:
         self.check_allows("finalise")
         self._finalised(minutes_adjusted_on=minutes_adjusted_on, actor=actor)
+
+    def gain_legal_force(self, *, on: date, meeting_id: str, actor: str) -> None:
+        """The appeal period after the notice of the adjusted minutes ended on `on`: the decision the
+        meeting took stands (laga kraft)."""
+        decision = self.decision
+        if self.state not in FINAL_STATES or decision is None or decision.get("meeting_id") != meeting_id:
+            raise CommandNotAllowed("gain_legal_force", f"{self.state.value}, not decided for good in meeting "
+                                    f"{meeting_id}", [])
+        if self.legal_force_on is not None:
+            raise CommandNotAllowed("gain_legal_force", f"the decision gained legal force on {self.legal_force_on}", [])
+        self._decision_gained_legal_force(on=on, meeting_id=meeting_id, paragraph=decision["paragraph"], actor=actor)
 
     def dispatch(self, *, recipients: list[dict[str, Any]], dispatched_on: date, actor: str) -> None:
         """The decision goes out with the extract of the minutes that records it, when a meeting decided it."""
@@ -321,6 +359,10 @@ class Initiative(CommandsByState, TracedAggregate):
     def _finalised(self, minutes_adjusted_on: date, actor: str) -> None:
         self.finalised_on = minutes_adjusted_on
         self.state = State.FINAL
+
+    @event("DecisionGainedLegalForce")
+    def _decision_gained_legal_force(self, on: date, meeting_id: str, paragraph: str | None, actor: str) -> None:
+        self.legal_force_on = on
 
     class Dispatched(TracedAggregate.Event):
         """Version 2 names what went with the decision: the extract of the minutes."""

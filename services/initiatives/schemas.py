@@ -185,6 +185,8 @@ class InitiativeView(Schema):
         "example": "proposed by Regionala utvecklingsnämnden 2021-11-15 § 45, awaiting Regionfullmäktige"})
     decision = fields.Nested(DecisionView, allow_none=True)
     finalised_on = fields.Date(allow_none=True)
+    legal_force_on = fields.Date(allow_none=True, metadata={
+        "description": "the day the appeal period after the notice of the adjusted minutes ended: the decision stands"})
     recipients = fields.List(fields.Nested(Recipient))
     dispatched_on = fields.Date(allow_none=True)
     enclosures = fields.List(fields.Nested(EnclosureView), metadata={
@@ -194,6 +196,31 @@ class InitiativeView(Schema):
     withdrawal = fields.Nested(WithdrawalView, allow_none=True)
     created_on = fields.DateTime()
     modified_on = fields.DateTime()
+
+
+class UndecidedMotionsQuery(Schema):
+    on = day(load_default=None, metadata={"description": "the day the report is for (default today, Swedish time)"})
+
+
+class UndecidedMotion(Schema):
+    id = fields.UUID()
+    diary_number = fields.String(allow_none=True)
+    title = fields.String()
+    submitters = fields.List(fields.Nested(Submitter))
+    submitted_on = fields.Date()
+    due_date = fields.Date(allow_none=True)
+    state = fields.String(metadata={"description": "its state now"})
+    one_year_on = fields.Date(metadata={"description": "a year after it was raised: the time to decide it"})
+    past_one_year = fields.Boolean(metadata={"description": "a year or more had passed on the report's day"})
+
+
+class UndecidedMotionsReport(Schema):
+    """The motions undecided on a day, oldest first (reported to the council twice a year, KL 5:35)."""
+
+    on = fields.Date()
+    count = fields.Integer()
+    past_one_year = fields.Integer(metadata={"description": "how many of them had waited a year or more"})
+    motions = fields.List(fields.Nested(UndecidedMotion))
 
 
 class InitiativeList(Schema):

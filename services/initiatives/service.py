@@ -39,7 +39,7 @@ api = ApiDoc(
 Loaded = dict[str, Any]
 
 
-class InitiativesService(operations(api, "initiatives", consumes_events=True)):
+class InitiativesService(operations(api, "initiatives", consumes_events=True, reminders=True)):
     name = "initiatives"
 
     # Decisions on cases are taken in meetings: their events drive the case (shared.topology).
@@ -128,6 +128,16 @@ class InitiativesService(operations(api, "initiatives", consumes_events=True)):
     def initiative_history(self, actor: Actor, query: Loaded, initiative_id: UUID) -> dict[str, Any]:
         return history_response(self.initiatives, initiative_id, Initiative, query["as_of"], view)
 
+    @api.route("GET", "/reports/undecided-motions", summary="The motions undecided on a day (default today), "
+               "oldest first, and which had waited a year", query=schemas.UndecidedMotionsQuery,
+               response=schemas.UndecidedMotionsReport, roles=READERS)
+    def undecided_motions(self, actor: Actor, query: Loaded) -> dict[str, Any]:
+        on = query["on"] or clock.today()
+        motions = self.initiatives.undecided_motions(on)
+        return undecided_motions_report.dump({
+            "on": on, "count": len(motions), "past_one_year": sum(m["past_one_year"] for m in motions),
+            "motions": motions})
+
     # --- RPC for the other services ------------------------------------------
 
     @rpc
@@ -140,6 +150,7 @@ class InitiativesService(operations(api, "initiatives", consumes_events=True)):
 
 
 initiative_view = schemas.InitiativeView()
+undecided_motions_report = schemas.UndecidedMotionsReport()
 
 
 def view(initiative: Any) -> dict[str, Any]:

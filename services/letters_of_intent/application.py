@@ -1,7 +1,6 @@
 """LettersOfIntentApplication: one method per use case; load → command → save."""
 from __future__ import annotations
 
-import logging
 from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
@@ -10,11 +9,7 @@ from services.letters_of_intent.domain import CollaborationAgreement, LetterOfIn
 from services.letters_of_intent.read_model import LettersOfIntentReadModel
 from shared import clock
 from shared.application import CaseApplication
-from shared.context import working_on
-from shared.readmodel import Condition, Page, equal_to, tagged
-from shared.serials import retrying_on_conflict
-
-log = logging.getLogger(__name__)
+from shared.readmodel import Page, equal_to, tagged
 
 
 class LettersOfIntentApplication(CaseApplication):
@@ -22,6 +17,7 @@ class LettersOfIntentApplication(CaseApplication):
     source = "letters_of_intent"
     published = (LetterOfIntent, CollaborationAgreement)
     read_model_class = LettersOfIntentReadModel
+    reminding = (CollaborationAgreement, "agreements")
 
     def diary_number_of(self, domain_event: Any, position: int) -> str | None:
         """The case an event names itself (a follow-up about a case), else its letter's or agreement's diary
@@ -93,19 +89,7 @@ class LettersOfIntentApplication(CaseApplication):
 
     def announce_due_reviews(self, today: date) -> int:
         """Announces every review due by today, once: a second instance doing the same loses the race."""
-        announced, cursor = 0, None
-        while True:
-            due = self.list_page("agreements", {"limit": 500, "cursor": cursor}, complete=True,
-                                 conditions=[Condition("next_review_due", "<=", today.isoformat())])
-            for agreement in due.items:
-                try:
-                    with working_on(correlation_id=str(uuid4())):  # background work begins a chain of its own
-                        announced += retrying_on_conflict(self._announce_for, UUID(agreement["id"]), today)
-                except Exception:  # noqa: BLE001 - one agreement failing must not hold back the others
-                    log.exception("could not announce the due reviews of agreement %s", agreement["id"])
-            cursor = due.next_cursor
-            if cursor is None:
-                return announced
+        return self.change_each_due("agreements", "next_review_due", today, self._announce_for)
 
     def _announce_for(self, agreement_id: UUID, today: date) -> int:
         agreement = self.load(agreement_id, CollaborationAgreement)

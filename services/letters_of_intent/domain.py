@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import bisect
 
-from datetime import date
+from datetime import date, timedelta
 from enum import Enum
 from typing import Any
 
@@ -15,6 +15,7 @@ from eventsourcing.domain import event
 
 from shared.domain import CommandsByState, TracedAggregate
 from shared.errors import CommandNotAllowed, InvalidRequest, NotFound
+from shared.reminders import Reminder, RemindingAggregate
 
 
 class LetterState(str, Enum):
@@ -140,7 +141,7 @@ class ReviewKind(str, Enum):
     RELEVANCE = "relevance"
 
 
-class CollaborationAgreement(TracedAggregate):
+class CollaborationAgreement(RemindingAggregate):
     """A samverkansöverenskommelse: one text, many parties, each signing its own contract."""
 
     @event("Drafted")
@@ -218,6 +219,28 @@ class CollaborationAgreement(TracedAggregate):
         if today <= consultation["reply_by"]:
             return []
         return [party for party in consultation["recipients"] if party not in consultation["replies"]]
+
+    def reminders(self) -> list[Reminder]:
+        """A consultation some recipients have not answered: its reply deadline in seven days, and passed."""
+        found = []
+        for consultation in self.consultations.values():
+            waiting = [party for party in consultation["recipients"] if party not in consultation["replies"]]
+            if not waiting:
+                continue
+            reply_by, title = consultation["reply_by"], consultation["title"]
+            details = {"consultation_id": consultation["consultation_id"], "consultation": title,
+                       "reply_by": reply_by.isoformat(), "waiting_for": waiting}
+            found += [
+                Reminder(kind="consultation_reply_due_in_7_days", key=f"consultation_reply_due_in_7_days:"
+                         f"{consultation['consultation_id']}", due_on=reply_by - timedelta(days=7), role="strategist",
+                         text=f"Replies to '{title}' are due on {reply_by}; {len(waiting)} not yet received",
+                         details=details, diary_number=consultation["diary_number"]),
+                Reminder(kind="consultation_reply_deadline_passed", key=f"consultation_reply_deadline_passed:"
+                         f"{consultation['consultation_id']}", due_on=reply_by + timedelta(days=1), role="strategist",
+                         text=f"Replies to '{title}' were due on {reply_by}; {len(waiting)} not received",
+                         details=details, diary_number=consultation["diary_number"]),
+            ]
+        return found
 
     # --- reviews -----------------------------------------------------------------
 

@@ -1,10 +1,11 @@
 """The letters of intent service's read model: letters and agreements with what strategists filter on,
-the reviews the timer must announce, and the texts for search."""
+the reviews and reminders the timers must announce, the reminders raised, and the texts for search."""
 from __future__ import annotations
 
 from services.letters_of_intent.domain import CollaborationAgreement, LetterOfIntent
 from services.letters_of_intent.schemas import AgreementView, LetterView
 from shared.readmodel import Listing, ReadModel, Row, SearchDocument
+from shared.reminders import NEXT_REMINDER_DUE, next_reminder_column, reminders_listing
 
 _letter_view, _agreement_view = LetterView(), AgreementView()
 
@@ -34,7 +35,8 @@ def agreement_row(agreement: CollaborationAgreement) -> Row:
         sort_key=f"{agreement.period_from.isoformat()} {agreement.created_on.isoformat()}",
         view=_agreement_view.dump(agreement),
         columns={"status": agreement_status(agreement), "diary_number": agreement.diary_number,
-                 "next_review_due": min(waiting).isoformat() if waiting else None},
+                 "next_review_due": min(waiting).isoformat() if waiting else None,
+                 **next_reminder_column(agreement)},
         tags={"party": agreement.parties, "unsigned": [p for p in agreement.parties if p not in agreement.signatures]},
         document=SearchDocument(
             title=agreement.title, diary_number=agreement.diary_number,
@@ -49,8 +51,10 @@ def agreement_row(agreement: CollaborationAgreement) -> Row:
 LETTERS = Listing("letters", LetterOfIntent, letter_row, noun="letter of intent",
                   columns={"state": "text", "diary_number": "text"})
 AGREEMENTS = Listing("agreements", CollaborationAgreement, agreement_row, noun="agreement",
-                     columns={"status": "text", "diary_number": "text", "next_review_due": "text"})
+                     columns={"status": "text", "diary_number": "text", "next_review_due": "text",
+                              NEXT_REMINDER_DUE: "text"})
+REMINDERS = reminders_listing(CollaborationAgreement, "/agreements")
 
 
 class LettersOfIntentReadModel(ReadModel):
-    listings = (LETTERS, AGREEMENTS)
+    listings = (LETTERS, AGREEMENTS, REMINDERS)

@@ -36,7 +36,7 @@ api = ApiDoc(
 Loaded = dict[str, Any]
 
 
-class LettersOfIntentService(operations(api, "letters")):
+class LettersOfIntentService(operations(api, "letters", reminders=True)):
     name = "letters_of_intent"
 
     letters = EventSourcedApplication(LettersOfIntentApplication)

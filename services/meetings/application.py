@@ -20,6 +20,7 @@ class MeetingsApplication(CaseApplication):
     published = (Body, Meeting)
     inbox_sources = ("initiatives",)
     read_model_class = MeetingsReadModel
+    reminding = (Meeting, "meetings")
 
     # --- bodies ----------------------------------------------------------------
 

@@ -7,7 +7,7 @@ to call back to understand one.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any, Sequence
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -19,6 +19,7 @@ from shared import clock
 from shared.domain import CommandsByState, TracedAggregate
 from shared.errors import CommandNotAllowed, InvalidRequest, NotFound
 from shared.procedure import check_decision_level
+from shared.reminders import Reminder, RemindingAggregate
 
 
 class BodyKind(str, Enum):
@@ -130,7 +131,11 @@ class NotIssued(CommandNotAllowed):
         self.args = (f"{rule}; the meeting is {meeting.state.value}.",)
 
 
-class Meeting(CommandsByState, TracedAggregate):
+MINUTES_ADJUSTED_WITHIN = timedelta(days=14)
+APPEAL_PERIOD = timedelta(weeks=3)  # from the public notice of the adjusted minutes (KL 13:5)
+
+
+class Meeting(CommandsByState, RemindingAggregate):
     commands_by_state = MEETING_COMMANDS
 
     @event("Scheduled")
@@ -191,6 +196,23 @@ class Meeting(CommandsByState, TracedAggregate):
         if self.state is not MeetingState.ADJUSTED:
             raise NotIssued("extract", "An extract of the minutes is issued once they are adjusted", self)
 
+    def reminders(self) -> list[Reminder]:
+        """Minutes not adjusted 14 days after the meeting; the appeal period over, its decisions standing."""
+        found = []
+        if self.state is not MeetingState.CANCELLED and self.adjusted_on is None:
+            due_on = self.local_date + MINUTES_ADJUSTED_WITHIN
+            found.append(Reminder(
+                kind="minutes_not_adjusted", key=f"minutes_not_adjusted:{due_on}", due_on=due_on, role="secretary",
+                text=f"The minutes of the meeting on {self.local_date} are not adjusted",
+                details={"meeting_date": self.local_date.isoformat()}))
+        if self.public_notice_on is not None:
+            ended_on = self.public_notice_on + APPEAL_PERIOD
+            found.append(Reminder(
+                kind="appeal_period_ended", key=f"appeal_period_ended:{ended_on}", due_on=ended_on, role="registrar",
+                text=f"The appeal period after the notice of {self.public_notice_on} has ended: the decisions stand",
+                details={"public_notice_on": self.public_notice_on.isoformat(), "decisions": self.decisions()}))
+        return found
+
     # --- commands --------------------------------------------------------------
 
     def convene(self, *, convened_on: date, actor: str) -> None:
@@ -236,6 +258,11 @@ class Meeting(CommandsByState, TracedAggregate):
     def open(self, *, actor: str) -> None:
         self.check_allows("open")
         self._opened(actor=actor)
+
+    def decisions(self) -> list[dict[str, Any]]:
+        """What the minutes decided, case by case, as the events that tell other services carry it."""
+        return [{"diary_number": p["diary_number"], "paragraph": p["paragraph"], "outcome": p["outcome"],
+                 "proposal_to": p["proposal_to"]} for p in self.paragraphs]
 
     def check_decidable(self, item_id: str) -> dict[str, Any]:
         self.check_allows("decide_item")
@@ -304,11 +331,7 @@ class Meeting(CommandsByState, TracedAggregate):
         if set(self.signatures) == set(self.adjusters):
             self._minutes_adjusted(
                 adjusted_on=signed_on, body=self.body, meeting=self.title,
-                decisions=[
-                    {"diary_number": p["diary_number"], "paragraph": p["paragraph"], "outcome": p["outcome"],
-                     "proposal_to": p["proposal_to"]}
-                    for p in self.paragraphs
-                ],
+                decisions=self.decisions(),
                 actor=actor,
             )
 

@@ -1,4 +1,5 @@
-"""The meetings service's read model: bodies by name, meetings by time, and their texts for search."""
+"""The meetings service's read model: bodies by name, meetings by time, the reminders raised, and their texts
+for search."""
 from __future__ import annotations
 
 from datetime import timezone
@@ -7,6 +8,7 @@ from services.meetings.domain import Body, Meeting, MeetingState
 from services.meetings.schemas import BodyView, MeetingView
 from shared.inbox import INCIDENTS
 from shared.readmodel import Listing, ReadModel, Row, SearchDocument
+from shared.reminders import NEXT_REMINDER_DUE, next_reminder_column, reminders_listing
 from shared import clock
 
 PENDING_STATES = {MeetingState.SCHEDULED, MeetingState.CONVENED, MeetingState.OPEN}
@@ -26,7 +28,8 @@ def meeting_row(meeting: Meeting) -> Row:
         sort_key=meeting.starts_at.astimezone(timezone.utc).isoformat(),
         view=_meeting_view.dump(meeting),
         columns={"body_id": str(meeting.body_id), "state": meeting.state.value,
-                 "starts_on": meeting.starts_at.astimezone(clock.time_zone()).date().isoformat()},
+                 "starts_on": meeting.starts_at.astimezone(clock.time_zone()).date().isoformat(),
+                 **next_reminder_column(meeting)},
         tags={"case": [i["diary_number"] for i in meeting.items], "waiting_case": waiting},
         document=SearchDocument(
             title=meeting.title,
@@ -39,8 +42,9 @@ def meeting_row(meeting: Meeting) -> Row:
 
 BODIES = Listing("bodies", Body, body_row, noun="body", columns={"kind": "text"})
 MEETINGS = Listing("meetings", Meeting, meeting_row, noun="meeting",
-                   columns={"body_id": "text", "state": "text", "starts_on": "text"})
+                   columns={"body_id": "text", "state": "text", "starts_on": "text", NEXT_REMINDER_DUE: "text"})
+REMINDERS = reminders_listing(Meeting, "/meetings")
 
 
 class MeetingsReadModel(ReadModel):
-    listings = (BODIES, MEETINGS, INCIDENTS)
+    listings = (BODIES, MEETINGS, INCIDENTS, REMINDERS)

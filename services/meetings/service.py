@@ -38,7 +38,7 @@ api = ApiDoc(
 Loaded = dict[str, Any]
 
 
-class MeetingsService(operations(api, "meetings", consumes_events=True)):
+class MeetingsService(operations(api, "meetings", consumes_events=True, reminders=True)):
     name = "meetings"
 
     # What the initiatives service says of a case (who prepares it, their proposals) checks who may decide it.

@@ -188,7 +188,8 @@ def stack(infrastructure: Infrastructure, tmp_path_factory: pytest.TempPathFacto
     try:
         for name, service_class in SERVICES.items():
             store = {"PERSISTENCE": "sqlite", "DATA_DIR": str(data / name)}
-            configs[name] = service_config(infrastructure.amqp_uri, store, AUTH_TOKEN_DIGESTS=token_digests(FUZZ_AUTH_TOKENS))
+            configs[name] = service_config(infrastructure.amqp_uri, store, AUTH_TOKEN_DIGESTS=token_digests(FUZZ_AUTH_TOKENS),
+                                           REMINDERS_ENABLED="true")  # the seeds' reminders fall due: listed
             containers.append(start(service_class, configs[name]))
         configs["audit"] = service_config(
             infrastructure.amqp_uri, {"PERSISTENCE": "sqlite", "DATA_DIR": str(data / "audit")},

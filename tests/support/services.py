@@ -42,11 +42,15 @@ def free_port() -> int:
 
 
 def service_config(amqp_uri: str, store_config: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    """A service's settings in a test. Reminders are off unless a test turns them on
+    (REMINDERS_ENABLED="true"): the seeds' dates are long past, so their timers would add events
+    to the cases of every other test at moments of their own."""
     return {
         "AMQP_URI": amqp_uri,
         "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}",
         "AUTH_TOKEN_DIGESTS": AUTH_TOKEN_DIGESTS,
         "OUTBOX_POLL_INTERVAL": 0.2,
+        "REMINDERS_ENABLED": "false",
         **store_config,
         **overrides,
     }
