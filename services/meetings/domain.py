@@ -132,7 +132,7 @@ class NotIssued(CommandNotAllowed):
 
 
 MINUTES_ADJUSTED_WITHIN = timedelta(days=14)
-APPEAL_PERIOD = timedelta(weeks=3)  # from the public notice of the adjusted minutes (KL 13:5)
+APPEAL_PERIOD = timedelta(weeks=3)  # an appeal is in time up to three weeks from the public notice (KL 13:5)
 
 
 class Meeting(CommandsByState, RemindingAggregate):
@@ -206,11 +206,14 @@ class Meeting(CommandsByState, RemindingAggregate):
                 text=f"The minutes of the meeting on {self.local_date} are not adjusted",
                 details={"meeting_date": self.local_date.isoformat()}))
         if self.public_notice_on is not None:
-            ended_on = self.public_notice_on + APPEAL_PERIOD
+            last_day = self.public_notice_on + APPEAL_PERIOD  # the notice comes down; an appeal is still in time
+            ended_on = last_day + timedelta(days=1)  # the first day the decisions stand (laga kraft)
             found.append(Reminder(
                 kind="appeal_period_ended", key=f"appeal_period_ended:{ended_on}", due_on=ended_on, role="registrar",
-                text=f"The appeal period after the notice of {self.public_notice_on} has ended: the decisions stand",
-                details={"public_notice_on": self.public_notice_on.isoformat(), "decisions": self.decisions()}))
+                text=f"The appeal period after the notice of {self.public_notice_on} ended on {last_day}: "
+                     "the decisions stand",
+                details={"public_notice_on": self.public_notice_on.isoformat(),
+                         "appeal_period_last_day": last_day.isoformat(), "decisions": self.decisions()}))
         return found
 
     # --- commands --------------------------------------------------------------

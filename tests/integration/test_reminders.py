@@ -139,7 +139,7 @@ def test_the_end_of_the_appeal_period_gives_the_meeting_s_decisions_legal_force_
 
     stands = eventually(lambda: api.get(f"/initiatives/{case['id']}").json(), lambda i: i["legal_force_on"],
                         timeout=60)
-    assert stands["legal_force_on"] == "2025-12-09" and stands["state"] == "final"
+    assert stands["legal_force_on"] == "2025-12-10" and stands["state"] == "final"  # appeals in time to 12-09
     history = api.get(f"/initiatives/{case['id']}/history").json()["events"]
     gained = [e for e in history if e["type"] == "Initiative.DecisionGainedLegalForce"]
     assert len(gained) == 1 and gained[0]["payload"]["meeting_id"] == meeting["id"]
@@ -148,7 +148,7 @@ def test_the_end_of_the_appeal_period_gives_the_meeting_s_decisions_legal_force_
     listed = reminders(meetings_api)
     assert [(r["kind"], r["role"], r["aggregate_id"], r["due_on"]) for r in listed] == [
         ("minutes_not_adjusted", "secretary", unadjusted["id"], "2025-11-26"),
-        ("appeal_period_ended", "registrar", meeting["id"], "2025-12-09")]
+        ("appeal_period_ended", "registrar", meeting["id"], "2025-12-10")]
     assert listed[1]["details"]["decisions"] == [
         {"diary_number": case["diary_number"], "paragraph": meeting["paragraphs"][0]["paragraph"],
          "outcome": "considered_answered"}]

@@ -145,10 +145,10 @@ def test_the_appeal_period_ends_three_weeks_after_the_notice_with_the_meeting_s_
     held.sign_minutes(adjuster="Kerr", signed_on=date(2025, 3, 5), actor="Sara")
     assert held.reminders() == []  # adjusted, no notice yet
     held.record_public_notice(notice_on=date(2025, 3, 6), actor="Sara")
-    assert due_on(held, date(2025, 3, 26)) == []
-    assert held.raise_due_reminders(today=date(2025, 3, 27), actor=ACTOR) == 1
+    assert due_on(held, date(2025, 3, 27)) == []  # the last day to appeal: three weeks from the notice
+    assert held.raise_due_reminders(today=date(2025, 3, 28), actor=ACTOR) == 1
     [raised] = held.open_reminders()
-    assert (raised["kind"], raised["role"], raised["due_on"]) == ("appeal_period_ended", "registrar", date(2025, 3, 27))
+    assert (raised["kind"], raised["role"], raised["due_on"]) == ("appeal_period_ended", "registrar", date(2025, 3, 28))
     assert raised["details"]["decisions"] == [
         {"diary_number": "RUN 2025-0000", "paragraph": "§ 12", "outcome": "approved", "proposal_to": None},
         {"diary_number": "RUN 2025-0001", "paragraph": "§ 13", "outcome": "referred_back", "proposal_to": None}]
