@@ -24,6 +24,7 @@ from shared.serials import next_serial, retrying_on_conflict
 CONCLUSIVE_OUTCOME_VALUES = {outcome.value for outcome in CONCLUSIVE_OUTCOMES}
 DEFAULT_DIARY = "RUN"
 DEFAULT_DIARY_NUMBER_FORMAT = "{diary} {year}-{serial:04d}"
+DEFAULT_REGION_NAME = "Regionen"
 
 
 class InitiativesApplication(CaseApplication):
@@ -38,6 +39,7 @@ class InitiativesApplication(CaseApplication):
         super().__init__(env=env)
         self.diary = self.env.get("DIARY", DEFAULT_DIARY)
         self.diary_number_format = self.env.get("DIARY_NUMBER_FORMAT", DEFAULT_DIARY_NUMBER_FORMAT)
+        self.region_name = self.env.get("REGION_NAME", DEFAULT_REGION_NAME)  # who issues the reports
 
     # --- commands ----------------------------------------------------------
 

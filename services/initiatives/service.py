@@ -11,7 +11,9 @@ from uuid import UUID
 
 from nameko.rpc import rpc
 
-from services.initiatives import schemas
+from werkzeug.wrappers import Response
+
+from services.initiatives import reports, schemas
 from services.initiatives.application import InitiativesApplication
 from services.initiatives.domain import Initiative
 from shared import clock
@@ -19,8 +21,8 @@ from shared.auth import ROLES, Actor, Auth
 from shared.dependencies import EventSourcedApplication
 from shared import schemas as shared_schemas
 from shared.fields import parse_uuid
-from shared.http import Paged
-from shared.openapi import ApiDoc
+from shared.http import Paged, file_response
+from shared.openapi import FILE, ApiDoc
 from shared.operations import operations
 from shared.views import history_response
 
@@ -30,6 +32,7 @@ CASE_OFFICERS = ("case_officer",)
 SECRETARIES = ("secretary",)
 READERS = ROLES
 CASE_ERRORS = (404, 409)
+PDF = "application/pdf"
 
 api = ApiDoc(
     title="Initiatives",
@@ -132,6 +135,17 @@ class InitiativesService(operations(api, "initiatives", consumes_events=True, re
                "oldest first, and which had waited a year", query=schemas.UndecidedMotionsQuery,
                response=schemas.UndecidedMotionsReport, roles=READERS)
     def undecided_motions(self, actor: Actor, query: Loaded) -> dict[str, Any]:
+        return self.undecided_motions_report(query)
+
+    @api.route("GET", "/reports/undecided-motions.pdf", summary="The same report as a document for the council "
+               "(REDOVISNING AV EJ AVGJORDA MOTIONER)", query=schemas.UndecidedMotionsQuery, response=FILE,
+               media_types=(PDF,), roles=READERS)
+    def undecided_motions_pdf(self, actor: Actor, query: Loaded) -> Response:
+        report = self.undecided_motions_report(query)
+        return file_response(reports.undecided_motions_pdf(report, self.initiatives.region_name), PDF,
+                             reports.undecided_motions_filename(report["on"]))
+
+    def undecided_motions_report(self, query: Loaded) -> dict[str, Any]:
         on = query["on"] or clock.today()
         motions = self.initiatives.undecided_motions(on)
         return undecided_motions_report.dump({

@@ -5,6 +5,7 @@ period reaches the cases it decided as legal force (laga kraft) through RabbitMQ
 undecided motions."""
 from __future__ import annotations
 
+import io
 import json
 from collections import Counter
 from datetime import timedelta
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from pypdf import PdfReader
 
 from services.audit.service import AuditService
 from services.initiatives.demo import STEPS, seed_000
@@ -191,6 +193,13 @@ def test_the_report_lists_the_motions_undecided_on_a_day(api: Api) -> None:
     assert today["on"] == clock.today().isoformat() and today["count"] == 3
     assert [e["field"] for e in assert_problem(
         api.get("/reports/undecided-motions", params={"on": "31/3"}), 400)["errors"]] == ["on"]
+
+    document = api.get("/reports/undecided-motions.pdf", "auditor", params={"on": "2025-03-31"})
+    assert document.status_code == 200 and document.headers["Content-Type"] == "application/pdf"
+    assert "ej-avgjorda-motioner-2025-03-31.pdf" in document.headers["Content-Disposition"]
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(document.content)).pages)
+    assert "REDOVISNING AV EJ AVGJORDA MOTIONER" in text and "Per 2025-03-31" in text
+    assert old["title"] in " ".join(text.split()) and first["diary_number"] in text and "2025-03-31 (passerat)" in text
 
 
 def test_a_store_from_before_reminders_keeps_its_lists_and_a_rebuild_fills_the_new_columns(
