@@ -14,14 +14,14 @@ from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from services.web import signin
-from services.web.pages import agreements, bodies, cases, evaluations, meetings, search, session
+from services.web.pages import agreements, bodies, cases, evaluations, meetings, reminders, search, session
 from services.web.site import Settings, Site
 from shared import clock
 from shared.auth import ConfigurationError, authenticator_from
 from shared.settings import env_flag
 
 AREAS = (session.routes, signin.routes, cases.routes, meetings.routes, bodies.routes, agreements.routes,
-         evaluations.routes, search.routes)
+         evaluations.routes, search.routes, reminders.routes)
 
 
 class WebSite(DependencyProvider):

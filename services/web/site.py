@@ -37,6 +37,7 @@ HERE = Path(__file__).parent
 SESSION_COOKIE = "arenden_session"
 NOTICE_COOKIE = "arenden_notice"
 HTML = "text/html; charset=utf-8"
+PDF = "application/pdf"
 Endpoint = Callable[..., Response]
 
 
@@ -91,6 +92,12 @@ class Page:
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers[REQUEST_ID_HEADER] = request_id_of(self.request)
         return response
+
+    def document(self, service: str, path: str, params: Mapping[str, Any] | None = None) -> Response:
+        """A service's document (a PDF) passed on as it came: the browser never needs the service's address."""
+        found = self.services.request("GET", service, path, accept=PDF, params=params)
+        return self.respond(Response(found.content, content_type=PDF, headers={
+            "Content-Disposition": found.headers.get("Content-Disposition", "inline")}))
 
     def form_command(self, form: CommandForm, ids: Mapping[str, Any], again: Callable[..., Response],
                      done: str | Callable[[Any], str], notice: str) -> Response:

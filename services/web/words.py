@@ -65,6 +65,15 @@ WORDS: dict[str, dict[str, str]] = {
                     "substitute": "ersättare", "co_opted": "adjungerad"},
     "side": {"majority": "majoriteten", "opposition": "oppositionen"},
     "vote": {"yes": "ja", "no": "nej", "abstain": "avstår"},
+    "reminder_kind": {
+        "preparation_due_passed": "beredningstiden har gått ut",
+        "motion_undecided_11_months": "motionen är obesvarad efter elva månader",
+        "motion_undecided_one_year": "motionen är obesvarad efter ett år (KL 5:35)",
+        "minutes_not_adjusted": "protokollet är inte justerat 14 dagar efter sammanträdet",
+        "appeal_period_ended": "överklagandetiden har gått ut: besluten har vunnit laga kraft",
+        "consultation_reply_due_in_7_days": "remissvar ska in inom sju dagar",
+        "consultation_reply_deadline_passed": "remisstiden har gått ut utan svar från alla",
+    },
     # the rules of procedure a 409 names (shared.procedure, services/meetings/procedure.py)
     "rule": {
         "quorum": "Organet är inte beslutfört: fler än hälften av ledamöterna måste delta",
@@ -93,6 +102,8 @@ EVENTS = {
     "Initiative.ReferredForPreparation": "Remitterat för beredning", "Initiative.AnswerDrafted": "Svar framtaget",
     "Initiative.ScheduledForDecision": "Uppfört på föredragningslista", "Initiative.Unscheduled": "Struket från föredragningslista",
     "Initiative.DecisionRecorded": "Beslut fattat", "Initiative.ProposalRecorded": "Förslag till beslut lämnat",
+    "Initiative.ReminderRaised": "Bevakning", "Initiative.DecisionGainedLegalForce": "Beslutet har vunnit laga kraft",
+    "Meeting.ReminderRaised": "Bevakning", "CollaborationAgreement.ReminderRaised": "Bevakning",
     "Initiative.Finalised": "Protokollet justerat, beslutet gäller",
     "Initiative.Dispatched": "Beslutet expedierat", "Initiative.Closed": "Ärendet avslutat",
     "Initiative.Withdrawn": "Återkallat",

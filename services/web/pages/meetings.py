@@ -21,7 +21,6 @@ SECRETARY = ("secretary",)
 OUTCOMES = tuple(WORDS["outcome"].items())
 VOTE_WORDS = {word: value for value, word in WORDS["vote"].items()}
 MEETING_STATES = ("scheduled", "convened", "open", "closed", "adjusted", "cancelled")
-PDF = "application/pdf"
 
 
 def with_options(form: CommandForm, name: str, options: Iterable[tuple[str, str]]) -> CommandForm:
@@ -151,19 +150,12 @@ def fitted(form: CommandForm, meeting: dict[str, Any]) -> CommandForm:
 
 def minutes_pdf(page: Page, meeting_id: UUID) -> Response:
     """The protokoll as PDF, from the meetings service with the user's token (once the meeting is closed)."""
-    return pdf(page, f"/meetings/{meeting_id}/minutes.pdf")
+    return page.document("meetings", f"/meetings/{meeting_id}/minutes.pdf")
 
 
 def extract_pdf(page: Page, meeting_id: UUID, number: int) -> Response:
     """A paragraph's protokollsutdrag as PDF (once the minutes are adjusted)."""
-    return pdf(page, f"/meetings/{meeting_id}/paragraphs/{number}/extract.pdf")
-
-
-def pdf(page: Page, path: str) -> Response:
-    """The service's document passed on as it came: the browser never needs the service's address."""
-    document = page.services.request("GET", "meetings", path, accept=PDF)
-    return page.respond(Response(document.content, content_type=PDF, headers={
-        "Content-Disposition": document.headers.get("Content-Disposition", "inline")}))
+    return page.document("meetings", f"/meetings/{meeting_id}/paragraphs/{number}/extract.pdf")
 
 
 def bodies(page: Page) -> list[dict[str, Any]]:

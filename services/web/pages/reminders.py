@@ -1,0 +1,57 @@
+"""Bevakningar: what is due, per role, from every service that raises reminders; and the council's
+report of undecided motions as a document."""
+from __future__ import annotations
+
+from typing import Any
+
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Response
+
+from services.web.client import Refused, ServiceDown
+from services.web.site import Page
+from services.web.words import WORDS
+from shared import clock
+
+# The services that raise reminders, and where each kind of aggregate is read on this site.
+SERVICES = ("initiatives", "meetings", "letters_of_intent")
+PAGES = {"Initiative": "/arenden", "Meeting": "/sammantraden", "CollaborationAgreement": "/overenskommelser"}
+EACH_SERVICE = 100  # reminders read from each service for one page
+
+
+def reminders(page: Page) -> Response:
+    args = page.request.args
+    role = args.get("role") or next(iter(sorted(page.roles & set(WORDS["role"]))), "")
+    due_before = (args.get("due_before") or "").strip()
+    errors: dict[str, str] = {}
+    found: list[dict[str, Any]] = []
+    more, unavailable = False, []
+    for service in SERVICES:
+        try:
+            listed = page.services.get(service, "/reminders", {"role": role or None, "due_before": due_before or None,
+                                                                "limit": EACH_SERVICE})
+        except ServiceDown:  # the others' reminders are still worth seeing
+            unavailable.append(service)
+            continue
+        except Refused as refused:
+            if refused.status != 400:
+                raise
+            errors = {str(e.get("field", "")): str(e.get("message", "")) for e in refused.problem.get("errors") or []}
+            break
+        found += [{**reminder, "href": f"{PAGES[reminder['aggregate']]}/{reminder['aggregate_id']}"
+                   if reminder.get("aggregate") in PAGES else None} for reminder in listed["reminders"]]
+        more = more or bool(listed["next"])
+    found.sort(key=lambda reminder: (reminder["due_on"], reminder.get("diary_number") or "", reminder["title"]))
+    return page.render("reminders.html", status=400 if errors else 200, reminders=[] if errors else found,
+                       more=more, unavailable=unavailable, role=role, due_before=due_before, errors=errors, today=clock.today().isoformat())
+
+
+def undecided_motions_pdf(page: Page) -> Response:
+    """The council's report, from the initiatives service with the user's token."""
+    on = (page.request.args.get("on") or "").strip() or None
+    return page.document("initiatives", "/reports/undecided-motions.pdf", {"on": on})
+
+
+routes = [
+    Rule("/bevakningar", methods=["GET"], endpoint=reminders),
+    Rule("/rapporter/ej-avgjorda-motioner.pdf", methods=["GET"], endpoint=undecided_motions_pdf),
+]

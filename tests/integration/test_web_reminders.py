@@ -1,0 +1,72 @@
+"""The web app's Bevakningar: what is due per role from the services that raise reminders, each linked
+to its page; a service that does not answer is named while the others' reminders are shown; the
+council's report of undecided motions as a document."""
+from __future__ import annotations
+
+import html
+from datetime import timedelta
+from typing import Any, Iterator
+
+import pytest
+
+from services.web.service import WebService
+from shared import clock
+from tests.integration.conftest import running
+from tests.support.cases import drive, submit
+from tests.support.meetings import establish_body, eventually, hold_meeting
+from tests.support.services import Api
+from tests.support.web import Web, section, web_config
+
+REMINDING = {"REMINDERS_ENABLED": "true"}
+
+
+@pytest.fixture
+def config(config: dict[str, Any]) -> dict[str, Any]:
+    return {**config, **REMINDING}
+
+
+@pytest.fixture
+def meetings_config(meetings_config: dict[str, Any]) -> dict[str, Any]:
+    return {**meetings_config, **REMINDING}
+
+
+@pytest.fixture
+def web_url(container_factory: Any, infrastructure: Any, api: Api, meetings_api: Api) -> Iterator[str]:
+    config = web_config(infrastructure.amqp_uri, {"initiatives": api.base_url, "meetings": meetings_api.base_url})
+    for _ in running(container_factory, WebService, config):  # letters of intent is down
+        yield f"http://{config['WEB_SERVER_ADDRESS']}"
+
+
+def test_each_role_sees_what_is_due_linked_to_its_page(web_url: str, api: Api, meetings_api: Api) -> None:
+    drive(api, submit(api)["id"], "referral")  # its preparation was due 2025-10-31, and no answer yet
+    raised_on = (clock.today() - timedelta(days=400)).isoformat()
+    motion = submit(api, kind="motion", title="Motion om samverkan", submitted_on=raised_on)
+    answered = drive(api, submit(api)["id"], "answer")
+    meeting = hold_meeting(meetings_api, establish_body(meetings_api)["id"], answered["diary_number"],
+                           through="closing")
+    eventually(lambda: meetings_api.get("/reminders", "auditor").json()["reminders"], lambda found: len(found) == 1)
+    eventually(lambda: api.get("/reminders", "auditor").json()["reminders"], lambda found: len(found) == 3)
+
+    registrar = Web(web_url).sign_in("registrar")
+    page = html.unescape(registrar.get("/bevakningar"))  # the user's role by default
+    table = section(page, '<table class="reminders">', "</table>")
+    assert "Bevakningar för registrator" in table
+    assert table.count(f'<a href="/arenden/{motion["id"]}">Motion om samverkan</a>') == 2
+    assert "motionen är obesvarad efter elva månader" in table and "motionen är obesvarad efter ett år" in table
+    assert "Bevakningar från avsiktsförklaringar kunde inte läsas just nu" in page  # that service is down
+
+    secretary = html.unescape(registrar.get("/bevakningar", role="secretary"))
+    assert f'<a href="/sammantraden/{meeting["id"]}">{meeting["title"]}</a>' in secretary
+    assert "protokollet är inte justerat 14 dagar efter sammanträdet" in secretary
+    assert "2025-11-26" in secretary  # 14 days after the meeting of 2025-11-12
+    everyone = html.unescape(registrar.get("/bevakningar", role=""))
+    assert everyone.index("2025-11-01") < everyone.index("2025-11-26")  # the case officer's first: oldest first
+    assert "beredningstiden har gått ut" in everyone
+    assert "Inga bevakningar." in registrar.get("/bevakningar", role="case_officer", due_before="2025-10-31")
+
+    bad_day = registrar.get("/bevakningar", status=400, due_before="2025-02-30")
+    assert 'id="due_before-error"' in bad_day and 'aria-invalid="true"' in bad_day
+
+    report = registrar.session.get(f"{web_url}/rapporter/ej-avgjorda-motioner.pdf", timeout=30)
+    assert report.status_code == 200 and report.headers["Content-Type"] == "application/pdf"
+    assert f"ej-avgjorda-motioner-{clock.today().isoformat()}.pdf" in report.headers["Content-Disposition"]
