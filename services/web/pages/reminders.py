@@ -20,7 +20,8 @@ EACH_SERVICE = 100  # reminders read from each service for one page
 
 def reminders(page: Page) -> Response:
     args = page.request.args
-    role = args.get("role") or next(iter(sorted(page.roles & set(WORDS["role"]))), "")
+    # the user's own role until another is chosen; an empty choice is every role
+    role = args["role"] if "role" in args else next(iter(sorted(page.roles & set(WORDS["role"]))), "")
     due_before = (args.get("due_before") or "").strip()
     errors: dict[str, str] = {}
     found: list[dict[str, Any]] = []
