@@ -25,7 +25,12 @@ def check_decision_level(
     *, body: str, outcome: str, proposal_to: str | None, addressed_to: str,
     preparing_bodies: Sequence[str], proposals: Sequence[dict[str, Any]],
 ) -> None:
-    """Refuses a decision the procedure does not allow; `proposals` are those already decided ({body, …})."""
+    """Refuses a decision the procedure does not allow; `proposals` are those already decided ({body, …}).
+
+    A case with no preparing bodies keeps one level: the body it is put before decides it, and
+    proposes to no one."""
+    if not preparing_bodies and proposal_to is None:
+        return
     handled_by = [*preparing_bodies, addressed_to]
     if not any(same_body(body, handler) for handler in handled_by):
         raise RuleBroken("referred-bodies", f"the case was not referred to {body}: it is addressed to "
@@ -43,10 +48,13 @@ def check_decision_level(
     if position == len(handled_by) - 1:
         raise RuleBroken("two-levels", f"{body} is the body the case is addressed to: it concludes the case "
                          "and proposes to no one")
-    later = handled_by[position + 1:]
-    if not any(same_body(proposal_to, handler) for handler in later):
-        raise InvalidRequest.for_field("proposal_to", f"{body} proposes to {' or '.join(later)}, the bodies that "
-                                                      "handle the case after it")
+    following = handled_by[position + 1]
+    if not same_body(proposal_to, following):
+        raise InvalidRequest.for_field("proposal_to", f"{body} proposes to {following}, the body that handles the "
+                                                      "case after it")
+    if any(same_body(body, proposal["body"]) for proposal in proposals):
+        raise RuleBroken("two-levels", f"{body} has proposed already in this round of preparation (a referral "
+                                       "back starts a new one)")
     _check_earlier_proposals(body, preparing_bodies[:position], proposals)
 
 
@@ -66,7 +74,7 @@ def _check_earlier_proposals(body: str, earlier: Sequence[str], proposals: Seque
                          f"proposal, so {body} cannot decide on it yet")
 
 
-def standing(proposals: Sequence[dict[str, Any]], addressed_to: str) -> str | None:
+def standing(proposals: Sequence[dict[str, Any]]) -> str | None:
     """Where a proposed case stands: 'proposed by X 2021-11-15 § 45, awaiting Y'."""
     if not proposals:
         return None

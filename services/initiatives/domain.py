@@ -55,7 +55,7 @@ ALLOWED_COMMANDS: dict[State, tuple[str, ...]] = {
     State.IN_PREPARATION: ("refer_for_preparation", "draft_answer", "withdraw"),
     State.ANSWER_DRAFTED: ("refer_for_preparation", "draft_answer", "schedule_for_decision", "withdraw"),
     State.SCHEDULED: ("record_decision", "schedule_for_decision", "unschedule", "withdraw"),
-    State.PROPOSED: ("schedule_for_decision", "withdraw"),
+    State.PROPOSED: ("schedule_for_decision", "refer_for_preparation", "withdraw"),
     State.DECIDED: ("finalise",),
     State.FINAL: ("dispatch",),
     State.DISPATCHED: ("close",),
@@ -133,7 +133,7 @@ class Initiative(CommandsByState, RemindingAggregate):
     @property
     def standing(self) -> str | None:
         """Where a case in the council's procedure stands: 'proposed by …, awaiting …'."""
-        return standing(self.proposals, self.addressed_to) if self.state is State.PROPOSED else None
+        return standing(self.proposals) if self.state in UNDECIDED_STATES else None
 
     @property
     def decision(self) -> dict[str, Any] | None:

@@ -286,7 +286,7 @@ class Meeting(CommandsByState, RemindingAggregate):
         service knows the case, checks that this body may decide it so."""
         item = self.check_decidable(item_id)
         outcome = Decision(outcome).value
-        counted = check_paragraph(attendance=self.attendance, seats=self.seats, body=self.body, proposals=proposals,
+        minutes = check_paragraph(attendance=self.attendance, seats=self.seats, body=self.body, proposals=proposals,
                                   vote=vote, reservations=reservations, recused=recused)
         if case is not None:
             check_decision_level(body=self.body, outcome=outcome, proposal_to=proposal_to,
@@ -295,8 +295,7 @@ class Meeting(CommandsByState, RemindingAggregate):
         self._item_decided(
             item_id=item_id, paragraph=f"§ {paragraph_number}", outcome=outcome,
             text=text, diary_number=item["diary_number"], item_title=item["title"], body=self.body,
-            meeting=self.title, decided_on=self.local_date, actor=actor, proposal_to=proposal_to,
-            proposals=list(proposals), vote=counted, reservations=list(reservations), recused=list(recused),
+            meeting=self.title, decided_on=self.local_date, actor=actor, proposal_to=proposal_to, **minutes,
         )
 
     def appoint_adjusters(self, *, adjusters: list[str], actor: str) -> None:

@@ -20,6 +20,9 @@ from typing import Any, Sequence
 from shared.errors import InvalidRequest, RuleBroken
 
 ORDINARY_ROLES = ("chair", "vice_chair", "member")
+# A role typed in Swedish (the web form's attendance) is recorded as the membership's word.
+SWEDISH_ROLES = {"ordförande": "chair", "vice ordförande": "vice_chair", "ledamot": "member",
+                 "ersättare": "substitute", "adjungerad": "co_opted"}
 PRESIDING_ROLES = ("chair", "vice_chair")
 VOTES = ("yes", "no", "abstain")
 
@@ -41,15 +44,20 @@ def attendance_against(present: Sequence[dict[str, Any]], members: Sequence[dict
         if membership and member is None:
             raise InvalidRequest.for_field(f"{field}.name", f"{attendee['name']} is not a member or substitute of "
                                                             f"{body} on {day}")
-        role = member["role"] if member else attendee.get("role")
+        typed = attendee.get("role")
+        role = member["role"] if member else SWEDISH_ROLES.get(key(typed), typed)
         party = (member or {}).get("party") or attendee.get("party")
         attendees.append({"name": member["name"] if member else attendee["name"], "role": role, "party": party,
-                          "serving_for": attendee.get("serving_for")})
+                          "serving_for": spelt_as_member(attendee.get("serving_for"), membership)})
     for number, attendee in enumerate(attendees):
         if attendee["serving_for"] is not None:
             _check_serving(attendee, f"present.{number}.serving_for", attendees, membership, body)
-    seats = sum(1 for m in members if m["role"] in ORDINARY_ROLES) if membership else None
+    seats = len({key(m["name"]) for m in members if m["role"] in ORDINARY_ROLES}) if membership else None
     return attendees, seats
+
+
+def spelt_as_member(name: str | None, membership: dict[str, dict[str, Any]]) -> str | None:
+    return (membership.get(key(name)) or {}).get("name", name) if name else None
 
 
 def _check_serving(attendee: dict[str, Any], field: str, attendees: list[dict[str, Any]],
@@ -75,8 +83,9 @@ def serving(attendance: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 def check_paragraph(
     *, attendance: Sequence[dict[str, Any]], seats: int | None, body: str, proposals: Sequence[dict[str, Any]],
     vote: dict[str, Any] | None, reservations: Sequence[dict[str, Any]], recused: Sequence[str],
-) -> dict[str, Any] | None:
-    """Checks what the paragraph records against the attendance; returns the vote with its count and result."""
+) -> dict[str, Any]:
+    """Checks what the paragraph records against the attendance; returns it as the minutes record it: each
+    name as the attendance spells it, the vote with its count and result."""
     present = {key(a["name"]): a for a in attendance}
     for number, name in enumerate(recused):
         if key(name) not in present:
@@ -92,7 +101,15 @@ def check_paragraph(
                                                                      "in this item, so cannot put a proposal")
     counted = _counted(vote, proposals, taking_part) if vote is not None else None
     _check_reservations(reservations, counted, taking_part, attendance)
-    return counted
+
+    def spelt(name: str) -> str:
+        return present[key(name)]["name"] if key(name) in present else name
+
+    if counted is not None:
+        counted["ballots"] = [{**ballot, "member": spelt(ballot["member"])} for ballot in counted["ballots"]]
+    return {"vote": counted, "recused": [spelt(name) for name in recused],
+            "reservations": [r if r.get("party_group") else {**r, "by": spelt(r["by"])} for r in reservations],
+            "proposals": [{**p, "by": spelt(p["by"])} if p.get("by_member") else dict(p) for p in proposals]}
 
 
 def _counted(vote: dict[str, Any], proposals: Sequence[dict[str, Any]],

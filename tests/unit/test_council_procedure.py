@@ -36,6 +36,7 @@ def test_a_motion_is_proposed_by_each_preparing_body_in_turn_and_concluded_by_th
     (RF, "approved", None, [{"body": RUN}], "two-levels"),  # the council decides before regionstyrelsen proposed
     (RS, "approved", RF, [], "two-levels"),  # regionstyrelsen proposes before the committee did
     (RF, "approved", RS, [{"body": RUN}, {"body": RS}], "two-levels"),  # the council proposes to no one
+    (RUN, "approved", RS, [{"body": RUN}], "two-levels"),  # the committee proposed already in this round
     ("Kulturnämnden", "approved", RF, [], "referred-bodies"),  # a body the case was not referred to
 ])
 def test_a_decision_the_procedure_forbids_is_refused_naming_the_rule(
@@ -45,10 +46,11 @@ def test_a_decision_the_procedure_forbids_is_refused_naming_the_rule(
     assert refused.value.rule == rule and refused.value.problem()["rule"] == rule
 
 
-def test_a_proposal_goes_to_a_later_body_and_proposes_a_conclusion() -> None:
-    with pytest.raises(InvalidRequest) as backwards:
-        level(RS, proposal_to=RUN, proposals=[{"body": RUN}])
-    assert backwards.value.errors[0]["field"] == "proposal_to"
+def test_a_proposal_goes_to_the_next_body_and_proposes_a_conclusion() -> None:
+    for proposal_to in (RUN, RF):  # backwards, or past regionstyrelsen
+        with pytest.raises(InvalidRequest) as elsewhere:
+            level(RUN if proposal_to == RF else RS, proposal_to=proposal_to, proposals=[{"body": RUN}][:proposal_to == RUN])
+        assert elsewhere.value.errors[0]["field"] == "proposal_to"
     with pytest.raises(InvalidRequest) as tabled:
         level(RUN, outcome="tabled", proposal_to=RS)
     assert tabled.value.errors[0]["field"] == "outcome"
@@ -71,7 +73,7 @@ def test_a_motions_proposals_make_it_proposed_until_the_council_decides() -> Non
                                proposal_to=RS, actor=ACTOR)
     assert initiative.state is State.PROPOSED and initiative.schedule is None
     assert initiative.standing == f"proposed by {RUN} 2021-11-15 § 45, awaiting {RS}"
-    assert initiative.allowed_commands() == ("schedule_for_decision", "withdraw")
+    assert initiative.allowed_commands() == ("schedule_for_decision", "refer_for_preparation", "withdraw")
     initiative.schedule_for_decision(body=RF, meeting="RF", meeting_date=None, actor=ACTOR)
     with pytest.raises(RuleBroken):
         initiative.record_decision(outcome="approved", paragraph="§ 3", text="t", decided_on=date(2021, 11, 30),
@@ -87,7 +89,12 @@ def test_a_motions_proposals_make_it_proposed_until_the_council_decides() -> Non
     assert initiative.state is State.IN_PREPARATION and initiative.proposals == []  # prepared anew
 
 
-def test_a_case_with_no_preparing_bodies_is_decided_by_the_body_addressed() -> None:
+def test_a_case_with_no_preparing_bodies_keeps_one_level() -> None:
+    one_level = {"addressed_to": RUN, "preparing_bodies": [], "proposals": []}
+    check_decision_level(body="RUN", outcome="approved", proposal_to=None, **one_level)  # whoever it is put before
+    with pytest.raises(RuleBroken) as proposing:
+        check_decision_level(body=RUN, outcome="approved", proposal_to=RF, **one_level)
+    assert proposing.value.rule == "two-levels"
     initiative = motion()
     with pytest.raises(InvalidRequest) as addressed:
         initiative.refer_for_preparation(preparers=[{"name": "H"}], due_date=None, referred_on=date(2021, 5, 1),
@@ -256,3 +263,21 @@ def test_events_stored_before_the_minutes_recorded_more_read_back_with_empty_rec
         else:
             assert replayed.preparing_bodies == [] and replayed.state is State.DISPATCHED
             assert replayed.enclosures == []
+
+
+def test_roles_typed_in_swedish_count_as_the_memberships_words_and_names_are_spelt_as_present() -> None:
+    meeting = open_meeting([{"name": "Anna Ordförande", "role": "Ordförande"}, {"name": "Bo", "role": "ledamot"},
+                            {"name": "Eva", "role": "ersättare"}], members=[])
+    assert [a["role"] for a in meeting.attendance] == ["chair", "member", "substitute"]
+    tie = {**ballots(**{"anna ordförande": "yes", "BO": "no"}), "casting_vote": "yes"}  # Eva, not serving, no vote
+    paragraph = decide(meeting, proposals=[TWO_PROPOSALS[0], {"by": "bo", "by_member": True, "text": "Avslås."}],
+                       vote=tie, reservations=[{"by": "bo"}])
+    assert [b["member"] for b in paragraph["vote"]["ballots"]] == ["Anna Ordförande", "Bo"]
+    assert paragraph["reservations"] == [{"by": "Bo"}] and paragraph["proposals"][1]["by"] == "Bo"
+
+
+def test_a_member_whose_role_changes_on_the_day_holds_one_seat() -> None:
+    changing = [{**MEMBERS[1], "role": "member"}, {**MEMBERS[1], "role": "vice_chair"}]
+    meeting = open_meeting(names("Ordförande", "Anna", "Bo"), members=[*MEMBERS[:1], *changing, *MEMBERS[2:]])
+    assert meeting.seats == 5
+    assert decide(meeting)["outcome"] == "approved"  # 3 of 5

@@ -41,7 +41,7 @@ def prepared(kind: str = "initiative") -> Initiative:
 
 def scheduled() -> Initiative:
     initiative = prepared()
-    initiative.schedule_for_decision(body="Regionala utvecklingsnämnden", meeting="RUN 2025-11-12", meeting_date=date(2025, 11, 12), actor=ACTOR)
+    initiative.schedule_for_decision(body="RUN", meeting="RUN 2025-11-12", meeting_date=date(2025, 11, 12), actor=ACTOR)
     return initiative
 
 
@@ -64,7 +64,7 @@ def test_a_case_runs_from_submission_to_closure_and_every_step_is_an_event() -> 
     assert all(e.actor == ACTOR for e in events)
     assert initiative.state is State.CLOSED
     assert initiative.decision["outcome"] == "considered_answered"
-    assert initiative.decision["body"] == "Regionala utvecklingsnämnden"
+    assert initiative.decision["body"] == "RUN"
 
 
 def test_replaying_the_events_gives_the_same_state() -> None:
@@ -146,7 +146,7 @@ def test_overdue_means_undecided_past_the_due_date() -> None:
     initiative = prepared()
     assert not initiative.is_overdue(date(2025, 10, 31))
     assert initiative.is_overdue(date(2025, 11, 1))
-    initiative.schedule_for_decision(body="Regionala utvecklingsnämnden", meeting="m", meeting_date=None, actor=ACTOR)
+    initiative.schedule_for_decision(body="RUN", meeting="m", meeting_date=None, actor=ACTOR)
     decide(initiative, "approved")
     assert not initiative.is_overdue(date(2026, 1, 1))
 
