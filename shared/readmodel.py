@@ -251,6 +251,8 @@ class ReadModelTables:
 
     placeholder = "?"
     text = "TEXT"  # compared bytewise in both stores, so keyset pages follow the index's order
+    # instances starting at once after an upgrade both add a new column (SQLite has one instance per file)
+    add_column = "ADD COLUMN"
     listings: Sequence[Listing] = ()
     prefix = ""
 
@@ -295,7 +297,7 @@ class ReadModelTables:
         statements = []
         for listing in self.listings:
             existing = self.existing_columns(cursor, self.name_of(listing.name))
-            statements += [f"ALTER TABLE {self.table(self.name_of(listing.name))} ADD COLUMN {column} "
+            statements += [f"ALTER TABLE {self.table(self.name_of(listing.name))} {self.add_column} {column} "
                            f"{self.column_type(kind)}" for column, kind in listing.columns.items()
                            if existing and column not in existing]
         return statements
@@ -575,6 +577,7 @@ def _postgres_recorder_class() -> type:
 
         placeholder = "%s"
         text = 'TEXT COLLATE "C"'
+        add_column = "ADD COLUMN IF NOT EXISTS"
 
         def table(self, name: str) -> str:
             return f'"{self.datastore.schema}"."{name}"'

@@ -94,8 +94,10 @@ class Ballot(Schema):
 
 
 class Vote(Schema):
-    yes_proposal = fields.Integer(required=True, metadata={"description": "the proposal a yes vote is for (1, 2, …)"})
-    no_proposal = fields.Integer(required=True, metadata={"description": "the proposal a no vote is for"})
+    yes_proposal = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=20), metadata={
+        "description": "the proposal a yes vote is for (1, 2, …)"})
+    no_proposal = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=20), metadata={
+        "description": "the proposal a no vote is for"})
     ballots = fields.List(fields.Nested(Ballot), required=True, validate=validate.Length(min=1, max=500))
     casting_vote = fields.String(load_default=None, validate=validate.OneOf(["yes", "no"]), metadata={
         "description": "the chair's casting vote (utslagsröst) when the vote is tied"})

@@ -9,6 +9,7 @@ item, a consultation of an agreement): it is part of the address, not of the bod
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable, Mapping
@@ -17,7 +18,7 @@ from urllib.parse import quote
 from services.web.words import message
 from shared import clock
 
-# kinds: text, textarea, date, datetime, select, checkbox, lines (one string a line),
+# kinds: text, textarea, date, datetime, number, select, checkbox, lines (one string a line),
 # rows (one object a line, its columns separated by ";")
 
 
@@ -31,7 +32,8 @@ class Field:
     options: tuple[tuple[str, str], ...] = ()  # (value, label) for select
     columns: tuple[str, ...] = ()  # for rows: the object's keys in the order written
     in_path: bool = False  # part of the command's address, not of its body
-    values: Mapping[str, str] = field(default_factory=dict)  # rows: a word typed (casefolded) → the value sent
+    # rows: by column, a word typed (casefolded) → the value sent ("ja" → "yes", "parti" → true)
+    values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def value_of(self, form: Mapping[str, str]) -> Any:
         """The field's part of the JSON body, or None to leave it out."""
@@ -42,6 +44,8 @@ class Field:
             return None
         if self.kind == "datetime":
             return _in_region(raw)
+        if self.kind == "number":  # a whole number; anything else is sent as typed, for the service to refuse
+            return int(raw) if re.fullmatch(r"-?\d{1,9}", raw) else raw
         if self.kind == "lines":
             return [line.strip() for line in raw.splitlines() if line.strip()]
         if self.kind == "rows":
@@ -50,10 +54,12 @@ class Field:
 
     def _row(self, line: str) -> dict[str, Any]:
         parts = [part.strip() for part in line.split(";")]
-        parts = [self.values.get(part.casefold(), part) for part in parts]
         row = {column: (parts[i] or None) if i < len(parts) else None for i, column in enumerate(self.columns)}
         if len(parts) > len(self.columns):  # more than the columns: the rest belongs to the last one
             row[self.columns[-1]] = "; ".join(parts[len(self.columns) - 1:])
+        for column, words in self.values.items():
+            if isinstance(row.get(column), str):
+                row[column] = words.get(row[column].casefold(), row[column])
         return {key: value for key, value in row.items() if value is not None}
 
 

@@ -160,7 +160,7 @@ def test_a_vote_with_the_chairs_casting_vote_and_a_reservation_through_the_secre
     web.command(f"{meeting}/open")
     item = options(web.get(meeting), "decide_item-item_id")[0][0]
     decision = {"item_id": item, "outcome": "considered_answered", "text": "Initiativärendet anses besvarat.",
-                "proposals": "Regiondirektören; Initiativärendet anses besvarat.\nVeronica Kerr; Bifall.",
+                "proposals": "Regiondirektören;; Initiativärendet anses besvarat.\nVeronica Kerr; ledamot; Bifall.",
                 "vote.yes_proposal": "1", "vote.no_proposal": "2",
                 "vote.ballots": "Ordförande (exempel); ja\nVeronica Kerr; nej\nPer Boström; Nej\nLedamot (exempel); ja"}
 
@@ -174,9 +174,10 @@ def test_a_vote_with_the_chairs_casting_vote_and_a_reservation_through_the_secre
                      outsider.text)
 
     web.command(f"{meeting}/decide_item", {**decision, "vote.casting_vote": "yes",
-                                           "reservations": "Veronica Kerr; Vi ville bifalla initiativet."})
+                                           "reservations": "KD; parti; Vi ville bifalla initiativet."})
     minutes = html.unescape(section(web.get(meeting), 'class="protokoll"', "</article>"))
     assert re.findall(r"<td>([^<]+)</td><td>([^<]+)</td>", minutes) == [
         ("Ordförande (exempel)", "ja"), ("Veronica Kerr", "nej"), ("Per Boström", "nej"), ("Ledamot (exempel)", "ja")]
     assert "2 ja, 2 nej, 0 avstår; lika röstetal, ordförandens utslagsröst: ja. Förslag 1 vann." in minutes
-    assert "Veronica Kerr reserverar sig mot beslutet: " in minutes and "Vi ville bifalla initiativet." in minutes
+    assert "KD (partigrupp) reserverar sig mot beslutet: " in minutes and "Vi ville bifalla initiativet." in minutes
+    assert "<li>Regiondirektören: Initiativärendet anses besvarat.</li><li>Veronica Kerr: Bifall.</li>" in minutes

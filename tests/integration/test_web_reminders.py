@@ -64,6 +64,8 @@ def test_each_role_sees_what_is_due_linked_to_its_page(web_url: str, api: Api, m
     assert "beredningstiden har gått ut" in everyone
     assert "Inga bevakningar." in registrar.get("/bevakningar", role="case_officer", due_before="2025-10-31")
 
+    assert 'id="role-error"' in registrar.get("/bevakningar", status=400, role="mayor")
+    assert "Inga bevakningar." not in Web(web_url).sign_in("auditor").get("/bevakningar")  # every role's
     bad_day = registrar.get("/bevakningar", status=400, due_before="2025-02-30")
     assert 'id="due_before-error"' in bad_day and 'aria-invalid="true"' in bad_day
 

@@ -64,9 +64,12 @@ def test_a_vote_is_sent_nested_with_its_swedish_words_and_a_ballots_error_names_
     from services.web.pages.meetings import BY_COMMAND
     form = BY_COMMAND["decide_item"]
     body = form.body({"item_id": "i", "outcome": "approved", "text": "Bifalls.", "vote.yes_proposal": "1",
-                      "vote.no_proposal": "2", "vote.ballots": "Anna; Ja\nBo; avstår\n", "recused": "Cia\n"})
+                      "vote.no_proposal": "2", "vote.ballots": "Anna; Ja\nBo; avstår\n", "recused": "Cia\n",
+                      "reservations": "KD; Parti; Vi ville avslå; helt.\nJa;; Egen."})
+    assert body.pop("reservations") == [{"by": "KD", "party_group": True, "reason": "Vi ville avslå; helt."},
+                                        {"by": "Ja", "reason": "Egen."}]  # a member named Ja stays Ja
     assert body == {"outcome": "approved", "text": "Bifalls.", "recused": ["Cia"], "vote": {
-        "yes_proposal": "1", "no_proposal": "2", "ballots": [{"member": "Anna", "vote": "yes"},
+        "yes_proposal": 1, "no_proposal": 2, "ballots": [{"member": "Anna", "vote": "yes"},
                                                             {"member": "Bo", "vote": "abstain"}]}}
     by_field, general = field_errors({"errors": [
         {"field": "vote.ballots.1.member", "message": "Bo is not a member taking part"},

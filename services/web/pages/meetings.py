@@ -65,16 +65,21 @@ COMMANDS = (
         Field("text", "Beslutstext", "textarea", required=True, hint="t.ex. Initiativärendet anses besvarat."),
         Field("proposal_to", "Förslag till beslut till", hint="Organet som beslutar härnäst, t.ex. Regionfullmäktige; "
                                                               "tomt när organet självt avgör ärendet"),
-        Field("proposals", "Förslag och yrkanden", "rows", columns=("by", "text"),
-              hint="En per rad: vem; förslaget. Först förvaltningens förslag, sedan ledamöternas yrkanden"),
-        Field("vote.yes_proposal", "Omröstning: ja-röst för förslag nr", hint="t.ex. 1 (tomt: ingen omröstning)"),
-        Field("vote.no_proposal", "Omröstning: nej-röst för förslag nr", hint="t.ex. 2"),
-        Field("vote.ballots", "Röster", "rows", columns=("member", "vote"), values=VOTE_WORDS,
+        Field("proposals", "Förslag och yrkanden", "rows", columns=("by", "by_member", "text"),
+              values={"by_member": {"ledamot": True, "yrkande": True}},
+              hint="En per rad: vem; »ledamot« för en ledamots yrkande, annars tomt; förslaget. Först förvaltningens "
+                   "förslag, t.ex. »Regiondirektören;; Motionen anses besvarad.«"),
+        Field("vote.yes_proposal", "Omröstning: ja-röst för förslag nr", "number",
+              hint="t.ex. 1 (tomt: ingen omröstning)"),
+        Field("vote.no_proposal", "Omröstning: nej-röst för förslag nr", "number", hint="t.ex. 2"),
+        Field("vote.ballots", "Röster", "rows", columns=("member", "vote"), values={"vote": VOTE_WORDS},
               hint="En per rad: ledamot; ja, nej eller avstår"),
         Field("vote.casting_vote", "Ordförandens utslagsröst vid lika röstetal", "select",
               options=(("yes", "ja"), ("no", "nej"))),
-        Field("reservations", "Reservationer", "rows", columns=("by", "reason"),
-              hint="En per rad: ledamot; skäl (skriftlig reservation, kan utelämnas)"),
+        Field("reservations", "Reservationer", "rows", columns=("by", "party_group", "reason"),
+              values={"party_group": {"parti": True, "partigrupp": True}},
+              hint="En per rad: ledamot eller parti; »parti« för en partigrupps reservation, annars tomt; skäl "
+                   "(skriftlig reservation, kan utelämnas), t.ex. »KD; parti; Vi ville bifalla.«"),
         Field("recused", "Deltog inte på grund av jäv", "lines", hint="En ledamot per rad"),
     ), submit="Besluta"),
     CommandForm("appoint_adjusters", "Utse justerare", "meetings", "/meetings/{id}/adjusters", SECRETARY, (

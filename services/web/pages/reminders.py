@@ -9,11 +9,11 @@ from werkzeug.wrappers import Response
 
 from services.web.client import Refused, ServiceDown
 from services.web.site import Page
-from services.web.words import WORDS
 from shared import clock
 
 # The services that raise reminders, and where each kind of aggregate is read on this site.
 SERVICES = ("initiatives", "meetings", "letters_of_intent")
+ROLES = ("registrar", "case_officer", "secretary", "strategist")  # the roles reminders are for
 PAGES = {"Initiative": "/arenden", "Meeting": "/sammantraden", "CollaborationAgreement": "/overenskommelser"}
 EACH_SERVICE = 100  # reminders read from each service for one page
 
@@ -21,7 +21,7 @@ EACH_SERVICE = 100  # reminders read from each service for one page
 def reminders(page: Page) -> Response:
     args = page.request.args
     # the user's own role until another is chosen; an empty choice is every role
-    role = args["role"] if "role" in args else next(iter(sorted(page.roles & set(WORDS["role"]))), "")
+    role = args["role"] if "role" in args else next((r for r in ROLES if r in page.roles), "")
     due_before = (args.get("due_before") or "").strip()
     errors: dict[str, str] = {}
     found: list[dict[str, Any]] = []
@@ -42,7 +42,7 @@ def reminders(page: Page) -> Response:
                    if reminder.get("aggregate") in PAGES else None} for reminder in listed["reminders"]]
         more = more or bool(listed["next"])
     found.sort(key=lambda reminder: (reminder["due_on"], reminder.get("diary_number") or "", reminder["title"]))
-    return page.render("reminders.html", status=400 if errors else 200, reminders=[] if errors else found,
+    return page.render("reminders.html", roles=ROLES, status=400 if errors else 200, reminders=[] if errors else found,
                        more=more, unavailable=unavailable, role=role, due_before=due_before, errors=errors, today=clock.today().isoformat())
 
 
