@@ -177,7 +177,7 @@ class InitiativesApplication(CaseApplication):
             return [self._changed(envelope["diary_number"], "record_decision", actor=actor,
                                   outcome=payload["outcome"], paragraph=payload["paragraph"],
                                   text=payload["text"], decided_on=date.fromisoformat(payload["decided_on"]),
-                                  proposal_to=payload.get("proposal_to"))]
+                                  proposal_to=payload.get("proposal_to"), body=payload["body"])]
         if envelope["type"] == "Meeting.ItemWithdrawn":
             return self._unscheduled([envelope["diary_number"]], meeting_id, actor=actor,
                                      reason=f"Utgick ur föredragningslistan: {payload['reason']}")

@@ -212,18 +212,20 @@ class Initiative(CommandsByState, RemindingAggregate):
 
     def record_decision(
         self, *, outcome: str, paragraph: str | None, text: str, decided_on: date, actor: str,
-        proposal_to: str | None = None,
+        proposal_to: str | None = None, body: str | None = None,
     ) -> None:
-        """The scheduled body's decision; with `proposal_to`, a proposal to the body that decides next."""
+        """The decision of `body` (by default the one the case is scheduled before); with `proposal_to`, a
+        proposal to the body that decides next."""
         self.check_allows("record_decision")
         outcome = Outcome(outcome).value
+        body = body or (self.schedule or {}).get("body") or self.addressed_to
         check_decision_level(
-            body=(self.schedule or {}).get("body") or self.addressed_to, outcome=outcome, proposal_to=proposal_to,
+            body=body, outcome=outcome, proposal_to=proposal_to,
             addressed_to=self.addressed_to, preparing_bodies=self.preparing_bodies, proposals=self.proposals,
         )
         if proposal_to is not None:
             self._proposal_recorded(outcome=outcome, paragraph=paragraph, text=text, decided_on=decided_on,
-                                    body=(self.schedule or {}).get("body"), proposal_to=proposal_to, actor=actor)
+                                    body=body, proposal_to=proposal_to, actor=actor)
             return
         self._decision_recorded(
             outcome=outcome, paragraph=paragraph, text=text, decided_on=decided_on, actor=actor

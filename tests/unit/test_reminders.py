@@ -288,7 +288,8 @@ def test_the_end_of_the_appeal_period_gives_legal_force_to_each_case_decided_the
         meetings_event(1, "Meeting.ItemAdded", {"body": "Regionala utvecklingsnämnden", "meeting": "RUN 2025-11-12",
                                                 "meeting_date": "2025-11-12"}, number),
         meetings_event(2, "Meeting.ItemDecided", {"outcome": "considered_answered", "paragraph": "§ 1", "text": "…",
-                                                  "decided_on": "2025-11-12"}, number),
+                                                  "decided_on": "2025-11-12", "body": "Regionala utvecklingsnämnden"},
+                       number),
         meetings_event(3, "Meeting.MinutesAdjusted", {"adjusted_on": "2025-11-17", "decisions": decisions[:1]}),
     ):
         assert app.apply_inbound("meetings", event) == "applied"
