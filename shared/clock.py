@@ -7,8 +7,10 @@ from tzdata), set from the service's configuration when it starts.
 from __future__ import annotations
 
 import os
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
 
 DEFAULT_TIME_ZONE = "Europe/Stockholm"
 
@@ -44,3 +46,17 @@ def local_date(moment: datetime) -> date:
 
 def local_year(moment: datetime) -> int:
     return local_date(moment).year
+
+
+# The days a statutory time limit does not end on (lag (1930:173) om beräkning av lagstadgad tid): Sundays
+# and other public holidays, Midsummer Eve, Christmas Eve and New Year's Eve; and Saturdays.
+_NO_LAST_DAY = holidays.Sweden(categories=("public", "de_facto"))
+
+
+def statutory_last_day(day: date) -> date:
+    """The last day of a statutory time limit ending on `day`: moved on to the next weekday that is no
+    holiday when it falls on a Saturday, Sunday, public holiday, Midsummer Eve, Christmas Eve or New Year's
+    Eve (lag 1930:173, 2 §), as an appeal against a decision may come in that day (KL 13:5)."""
+    while day.weekday() >= 5 or day in _NO_LAST_DAY:
+        day += timedelta(days=1)
+    return day

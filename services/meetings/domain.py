@@ -206,7 +206,8 @@ class Meeting(CommandsByState, RemindingAggregate):
                 text=f"The minutes of the meeting on {self.local_date} are not adjusted",
                 details={"meeting_date": self.local_date.isoformat()}))
         if self.public_notice_on is not None:
-            last_day = self.public_notice_on + APPEAL_PERIOD  # the notice comes down; an appeal is still in time
+            # the notice comes down after three weeks; an appeal is in time that day, or the next working day
+            last_day = clock.statutory_last_day(self.public_notice_on + APPEAL_PERIOD)
             ended_on = last_day + timedelta(days=1)  # the first day the decisions stand (laga kraft)
             found.append(Reminder(
                 kind="appeal_period_ended", key=f"appeal_period_ended:{ended_on}", due_on=ended_on, role="registrar",

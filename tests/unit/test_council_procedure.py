@@ -281,3 +281,20 @@ def test_a_member_whose_role_changes_on_the_day_holds_one_seat() -> None:
     meeting = open_meeting(names("Ordförande", "Anna", "Bo"), members=[*MEMBERS[:1], *changing, *MEMBERS[2:]])
     assert meeting.seats == 5
     assert decide(meeting)["outcome"] == "approved"  # 3 of 5
+
+
+def test_an_appeal_period_ending_on_a_holiday_runs_to_the_next_working_day() -> None:
+    from shared.clock import statutory_last_day
+    assert statutory_last_day(date(2025, 12, 9)) == date(2025, 12, 9)  # a Tuesday
+    assert statutory_last_day(date(2025, 12, 24)) == date(2025, 12, 29)  # julafton, juldagen, annandagen, a weekend
+    assert statutory_last_day(date(2025, 6, 20)) == date(2025, 6, 23)  # midsommarafton
+    assert statutory_last_day(date(2026, 1, 3)) == date(2026, 1, 5)  # a Saturday
+    assert statutory_last_day(date(2025, 1, 6)) == date(2025, 1, 7)  # trettondedag jul
+    meeting = open_meeting(names("Anna"), members=[])
+    decide(meeting)
+    meeting.appoint_adjusters(adjusters=["Anna"], actor=ACTOR)
+    meeting.close(actor=ACTOR)
+    meeting.sign_minutes(adjuster="Anna", signed_on=date(2025, 12, 2), actor=ACTOR)
+    meeting.record_public_notice(notice_on=date(2025, 12, 3), actor=ACTOR)  # three weeks later: julafton
+    [appeal] = [r for r in meeting.reminders() if r.kind == "appeal_period_ended"]
+    assert appeal.due_on == date(2025, 12, 30) and appeal.details["appeal_period_last_day"] == "2025-12-29"
