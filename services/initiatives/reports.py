@@ -32,12 +32,15 @@ def undecided_motions_pdf(report: Mapping[str, Any], issuer: str) -> bytes:
     if not report["motions"]:
         doc.text("Det finns inga ej avgjorda motioner.")
         return doc.to_bytes()
-    rows = [[motion.get("diary_number") or "–", motion["title"], submitters(motion), motion["submitted_on"],
-             motion["one_year_on"] + (" (passerat)" if motion["past_one_year"] else ""),
-             STATES.get(motion["state"], motion["state"])]
-            for motion in report["motions"]]
-    doc.table(["Dnr", "Motion", "Motionärer", "Väckt", "Ett år", "Läge nu"], rows,
-              widths=(24, 52, 30, 20, 24, 20))
+    waited = [motion for motion in report["motions"] if motion["past_one_year"]]
+    others = [motion for motion in report["motions"] if not motion["past_one_year"]]
+    for heading, motions in (("Har väntat ett år eller mer", waited), ("Har väntat kortare tid än ett år", others)):
+        if motions:
+            doc.heading(f"{heading} ({len(motions)})")
+            doc.table(["Dnr", "Motion", "Motionärer", "Väckt", "Ett år", "Läge nu"],
+                      [[motion.get("diary_number") or "–", motion["title"], submitters(motion), motion["submitted_on"],
+                        motion["one_year_on"], STATES.get(motion["state"], motion["state"])] for motion in motions],
+                      widths=(25, 45, 30, 23, 23, 24))
     return doc.to_bytes()
 
 
