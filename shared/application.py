@@ -179,6 +179,12 @@ class CaseApplication(Application):
         return self.list_page(REMINDERS, query, conditions=[
             *equal_to(query, "role"), *within("due_on", None, query.get("due_before"))])
 
+    def mark_reminder_done(self, aggregate_id: UUID, *, key: str, roles: Iterable[str], actor: str) -> Aggregate:
+        """A reminder looked at by someone with its role: it leaves the list of what is due."""
+        if self.reminding is None:
+            raise NotFound(f"{self.source} raises no reminders")
+        return self.change(aggregate_id, self.reminding[0], "mark_reminder_done", key=key, roles=roles, actor=actor)
+
     def raise_due_reminders(self, today: date, time_limit: float | None = None) -> int:
         """Raises every reminder due by today, each once, on the aggregates the read model shows to have
         one due (no other is loaded); returns how many were raised. `time_limit`: see change_each_due."""

@@ -18,6 +18,7 @@ from shared.probes import probes, with_broker
 from shared.settings import env_flag
 
 AUDITORS = ("auditor",)
+REMINDED = ("registrar", "case_officer", "secretary", "strategist")  # the roles reminders are for
 REMINDER_CHECK_SECONDS = 5
 # A round of the reminder timer begins no aggregate after this long (below STORE_TIMEOUT): a backlog
 # (the first start after an upgrade) is raised over several rounds, requests going on between them.
@@ -102,6 +103,14 @@ def operations(api: ApiDoc, application: str, *, consumes_events: bool = False, 
                        roles=ROLES)
             def list_reminders(self, actor: Actor, query: dict[str, Any]) -> Paged:
                 return Paged("reminders", getattr(self, application).list_reminders(query))
+
+            @api.route("POST", "/reminders/<uuid:aggregate_id>/done", summary="Mark a reminder done (kvittera; 403 unless the reminder is for one of your roles): "
+                       "someone with its role has looked at it, and it leaves the list", body=schemas.MarkReminderDone,
+                       response=schemas.ReminderDoneView, roles=REMINDED, errors=(404, 409))
+            def mark_reminder_done(self, actor: Actor, command: dict[str, Any], aggregate_id: UUID) -> dict[str, Any]:
+                getattr(self, application).mark_reminder_done(aggregate_id, key=command["key"], roles=actor.roles,
+                                                              actor=actor.recorded_as)
+                return {"aggregate_id": aggregate_id, "key": command["key"], "done_by": actor.recorded_as}
 
         if consumes_events:
             @api.route("GET", "/incidents", summary="Events from other services that could not be applied, "

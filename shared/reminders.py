@@ -8,7 +8,8 @@ raised, and two instances raising the same reminder at once conflict on the aggr
 the loser reloads, finds the key raised and raises nothing. A restart raises nothing again either.
 
 A raised reminder still applies while the state still calls for it (a case decided, a reply
-received, minutes adjusted: it no longer does). The read side is here too: the list of raised
+received, minutes adjusted: it no longer does) and until someone with its role marks it done
+(kvitterar den): an event too, so the list shows what is left to look at. The read side is here too: the list of raised
 reminders that still apply (a row per reminder), and the column (`next_reminder_due`) by which a
 service's timer finds the aggregates with a reminder due, without loading any other
 (CaseApplication.raise_due_reminders, shared.operations).
@@ -19,9 +20,10 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar, Iterable, Mapping, Sequence
 
 from shared.domain import TracedAggregate
+from shared.errors import CommandNotAllowed, Forbidden, NotFound
 from shared.readmodel import Listing, Row
 
 NEXT_REMINDER_DUE = "next_reminder_due"  # the column of an aggregate's row: its earliest reminder not yet raised
@@ -56,6 +58,7 @@ class RemindingAggregate(TracedAggregate):
     # reminders existed replay as having raised none (not annotated: eventsourcing would make an
     # annotated class attribute an argument of the aggregate's constructor).
     reminders_raised = MappingProxyType({})
+    reminders_done = MappingProxyType({})  # key -> who marked it done, and when
 
     class ReminderRaised(TracedAggregate.Event):
         kind: str
@@ -77,6 +80,14 @@ class RemindingAggregate(TracedAggregate):
                 "diary_number": self.diary_number, "title": self.title, "text": self.text,
                 "details": dict(self.details), "raised_at": self.timestamp,
             }}
+
+    class ReminderDone(TracedAggregate.Event):
+        key: str
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.reminders_done = {**aggregate.reminders_done, self.key: {
+                "by": self.actor, "at": self.timestamp}}
 
     def reminders(self) -> list[Reminder]:
         """Every reminder the present state calls for, due or not yet (a rule of the aggregate, no clock)."""
@@ -102,9 +113,24 @@ class RemindingAggregate(TracedAggregate):
         return len(due)
 
     def open_reminders(self) -> list[Mapping[str, Any]]:
-        """The reminders raised that still apply: those the present state still calls for."""
+        """The reminders raised that still apply: those the present state still calls for, not marked done."""
         called_for = {reminder.key for reminder in self.reminders()}
-        return [raised for key, raised in self.reminders_raised.items() if key in called_for]
+        return [raised for key, raised in self.reminders_raised.items()
+                if key in called_for and key not in self.reminders_done]
+
+    def mark_reminder_done(self, *, key: str, roles: Iterable[str], actor: str) -> None:
+        """Someone with the reminder's role has looked at it: it leaves the list."""
+        raised = self.reminders_raised.get(key)
+        if raised is None:
+            raise NotFound(f"No reminder {key} was raised here")
+        if raised["role"] not in roles:
+            raise Forbidden(f"The reminder is for the role {raised['role']}")
+        if key in self.reminders_done:
+            raise CommandNotAllowed("mark_reminder_done", f"marked done already by {self.reminders_done[key]['by']}",
+                                    [])
+        if key not in {reminder.key for reminder in self.reminders()}:
+            raise CommandNotAllowed("mark_reminder_done", "it no longer applies", [])
+        self.trigger_event(type(self).ReminderDone, key=key, actor=actor)
 
 
 # --- the read side --------------------------------------------------------------------------

@@ -175,6 +175,17 @@ class ReminderView(Schema):
     link = fields.String(metadata={"description": "where the aggregate is read on this service"})
 
 
+class MarkReminderDone(Schema):
+    key = fields.String(required=True, validate=validate.Length(min=1, max=300),
+                        metadata={"example": "preparation_due_passed:2025-10-31"})
+
+
+class ReminderDoneView(Schema):
+    aggregate_id = fields.UUID()
+    key = fields.String()
+    done_by = fields.String()
+
+
 class ReminderList(Schema):
     reminders = fields.List(fields.Nested(ReminderView))
     next = next_field()

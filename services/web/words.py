@@ -57,7 +57,7 @@ WORDS: dict[str, dict[str, str]] = {
         "sign": "föra in en underskrift", "open_consultation": "skicka på remiss", "record_reply": "föra in remissvar",
         "schedule_review": "planera en prövning", "plan": "planera en utvärdering",
         "schedule": "planera sammanträdet", "establish": "inrätta organ", "add_member": "lägga till ledamot",
-        "end_membership": "avsluta uppdraget",
+        "end_membership": "avsluta uppdraget", "mark_reminder_done": "kvittera bevakningen",
     },
     "body_kind": {"committee": "nämnd", "council": "fullmäktige", "collaboration_council": "samverkansråd",
                   "group": "grupp"},

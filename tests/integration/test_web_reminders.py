@@ -69,6 +69,18 @@ def test_each_role_sees_what_is_due_linked_to_its_page(web_url: str, api: Api, m
     bad_day = registrar.get("/bevakningar", status=400, due_before="2025-02-30")
     assert 'id="due_before-error"' in bad_day and 'aria-invalid="true"' in bad_day
 
+    minutes = meetings_api.get("/reminders", "auditor").json()["reminders"][0]
+    refused = meetings_api.post(f"/reminders/{meeting['id']}/done", "registrar", {"key": minutes["key"]})
+    assert refused.status_code == 403, refused.text  # the reminder is the secretary's
+    assert 'action="/bevakningar/meetings/' not in registrar.get("/bevakningar", role="secretary")  # no button
+    secretary_web = Web(web_url).sign_in("secretary")
+    assert secretary_web.command(f"/bevakningar/meetings/{meeting['id']}/klar?role=secretary",
+                                 {"key": minutes["key"]}) == "/bevakningar?role=secretary"
+    assert "Inga bevakningar." in secretary_web.get("/bevakningar")  # done: it left the list, for good
+    assert meetings_api.get("/reminders", "auditor").json()["reminders"] == []
+    again = secretary_web.send(f"/bevakningar/meetings/{meeting['id']}/klar", {"key": minutes["key"]})
+    assert again.status_code == 409 and "Det gick inte: kvittera bevakningen" in again.text
+
     report = registrar.session.get(f"{web_url}/rapporter/ej-avgjorda-motioner.pdf", timeout=30)
     assert report.status_code == 200 and report.headers["Content-Type"] == "application/pdf"
     assert f"ej-avgjorda-motioner-{clock.today().isoformat()}.pdf" in report.headers["Content-Disposition"]

@@ -298,3 +298,21 @@ def test_an_appeal_period_ending_on_a_holiday_runs_to_the_next_working_day() -> 
     meeting.record_public_notice(notice_on=date(2025, 12, 3), actor=ACTOR)  # three weeks later: julafton
     [appeal] = [r for r in meeting.reminders() if r.kind == "appeal_period_ended"]
     assert appeal.due_on == date(2025, 12, 30) and appeal.details["appeal_period_last_day"] == "2025-12-29"
+
+
+def test_a_reminder_marked_done_by_its_role_leaves_the_list_once() -> None:
+    from shared.errors import CommandNotAllowed, Forbidden, NotFound
+    meeting = open_meeting(names("Anna"), members=[])
+    decide(meeting)
+    meeting.close(actor=ACTOR)  # not adjusted: the secretary is reminded 14 days after the meeting
+    assert meeting.raise_due_reminders(today=date(2022, 3, 1), actor=ACTOR) == 1
+    [reminder] = meeting.open_reminders()
+    with pytest.raises(Forbidden):
+        meeting.mark_reminder_done(key=reminder["key"], roles={"registrar"}, actor="Rut")
+    with pytest.raises(NotFound):
+        meeting.mark_reminder_done(key="no-such-key", roles={"secretary"}, actor=ACTOR)
+    meeting.mark_reminder_done(key=reminder["key"], roles={"secretary", "registrar"}, actor=ACTOR)
+    assert meeting.open_reminders() == [] and meeting.reminders_done[reminder["key"]]["by"] == ACTOR
+    with pytest.raises(CommandNotAllowed):
+        meeting.mark_reminder_done(key=reminder["key"], roles={"secretary"}, actor=ACTOR)
+    assert meeting.raise_due_reminders(today=date(2022, 3, 2), actor=ACTOR) == 0  # done is not raised again
