@@ -11,7 +11,6 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
 
@@ -22,24 +21,8 @@ from shared import clock
 from shared.cli import main as cases
 from tests.support.cases import drive, submit
 from tests.support.meetings import establish_body, eventually, hold_meeting
+from tests.support.reminding import reminding_initiatives, reminding_letters, reminding_meetings  # noqa: F401 - reminders on
 from tests.support.services import Api, api_for, assert_problem, free_port
-
-REMINDING = {"REMINDERS_ENABLED": "true"}
-
-
-@pytest.fixture
-def config(config: dict[str, Any]) -> dict[str, Any]:
-    return {**config, **REMINDING}
-
-
-@pytest.fixture
-def meetings_config(meetings_config: dict[str, Any]) -> dict[str, Any]:
-    return {**meetings_config, **REMINDING}
-
-
-@pytest.fixture
-def letters_config(letters_config: dict[str, Any]) -> dict[str, Any]:
-    return {**letters_config, **REMINDING}
 
 
 def reminders(api: Api, **filters: Any) -> list[dict[str, Any]]:

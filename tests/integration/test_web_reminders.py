@@ -14,20 +14,9 @@ from shared import clock
 from tests.integration.conftest import running
 from tests.support.cases import drive, submit
 from tests.support.meetings import establish_body, eventually, hold_meeting
+from tests.support.reminding import reminding_initiatives, reminding_meetings  # noqa: F401 - reminders on
 from tests.support.services import Api
 from tests.support.web import Web, section, web_config
-
-REMINDING = {"REMINDERS_ENABLED": "true"}
-
-
-@pytest.fixture
-def config(config: dict[str, Any]) -> dict[str, Any]:
-    return {**config, **REMINDING}
-
-
-@pytest.fixture
-def meetings_config(meetings_config: dict[str, Any]) -> dict[str, Any]:
-    return {**meetings_config, **REMINDING}
 
 
 @pytest.fixture
