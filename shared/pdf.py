@@ -14,8 +14,9 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
+from eventlet import patcher, tpool
 from fpdf import FPDF
 from fpdf.enums import TableBordersLayout, XPos, YPos
 from fpdf.fonts import FontFace
@@ -267,3 +268,12 @@ def clean(text: object) -> str:
     value = "" if text is None else str(text)
     value = value.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
     return "".join(char for char in value if char == "\n" or char >= " ")
+
+
+def rendered(render: Callable[..., bytes], *arguments: Any) -> bytes:
+    """A document rendered in an OS thread of eventlet's pool when the process runs on eventlet's hub (a
+    service): rendering is CPU work of up to seconds for a large protokoll, and on the hub it would hold
+    up the service's other requests, its inboxes, outbox relay and timers meanwhile."""
+    if patcher.is_monkey_patched("thread"):
+        return tpool.execute(render, *arguments)
+    return render(*arguments)

@@ -24,6 +24,7 @@ from shared.fields import parse_uuid
 from shared.http import Paged, file_response
 from shared.openapi import FILE, ApiDoc
 from shared.operations import operations
+from shared.pdf import rendered
 from shared.views import history_response
 
 REGISTRARS = ("registrar",)
@@ -142,7 +143,7 @@ class InitiativesService(operations(api, "initiatives", consumes_events=True, re
                media_types=(PDF,), roles=READERS)
     def undecided_motions_pdf(self, actor: Actor, query: Loaded) -> Response:
         report = self.undecided_motions_report(query)
-        return file_response(reports.undecided_motions_pdf(report, self.initiatives.region_name), PDF,
+        return file_response(rendered(reports.undecided_motions_pdf, report, self.initiatives.region_name), PDF,
                              reports.undecided_motions_filename(report["on"]))
 
     def undecided_motions_report(self, query: Loaded) -> dict[str, Any]:

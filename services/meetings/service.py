@@ -22,6 +22,7 @@ from shared.fields import parse_uuid
 from shared.http import Paged, file_response
 from shared.openapi import FILE, ApiDoc
 from shared.operations import operations
+from shared.pdf import rendered
 from shared.views import history_response
 
 SECRETARIES = ("secretary",)
@@ -162,14 +163,15 @@ class MeetingsService(operations(api, "meetings", consumes_events=True, reminder
                response=FILE, media_types=(PDF,), roles=READERS, errors=NOT_NOW)
     def get_minutes_pdf(self, actor: Actor, _: Loaded, meeting_id: UUID) -> Response:
         shown = meeting_view(self.meetings.get_minutes(meeting_id))
-        return file_response(minutes.minutes_pdf(shown), PDF, minutes.minutes_filename(shown))
+        return file_response(rendered(minutes.minutes_pdf, shown), PDF, minutes.minutes_filename(shown))
 
     @api.route("GET", "/meetings/<uuid:meeting_id>/paragraphs/<int:number>/extract.pdf",
                summary="An extract of the adjusted minutes as PDF (protokollsutdrag): § <number>, to dispatch",
                response=FILE, media_types=(PDF,), roles=READERS, errors=NOT_NOW)
     def get_extract_pdf(self, actor: Actor, _: Loaded, meeting_id: UUID, number: int) -> Response:
         shown = meeting_view(self.meetings.get_extract(meeting_id, number))
-        return file_response(minutes.extract_pdf(shown, str(number)), PDF, minutes.extract_filename(shown, number))
+        return file_response(rendered(minutes.extract_pdf, shown, str(number)), PDF,
+                             minutes.extract_filename(shown, number))
 
     @api.route("GET", "/meetings/<uuid:meeting_id>/history", summary="The meeting's events and state as of a point",
                query=shared_schemas.HistoryQuery, response=schemas.MeetingHistory, roles=READERS, errors=(404,))

@@ -269,3 +269,32 @@ def test_the_minutes_are_issued_once_closed_and_an_extract_once_adjusted() -> No
     held.sign_minutes(adjuster="Veronica Kerr", signed_on=date(2025, 3, 3), actor=actor)
     held.check_minutes_issued()
     held.check_extract_issued()
+
+
+def test_a_service_renders_in_a_thread_so_its_hub_goes_on_meanwhile() -> None:
+    """Under eventlet (as every service runs), the hub serves other work while a long protokoll renders."""
+    import time
+
+    import eventlet
+    from eventlet import patcher
+
+    from shared.pdf import rendered
+
+    assert patcher.is_monkey_patched("thread")  # the suite runs as the services do (tests/conftest.py)
+    long = held_meeting()
+    long["paragraphs"] = long["paragraphs"] * 30
+    ticks: list[float] = []
+
+    def ticker() -> None:
+        while True:
+            ticks.append(time.perf_counter())
+            eventlet.sleep(0.005)
+
+    beside = eventlet.spawn(ticker)
+    eventlet.sleep(0)
+    started = time.perf_counter()
+    document = rendered(minutes_pdf, long)
+    finished = time.perf_counter()
+    beside.kill()
+    assert document.startswith(b"%PDF") and len(read(document)[0]) > 10
+    assert len([tick for tick in ticks if started < tick < finished]) >= 3  # on the hub: none at all
