@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Iterable, Mapping, Sequence
 
+from services.meetings.domain import APPEAL_PERIOD  # the notice stays up for the time to appeal
 from shared import clock
 from shared.pdf import Document, Signer
 
-NOTICE_DAYS = 21  # the notice stays up three weeks: the time to appeal (kommunallagen 13 kap.)
 KEPT_AT = "Regionens registratur (diariet)"
 
 OUTCOMES = {
@@ -110,7 +110,7 @@ def extract_pdf(meeting: Meeting, paragraph: str) -> bytes:
         ("Justerare", swedish_list(meeting.get("adjusters") or []) or "Inga utsedda"),
         ("Justeringsdatum", as_day(meeting.get("adjusted_on")) if adjusted else "Ej justerat"),
         ("Justeringen anslagen", notice_on.isoformat() if notice_on else "Ännu inte anslagen"),
-        ("Anslaget tas ned", (notice_on + timedelta(days=NOTICE_DAYS)).isoformat() if notice_on else "–"),
+        ("Anslaget tas ned", (notice_on + APPEAL_PERIOD).isoformat() if notice_on else "–"),
     ])
     doc.space(4)
     doc.text("Utdraget överensstämmer med protokollet.")
@@ -203,7 +203,7 @@ def notice(doc: Document, meeting: Meeting, kept_at: str) -> None:
             ("Organ", meeting.get("body") or "–"),
             ("Sammanträdesdatum", meeting_day(meeting) or "–"),
             ("Datum då anslaget sätts upp", notice_on.isoformat() if notice_on else "–"),
-            ("Datum då anslaget tas ned", (notice_on + timedelta(days=NOTICE_DAYS)).isoformat() if notice_on else "–"),
+            ("Datum då anslaget tas ned", (notice_on + APPEAL_PERIOD).isoformat() if notice_on else "–"),
             ("Förvaringsplats för protokollet", kept_at),
         ])
         doc.signatures([Signer("Underskrift", "", "Namnförtydligande")], per_row=2)
