@@ -6,7 +6,7 @@ import logging
 import time
 from collections import OrderedDict
 from datetime import date, datetime
-from typing import Any, Callable, ClassVar, Hashable, Iterable, Mapping, Sequence, TypeVar
+from typing import Any, Callable, ClassVar, Hashable, Iterable, Iterator, Mapping, Sequence, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -214,22 +214,29 @@ class CaseApplication(Application):
         round reads it again."""
         from shared.serials import retrying_on_conflict
 
-        done, cursor = 0, None
+        done = 0
         deadline = None if time_limit is None else time.monotonic() + time_limit
-        while True:
-            due = self.list_page(listing, {"limit": 500, "cursor": cursor}, complete=True,
-                                 conditions=[Condition(column, "<=", today.isoformat())])
-            for row in due.items:
-                if deadline is not None and time.monotonic() > deadline:
-                    return done
-                try:
-                    with working_on(correlation_id=str(uuid4())):  # background work begins a chain of its own
-                        done += retrying_on_conflict(change, UUID(row["id"]), today)
-                except Exception:  # noqa: BLE001 - one aggregate failing must not hold back the others
-                    log.exception("%s: could not do what fell due by %s for %s", listing, today, row["id"])
-            cursor = due.next_cursor
-            if cursor is None:
+        for row in self.rows_where(listing, [Condition(column, "<=", today.isoformat())], complete=True):
+            if deadline is not None and time.monotonic() > deadline:
                 return done
+            try:
+                with working_on(correlation_id=str(uuid4())):  # background work begins a chain of its own
+                    done += retrying_on_conflict(change, UUID(row["id"]), today)
+            except Exception:  # noqa: BLE001 - one aggregate failing must not hold back the others
+                log.exception("%s: could not do what fell due by %s for %s", listing, today, row["id"])
+        return done
+
+    def rows_where(
+        self, listing: str, conditions: Sequence[Condition], complete: bool = False
+    ) -> Iterator[dict[str, Any]]:
+        """Every row of a listing that meets the conditions, read a page of 500 at a time as it is consumed."""
+        cursor = None
+        while True:
+            page = self.list_page(listing, {"limit": 500, "cursor": cursor}, conditions=conditions, complete=complete)
+            yield from page.items
+            cursor = page.next_cursor
+            if cursor is None:
+                return
 
     def rebuild_read_model(self) -> int:
         """Drops the read model's tables and replays the whole log into them (`read-models rebuild`)."""

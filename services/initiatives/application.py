@@ -235,8 +235,8 @@ class InitiativesApplication(CaseApplication):
         """Every motion undecided on a day, by submission (KL 5:35: the council hears of them twice a
         year): those undecided now and raised by then, and those decided or withdrawn since."""
         raised = [Condition("kind", "=", Kind.MOTION.value), Condition("submitted_on", "<=", on.isoformat())]
-        found = [*self._every("initiatives", [*raised, Condition("undecided", "=", 1)]),
-                 *self._every("initiatives", [*raised, Condition("settled_on", ">", on.isoformat())])]
+        found = [*self.rows_where("initiatives", [*raised, Condition("undecided", "=", 1)]),
+                 *self.rows_where("initiatives", [*raised, Condition("settled_on", ">", on.isoformat())])]
         motions = []
         for case in sorted(found, key=lambda case: (case["submitted_on"], case["diary_number"] or "")):
             submitted_on = date.fromisoformat(case["submitted_on"])
@@ -248,15 +248,6 @@ class InitiativesApplication(CaseApplication):
                 "one_year_on": one_year_on, "past_one_year": on >= one_year_on,
             })
         return motions
-
-    def _every(self, listing: str, conditions: list[Condition]) -> list[dict[str, Any]]:
-        found, cursor = [], None
-        while True:
-            page = self.list_page(listing, {"limit": 500, "cursor": cursor}, conditions=conditions)
-            found += page.items
-            cursor = page.next_cursor
-            if cursor is None:
-                return found
 
     def diary_number_of(self, domain_event: Any, position: int) -> str | None:
         """An initiative's events name its case from its registration on."""
