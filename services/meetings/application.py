@@ -109,9 +109,12 @@ class MeetingsApplication(CaseApplication):
 
     def case_on_record(self, diary_number: str | None) -> CaseOnRecord | None:
         """The case as learnt from the initiatives service, if it is one this service has heard of."""
-        if not diary_number or not self.exists(CaseOnRecord.create_id(diary_number)):
+        if not diary_number:
             return None
-        return self.load(CaseOnRecord.create_id(diary_number), CaseOnRecord)
+        try:
+            return self.load(CaseOnRecord.create_id(diary_number), CaseOnRecord)
+        except NotFound:
+            return None
 
     def get_case_on_record(self, diary_number: str) -> CaseOnRecord:
         case = self.case_on_record(diary_number)
