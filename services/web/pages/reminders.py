@@ -53,9 +53,9 @@ def reminders(page: Page, failure: Failure | None = None) -> Response:
                    if reminder.get("aggregate") in PAGES else None} for reminder in listed["reminders"]]
         more = more or bool(listed["next"])
     found.sort(key=lambda reminder: (reminder["due_on"], reminder.get("diary_number") or "", reminder["title"]))
-    return page.render("reminders.html", roles=ROLES, failure=failure,
-                       status=failure.status if failure else 400 if errors else 200, reminders=[] if errors else found,
-                       more=more, unavailable=unavailable, role=role, due_before=due_before, errors=errors, today=clock.today().isoformat())
+    return page.render("reminders.html", status=failure.status if failure else 400 if errors else 200,
+                       reminders=[] if errors else found, more=more, unavailable=unavailable, roles=ROLES, role=role,
+                       due_before=due_before, errors=errors, failure=failure, today=clock.today().isoformat())
 
 
 def mark_done(page: Page, service: str, aggregate_id: UUID) -> Response:
