@@ -41,6 +41,12 @@ def first_page(page: Page, prefix: str) -> str:
     return next(href for href in hrefs if re.fullmatch(rf"{prefix}[0-9a-f-]{{36}}", href))
 
 
+def shoot_first(page: Page, listing: str, prefix: str, name: str) -> None:
+    """The first item listed on `listing` (its page a link under `prefix`)."""
+    page.goto(listing)
+    shoot(page, first_page(page, prefix), name)
+
+
 def shoot(page: Page, path: str, name: str) -> None:
     page.goto(path)
     page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
@@ -72,19 +78,11 @@ def main(chromium: str) -> None:
                 auditor = signed_in(browser, base_url, "Revisor (utveckling)")
                 shoot(auditor, case, "arende")
                 secretary = signed_in(browser, base_url, "Nämndsekreterare (utveckling)")
-                secretary.goto("/sammantraden")
-                meeting = first_page(secretary, "/sammantraden/")
-                shoot(secretary, meeting, "sammantrade")
-                secretary.goto("/organ")
-                body = first_page(secretary, "/organ/")
-                shoot(secretary, body, "organ")
+                shoot_first(secretary, "/sammantraden", "/sammantraden/", "sammantrade")
+                shoot_first(secretary, "/organ", "/organ/", "organ")
                 strategist = signed_in(browser, base_url, "Strateg (utveckling)")
-                strategist.goto("/overenskommelser")
-                agreement = first_page(strategist, "/overenskommelser/")
-                shoot(strategist, agreement, "overenskommelse")
-                strategist.goto("/utvarderingar?state=published")
-                evaluation = first_page(strategist, "/utvarderingar/")
-                shoot(strategist, evaluation, "utvardering")
+                shoot_first(strategist, "/overenskommelser", "/overenskommelser/", "overenskommelse")
+                shoot_first(strategist, "/utvarderingar?state=published", "/utvarderingar/", "utvardering")
                 shoot(registrar, "/sok?q=samverkan", "sok")
                 browser.close()
         finally:
