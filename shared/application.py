@@ -86,6 +86,11 @@ class CaseApplication(Application):
             chain={"previous": previous, "hash": hash_} if hash_ else None,
         )
 
+    def redacted_envelopes(self, envelopes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The envelopes as the public feed and the outbox carry them to other systems: a service whose
+        aggregates hold secret content (shared.secrecy) withholds it here. By default, as they are."""
+        return envelopes
+
     def when(self, source: str, envelope: dict[str, Any]) -> list[Aggregate]:
         """The policy for another service's event: the aggregates it changed, unsaved."""
         return []
@@ -281,7 +286,7 @@ class CaseApplication(Application):
         )
         envelopes = [self.envelope_for(notification) for notification in notifications]
         return {
-            "events": [envelope for envelope in envelopes if envelope is not None],
+            "events": self.redacted_envelopes([envelope for envelope in envelopes if envelope is not None]),
             "last_position": notifications[-1].id if notifications else after,
         }
 

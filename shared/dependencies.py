@@ -49,6 +49,7 @@ class EventSourcedApplication(DependencyProvider):
             broker=broker,
             exchange=get_event_exchange(service_name, config),
             envelope_for=self.app.envelope_for,
+            redacted=self.app.redacted_envelopes,
             leadership=leadership_for(env, service_name),
             handover_after=float(config.get("OUTBOX_HANDOVER_SECONDS", DEFAULT_HANDOVER_SECONDS)),
             subscriber_queues=[
@@ -129,3 +130,36 @@ class EventSourcedApplication(DependencyProvider):
 
     def get_dependency(self, worker_ctx: Any) -> GatedApplication:
         return self.gated
+
+
+class Clearance(DependencyProvider):
+    """The roles cleared to read secret content (SECRECY_CLEARED_ROLES; shared.secrecy): a read gives
+    `self.clearance.shown(actor, view)` the view, and everyone else gets the content withheld."""
+
+    def setup(self) -> None:
+        from shared.secrecy import cleared_roles
+
+        self.roles = cleared_roles(self.container.config.get("SECRECY_CLEARED_ROLES"))
+
+    def get_dependency(self, worker_ctx: Any) -> "Cleared":
+        return Cleared(self.roles)
+
+
+class Cleared:
+    def __init__(self, roles: frozenset[str]):
+        self.roles = roles
+
+    def sees_secrets(self, actor: Any) -> bool:
+        return actor is not None and bool(set(actor.roles) & self.roles)
+
+    def case(self, actor: Any, view: dict[str, Any], markings: Any = None) -> dict[str, Any]:
+        """A case's view as the actor may see it (None: a service over RPC, which is not cleared)."""
+        from shared.secrecy import redact_case
+
+        return {**view, "redactions": []} if self.sees_secrets(actor) else redact_case(view, markings)
+
+    def events(self, actor: Any, events: list[dict[str, Any]], markings: Any) -> list[dict[str, Any]]:
+        """Events (views or envelopes) as the actor may see them; `markings`: aggregate id → markings."""
+        from shared.secrecy import redact_events
+
+        return list(events) if self.sees_secrets(actor) else redact_events(events, markings)

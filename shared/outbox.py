@@ -139,6 +139,7 @@ class OutboxRelay:
         broker: BrokerSettings,
         exchange: Exchange,
         envelope_for: Callable[[Any], dict[str, Any] | None],
+        redacted: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
         subscriber_queues: Sequence[Queue] = (),
         leadership: Leadership | None = None,
         handover_after: float = DEFAULT_HANDOVER_SECONDS,
@@ -150,6 +151,8 @@ class OutboxRelay:
         self.broker = broker
         self.exchange = exchange
         self.envelope_for = envelope_for
+        # What other systems may receive of the envelopes (shared.secrecy: a marked case's content withheld)
+        self.redacted = redacted or (lambda envelopes: envelopes)
         self.subscriber_queues = subscriber_queues
         self.batch_size = batch_size
         self.poll_interval = poll_interval
@@ -254,19 +257,18 @@ class OutboxRelay:
             limit=self.batch_size,
             inclusive_of_start=False,
         )
-        for notification in notifications:
-            envelope = self.gate.call(self.envelope_for, notification)
-            if envelope is not None:
-                producer.publish(
-                    dumps(envelope),
-                    exchange=self.exchange,
-                    routing_key=envelope["type"],
-                    content_type="application/json",
-                    content_encoding="utf-8",
-                    delivery_mode=2,
-                    message_id=envelope["event_id"],
-                    headers={"position": envelope["position"], "source": envelope["source"]},
-                )
+        envelopes = [self.gate.call(self.envelope_for, notification) for notification in notifications]
+        for envelope in self.gate.call(self.redacted, [envelope for envelope in envelopes if envelope is not None]):
+            producer.publish(
+                dumps(envelope),
+                exchange=self.exchange,
+                routing_key=envelope["type"],
+                content_type="application/json",
+                content_encoding="utf-8",
+                delivery_mode=2,
+                message_id=envelope["event_id"],
+                headers={"position": envelope["position"], "source": envelope["source"]},
+            )
         if notifications:
             self.gate.call(
                 self.app.recorder.insert_tracking,

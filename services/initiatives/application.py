@@ -19,6 +19,7 @@ from shared.errors import CaseError, InvalidRequest
 from shared.inbox import Incident, incident_for
 from shared.readmodel import Condition, Page, equal_to, tagged, within
 from shared.reminders import months_after
+from shared.secrecy import REDACTABLE_EVENTS, redact_event
 from shared.serials import next_serial, retrying_on_conflict
 
 CONCLUSIVE_OUTCOME_VALUES = {outcome.value for outcome in CONCLUSIVE_OUTCOMES}
@@ -78,13 +79,31 @@ class InitiativesApplication(CaseApplication):
             due_date=due_date, referred_on=referred_on or clock.today(), preparing_bodies=preparing_bodies,
         )
 
-    def draft_answer(self, initiative_id: UUID, *, actor: str, **answer: Any) -> Initiative:
-        """An evaluation cited as a basis document must be one this service knows to be completed."""
+    def draft_answer(
+        self, initiative_id: UUID, *, actor: str, secret_sections: dict[str, str] | None = None, **answer: Any
+    ) -> Initiative:
+        """An evaluation cited as a basis document must be one this service knows to be completed.
+        `secret_sections` (section → provision) are marked secret in the same save as the draft."""
         self.load(initiative_id, Initiative).check_allows("draft_answer")  # 404 and 409 before 400
         for number, document in enumerate(answer.get("basis_documents", [])):
             if document.get("evaluation_id") is not None:
                 self._check_citable(str(document["evaluation_id"]), f"basis_documents.{number}.evaluation_id")
-        return self._change(initiative_id, "draft_answer", actor=actor, answer=answer)
+        return self._change(initiative_id, "draft_answer", actor=actor, answer=answer,
+                            secret_sections=secret_sections or {}, marked_on=clock.today())
+
+    def mark_secret(
+        self, initiative_id: UUID, *, actor: str, target: str, provision: str | None, reason: str | None = None,
+        marked_on: date | None = None,
+    ) -> Initiative:
+        """Marks a section of the answer or a document secret (OSL); the same marking again writes nothing."""
+        return self._change(initiative_id, "mark_secret", actor=actor, target=target, provision=provision,
+                            reason=reason, marked_on=marked_on or clock.today())
+
+    def lift_secrecy(
+        self, initiative_id: UUID, *, actor: str, target: str, reason: str, lifted_on: date | None = None
+    ) -> Initiative:
+        return self._change(initiative_id, "lift_secrecy", actor=actor, target=target, reason=reason,
+                            lifted_on=lifted_on or clock.today())
 
     def _check_citable(self, evaluation_id: str, field: str) -> None:
         if not self.exists(CitableEvaluation.create_id(evaluation_id)):
@@ -209,6 +228,26 @@ class InitiativesApplication(CaseApplication):
         initiative = self.load(self.find_by_diary_number(diary_number).id, Initiative)
         getattr(initiative, command)(**arguments)
         return initiative
+
+    # --- secrecy: what other systems receive --------------------------------
+
+    def redacted_envelopes(self, envelopes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The public feed and the outbox withhold what a case's markings hold secret NOW (a marking takes
+        effect in every read after it). Only the events that carry content (AnswerDrafted,
+        DocumentRegistered) need their case's markings: read once per case per page."""
+        markings: dict[str, dict[str, Any]] = {}
+        shown = []
+        for envelope in envelopes:
+            if envelope["type"] in REDACTABLE_EVENTS:
+                if envelope["aggregate_id"] not in markings:
+                    markings[envelope["aggregate_id"]] = self.secrecy_of(UUID(envelope["aggregate_id"]))
+                envelope = redact_event(envelope, markings[envelope["aggregate_id"]])
+            shown.append(envelope)
+        return shown
+
+    def secrecy_of(self, initiative_id: UUID) -> dict[str, Any]:
+        """A case's markings now."""
+        return dict(getattr(self.load(initiative_id, Initiative), "secrecy", {}))
 
     # --- queries -----------------------------------------------------------
 

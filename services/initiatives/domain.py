@@ -17,6 +17,7 @@ from shared.domain import CommandsByState, TracedAggregate
 from shared.errors import CommandNotAllowed, InvalidRequest
 from shared.procedure import check_decision_level, same_body, standing
 from shared.reminders import Reminder, RemindingAggregate, months_after
+from shared.secrecy import ANSWER_SECTIONS, answer_target, parse_target
 
 
 class Kind(str, Enum):
@@ -124,6 +125,8 @@ class Initiative(CommandsByState, RemindingAggregate):
         self.enclosures: list[dict[str, Any]] = []
         self.closed_on: date | None = None
         self.withdrawal: dict[str, Any] | None = None
+        # Secrecy (OSL): target (answer.<section>, document:<id>) → {provision, marked_on, marked_by}.
+        self.secrecy: dict[str, dict[str, Any]] = {}
 
     # --- rules -------------------------------------------------------------
 
@@ -189,9 +192,65 @@ class Initiative(CommandsByState, RemindingAggregate):
             preparing_bodies=list(preparing_bodies), addressed_to=self.addressed_to,
         )
 
-    def draft_answer(self, *, answer: dict[str, Any], actor: str) -> None:
+    def draft_answer(
+        self, *, answer: dict[str, Any], actor: str, secret_sections: dict[str, str] | None = None,
+        marked_on: date | None = None,
+    ) -> None:
+        """`secret_sections` (section → provision) are marked secret in the same save as the draft, so
+        their text is never published unredacted."""
         self.check_allows("draft_answer")
+        secret_sections = dict(secret_sections or {})
+        for section, provision in secret_sections.items():
+            field = f"secret_sections.{section}"
+            if section not in ANSWER_SECTIONS:
+                raise InvalidRequest.for_field(field, f"not a section of the answer; one of {', '.join(ANSWER_SECTIONS)}")
+            if not (provision or "").strip():
+                raise InvalidRequest.for_field(field, "the provision the secrecy rests on is required")
+            if not answer.get(section):
+                raise InvalidRequest.for_field(field, "the answer has no text in this section")
+        if secret_sections and marked_on is None:
+            raise ValueError("marked_on is required with secret_sections")
         self._answer_drafted(answer=answer, revision=self.answer_revision + 1, actor=actor)
+        for section, provision in secret_sections.items():
+            if (self.secrecy.get(answer_target(section)) or {}).get("provision") != provision.strip():
+                self._secrecy_marked(target=answer_target(section), provision=provision.strip(), marked_on=marked_on,
+                                     reason=None, actor=actor)
+
+    # --- secrecy (OSL) ---------------------------------------------------------
+
+    def check_secrecy_target(self, target: str, field: str = "target") -> None:
+        """A target is an answer section that holds text, or a document registered on the case."""
+        try:
+            kind, name = parse_target(target)
+        except ValueError as error:
+            raise InvalidRequest.for_field(field, str(error)) from None
+        if kind == "answer" and not (self.answer or {}).get(name):
+            raise InvalidRequest.for_field(field, f"the answer has no text in section {name!r}")
+        if kind == "document" and not any(str(d.get("document_id")) == name for d in getattr(self, "documents", [])):
+            raise InvalidRequest.for_field(field, f"no document {name!r} is registered on the case")
+
+    def mark_secret(self, *, target: str, provision: str | None, marked_on: date, actor: str,
+                    reason: str | None = None) -> bool:
+        """Marks a target secret under a provision (in any state: a request for the content may come at any
+        time). Marking it again under the same provision changes nothing (False); under another, the new
+        provision replaces the old."""
+        provision = (provision or "").strip()
+        if not provision:
+            raise InvalidRequest.for_field("provision", "the provision the secrecy rests on is required, "
+                                                        "e.g. OSL 21 kap. 7 §")
+        self.check_secrecy_target(target)
+        if (self.secrecy.get(target) or {}).get("provision") == provision:
+            return False
+        self._secrecy_marked(target=target, provision=provision, marked_on=marked_on, reason=reason, actor=actor)
+        return True
+
+    def lift_secrecy(self, *, target: str, reason: str, lifted_on: date, actor: str) -> None:
+        """Lifts a marking: the content is shown to everyone again, in every read after it."""
+        marking = self.secrecy.get(target)
+        if marking is None:
+            raise InvalidRequest.for_field("target", f"{target!r} is not marked secret")
+        self._secrecy_lifted(target=target, provision=marking["provision"], lifted_on=lifted_on, reason=reason,
+                             actor=actor)
 
     def schedule_for_decision(
         self, *, body: str, meeting: str, meeting_date: date | None, actor: str, meeting_id: str | None = None
@@ -310,6 +369,14 @@ class Initiative(CommandsByState, RemindingAggregate):
         self.answer = dict(answer)
         self.answer_revision = revision
         self.state = State.ANSWER_DRAFTED
+
+    @event("SecrecyMarked")
+    def _secrecy_marked(self, target: str, provision: str, marked_on: date, reason: str | None, actor: str) -> None:
+        self.secrecy = {**self.secrecy, target: {"provision": provision, "marked_on": marked_on, "marked_by": actor}}
+
+    @event("SecrecyLifted")
+    def _secrecy_lifted(self, target: str, provision: str, lifted_on: date, reason: str, actor: str) -> None:
+        self.secrecy = {name: marking for name, marking in self.secrecy.items() if name != target}
 
     @event("ScheduledForDecision")
     def _scheduled_for_decision(

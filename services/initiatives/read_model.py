@@ -9,10 +9,10 @@ from services.initiatives.schemas import InitiativeView
 from shared.inbox import INCIDENTS
 from shared.readmodel import Listing, ReadModel, Row, SearchDocument
 from shared.reminders import NEXT_REMINDER_DUE, next_reminder_column, reminders_listing
+from shared.secrecy import ANSWER_SECTIONS, redact_answer
 
 CONCLUSIVE = {outcome.value for outcome in CONCLUSIVE_OUTCOMES}
-ANSWER_TEXTS = ("summary", "proposal", "assessed_results_and_consequences", "resources_and_financing",
-                "gender_equality")
+ANSWER_TEXTS = ANSWER_SECTIONS
 _view = InitiativeView()
 
 
@@ -31,7 +31,9 @@ def settled_on(initiative: Initiative, conclusive: list[dict[str, Any]]) -> Any:
 
 def initiative_row(initiative: Initiative) -> Row:
     conclusive = [d for d in initiative.decisions if d["outcome"] in CONCLUSIVE]
-    answer = initiative.answer or {}
+    # A secret section is kept out of the search document: no one finds the case by its words, nor sees
+    # them in a snippet (the row's view holds them; every read redacts it for its reader).
+    answer = redact_answer(initiative.answer, getattr(initiative, "secrecy", {}))[0] or {}
     return Row(
         sort_key=initiative.created_on.isoformat(),
         view=_view.dump(initiative),

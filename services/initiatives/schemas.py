@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 from services.initiatives.domain import CONCLUSIVE_OUTCOMES, Kind, Outcome, State
 from shared.fields import day, text_field
 from shared.schemas import HistoryView, PageQuery, next_field
+from shared.secrecy import ANSWER_SECTIONS
 
 
 
@@ -69,6 +70,31 @@ class DraftAnswer(Schema):
     resources_and_financing = text_field(load_default=None)
     gender_equality = text_field(load_default=None)
     basis_documents = fields.List(fields.Nested(BasisDocument), load_default=list, validate=validate.Length(max=100))
+
+
+class DraftAnswerCommand(DraftAnswer):
+    secret_sections = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(ANSWER_SECTIONS)), values=text_field(200), load_default=dict,
+        metadata={"description": "sections secret from the moment they are written: section → the provision "
+                                 "(OSL) it rests on; marked in the same save as the draft, so never published",
+                  "example": {"resources_and_financing": "OSL 19 kap. 3 §"}})
+
+
+class MarkSecret(Schema):
+    target = text_field(300, required=True, metadata={
+        "description": "answer.<section> (summary, proposal, assessed_results_and_consequences, "
+                       "resources_and_financing, gender_equality) or document:<document_id>",
+        "example": "answer.summary"})
+    provision = text_field(200, load_default=None, metadata={
+        "description": "the provision the secrecy rests on (required)", "example": "OSL 21 kap. 7 §"})
+    reason = text_field(5_000, load_default=None)
+    marked_on = day(load_default=None)
+
+
+class LiftSecrecy(Schema):
+    target = text_field(300, required=True, metadata={"example": "answer.summary"})
+    reason = text_field(5_000, required=True, metadata={"example": "Sekretessprövning: uppgiften kan lämnas ut"})
+    lifted_on = day(load_default=None)
 
 
 class ScheduleForDecision(Schema):
@@ -151,6 +177,17 @@ class EnclosureView(Schema):
     paragraph = fields.String()
 
 
+class MarkingView(Schema):
+    provision = fields.String()
+    marked_on = fields.Date()
+    marked_by = fields.String()
+
+
+class RedactionView(Schema):
+    target = fields.String(metadata={"example": "answer.summary"})
+    provision = fields.String(metadata={"example": "OSL 21 kap. 7 §"})
+
+
 class WithdrawalView(Schema):
     reason = fields.String()
     withdrawn_on = fields.Date()
@@ -194,6 +231,12 @@ class InitiativeView(Schema):
                        "(GET /meetings/{meeting_id}/paragraphs/{n}/extract.pdf of the meetings service)"})
     closed_on = fields.Date(allow_none=True)
     withdrawal = fields.Nested(WithdrawalView, allow_none=True)
+    secrecy = fields.Function(lambda i: {target: MarkingView().dump(m) for target, m in getattr(i, "secrecy", {}).items()},
+                              metadata={"description": "what is marked secret (OSL): target → provision, "
+                                                       "marked_on, marked_by"})
+    redactions = fields.List(fields.Nested(RedactionView), metadata={
+        "description": "what this reader is not shown, and under which provision (withheld content is null); "
+                       "empty for roles cleared for secret content (SECRECY_CLEARED_ROLES)"})
     created_on = fields.DateTime()
     modified_on = fields.DateTime()
 

@@ -18,7 +18,7 @@ from services.initiatives.application import InitiativesApplication
 from services.initiatives.domain import Initiative
 from shared import clock
 from shared.auth import ROLES, Actor, Auth
-from shared.dependencies import EventSourcedApplication
+from shared.dependencies import Clearance, EventSourcedApplication
 from shared import schemas as shared_schemas
 from shared.fields import parse_uuid
 from shared.http import Paged, file_response
@@ -49,68 +49,85 @@ class InitiativesService(operations(api, "initiatives", consumes_events=True, re
     # Decisions on cases are taken in meetings: their events drive the case (shared.topology).
     initiatives = EventSourcedApplication(InitiativesApplication)
     auth = Auth()
+    clearance = Clearance()  # who reads secret content (SECRECY_CLEARED_ROLES; shared.secrecy)
 
     # --- commands ------------------------------------------------------------
 
     @api.route("POST", "/initiatives", summary="Submit an initiative or a motion",
                body=schemas.SubmitInitiative, response=schemas.InitiativeView, status=201, roles=SUBMITTERS)
     def submit_initiative(self, actor: Actor, command: Loaded) -> dict[str, Any]:
-        return view(self.initiatives.submit_initiative(actor=actor.recorded_as, **command))
+        return self.shown(actor, self.initiatives.submit_initiative(actor=actor.recorded_as, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/register", summary="Register in the diary",
                body=schemas.RegisterInitiative, response=schemas.InitiativeView, roles=REGISTRARS,
                errors=CASE_ERRORS)
     def register_initiative(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return view(self.initiatives.register_initiative(initiative_id, actor=actor.recorded_as, **command))
+        return self.shown(actor, self.initiatives.register_initiative(initiative_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/referral", summary="Refer for preparation",
                body=schemas.ReferForPreparation, response=schemas.InitiativeView, roles=REGISTRARS,
                errors=CASE_ERRORS)
     def refer_for_preparation(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return view(self.initiatives.refer_for_preparation(initiative_id, actor=actor.recorded_as, **command))
+        return self.shown(actor, self.initiatives.refer_for_preparation(initiative_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/answer", summary="Draft (or revise) the answer",
-               body=schemas.DraftAnswer, response=schemas.InitiativeView, roles=CASE_OFFICERS,
+               body=schemas.DraftAnswerCommand, response=schemas.InitiativeView, roles=CASE_OFFICERS,
                errors=CASE_ERRORS)
     def draft_answer(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return view(self.initiatives.draft_answer(initiative_id, actor=actor.recorded_as, **command))
+        return self.shown(actor, self.initiatives.draft_answer(initiative_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/schedule", summary="Schedule for a meeting's decision",
                body=schemas.ScheduleForDecision, response=schemas.InitiativeView, roles=SECRETARIES,
                errors=CASE_ERRORS)
     def schedule_for_decision(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return view(self.initiatives.schedule_for_decision(initiative_id, actor=actor.recorded_as, **command))
+        return self.shown(actor, self.initiatives.schedule_for_decision(initiative_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/decision", summary="Record the meeting's decision",
                body=schemas.RecordDecision, response=schemas.InitiativeView, roles=SECRETARIES,
                errors=CASE_ERRORS)
     def record_decision(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return view(self.initiatives.record_decision(initiative_id, actor=actor.recorded_as, **command))
+        return self.shown(actor, self.initiatives.record_decision(initiative_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/finalisation",
                summary="Finalise the decision: the minutes are adjusted",
                body=schemas.FinaliseDecision, response=schemas.InitiativeView, roles=SECRETARIES,
                errors=CASE_ERRORS)
     def finalise_decision(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return view(self.initiatives.finalise_decision(initiative_id, actor=actor.recorded_as, **command))
+        return self.shown(actor, self.initiatives.finalise_decision(initiative_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/dispatch", summary="Dispatch the decision",
                body=schemas.DispatchDecision, response=schemas.InitiativeView, roles=REGISTRARS,
                errors=CASE_ERRORS)
     def dispatch_decision(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return view(self.initiatives.dispatch_decision(initiative_id, actor=actor.recorded_as, **command))
+        return self.shown(actor, self.initiatives.dispatch_decision(initiative_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/closure", summary="Close the case",
                body=schemas.CloseInitiative, response=schemas.InitiativeView, roles=REGISTRARS,
                errors=CASE_ERRORS)
     def close_initiative(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return view(self.initiatives.close_initiative(initiative_id, actor=actor.recorded_as, **command))
+        return self.shown(actor, self.initiatives.close_initiative(initiative_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/withdrawal", summary="Withdraw while undecided",
                body=schemas.WithdrawInitiative, response=schemas.InitiativeView, roles=REGISTRARS,
                errors=CASE_ERRORS)
     def withdraw_initiative(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return view(self.initiatives.withdraw_initiative(initiative_id, actor=actor.recorded_as, **command))
+        return self.shown(actor, self.initiatives.withdraw_initiative(initiative_id, actor=actor.recorded_as, **command))
+
+    @api.route("POST", "/initiatives/<uuid:initiative_id>/secrecy", summary="Mark a section of the answer or a "
+               "document secret (sekretess) under a provision of OSL; the same marking again changes nothing",
+               body=schemas.MarkSecret, response=schemas.InitiativeView, roles=REGISTRARS, errors=(404,))
+    def mark_secret(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
+        return self.shown(actor, self.initiatives.mark_secret(initiative_id, actor=actor.recorded_as, **command))
+
+    @api.route("POST", "/initiatives/<uuid:initiative_id>/secrecy/lifted", summary="Lift a secrecy marking: the "
+               "content is shown to every reader and feed again", body=schemas.LiftSecrecy,
+               response=schemas.InitiativeView, roles=REGISTRARS, errors=(404,))
+    def lift_secrecy(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
+        return self.shown(actor, self.initiatives.lift_secrecy(initiative_id, actor=actor.recorded_as, **command))
+
+    def shown(self, actor: Actor | None, initiative: Any) -> dict[str, Any]:
+        """The case as this reader may see it: content marked secret withheld unless the role is cleared."""
+        return self.clearance.case(actor, view(initiative))
 
     # --- queries -------------------------------------------------------------
 
@@ -118,19 +135,26 @@ class InitiativesService(operations(api, "initiatives", consumes_events=True, re
                "dates, people and overdue; ?diary_number= looks one up", query=schemas.ListQuery,
                response=schemas.InitiativeList, roles=READERS, errors=(404,))
     def list_initiatives(self, actor: Actor, query: Loaded) -> Paged:
-        return Paged("initiatives", self.initiatives.list_initiatives(query, today=clock.today()))
+        page = self.initiatives.list_initiatives(query, today=clock.today())
+        page.items = [self.clearance.case(actor, row) for row in page.items]
+        return Paged("initiatives", page)
 
     @api.route("GET", "/initiatives/<uuid:initiative_id>", summary="One initiative",
                response=schemas.InitiativeView, roles=READERS, errors=(404,))
     def get_initiative(self, actor: Actor, _: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return view(self.initiatives.get_initiative(initiative_id))
+        return self.shown(actor, self.initiatives.get_initiative(initiative_id))
 
     @api.route("GET", "/initiatives/<uuid:initiative_id>/history",
                summary="Every event in order, and the state as of a version or moment",
                query=shared_schemas.HistoryQuery, response=schemas.InitiativeHistory, roles=READERS,
                errors=(404,))
     def initiative_history(self, actor: Actor, query: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return history_response(self.initiatives, initiative_id, Initiative, query["as_of"], view)
+        history = history_response(self.initiatives, initiative_id, Initiative, query["as_of"], view)
+        if self.clearance.sees_secrets(actor):
+            return {**history, "state": {**history["state"], "redactions": []}}
+        markings = self.initiatives.secrecy_of(initiative_id)  # now: a marking covers every earlier state
+        return {**history, "state": self.clearance.case(actor, history["state"], markings),
+                "events": self.clearance.events(actor, history["events"], {str(initiative_id): markings})}
 
     @api.route("GET", "/reports/undecided-motions", summary="The motions undecided on a day (default today), "
                "oldest first, and which had waited a year", query=schemas.UndecidedMotionsQuery,
@@ -157,11 +181,11 @@ class InitiativesService(operations(api, "initiatives", consumes_events=True, re
 
     @rpc
     def get_initiative_by_diary_number(self, diary_number: str) -> dict[str, Any]:
-        return view(self.initiatives.find_by_diary_number(diary_number))
+        return self.shown(None, self.initiatives.find_by_diary_number(diary_number))
 
     @rpc
     def get_initiative_by_id(self, initiative_id: str) -> dict[str, Any]:
-        return view(self.initiatives.get_initiative(parse_uuid(initiative_id, "initiative_id")))
+        return self.shown(None, self.initiatives.get_initiative(parse_uuid(initiative_id, "initiative_id")))
 
 
 initiative_view = schemas.InitiativeView()

@@ -14,6 +14,8 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from services.initiatives import schemas
+from shared.dependencies import Cleared
+from shared.secrecy import cleared_roles
 from shared import schemas as shared_schemas
 from services.initiatives.domain import Initiative
 from services.initiatives.service import InitiativesService, api
@@ -132,7 +134,7 @@ def test_an_entrypoint_passes_the_authenticated_actor_and_the_loaded_command() -
     store = MagicMock()
     store.register_initiative.return_value = initiative
     tokens = Authenticator([PlainTokens({"t1": {"actor": "Rut Registrator", "roles": ["registrar"]}})])
-    service = worker_factory(InitiativesService, initiatives=store, auth=tokens)
+    service = worker_factory(InitiativesService, initiatives=store, auth=tokens, clearance=Cleared(cleared_roles(None)))
     request = Request(EnvironBuilder(
         method="POST", json={"registered_on": "2025-05-19"}, headers={"Authorization": "Bearer t1"}
     ).get_environ())
@@ -151,8 +153,8 @@ def test_the_openapi_document_lists_every_route_with_its_schemas() -> None:
     documented = {(path, method) for path, operations in document["paths"].items() for method in operations}
     declared = {(re.sub(r"<uuid:(\w+)>", r"{\1}", route.path), route.method.lower()) for route in api.routes}
     # 21 + search + aggregate events + live, ready, metrics + reminders (list, done), the undecided motions'
-    # report (JSON, PDF)
-    assert documented == declared and len(declared) == 30
+    # report (JSON, PDF) + secrecy (mark, lift)
+    assert documented == declared and len(declared) == 32
     assert document["openapi"].startswith("3.")
     submit = document["paths"]["/initiatives"]["post"]
     assert submit["requestBody"]["content"]["application/json"]["schema"] == {
