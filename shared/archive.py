@@ -11,6 +11,12 @@ A zip of plain files:
     states/<service>/<aggregate>.json   the aggregate's state after each of its events
     SHA256SUMS                          `sha256sum -c SHA256SUMS` checks every file, manifest included
 
+A package made for the public (`audience="public"`: `cases export --public`, the audit service's
+archive route with ?audience=public) withholds what is marked secret (shared.secrecy) from the
+timeline and the states, names each withholding and its provision in the manifest (`redactions`),
+and leaves out events/: the records as stored cannot be redacted without breaking their hash chains.
+Its manifest says `"audience": "public"`; `check_package` checks it as such (no chains to recompute).
+
 `check_package` re-verifies all of it, trusting nothing inside the package: every file the
 manifest lists is present with its SHA-256 and size, every file its aggregates imply is listed
 (and no events/ or states/ file they do not), nothing is in the zip that the manifest does not
@@ -50,10 +56,12 @@ from marshmallow import INCLUDE, Schema, fields, validate
 
 from shared.audit import Case, ServiceClient, Verification
 from shared.chain import Record, verify_chain
+from shared.secrecy import markings_from_events, redact_case, redact_events
 from shared.signing import Ed25519PrivateKey, Ed25519PublicKey, fingerprint, is_valid_signature
 from shared.timeline import case_timeline, describe_entry
 
 FORMAT = "regional-cases-archive/1"
+AUDIENCES = ("auditor", "public")  # the auditor's package keeps secret content; the public's withholds it
 CHECKSUMS = "SHA256SUMS"
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.json.sig"
@@ -76,6 +84,33 @@ ends with "__chain__":{{"previous":P,"hash":H}}; with C the JSON without that me
 (its last "}}" kept), H = SHA-256(P + "\\n" + aggregate_id + "\\n" + version + "\\n" + topic
 + "\\n" + C), and P is the H of the aggregate's event before (64 zeros before the first).
 The H of each aggregate's last event is its "head" in manifest.json.
+"""
+
+AUDITOR_README = """
+This package is the auditor's: it keeps every content, including what is marked secret
+(sekretess, OSL): the answer's sections and the documents the markings name (Initiative.SecrecyMarked
+in the timeline). Before anything of it is disclosed, the secrecy must be tried; a package made for
+the public (`cases export --public`) withholds what is marked.
+"""
+
+PUBLIC_README = """Archive package of case {diary_number} made for the public, exported {exported_at} by {exported_by}.
+
+Content marked secret (sekretess, OSL) is withheld: in timeline.json and states/ the marked answer
+sections and documents' titles and files are null, each event or state that had such content lists
+it under "redactions", and manifest.json's "redactions" names every target withheld and the
+provision it rests on:
+{redactions}
+The diary entries stay public (OSL 5 kap.): diary number, dates, counterpart, kind and direction.
+
+timeline.txt    every event about the case, from every service, in the order it happened
+timeline.json   the same events as JSON envelopes (docs/events.md of the system describes them)
+states/         each aggregate's state after each of its events, redacted
+manifest.json   the case, the sources, each aggregate's chain head, each file's SHA-256 and size
+
+Not included: the events exactly as they were stored (events/ of the auditor's package). Their
+hash chains cover every byte, so they cannot be redacted without breaking them; the chain heads
+in manifest.json let anyone holding the auditor's package or the live system compare them.
+`sha256sum -c SHA256SUMS` finds accidental damage (compare each file with manifest.json's SHA-256).
 """
 
 SIGNED_README = """
@@ -108,17 +143,32 @@ class PackageUnreadable(Exception):
 
 
 def export_case(clients: Mapping[str, ServiceClient], case: Case, target: Path | BinaryIO,
-                exported_by: str, signing_key: Ed25519PrivateKey | None = None) -> Verification:
+                exported_by: str, signing_key: Ed25519PrivateKey | None = None,
+                audience: str = "auditor") -> Verification:
     """Writes the package; returns the verification of the chains it holds (recorded in the
     manifest as found, broken or not: a package may be the evidence of tampering). With a
-    signing key, the manifest's exact bytes are signed into manifest.json.sig."""
+    signing key, the manifest's exact bytes are signed into manifest.json.sig. `audience` "public":
+    what is marked secret is withheld and the stored events are left out (see the module's doc)."""
+    if audience not in AUDIENCES:
+        raise ValueError(f"audience is one of {AUDIENCES}, not {audience!r}")
+    public = audience == "public"
     exported_at = datetime.now(timezone.utc).isoformat()
     signer = None if signing_key is None else fingerprint(signing_key.public_key())
-    readme = README.format(diary_number=case.diary_number, exported_at=exported_at, exported_by=exported_by)
+    markings = markings_from_events(case.timeline)
+    timeline = redact_events(case.timeline, markings) if public else case.timeline
+    redactions = [{"aggregate_id": aggregate_id, "target": target_, "provision": marking["provision"]}
+                  for aggregate_id, marked in sorted(markings.items()) for target_, marking in sorted(marked.items())]
+    if public:
+        readme = PUBLIC_README.format(diary_number=case.diary_number, exported_at=exported_at, exported_by=exported_by,
+                                      redactions="\n".join(f"    {r['target']}: {r['provision']}" for r in redactions)
+                                      or "    (nothing is marked secret)")
+    else:
+        readme = README.format(diary_number=case.diary_number, exported_at=exported_at, exported_by=exported_by) + \
+            AUDITOR_README
     files: dict[str, bytes] = {
-        "timeline.json": _json(case.timeline),
+        "timeline.json": _json(timeline),
         "timeline.txt": "\n".join(
-            [f"{case.diary_number}: {len(case.timeline)} events"] + [describe_entry(e) for e in case.timeline]
+            [f"{case.diary_number}: {len(timeline)} events"] + [describe_entry(e) for e in timeline]
         ).encode("utf-8") + b"\n",
         "README.txt": (readme + (SIGNED_README.format(fingerprint=signer) if signer else "")).encode("utf-8"),
     }
@@ -127,9 +177,14 @@ def export_case(clients: Mapping[str, ServiceClient], case: Case, target: Path |
     for service, aggregate_id, aggregate_type in case.aggregates:
         client = clients[service]
         records = client.aggregate_records(aggregate_id)
-        files[f"events/{service}/{aggregate_id}.jsonl"] = b"".join(
-            _json(record.to_json(), indent=None) + b"\n" for record in records)
-        files[f"states/{service}/{aggregate_id}.json"] = _json(client.aggregate_states(aggregate_id))
+        states = client.aggregate_states(aggregate_id)
+        if public:
+            marked = markings.get(aggregate_id, {})
+            states = [{**entry, "state": redact_case(entry["state"], marked)} if marked else entry for entry in states]
+        else:
+            files[f"events/{service}/{aggregate_id}.jsonl"] = b"".join(
+                _json(record.to_json(), indent=None) + b"\n" for record in records)
+        files[f"states/{service}/{aggregate_id}.json"] = _json(states)
         report = verify_chain(aggregate_id, records)
         verification.reports.append((service, report))
         aggregates.append({"service": service, "type": aggregate_type, **report.to_json()})
@@ -138,6 +193,7 @@ def export_case(clients: Mapping[str, ServiceClient], case: Case, target: Path |
         "diary_number": case.diary_number,
         "exported_at": exported_at,
         "exported_by": exported_by,
+        **({"audience": "public", "redactions": redactions} if public else {"audience": "auditor"}),
         "sources": {name: client.base_url for name, client in clients.items()},
         "aggregates": aggregates,
         "files": {name: {"sha256": _sha256(content), "bytes": len(content)} for name, content in sorted(files.items())},
@@ -395,9 +451,10 @@ def _listing_problems(manifest: Mapping[str, Any], files: Mapping[str, bytes]) -
 
 def _implied(manifest: Mapping[str, Any]) -> list[str]:
     names = list(ALWAYS_LISTED)
+    public = manifest.get("audience") == "public"  # no events/: records cannot be redacted
     for aggregate in manifest["aggregates"]:
-        names += [f"events/{aggregate['service']}/{aggregate['aggregate_id']}.jsonl",
-                  f"states/{aggregate['service']}/{aggregate['aggregate_id']}.json"]
+        names += [] if public else [f"events/{aggregate['service']}/{aggregate['aggregate_id']}.jsonl"]
+        names += [f"states/{aggregate['service']}/{aggregate['aggregate_id']}.json"]
     return names
 
 

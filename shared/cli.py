@@ -240,24 +240,30 @@ def signing_key(context: click.Context, parameter: click.Parameter, value: Path 
 @click.option("--signing-key", envvar="CASES_SIGNING_KEY", callback=signing_key,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="sign the manifest with this Ed25519 private key (PEM, PKCS8; CASES_SIGNING_KEY)")
+@click.option("--public", "public", is_flag=True,
+              help="a package made for the public: content marked secret (OSL) withheld and named with its "
+                   "provision, the stored events (whose hash chains cannot be redacted) left out")
 @reading_services
 def export(clients: dict[str, ServiceClient], diary_number: str, output: Path,
-           signing_key: Ed25519PrivateKey | None) -> None:
+           signing_key: Ed25519PrivateKey | None, public: bool) -> None:
     """Write DIARY_NUMBER's events, states and a manifest with checksums into one archive package.
 
-    With --signing-key the package holds manifest.json.sig, an Ed25519 signature of manifest.json:
-    `cases check-archive --public-key` then finds a package rewritten as a whole."""
+    The auditor's package keeps every content, secret or not (its README says so); --public makes one
+    for the public. With --signing-key the package holds manifest.json.sig, an Ed25519 signature of
+    manifest.json: `cases check-archive --public-key` then finds a package rewritten as a whole."""
     case = case_of(clients, diary_number)
     if not case.timeline:
         raise click.ClickException(f"no events about {diary_number}")
     package = io.BytesIO()
-    verification = export_case(clients, case, package, exported_by="cases export", signing_key=signing_key)
+    verification = export_case(clients, case, package, exported_by="cases export", signing_key=signing_key,
+                               audience="public" if public else "auditor")
     try:
         output.write_bytes(package.getvalue())
     except OSError as error:
         raise Unavailable(f"{output} cannot be written: {error.strerror or error}") from None
     signed = f", signed by key {fingerprint(signing_key.public_key())}" if signing_key else ", not signed"
-    click.echo(f"{output}: {len(case.timeline)} events, {len(case.aggregates)} aggregates{signed}")
+    made_for = ", for the public (secret content withheld, stored events left out)" if public else ""
+    click.echo(f"{output}: {len(case.timeline)} events, {len(case.aggregates)} aggregates{signed}{made_for}")
     if not verification.intact:
         _report(verification, diary_number, as_json=False)
 
@@ -309,6 +315,7 @@ def _archive_json(package: Path, archive: Archive) -> str:
         "package": str(package), "intact": archive.intact, "problems": archive.problems,
         "signature": archive.signature, "signed": archive.signed,
         "diary_number": archive.manifest.get("diary_number"), "exported_at": archive.manifest.get("exported_at"),
+        "audience": archive.manifest.get("audience", "auditor") if archive.manifest else None,
     }, ensure_ascii=False, indent=2)
 
 
@@ -317,6 +324,9 @@ def _archive_text(package: Path, archive: Archive) -> str:
     if archive.intact:
         lines = [f"{package}: intact — {manifest['diary_number']}, {len(archive.timeline)} events, "
                  f"{len(manifest['aggregates'])} aggregates, exported {manifest['exported_at']}"]
+        if manifest.get("audience") == "public":
+            lines.append("public package: secret content withheld and the stored events left out, so no hash "
+                         "chain could be recomputed (compare its heads with the live chains: cases verify --against)")
     else:
         lines = [f"NOT INTACT {problem}" for problem in archive.problems]
         lines.append(f"{package}: not intact — {len(archive.problems)} problems")

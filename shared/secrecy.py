@@ -100,8 +100,9 @@ def redact_case(view: Mapping[str, Any], markings: Markings | None = None) -> di
     """A case (its view, or its state as a dict) with what is marked withheld, and `redactions` naming
     it. `markings`: the case's current ones (default: the view's own `secrecy`)."""
     markings = view.get("secrecy") or {} if markings is None else markings
-    shown = dict(view)
-    shown["answer"], withheld = redact_answer(view.get("answer"), markings)
+    shown, withheld = dict(view), []
+    if "answer" in view:
+        shown["answer"], withheld = redact_answer(view["answer"], markings)
     if "documents" in view:
         shown["documents"], documents = redact_documents(view["documents"], markings)
         withheld += documents

@@ -10,6 +10,12 @@ class CaseQuery(Schema):
     as_of = Moment(load_default=None, metadata={"type": "string", "example": "2025-11-12"})
 
 
+class ArchiveQuery(Schema):
+    audience = fields.String(load_default="auditor", validate=validate.OneOf(("auditor", "public")), metadata={
+        "description": "auditor: every content, secret or not (the README says so); public: content marked secret "
+                       "(OSL) withheld and named with its provision, the stored events left out"})
+
+
 class Cause(Schema):
     """The event whose arrival recorded a timeline entry, where it is in the same timeline."""
 

@@ -29,6 +29,8 @@ from shared.archive import export_case
 from shared.audit import Case, ServiceClient, case_states, clients_for, read_indexed_case, verify_case, verify_service
 from shared.auth import ROLES, Actor, Auth, ConfigurationError
 from shared.context import note
+from shared.dependencies import Clearance
+from shared.secrecy import markings_from_events, redact_case, redact_event, redact_events
 from shared.errors import NotFound
 from shared.http import Paged
 from shared.inbox import InboxConsumer, inbox_queue
@@ -187,6 +189,7 @@ class AuditService(probes(api)):  # type: ignore[misc]
     sources = Sources()
     index = AuditIndex()
     signing_key = ArchiveSigningKey()
+    clearance = Clearance()  # who reads secret content (SECRECY_CLEARED_ROLES; shared.secrecy)
 
     @api.route("GET", "/health", summary="The services read, how far the case index has read each, and the RabbitMQ connections",
                errors=(503,))
@@ -201,20 +204,32 @@ class AuditService(probes(api)):  # type: ignore[misc]
     def openapi(self, request: Request) -> dict[str, Any]:
         return api.spec()
 
+    def _markings(self, diary_number: str, case: Case, as_of: datetime | None) -> dict[str, Any]:
+        """Each aggregate's secrecy markings now (a marking after `as_of` covers what was shown before it)."""
+        return markings_from_events((case if as_of is None else self._case(diary_number)).timeline)
+
     @api.route("GET", "/cases/<diary_number>/timeline", summary="Every event about the case, from every "
                "service, in the order it happened (every role reads it, as each service's own history)",
                query=schemas.CaseQuery, response=schemas.CaseTimeline, roles=ROLES, errors=CASE_ERRORS)
     def timeline_of_case(self, actor: Actor, query: Loaded, diary_number: str) -> dict[str, Any]:
         case = self._case(diary_number, query["as_of"])
-        return {"diary_number": diary_number, "as_of": _iso(query["as_of"]), "events": case.timeline}
+        events = case.timeline
+        if not self.clearance.sees_secrets(actor):  # the index reads with the auditor's token: content withheld here
+            events = redact_events(events, self._markings(diary_number, case, query["as_of"]))
+        return {"diary_number": diary_number, "as_of": _iso(query["as_of"]), "events": events}
 
     @api.route("GET", "/cases/<diary_number>/states", summary="The case and every aggregate it involves, "
                "as they were", query=schemas.CaseQuery, response=schemas.CaseStates, roles=ROLES,
                errors=CASE_ERRORS)
     def states_of_case(self, actor: Actor, query: Loaded, diary_number: str) -> dict[str, Any]:
         case = self._case(diary_number, query["as_of"])
-        return {"diary_number": diary_number, "as_of": _iso(query["as_of"]),
-                "aggregates": case_states(self.sources, case, query["as_of"])}
+        states = case_states(self.sources, case, query["as_of"])
+        if not self.clearance.sees_secrets(actor):
+            markings = self._markings(diary_number, case, query["as_of"])
+            states = [{**aggregate, "state": redact_case(aggregate["state"], markings[aggregate["aggregate_id"]]),
+                       "last_event": redact_event(aggregate["last_event"], markings[aggregate["aggregate_id"]])}
+                      if aggregate["aggregate_id"] in markings else aggregate for aggregate in states]
+        return {"diary_number": diary_number, "as_of": _iso(query["as_of"]), "aggregates": states}
 
     @api.route("GET", "/cases/<diary_number>/verification", summary="The hash chains of every aggregate the "
                "case involves, recomputed from the events as stored", response=schemas.VerificationView,
@@ -223,11 +238,13 @@ class AuditService(probes(api)):  # type: ignore[misc]
         return verify_case(self.sources, self._case(diary_number)).to_json()
 
     @api.route("GET", "/cases/<diary_number>/archive", summary="The case as one archive package (zip: events, "
-               "states, timeline, manifest with checksums)", roles=AUDITORS, errors=CASE_ERRORS)
-    def archive_of_case(self, actor: Actor, _: Loaded, diary_number: str) -> Response:
+               "states, timeline, manifest with checksums); ?audience=public withholds content marked secret",
+               query=schemas.ArchiveQuery, roles=AUDITORS, errors=CASE_ERRORS)
+    def archive_of_case(self, actor: Actor, query: Loaded, diary_number: str) -> Response:
         case = self._case(diary_number)
         package = io.BytesIO()
-        export_case(self.sources, case, package, exported_by=actor.recorded_as, signing_key=self.signing_key)
+        export_case(self.sources, case, package, exported_by=actor.recorded_as, signing_key=self.signing_key,
+                    audience=query["audience"])
         filename = diary_number.replace(" ", "_") + ".zip"
         return Response(package.getvalue(), mimetype="application/zip",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})

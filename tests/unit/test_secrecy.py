@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -201,3 +202,58 @@ def test_targets_parse() -> None:
     assert parse_target("document:abc") == ("document", "abc")
     with pytest.raises(ValueError):
         parse_target("answer.text")
+
+
+# --- the archive package made for the public -------------------------------------------
+
+
+def _case_with_a_secret_section() -> tuple[dict, Any]:
+    from shared.audit import Case
+    from tests.unit.test_archive import CASE_ID, DIARY_NUMBER, StoredService
+
+    service = StoredService("initiatives", {CASE_ID: [b'{"a":1}', b'{"b":2}', b'{"c":3}']})
+    answer = dict(ANSWER)
+    service.aggregate_states = lambda aggregate_id: [  # type: ignore[method-assign]
+        {"version": 2, "event_type": "Initiative.AnswerDrafted", "occurred_at": "2025-06-02T10:00:00+00:00",
+         "state": {"answer": answer, "secrecy": {}}},
+        {"version": 3, "event_type": "Initiative.SecrecyMarked", "occurred_at": "2025-06-03T10:00:00+00:00",
+         "state": {"answer": answer, "secrecy": {"answer.summary": {"provision": OSL}}}}]
+
+    def entry(position: int, event_type: str, payload: dict) -> dict:
+        return {"source": "initiatives", "aggregate_id": CASE_ID, "position": position, "type": event_type,
+                "occurred_at": f"2025-06-0{position}T10:00:00+00:00", "actor": ACTOR, "diary_number": DIARY_NUMBER,
+                "payload": payload}
+
+    timeline = [entry(2, "Initiative.AnswerDrafted", {"answer": answer, "revision": 1}),
+                entry(3, "Initiative.SecrecyMarked", {"target": "answer.summary", "provision": OSL,
+                                                      "marked_on": "2025-06-03"})]
+    case = Case(DIARY_NUMBER, timeline, [("initiatives", CASE_ID, "Initiative")])
+    return {"initiatives": service}, case
+
+
+@pytest.mark.parametrize("audience", ["auditor", "public"])
+def test_the_public_package_withholds_secret_content_and_the_auditors_keeps_it(audience: str) -> None:
+    import io
+    import zipfile
+
+    from shared.archive import check_package, export_case
+
+    clients, case = _case_with_a_secret_section()
+    package = io.BytesIO()
+    export_case(clients, case, package, exported_by="test", audience=audience)  # type: ignore[arg-type]
+    archive = check_package(package.getvalue())
+    assert archive.intact, archive.problems
+    members = zipfile.ZipFile(io.BytesIO(package.getvalue())).namelist()
+    readme = archive.files["README.txt"].decode()
+    everything = b"".join(content for name, content in archive.files.items()).decode("utf-8", "replace")
+    assert archive.manifest["audience"] == audience
+    if audience == "public":
+        assert SECRET not in everything
+        assert not any(name.startswith("events/") for name in members)
+        assert archive.manifest["redactions"][0]["target"] == "answer.summary"
+        assert OSL in readme and "cannot be redacted" in readme
+        assert archive.timeline[0]["redactions"] == [{"target": "answer.summary", "provision": OSL}]
+    else:
+        assert SECRET in everything
+        assert any(name.startswith("events/") for name in members)
+        assert "keeps every content, including what is marked secret" in readme
