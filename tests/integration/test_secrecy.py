@@ -202,3 +202,24 @@ def test_the_audit_service_withholds_secret_content_from_roles_not_cleared_and_e
 def _unzipped(content: bytes) -> dict[str, str]:
     with zipfile.ZipFile(io.BytesIO(content)) as package:
         return {name: package.read(name).decode("utf-8", "replace") for name in package.namelist()}
+
+
+def test_the_web_app_says_what_was_withheld_and_under_which_provision(
+        api: Api, config: dict[str, Any], container_factory: Any, infrastructure: Infrastructure) -> None:
+    from services.web.service import WebService
+    from tests.integration.test_web_app import Browser
+    from tests.support.web import web_config
+
+    word = secret_word()
+    case = answered(api, word)
+    api.command(f"/initiatives/{case['id']}/secrecy", "registrar", {"target": "answer.summary", "provision": OSL})
+    web = container_factory(WebService, web_config(infrastructure.amqp_uri, {"initiatives": api.base_url}))
+    web.start()
+    for token, sees in (("test-secretary", False), ("test-case-officer", True)):
+        browser = Browser(f"http://{web.config['WEB_SERVER_ADDRESS']}")
+        assert browser.sign_in(token).status_code == 200
+        page = browser.get(f"/arenden/{case['id']}")
+        assert page.status_code == 200
+        assert (word in page.text) is sees
+        assert (f"Sekretess enligt {OSL}" in page.text) is not sees
+        assert (f"Sekretessmarkerad enligt {OSL}" in page.text) is sees
