@@ -279,14 +279,16 @@ class CaseApplication(Application):
             raise NotFound(f"No published aggregate with id {aggregate_id}")
         return [envelope for envelope in envelopes if envelope is not None]
 
-    def feed(self, after: int, limit: int) -> dict[str, Any]:
-        """Public events after a position; `last_position` is where to continue from."""
+    def feed(self, after: int, limit: int, redacted: bool = True) -> dict[str, Any]:
+        """Public events after a position; `last_position` is where to continue from. `redacted`: secret
+        content withheld (redacted_envelopes), unless the reader is cleared to read it."""
         notifications = self.recorder.select_notifications(
             start=after, limit=limit, inclusive_of_start=False
         )
         envelopes = [self.envelope_for(notification) for notification in notifications]
         return {
-            "events": self.redacted_envelopes([envelope for envelope in envelopes if envelope is not None]),
+            "events": (self.redacted_envelopes if redacted else list)(
+                [envelope for envelope in envelopes if envelope is not None]),
             "last_position": notifications[-1].id if notifications else after,
         }
 

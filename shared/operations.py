@@ -44,10 +44,13 @@ def operations(api: ApiDoc, application: str, *, consumes_events: bool = False, 
         def openapi(self, request: Request) -> dict[str, Any]:
             return api.spec()
 
-        @api.route("GET", "/events", summary="The public event feed, after a position",
+        @api.route("GET", "/events", summary="The public event feed, after a position (content marked secret "
+                   "withheld unless the token's role is cleared for it)",
                    query=schemas.FeedQuery, response=schemas.FeedView, roles=ROLES)
         def feed(self, actor: Actor, query: dict[str, Any]) -> dict[str, Any]:
-            return getattr(self, application).feed(query["after"], query["limit"])
+            clearance = getattr(self, "clearance", None)  # a service that holds secret content (shared.secrecy)
+            cleared = clearance is not None and clearance.sees_secrets(actor)
+            return getattr(self, application).feed(query["after"], query["limit"], redacted=not cleared)
 
         @api.route("GET", "/records", summary="Every recorded event after a position, exactly as stored, "
                    "with its hash chain (for verification)", query=schemas.FeedQuery,

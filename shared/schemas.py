@@ -112,6 +112,9 @@ class EventView(Schema):
         "description": "the event_id of another service's event whose arrival recorded this one (null when a "
                        "request or a timer did, and for events stored before it was recorded)"})
     payload = fields.Dict()
+    redactions = fields.List(fields.Dict(keys=fields.String(), values=fields.String()), metadata={
+        "description": "only where content of the payload is withheld as secret (OSL; shared.secrecy): "
+                       "[{target, provision}]; the withheld content is null"})
 
 
 class EnvelopeView(EventView):
