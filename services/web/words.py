@@ -107,6 +107,7 @@ EVENTS = {
     "Initiative.Finalised": "Protokollet justerat, beslutet gäller",
     "Initiative.Dispatched": "Beslutet expedierat", "Initiative.Closed": "Ärendet avslutat",
     "Initiative.Withdrawn": "Återkallat",
+    "Initiative.SecrecyMarked": "Sekretessmarkerat", "Initiative.SecrecyLifted": "Sekretessmarkering hävd",
     "Meeting.Scheduled": "Sammanträde planerat", "Meeting.Convened": "Kallelse skickad",
     "Meeting.ItemAdded": "Uppfört på föredragningslistan", "Meeting.ItemWithdrawn": "Struket från föredragningslistan",
     "Meeting.AgendaReordered": "Föredragningslistan ändrad", "Meeting.AttendanceRecorded": "Närvaro förd",
