@@ -203,7 +203,8 @@ class Initiative(CommandsByState, RemindingAggregate):
         for section, provision in secret_sections.items():
             field = f"secret_sections.{section}"
             if section not in ANSWER_SECTIONS:
-                raise InvalidRequest.for_field(field, f"not a section of the answer; one of {', '.join(ANSWER_SECTIONS)}")
+                raise InvalidRequest.for_field(
+                    field, f"not a section of the answer; one of {', '.join(ANSWER_SECTIONS)}")
             if not (provision or "").strip():
                 raise InvalidRequest.for_field(field, "the provision the secrecy rests on is required")
             if not answer.get(section):

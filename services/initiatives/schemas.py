@@ -231,7 +231,7 @@ class InitiativeView(Schema):
                        "(GET /meetings/{meeting_id}/paragraphs/{n}/extract.pdf of the meetings service)"})
     closed_on = fields.Date(allow_none=True)
     withdrawal = fields.Nested(WithdrawalView, allow_none=True)
-    secrecy = fields.Function(lambda i: {target: MarkingView().dump(m) for target, m in getattr(i, "secrecy", {}).items()},
+    secrecy = fields.Function(lambda i: {target: MarkingView().dump(m) for target, m in i.secrecy.items()},
                               metadata={"description": "what is marked secret (OSL): target → provision, "
                                                        "marked_on, marked_by"})
     redactions = fields.List(fields.Nested(RedactionView), metadata={

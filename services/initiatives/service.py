@@ -62,68 +62,79 @@ class InitiativesService(operations(api, "initiatives", consumes_events=True, re
                body=schemas.RegisterInitiative, response=schemas.InitiativeView, roles=REGISTRARS,
                errors=CASE_ERRORS)
     def register_initiative(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return self.shown(actor, self.initiatives.register_initiative(initiative_id, actor=actor.recorded_as, **command))
+        return self.shown(actor, self.initiatives.register_initiative(
+            initiative_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/referral", summary="Refer for preparation",
                body=schemas.ReferForPreparation, response=schemas.InitiativeView, roles=REGISTRARS,
                errors=CASE_ERRORS)
     def refer_for_preparation(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return self.shown(actor, self.initiatives.refer_for_preparation(initiative_id, actor=actor.recorded_as, **command))
+        return self.shown(actor, self.initiatives.refer_for_preparation(
+            initiative_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/answer", summary="Draft (or revise) the answer",
                body=schemas.DraftAnswerCommand, response=schemas.InitiativeView, roles=CASE_OFFICERS,
                errors=CASE_ERRORS)
     def draft_answer(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return self.shown(actor, self.initiatives.draft_answer(initiative_id, actor=actor.recorded_as, **command))
+        return self.shown(actor, self.initiatives.draft_answer(
+            initiative_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/schedule", summary="Schedule for a meeting's decision",
                body=schemas.ScheduleForDecision, response=schemas.InitiativeView, roles=SECRETARIES,
                errors=CASE_ERRORS)
     def schedule_for_decision(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return self.shown(actor, self.initiatives.schedule_for_decision(initiative_id, actor=actor.recorded_as, **command))
+        return self.shown(actor, self.initiatives.schedule_for_decision(
+            initiative_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/decision", summary="Record the meeting's decision",
                body=schemas.RecordDecision, response=schemas.InitiativeView, roles=SECRETARIES,
                errors=CASE_ERRORS)
     def record_decision(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return self.shown(actor, self.initiatives.record_decision(initiative_id, actor=actor.recorded_as, **command))
+        return self.shown(actor, self.initiatives.record_decision(
+            initiative_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/finalisation",
                summary="Finalise the decision: the minutes are adjusted",
                body=schemas.FinaliseDecision, response=schemas.InitiativeView, roles=SECRETARIES,
                errors=CASE_ERRORS)
     def finalise_decision(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return self.shown(actor, self.initiatives.finalise_decision(initiative_id, actor=actor.recorded_as, **command))
+        return self.shown(actor, self.initiatives.finalise_decision(
+            initiative_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/dispatch", summary="Dispatch the decision",
                body=schemas.DispatchDecision, response=schemas.InitiativeView, roles=REGISTRARS,
                errors=CASE_ERRORS)
     def dispatch_decision(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return self.shown(actor, self.initiatives.dispatch_decision(initiative_id, actor=actor.recorded_as, **command))
+        return self.shown(actor, self.initiatives.dispatch_decision(
+            initiative_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/closure", summary="Close the case",
                body=schemas.CloseInitiative, response=schemas.InitiativeView, roles=REGISTRARS,
                errors=CASE_ERRORS)
     def close_initiative(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return self.shown(actor, self.initiatives.close_initiative(initiative_id, actor=actor.recorded_as, **command))
+        return self.shown(actor, self.initiatives.close_initiative(
+            initiative_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/withdrawal", summary="Withdraw while undecided",
                body=schemas.WithdrawInitiative, response=schemas.InitiativeView, roles=REGISTRARS,
                errors=CASE_ERRORS)
     def withdraw_initiative(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return self.shown(actor, self.initiatives.withdraw_initiative(initiative_id, actor=actor.recorded_as, **command))
+        return self.shown(actor, self.initiatives.withdraw_initiative(
+            initiative_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/secrecy", summary="Mark a section of the answer or a "
                "document secret (sekretess) under a provision of OSL; the same marking again changes nothing",
                body=schemas.MarkSecret, response=schemas.InitiativeView, roles=REGISTRARS, errors=(404,))
     def mark_secret(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return self.shown(actor, self.initiatives.mark_secret(initiative_id, actor=actor.recorded_as, **command))
+        return self.shown(actor, self.initiatives.mark_secret(
+            initiative_id, actor=actor.recorded_as, **command))
 
     @api.route("POST", "/initiatives/<uuid:initiative_id>/secrecy/lifted", summary="Lift a secrecy marking: the "
                "content is shown to every reader and feed again", body=schemas.LiftSecrecy,
                response=schemas.InitiativeView, roles=REGISTRARS, errors=(404,))
     def lift_secrecy(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return self.shown(actor, self.initiatives.lift_secrecy(initiative_id, actor=actor.recorded_as, **command))
+        return self.shown(actor, self.initiatives.lift_secrecy(
+            initiative_id, actor=actor.recorded_as, **command))
 
     def shown(self, actor: Actor | None, initiative: Any) -> dict[str, Any]:
         """The case as this reader may see it: content marked secret withheld unless the role is cleared."""
