@@ -20,6 +20,8 @@ T = TypeVar("T")
 
 
 class Serial(TracedAggregate):
+    effective_dates = {"Opened": None, "Issued": None}
+
     @staticmethod
     def create_id(scope: str, year: int) -> UUID:
         return uuid5(NAMESPACE_URL, f"/serials/{scope}/{year}")

@@ -84,6 +84,16 @@ def default_due_date(kind: Kind, submitted_on: date) -> date | None:
 
 class Initiative(CommandsByState, RemindingAggregate):
     commands_by_state = ALLOWED_COMMANDS
+    # Each event's business date (shared.envelope.effective_on); None: the day it was recorded, unless the
+    # event carries an `effective_on` of its own (an imported answer draft, an answer drafted earlier).
+    # Scheduling takes effect on the day of the meeting it names (when it names one).
+    effective_dates = {
+        "Submitted": "submitted_on", "Registered": "registered_on", "ReferredForPreparation": "referred_on",
+        "AnswerDrafted": None, "ScheduledForDecision": "meeting_date", "Unscheduled": None,
+        "DecisionRecorded": "decided_on", "ProposalRecorded": "decided_on", "Finalised": "minutes_adjusted_on",
+        "DecisionGainedLegalForce": "on", "Dispatched": "dispatched_on", "Closed": "closed_on",
+        "Withdrawn": "withdrawn_on",
+    }
 
     @event("Submitted")
     def __init__(
@@ -405,6 +415,8 @@ def format_diary_number(template: str, *, diary: str, year: int, serial: int) ->
 
 class CitableEvaluation(TracedAggregate):
     """A completed evaluation of the evaluations service, as this service learnt of it: it may be cited."""
+
+    effective_dates = {"Learnt": None}
 
     @staticmethod
     def create_id(evaluation_id: str) -> UUID:

@@ -119,7 +119,7 @@ def test_an_envelope_carries_the_documented_fields() -> None:
     assert set(envelope) == {
         "envelope_version", "event_id", "type", "schema_version", "source", "position",
         "diary_number", "aggregate_id", "aggregate_version", "occurred_at", "actor", "correlation_id",
-        "causation_id", "payload", "chain",
+        "causation_id", "effective_on", "imported", "payload", "chain",
     }
     assert envelope["type"] == "Initiative.Submitted"
     assert envelope["actor"] == "Rut"
