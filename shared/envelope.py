@@ -108,6 +108,12 @@ def aggregate_of(event_class: type) -> Any:
     return found
 
 
+def read_basis(in_effect_on: date | None) -> dict[str, Any]:
+    """What a history or timeline read answers: as recorded (by `as_of`, or now), or as in effect on a day."""
+    return {"basis": "recorded" if in_effect_on is None else "in_effect",
+            "in_effect_on": in_effect_on.isoformat() if in_effect_on else None}
+
+
 def effective_on_of(envelope: Mapping[str, Any]) -> date:
     """An envelope's effective date: its `effective_on`, or for an envelope published (and kept) before the
     field existed, the Swedish calendar day it occurred (what the service computes for such events too,

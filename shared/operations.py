@@ -76,11 +76,13 @@ def operations(api: ApiDoc, application: str, *, consumes_events: bool = False, 
             return Paged("hits", getattr(self, application).search(query))
 
         @api.route("GET", "/aggregates/<uuid:aggregate_id>",
-                   summary="Any aggregate (case, meeting, agreement, ...) as it was at a version or moment",
+                   summary="Any aggregate (case, meeting, agreement, ...) as it was at a version or moment "
+                   "(as recorded), or as in effect on a day",
                    query=schemas.HistoryQuery, response=schemas.AggregateStateView, roles=AUDITORS,
                    errors=(404, 503))
         def aggregate_as_of(self, actor: Actor, query: dict[str, Any], aggregate_id: UUID) -> dict[str, Any]:
-            return getattr(self, application).aggregate_as_of(aggregate_id, **(query["as_of"] or {}))
+            return getattr(self, application).aggregate_as_of(aggregate_id, in_effect_on=query["in_effect_on"],
+                                                              **(query["as_of"] or {}))
 
         @api.route("GET", "/aggregates/<uuid:aggregate_id>/states",
                    summary="The aggregate's state after each of its events", response=schemas.AggregateStates,

@@ -130,7 +130,8 @@ class InitiativesService(operations(api, "initiatives", consumes_events=True, re
                query=shared_schemas.HistoryQuery, response=schemas.InitiativeHistory, roles=READERS,
                errors=(404,))
     def initiative_history(self, actor: Actor, query: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return history_response(self.initiatives, initiative_id, Initiative, query["as_of"], view)
+        return history_response(self.initiatives, initiative_id, Initiative, query["as_of"], view,
+                                in_effect_on=query["in_effect_on"])
 
     @api.route("GET", "/reports/undecided-motions", summary="The motions undecided on a day (default today), "
                "oldest first, and which had waited a year", query=schemas.UndecidedMotionsQuery,

@@ -5,6 +5,8 @@ import importlib
 from datetime import date, datetime, timezone
 from typing import Any
 
+import pytest
+
 
 from shared.context import also
 from shared.domain import TracedAggregate
@@ -102,3 +104,35 @@ def test_what_happens_in_a_meeting_takes_effect_on_the_meetings_day() -> None:
     from shared import clock
 
     assert effective_on(scheduled) == clock.local_date(scheduled.timestamp)  # planned when it was recorded
+
+
+def test_in_effect_takes_each_aggregates_events_up_to_the_first_that_took_effect_later() -> None:
+    from shared.timeline import case_timeline
+
+    def envelope(version: int, effective: str, occurred: str, kind: str = "Initiative.X") -> dict[str, Any]:
+        return {"source": "initiatives", "aggregate_id": "a", "aggregate_version": version, "position": version,
+                "type": kind, "event_id": f"e{version}", "occurred_at": occurred, "effective_on": effective,
+                "diary_number": "RUN 2021-0001", "payload": {}}
+
+    feed = [envelope(1, "2021-03-01", "2026-12-02T08:00:00+00:00"),
+            envelope(2, "2021-05-01", "2026-12-02T08:00:01+00:00"),
+            envelope(3, "2026-12-02", "2026-12-02T08:00:02+00:00"),   # recorded today, no business date
+            envelope(4, "2021-06-01", "2026-12-02T08:00:03+00:00")]   # after it in version: not in effect before
+    on = case_timeline({"initiatives": feed}, "RUN 2021-0001", in_effect_on=date(2021, 6, 30))
+    assert [e["aggregate_version"] for e in on] == [1, 2]
+    assert [e["aggregate_version"] for e in case_timeline({"initiatives": feed}, "RUN 2021-0001",
+                                                         in_effect_on=date(2026, 12, 2))] == [1, 2, 4, 3]
+
+
+def test_a_history_query_takes_as_of_or_in_effect_on_never_both() -> None:
+    from shared.errors import InvalidRequest
+    from shared.http import load
+    from shared.schemas import HistoryQuery
+
+    assert load(HistoryQuery(), {"in_effect_on": "2025-11-12"})["in_effect_on"] == date(2025, 11, 12)
+    with pytest.raises(InvalidRequest) as refused:
+        load(HistoryQuery(), {"in_effect_on": "2025-11-12", "as_of": "3"})
+    assert refused.value.problem()["errors"][0]["field"] == "in_effect_on"
+    with pytest.raises(InvalidRequest) as refused:
+        load(HistoryQuery(), {"in_effect_on": "3025-11-12"})
+    assert refused.value.problem()["errors"][0]["field"] == "in_effect_on"

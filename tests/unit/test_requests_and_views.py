@@ -161,4 +161,4 @@ def test_the_openapi_document_lists_every_route_with_its_schemas() -> None:
     assert {"400", "401", "403", "201"} <= set(submit["responses"])
     assert "SubmitInitiative" in document["components"]["schemas"]
     history = document["paths"]["/initiatives/{initiative_id}/history"]["get"]
-    assert [p["name"] for p in history["parameters"]] == ["initiative_id", "as_of"]
+    assert [p["name"] for p in history["parameters"]] == ["initiative_id", "as_of", "in_effect_on"]
