@@ -218,6 +218,15 @@ def read_json(request: Request) -> Any:
         raise InvalidRequest.for_field("body", f"not valid JSON: {error}") from None
 
 
+def read_raw(request: Request, media_types: tuple[str, ...]) -> dict[str, Any]:
+    """A body taken as it is (a file), of one of the declared media types: {body, media_type}."""
+    if request.mimetype not in media_types:
+        raise InvalidRequest.for_field("Content-Type", f"{request.mimetype or 'none'}; expected one of "
+                                       f"{', '.join(media_types)}")
+    request.max_content_length = MAX_BODY_BYTES  # larger bodies get 413
+    return {"body": request.get_data(), "media_type": request.mimetype}
+
+
 def load_body(schema: Schema, request: Request) -> dict[str, Any]:
     return load(schema, read_json(request))
 

@@ -135,6 +135,16 @@ class Initiative(CommandsByState, RemindingAggregate):
         self.closed_on: date | None = None
         self.withdrawal: dict[str, Any] | None = None
 
+    @classmethod
+    def imported(cls, initiative_id: UUID, **details: Any) -> "Initiative":
+        """A case from an older diary, submitted as it was then, under the id its diary number gives."""
+        return cls._create(cls.Submitted, id=initiative_id, **details)  # type: ignore[attr-defined]
+
+    @staticmethod
+    def id_for_diary_number(diary_number: str) -> UUID:
+        """An imported case's id: the same diary number always gives the same case (an import is idempotent)."""
+        return uuid5(NAMESPACE_URL, f"/initiatives/diary-number/{diary_number}")
+
     # --- rules -------------------------------------------------------------
 
     def is_overdue(self, today: date) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from services.initiatives.domain import CONCLUSIVE_OUTCOMES, Kind, Outcome, State
-from shared.fields import day, text_field
+from shared.fields import Text, day, text_field
 from shared.schemas import HistoryView, PageQuery, next_field
 
 
@@ -232,3 +232,21 @@ class InitiativeHistory(HistoryView):
     state = fields.Nested(InitiativeView)
 
 
+
+
+class ImportQuery(Schema):
+    filename = Text(required=True, validate=[validate.Length(min=1, max=200), validate.Regexp(
+        r"^[^/\\\x00-\x1f]+$", error="a file name, without a path")], metadata={"example": "diary-2021.json"})
+
+
+class ImportedCase(Schema):
+    diary_number = fields.String()
+    id = fields.UUID()
+    outcome = fields.String(metadata={"description": "imported, or unchanged (imported from this file before)"})
+    events = fields.Integer(metadata={"description": "the events recorded now"})
+
+
+class ImportResult(Schema):
+    filename = fields.String()
+    sha256 = fields.String()
+    records = fields.List(fields.Nested(ImportedCase))
