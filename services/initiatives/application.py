@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from contextlib import nullcontext
 from datetime import date, datetime, timezone
 from typing import Any, Sequence
 from uuid import UUID
@@ -90,7 +91,9 @@ class InitiativesApplication(CaseApplication):
         for number, document in enumerate(answer.get("basis_documents", [])):
             if document.get("evaluation_id") is not None:
                 self._check_citable(str(document["evaluation_id"]), f"basis_documents.{number}.evaluation_id")
-        return self._change(initiative_id, "draft_answer", actor=actor, answer=answer)
+        drafted_on = answer.pop("drafted_on", None)  # the event's effective date, not the answer's content
+        with also(effective_on=drafted_on) if drafted_on else nullcontext():
+            return self._change(initiative_id, "draft_answer", actor=actor, answer=answer)
 
     def _check_citable(self, evaluation_id: str, field: str) -> None:
         if not self.exists(CitableEvaluation.create_id(evaluation_id)):

@@ -37,7 +37,8 @@ STEPS: dict[str, Step] = {
     "referred": Step("refer_for_preparation", lambda s: {
         "preparers": s.get("preparers") or [], "due_date": s.get("due_date"), "referred_on": s["on"],
         "preparing_bodies": s.get("preparing_bodies") or []}, True),
-    "answer_drafted": Step("draft_answer", lambda s: {"answer": s.get("answer") or {}}, False),
+    "answer_drafted": Step("draft_answer", lambda s: {"answer": {
+        key: value for key, value in (s.get("answer") or {}).items() if key != "drafted_on"}}, False),
     "scheduled": Step("schedule_for_decision", lambda s: {
         "body": s.get("body"), "meeting": s.get("meeting"), "meeting_date": s["on"]}, True),
     "decided": Step("record_decision", lambda s: {

@@ -69,6 +69,9 @@ class DraftAnswer(Schema):
     resources_and_financing = text_field(load_default=None)
     gender_equality = text_field(load_default=None)
     basis_documents = fields.List(fields.Nested(BasisDocument), load_default=list, validate=validate.Length(max=100))
+    drafted_on = day(load_default=None, load_only=True, metadata={
+        "description": "the day the answer was drafted, when it is recorded later: the event's effective date "
+                       "(docs/events.md); default the day it is recorded. Not part of the answer."})
 
 
 class ScheduleForDecision(Schema):
