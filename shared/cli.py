@@ -188,9 +188,9 @@ def timeline(clients: dict[str, ServiceClient], diary_number: str, as_of: dateti
                                 in_effect_on)
     else:
         entries = case_of(clients, diary_number, as_of, in_effect_on).timeline
-    if as_json:  # a list of envelopes, as before; each says which question it answers
+    if as_json:  # a list of envelopes, as before; read as of or in effect, each says which question it answers
         answered = {"basis": "recorded" if in_effect_on is None else "in_effect",
-                    "in_effect_on": in_effect_on.isoformat() if in_effect_on else None}
+                    "in_effect_on": in_effect_on.isoformat() if in_effect_on else None} if as_of or in_effect_on else {}
         click.echo(json.dumps([{**entry, **answered} for entry in entries], ensure_ascii=False, indent=2))
         return
     if not entries:
