@@ -43,3 +43,7 @@ def import_file(file: Path, url: str, token: str) -> None:
     for line in body["records"]:
         click.echo(f"{line['diary_number']}: {line['outcome']} ({line['events']} events) {line['id']}")
     click.echo(f"{file.name} (sha256 {body['sha256']}): {len(body['records'])} cases")
+
+
+if __name__ == "__main__":
+    main()
