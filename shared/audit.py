@@ -7,6 +7,8 @@ services' word. The CLI (shared.cli) and the audit service use these.
 """
 from __future__ import annotations
 
+import hashlib
+
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Iterable, Iterator, Mapping
@@ -83,6 +85,20 @@ class ServiceClient:
 
     def aggregate_states(self, aggregate_id: str) -> list[dict[str, Any]]:
         return self.get(f"/aggregates/{quote(aggregate_id)}/states")["states"]
+
+    def file(self, sha256: str) -> bytes:
+        """A stored file's bytes (the service checks them against their SHA-256; so does this)."""
+        path = f"/files/{quote(sha256)}"
+        try:
+            response = self.session.get(f"{self.base_url}{path}", timeout=60,
+                                        headers={"Authorization": f"Bearer {self.token}"})
+        except requests.RequestException as error:
+            raise AuditError(f"{self.name} ({self.base_url}) could not be read: {error}") from None
+        if response.status_code >= 400:
+            raise AuditError(f"{self.name} answered {response.status_code} to {path}: {_problem_detail(response)}")
+        if hashlib.sha256(response.content).hexdigest() != sha256:
+            raise AuditError(f"{self.name} answered {path} with content whose SHA-256 is not {sha256}")
+        return response.content
 
     def _pages(self, path: str) -> Iterator[dict[str, Any]]:
         after = 0
