@@ -101,9 +101,13 @@ def test_what_happens_in_a_meeting_takes_effect_on_the_meetings_day() -> None:
     meeting._opened(actor="s")
     scheduled, opened = meeting.collect_events()
     assert effective_on(opened) == date(2025, 11, 12)
+    assert effective_on(scheduled) == date(2025, 11, 12)  # recorded after it was held: it was there by its day
     from shared import clock
 
-    assert effective_on(scheduled) == clock.local_date(scheduled.timestamp)  # planned when it was recorded
+    ahead = Meeting(body_id=uuid4(), body="Nämnden", title="M", place=None, link=None, actor="s",
+                    starts_at=datetime(2999, 1, 4, 8, tzinfo=timezone.utc))
+    (planned,) = ahead.collect_events()
+    assert effective_on(planned) == clock.local_date(planned.timestamp)  # scheduled ahead: planned when recorded
 
 
 def test_in_effect_takes_each_aggregates_events_up_to_the_first_that_took_effect_later() -> None:
