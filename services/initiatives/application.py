@@ -208,8 +208,13 @@ class InitiativesApplication(CaseApplication):
                                                 "submitted_on", "addressed_to")}
         with also(imported=meta, effective_on=None):
             initiative = Initiative.imported(initiative_id, actor=actor, **details)
+        previous = ("submitted", record["submitted_on"])
         for index, step in enumerate(record["steps"]):
+            if step["on"] < previous[1]:
+                raise InvalidRequest.for_field(f"{field}.steps.{index}.on", f"{step['on']} is before the step before "
+                                               f"it ({previous[0]} {previous[1]}): steps are in the order they happened")
             self._imported_step(initiative, step, f"{field}.steps.{index}", meta, actor, diary_number)
+            previous = (step["step"], step["on"])
         return record, initiative
 
     def _imported_step(

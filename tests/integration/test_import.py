@@ -87,6 +87,15 @@ def test_a_bad_record_writes_nothing_and_is_named(api: Api) -> None:
     problem = assert_problem(post_import(api, json.dumps({"records": [good, bad]}).encode()), 400)
     assert problem["errors"][0]["field"] == "records.1.steps.3.step"
     assert "unknown step 'decidd'" in problem["errors"][0]["message"]
+    dated_back = json.loads(json.dumps(data["records"][0]))
+    dated_back["diary_number"] = "RUN 2021-0061"
+    dated_back["steps"][2]["on"] = "1999-01-01"  # before the case was registered
+    problem = assert_problem(post_import(api, json.dumps({"records": [good, dated_back]}).encode()), 400)
+    assert [e["field"] for e in problem["errors"]] == ["records.1.steps.2.on"]
+    assert "is before the step before it" in problem["errors"][0]["message"]
+    dated_back["steps"][2]["on"] = "3001-01-01"
+    problem = assert_problem(post_import(api, json.dumps({"records": [good, dated_back]}).encode()), 400)
+    assert [e["field"] for e in problem["errors"]] == ["records.1.steps.2.on"]
     assert_problem(post_import(api, JSON_FILE, filename="../diary.json"), 400)
     assert_problem(post_import(api, b"", filename="empty.json"), 400)
     assert log_position(api) == head
