@@ -13,6 +13,8 @@ from pathlib import Path
 import click
 import requests
 
+from shared.cli import Unavailable
+
 
 @click.group()
 def main() -> None:
@@ -32,7 +34,7 @@ def import_file(file: Path, url: str, token: str) -> None:
                                  data=file.read_bytes(), timeout=300,
                                  headers={"Content-Type": media_type, "Authorization": f"Bearer {token}"})
     except requests.RequestException as error:
-        raise click.ClickException(f"{url} could not be reached: {error}") from None
+        raise Unavailable(f"{url} could not be reached: {error}") from None
     body = response.json() if response.headers.get("Content-Type", "").endswith("json") else {}
     if response.status_code >= 400:
         for error in body.get("errors", []):

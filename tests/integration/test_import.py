@@ -114,3 +114,29 @@ def test_the_diary_continues_after_the_highest_imported_serial(api: Api) -> None
     assert post_import(api, json.dumps(data).encode(), filename="earlier.json").status_code == 201
     registered = api.command(f"/initiatives/{submit(api)['id']}/register", "registrar", {"registered_on": "2024-05-03"})
     assert registered["diary_number"] == "RUN 2024-0059"  # a lower imported serial does not move it back
+
+
+def test_cases_admin_import_posts_the_file_and_prints_each_case(api: Api, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from services.initiatives.admin_cli import main as cases_admin
+    from tests.support.services import TEST_TOKENS
+
+    data = json.loads(JSON_FILE)
+    data["records"][0]["diary_number"] = "RUN 2021-0070"
+    path = tmp_path / "gamla-diariet.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    runner = CliRunner(env={"CASES_ADMIN_TOKEN": TEST_TOKENS["registrar"]["token"]})
+    done = runner.invoke(cases_admin, ["import", str(path), "--url", api.base_url])
+    assert done.exit_code == 0, done.output
+    assert "RUN 2021-0070: imported (9 events)" in done.output and "gamla-diariet.json (sha256 " in done.output
+    again = runner.invoke(cases_admin, ["import", str(path), "--url", api.base_url])
+    assert again.exit_code == 0 and "RUN 2021-0070: unchanged (0 events)" in again.output
+
+    data["records"][0]["steps"][0]["step"] = "registrerad"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    refused = runner.invoke(cases_admin, ["import", str(path), "--url", api.base_url])
+    assert refused.exit_code == 1
+    assert "records.0.steps.0.step: unknown step 'registrerad'" in refused.output and "nothing was imported" in refused.output
+    unreachable = runner.invoke(cases_admin, ["import", str(path), "--url", "http://127.0.0.1:9"])
+    assert unreachable.exit_code == 3 and "could not be reached" in unreachable.output
