@@ -11,9 +11,10 @@ import functools
 import json
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from uuid import uuid4
 
 from marshmallow import Schema, ValidationError
@@ -77,9 +78,15 @@ def json_response(payload: Any, status: int = 200) -> Response:
 
 
 def file_response(content: bytes, media_type: str, filename: str) -> Response:
-    """A document (a PDF) to show in the browser, saved under `filename` (ASCII: it goes into a header)."""
+    """A document (a PDF) to show in the browser, saved under `filename`: as it is when ASCII, else
+    with an ASCII stand-in and the real name in RFC 6266's `filename*` (UTF-8)."""
     response = Response(content, mimetype=media_type)
-    response.headers.set("Content-Disposition", "inline", filename=filename)
+    if filename.isascii():
+        response.headers.set("Content-Disposition", "inline", filename=filename)
+        return response
+    stand_in = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
+    stand_in = re.sub(r'["\\]', "_", stand_in).strip() or "file"
+    response.headers["Content-Disposition"] = f"inline; filename=\"{stand_in}\"; filename*=UTF-8''{quote(filename, safe='')}"
     return response
 
 

@@ -56,6 +56,7 @@ class Route:
     roles: tuple[str, ...] | None
     errors: tuple[int, ...]
     media_types: tuple[str, ...] = ("application/json",)
+    upload: tuple[str, ...] = ()
 
 
 @dataclass
@@ -78,15 +79,19 @@ class ApiDoc:
         roles: tuple[str, ...] | None = None,
         errors: tuple[int, ...] = (),
         media_types: tuple[str, ...] = ("application/json",),
+        upload: tuple[str, ...] = (),
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Declares a nameko HTTP entrypoint and documents it in one place."""
+        """Declares a nameko HTTP entrypoint and documents it in one place.
+
+        `upload`: the body is a file of one of these media types, not JSON; the method finds the
+        request itself under `loaded["request"]` (beside the query's fields) and reads the body."""
 
         def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
             self.routes.append(
                 Route(method, path, summary, function.__name__, body, query,
-                      response, status, roles, errors, media_types)
+                      response, status, roles, errors, media_types, upload)
             )
-            handler = function if roles is None else _authorised(function, roles, body, query, status)
+            handler = function if roles is None else _authorised(function, roles, body, query, status, bool(upload))
             return http(method, path)(handler)
 
         return decorate
@@ -122,6 +127,10 @@ class ApiDoc:
                 }
                 operation["responses"]["400"] = _problem("Invalid request")
                 operation["responses"]["413"] = _problem(f"The body is larger than {MAX_BODY_BYTES} bytes")
+            if route.upload:
+                operation["requestBody"] = {
+                    "required": True, "content": {media_type: {"schema": FILE} for media_type in route.upload},
+                }
             if route.query is not None:
                 operation["responses"]["400"] = _problem("Invalid request")
                 if "cursor" in route.query._declared_fields:
@@ -147,6 +156,7 @@ def _authorised(
     body: type[Schema] | None,
     query: type[Schema] | None,
     status: int,
+    upload: bool = False,
 ) -> Callable[..., Any]:
     @functools.wraps(function)
     def handler(service: Any, request: Any, **path_values: Any) -> Any:
@@ -157,6 +167,8 @@ def _authorised(
             loaded = load_query(query(), request)
         else:
             loaded = {}
+        if upload:
+            loaded["request"] = request
         result = function(service, actor, loaded, **path_values)
         if isinstance(result, Paged):
             return paged_response(request, result)
@@ -167,6 +179,8 @@ def _authorised(
 
 _ERROR_TEXT = {
     404: "Not found",
+    413: "The file is larger than the service's limit (FILE_MAX_BYTES)",
+    415: "The file is not of the declared media type, or of no allowed type",
     409: "Not allowed in the current state, by the rules of procedure, or changed concurrently",
     502: "A service this one reads could not be read",
     503: "The event store is unavailable (/ready: not ready, naming what is not)",

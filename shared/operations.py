@@ -8,10 +8,12 @@ from uuid import UUID
 
 from nameko.dependency_providers import Config
 from nameko.timer import timer
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request
 
 from shared import clock, schemas
 from shared.auth import ROLES, Actor
+from shared.files import ALLOWED_MEDIA_TYPES, DEFAULT_FILE_MAX_BYTES, FileTooLarge, checked_upload, sanitised_filename
 from shared.http import Paged
 from shared.openapi import ApiDoc
 from shared.probes import probes, with_broker
@@ -25,8 +27,12 @@ REMINDER_CHECK_SECONDS = 5
 REMINDER_ROUND_SECONDS = 2.0
 
 
-def operations(api: ApiDoc, application: str, *, consumes_events: bool = False, reminders: bool = False) -> type:
+def operations(api: ApiDoc, application: str, *, consumes_events: bool = False, reminders: bool = False,
+               uploaders: tuple[str, ...] = ()) -> type:
     """A base class for a nameko service whose application dependency is the attribute `application`.
+
+    A service whose commands carry files (shared.files) names the roles that may upload them: they
+    POST /files, and commands then name the file by its SHA-256.
 
     A service that consumes other services' events (shared.inbox) also lists the incidents. A service
     whose aggregates raise reminders (shared.reminders) runs the timer that raises them when they fall
@@ -34,6 +40,8 @@ def operations(api: ApiDoc, application: str, *, consumes_events: bool = False, 
     """
 
     class Operations(probes(api)):  # type: ignore[misc]
+        config = Config()
+
         @api.route("GET", "/health", summary="The store's state, the outbox, inboxes, read model and RabbitMQ "
                    "connections; status degraded when something lags or fails", errors=(503,))
         def health(self, request: Request) -> dict[str, Any]:
@@ -90,8 +98,6 @@ def operations(api: ApiDoc, application: str, *, consumes_events: bool = False, 
                     "states": getattr(self, application).aggregate_states(aggregate_id)}
 
         if reminders:
-            config = Config()
-
             @timer(interval=REMINDER_CHECK_SECONDS)
             def raise_due_reminders(self) -> int:
                 if not env_flag(self.config, "REMINDERS_ENABLED", True):
@@ -111,6 +117,29 @@ def operations(api: ApiDoc, application: str, *, consumes_events: bool = False, 
                 getattr(self, application).mark_reminder_done(aggregate_id, key=command["key"], roles=actor.roles,
                                                               actor=actor.recorded_as)
                 return {"aggregate_id": aggregate_id, "key": command["key"], "done_by": actor.recorded_as}
+
+        if uploaders:
+            @api.route("POST", "/files", summary="Upload a file (the body is its content, Content-Type its media "
+                       "type, checked against the content): stored once by its SHA-256, which commands then "
+                       "name. Allowed: " + ", ".join(ALLOWED_MEDIA_TYPES.values()) + "; at most FILE_MAX_BYTES "
+                       f"(default {DEFAULT_FILE_MAX_BYTES // (1024 * 1024)} MiB)", query=schemas.UploadQuery,
+                       upload=tuple(ALLOWED_MEDIA_TYPES), response=schemas.FileView, status=201, roles=uploaders,
+                       errors=(413, 415, 503))
+            def upload_file(self, actor: Actor, query: dict[str, Any]) -> dict[str, Any]:
+                request: Request = query["request"]
+                filename = sanitised_filename(query["filename"])
+                limit = int(self.config.get("FILE_MAX_BYTES") or DEFAULT_FILE_MAX_BYTES)
+                if request.content_length is not None and request.content_length > limit:
+                    raise FileTooLarge(limit)
+                request.max_content_length = limit
+                try:
+                    content = request.get_data(cache=False)
+                except RequestEntityTooLarge:
+                    raise FileTooLarge(limit) from None
+                media_type = checked_upload(content, request.headers.get("Content-Type"), limit)
+                stored = getattr(self, application).store_file(content, media_type)
+                return {"sha256": stored.sha256, "size": stored.size, "media_type": stored.media_type,
+                        "filename": filename}
 
         if consumes_events:
             @api.route("GET", "/incidents", summary="Events from other services that could not be applied, "
