@@ -90,21 +90,21 @@ class StoredFile:
 # --- what an upload must be -------------------------------------------------------------------
 
 
-def sanitised_filename(name: str | None) -> str:
+def sanitised_filename(name: str | None, field: str = "filename") -> str:
     """The name a file is registered under: NFC, whitespace runs made one space, trimmed.
 
     Refused (400 naming `filename`): empty, longer than MAX_FILENAME_LENGTH, a path (`/`, `\\`,
     `..`), control characters."""
     if name is None or not name.strip():
-        raise InvalidRequest.for_field("filename", "required: the file's name, without a path")
+        raise InvalidRequest.for_field(field, "required: the file's name, without a path")
     name = unicodedata.normalize("NFC", name)
     if "/" in name or "\\" in name or ".." in name:
-        raise InvalidRequest.for_field("filename", "a name without a path (no '/', '\\' or '..')")
+        raise InvalidRequest.for_field(field, "a name without a path (no '/', '\\' or '..')")
     if any(unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") for c in name):
-        raise InvalidRequest.for_field("filename", "contains control characters or line breaks")
+        raise InvalidRequest.for_field(field, "contains control characters or line breaks")
     name = " ".join(name.split())
     if len(name) > MAX_FILENAME_LENGTH:
-        raise InvalidRequest.for_field("filename", f"longer than {MAX_FILENAME_LENGTH} characters")
+        raise InvalidRequest.for_field(field, f"longer than {MAX_FILENAME_LENGTH} characters")
     return name
 
 
@@ -310,7 +310,7 @@ def resolved_file(store: FileStore, reference: Mapping[str, Any] | None, field: 
     if stored is None:
         raise InvalidRequest.for_field(f"{field}.sha256", "no file with this SHA-256 was uploaded (POST /files)")
     return {"sha256": sha256, "size": stored.size, "media_type": stored.media_type,
-            "filename": sanitised_filename(reference["filename"])}
+            "filename": sanitised_filename(reference["filename"], f"{field}.filename")}
 
 
 def resolved_files(store: FileStore, references: list[Mapping[str, Any]] | None, field: str) -> list[dict[str, Any]]:
