@@ -86,6 +86,16 @@ class CaseApplication(Application):
     def resolved_files(self, references: Sequence[Mapping[str, Any]] | None, field: str) -> list[dict[str, Any]]:
         return resolved_files(self.files, list(references or []), field)
 
+    def read_attached(self, attached: Iterable[Mapping[str, Any] | None], sha256: str, where: str
+                      ) -> tuple[dict[str, Any], bytes]:
+        """A file an aggregate carries (a follow-up's, a reply's, a report's) and its content, the hash
+        checked; 404 when the aggregate carries no file with that hash."""
+        for file in attached:
+            if file is not None and file["sha256"] == sha256.lower():
+                _, content = self.read_file(file["sha256"])
+                return dict(file), content
+        raise NotFound(f"No file {sha256} on {where}")
+
     def diary_number_of(self, domain_event: Any, position: int) -> str | None:
         """The diary number of the case an event concerns, as it was when it was recorded.
 

@@ -160,3 +160,43 @@ def test_a_reference_resolves_against_the_store_never_the_client() -> None:
     with pytest.raises(InvalidRequest) as refused:
         resolved_file(store, {"sha256": "a" * 64, "filename": "x.pdf"}, "files.2")
     assert refused.value.errors[0]["field"] == "files.2.sha256"
+
+
+def test_follow_ups_and_replies_stored_before_they_carried_files_read_back_with_none() -> None:
+    """Version 1 of LetterOfIntent.FollowedUp and CollaborationAgreement.ReplyRecorded are upcast when read."""
+    from dataclasses import replace
+    from datetime import date
+
+    from services.letters_of_intent.domain import CollaborationAgreement, LetterOfIntent
+    from shared.application import CaseApplication
+
+    class StoredApp(CaseApplication):
+        name = "letters"
+
+    app = StoredApp(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    pdf = {"sha256": "a" * 64, "size": 3, "media_type": files.PDF, "filename": "Minnesanteckningar.pdf"}
+    letter = LetterOfIntent(title="Samforma", counterparts=[], purpose="p", areas=[], responsible_officials=[],
+                            signed_on=date(2024, 1, 10), review_on=None, diary_number=None, actor="a")
+    letter.add_follow_up(follow_up_id="f", kind="meeting", on=date(2024, 2, 1), text="t", involved=[],
+                         diary_number=None, files=[pdf], actor="a")
+    agreement = CollaborationAgreement(title="SÖK", summary="s", diary_number="RUN 374-2021",
+                                       period_from=date(2023, 1, 1), period_to=date(2026, 12, 31), parties=["Umeå"],
+                                       required_parties=None, actor="a")
+    agreement.open_consultation(consultation_id="c", title="Remiss", recipients=None, reply_by=date(2023, 6, 30),
+                                diary_number="RUN 374-2021", actor="a")
+    agreement.record_reply(consultation_id="c", party="Umeå", received_on=date(2023, 6, 1),
+                           diary_number="RUN 374-2021", summary=None, files=[pdf], actor="a")
+    assert letter.follow_ups[0]["files"] == [pdf] and agreement.reply_files() == [pdf]
+    app.save(letter, agreement)
+    for aggregate in (letter, agreement):
+        replayed = None
+        for stored in app.recorder.select_events(aggregate.id):
+            state = app.mapper.transcoder.decode(stored.state)
+            if state.get("class_version") == 2:  # as version 1 stored it
+                state = {name: value for name, value in state.items() if name not in ("files", "class_version")}
+            replayed = app.mapper.to_domain_event(replace(stored, state=app.mapper.transcoder.encode(state))).mutate(
+                replayed)
+        if isinstance(replayed, LetterOfIntent):
+            assert replayed.follow_ups[0]["files"] == []
+        else:
+            assert replayed.consultations["c"]["replies"]["Umeå"]["files"] == [] and replayed.reply_files() == []
