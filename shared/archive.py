@@ -9,13 +9,16 @@ A zip of plain files:
     timeline.json / timeline.txt        every service's events about the case, in time order
     events/<service>/<aggregate>.jsonl  each aggregate's events exactly as stored (hash chain included)
     states/<service>/<aggregate>.json   the aggregate's state after each of its events
+    files/<sha256>                      every file the case's events refer to (a registered document, a
+                                        follow-up's attachment), named by the SHA-256 of its content
     SHA256SUMS                          `sha256sum -c SHA256SUMS` checks every file, manifest included
 
 `check_package` re-verifies all of it, trusting nothing inside the package: every file the
 manifest lists is present with its SHA-256 and size, every file its aggregates imply is listed
 (and no events/ or states/ file they do not), nothing is in the zip that the manifest does not
 list, SHA256SUMS agrees, each chain is recomputed from the stored events up to the head the
-manifest recorded, every file parses as what the tools read from it, and, with a public key,
+manifest recorded, every file the stored events refer to is there with the SHA-256 they record,
+every file parses as what the tools read from it, and, with a public key,
 the signature over the manifest verifies.
 
 Threat model. The package travels and is kept outside the system, so anyone may change it.
@@ -39,6 +42,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -58,6 +62,7 @@ CHECKSUMS = "SHA256SUMS"
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.json.sig"
 ALWAYS_LISTED = ("README.txt", "timeline.json", "timeline.txt")  # besides each aggregate's events and states
+FILES = "files/"  # files/<sha256>: the content of each file the events refer to
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)  # the same case exported twice gives the same entries
 _MiB = 1024 * 1024
 
@@ -68,6 +73,8 @@ timeline.json   the same events as JSON envelopes (docs/events.md of the system 
 events/         each aggregate's events exactly as they were stored, one JSON object per line:
                 position, aggregate_id, version, topic, state (the stored JSON text)
 states/         each aggregate's state after each of its events
+files/          every file the events refer to ("file": {{"sha256", "size", "media_type", "filename"}}),
+                named by its SHA-256; manifest.json's "documents" names each with its file name and type
 manifest.json   the case, the sources, each aggregate's chain head, each file's SHA-256 and size
 
 Checking by hand: `sha256sum -c SHA256SUMS` finds accidental damage, but SHA256SUMS is inside
@@ -123,7 +130,8 @@ def export_case(clients: Mapping[str, ServiceClient], case: Case, target: Path |
         "README.txt": (readme + (SIGNED_README.format(fingerprint=signer) if signer else "")).encode("utf-8"),
     }
     verification = Verification([])
-    aggregates = []
+    aggregates: list[dict[str, Any]] = []
+    documents: dict[str, dict[str, Any]] = {}
     for service, aggregate_id, aggregate_type in case.aggregates:
         client = clients[service]
         records = client.aggregate_records(aggregate_id)
@@ -133,6 +141,16 @@ def export_case(clients: Mapping[str, ServiceClient], case: Case, target: Path |
         report = verify_chain(aggregate_id, records)
         verification.reports.append((service, report))
         aggregates.append({"service": service, "type": aggregate_type, **report.to_json()})
+        for reference in file_references(records):
+            document = documents.setdefault(reference["sha256"], {
+                "file": f"{FILES}{reference['sha256']}", "sha256": reference["sha256"], "bytes": reference["size"],
+                "media_type": reference["media_type"], "filenames": [], "service": service, "aggregates": []})
+            if reference.get("filename") and reference["filename"] not in document["filenames"]:
+                document["filenames"].append(reference["filename"])
+            if aggregate_id not in document["aggregates"]:
+                document["aggregates"].append(aggregate_id)
+    for sha256, document in sorted(documents.items()):
+        files[document["file"]] = clients[document["service"]].file(sha256)
     manifest = {
         "format": FORMAT,
         "diary_number": case.diary_number,
@@ -140,6 +158,7 @@ def export_case(clients: Mapping[str, ServiceClient], case: Case, target: Path |
         "exported_by": exported_by,
         "sources": {name: client.base_url for name, client in clients.items()},
         "aggregates": aggregates,
+        "documents": [document for _, document in sorted(documents.items())],
         "files": {name: {"sha256": _sha256(content), "bytes": len(content)} for name, content in sorted(files.items())},
         "signature": None if signer is None else {"algorithm": "Ed25519", "public_key_sha256": signer,
                                                   "file": SIGNATURE},
@@ -152,6 +171,34 @@ def export_case(clients: Mapping[str, ServiceClient], case: Case, target: Path |
         for name, content in sorted(files.items()):
             package.writestr(zipfile.ZipInfo(name, date_time=_FIXED_DATE), content)
     return verification
+
+
+def file_references(records: Iterable[Record]) -> list[dict[str, Any]]:
+    """Every file the stored events refer to: each JSON object in an event with a `sha256`, `size` and
+    `media_type` (shared.files' reference to a stored file), in the order the events hold them."""
+    found: list[dict[str, Any]] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            if _FILE_REFERENCE.issubset(value) and isinstance(value["sha256"], str) \
+                    and _HEX64.fullmatch(value["sha256"]) and isinstance(value["size"], int):
+                found.append(value)
+            for inner in value.values():
+                walk(inner)
+        elif isinstance(value, list):
+            for inner in value:
+                walk(inner)
+
+    for record in records:
+        try:
+            walk(_loads(record.state))
+        except ValueError:
+            continue  # an event that is not JSON: its chain check names it
+    return found
+
+
+_FILE_REFERENCE = {"sha256", "size", "media_type"}
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass
@@ -390,7 +437,28 @@ def _listing_problems(manifest: Mapping[str, Any], files: Mapping[str, bytes]) -
     for name in sorted(listed):
         if name.startswith(("events/", "states/")) and name not in implied:
             problems.append(f"{name}: listed in {MANIFEST}, but none of its aggregates implies it")
+    referred = {f"{FILES}{reference['sha256']}" for reference in _referred_files(manifest, files)}
+    for name in sorted(listed):
+        if name.startswith(FILES) and name not in referred:
+            problems.append(f"{name}: listed in {MANIFEST}, but no event of the case refers to it")
     return problems
+
+
+def _referred_files(manifest: Mapping[str, Any], files: Mapping[str, bytes]) -> list[dict[str, Any]]:
+    """The files the package's stored events refer to (events that cannot be read refer to none)."""
+    references = []
+    for aggregate in manifest["aggregates"]:
+        raw = files.get(f"events/{aggregate['service']}/{aggregate['aggregate_id']}.jsonl", b"")
+        records = []
+        for line in raw.splitlines():
+            try:
+                data = _loads(line)
+            except ValueError:
+                continue
+            if isinstance(data, dict) and not RecordEntry().validate(data):
+                records.append(Record.from_json(data))
+        references += file_references(records)
+    return references
 
 
 def _implied(manifest: Mapping[str, Any]) -> list[str]:
@@ -410,6 +478,23 @@ def _content_problems(manifest: Mapping[str, Any], files: Mapping[str, bytes]) -
             problems += _list_problems(f"states/{where}.json", files[f"states/{where}.json"], StateEntry)
         if f"events/{where}.jsonl" in files:
             problems += _chain_problems(f"events/{where}.jsonl", files[f"events/{where}.jsonl"], aggregate)
+    return problems + _file_problems(manifest, files)
+
+
+def _file_problems(manifest: Mapping[str, Any], files: Mapping[str, bytes]) -> list[str]:
+    """Each file an event refers to is in the package with the SHA-256 and size the event recorded."""
+    problems, first = [], {}
+    for reference in _referred_files(manifest, files):
+        first.setdefault(reference["sha256"], reference)
+    for sha256, reference in sorted(first.items()):
+        name = f"{FILES}{sha256}"
+        if name not in files:
+            problems.append(f"{name}: an event of the case refers to it ({reference.get('filename')}), "
+                            "but it is not in the package")
+        elif _sha256(files[name]) != sha256:
+            problems.append(f"{name}: its content's SHA-256 is not the one the events recorded (the file was changed)")
+        elif len(files[name]) != reference["size"]:
+            problems.append(f"{name}: {len(files[name])} bytes, the events recorded {reference['size']}")
     return problems
 
 

@@ -30,7 +30,7 @@ from typing import Any, Mapping
 
 import filetype
 
-from shared.errors import CaseError, InvalidRequest
+from shared.errors import BodyTooLarge, CaseError, InvalidRequest, UnsupportedMediaType
 
 log = logging.getLogger(__name__)
 
@@ -49,27 +49,6 @@ DEFAULT_FILE_MAX_BYTES = 25 * 1024 * 1024  # FILE_MAX_BYTES in a service's confi
 MAX_FILENAME_LENGTH = 200
 SHA256_PATTERN = re.compile(r"[0-9a-f]{64}")
 _TEXT_CONTROLS_ALLOWED = {"\t", "\n", "\r", "\f"}
-
-
-class FileTooLarge(CaseError):
-    status = 413
-    title = "File too large"
-    problem_type = "/problems/file-too-large"
-
-    def __init__(self, limit: int):
-        self.errors = [{"field": "body", "message": f"larger than the limit of {limit} bytes (FILE_MAX_BYTES)"}]
-        super().__init__(f"The file is larger than {limit} bytes")
-
-    def problem(self) -> dict[str, Any]:
-        return {**super().problem(), "errors": self.errors}
-
-
-class UnsupportedMediaType(InvalidRequest):
-    """The declared type is not allowed, or the content is not of the declared type."""
-
-    status = 415
-    title = "Unsupported media type"
-    problem_type = "/problems/unsupported-media-type"
 
 
 class FileCorrupted(CaseError):
@@ -126,7 +105,7 @@ def checked_upload(content: bytes, declared: str | None, max_bytes: int) -> str:
     """The media type of an upload that may be stored: not empty, within the limit, of an allowed type
     and of the type it was declared to be. Returns that type."""
     if len(content) > max_bytes:
-        raise FileTooLarge(max_bytes)
+        raise BodyTooLarge(max_bytes)
     if not content:
         raise InvalidRequest.for_field("body", "empty: the request body is the file's content")
     declared_type, _, parameters = (declared or "").partition(";")

@@ -20,12 +20,12 @@ from uuid import uuid4
 from marshmallow import Schema, ValidationError
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from shared.context import working_on
 from shared.envelope import dumps
-from shared.errors import EXPECTED_ERRORS, CaseError, InvalidRequest
+from shared.errors import EXPECTED_ERRORS, BodyTooLarge, CaseError, InvalidRequest, UnsupportedMediaType
 from shared.readmodel import Page
 from shared.telemetry import ROUTE_ENVIRON_KEY, MeasuredWsgiApp, Telemetry
 
@@ -223,6 +223,23 @@ def read_json(request: Request) -> Any:
         raise InvalidRequest.for_field("body", "JSON nested too deeply") from None
     except ValueError as error:
         raise InvalidRequest.for_field("body", f"not valid JSON: {error}") from None
+
+
+def read_raw(request: Request, media_types: tuple[str, ...], max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
+    """A body taken as it is (a file), of one of the declared media types (415 naming Content-Type
+    otherwise) and at most `max_bytes` long (413 naming body otherwise): {body, media_type, content_type
+    (the header as given, parameters included)}."""
+    if request.mimetype not in media_types:
+        raise UnsupportedMediaType.for_field("Content-Type", f"{request.mimetype or 'none'}; expected one of "
+                                             f"{', '.join(media_types)}")
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise BodyTooLarge(max_bytes)
+    request.max_content_length = max_bytes  # a body sent in chunks is cut off there
+    try:
+        body = request.get_data()
+    except RequestEntityTooLarge:
+        raise BodyTooLarge(max_bytes) from None
+    return {"body": body, "media_type": request.mimetype, "content_type": request.content_type}
 
 
 def load_body(schema: Schema, request: Request) -> dict[str, Any]:

@@ -8,12 +8,11 @@ from uuid import UUID
 
 from nameko.dependency_providers import Config
 from nameko.timer import timer
-from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request
 
 from shared import clock, schemas
 from shared.auth import ROLES, Actor
-from shared.files import ALLOWED_MEDIA_TYPES, DEFAULT_FILE_MAX_BYTES, FileTooLarge, checked_upload, sanitised_filename
+from shared.files import ALLOWED_MEDIA_TYPES, DEFAULT_FILE_MAX_BYTES, checked_upload, sanitised_filename
 from shared.http import Paged
 from shared.openapi import ApiDoc
 from shared.probes import probes, with_broker
@@ -84,11 +83,13 @@ def operations(api: ApiDoc, application: str, *, consumes_events: bool = False, 
             return Paged("hits", getattr(self, application).search(query))
 
         @api.route("GET", "/aggregates/<uuid:aggregate_id>",
-                   summary="Any aggregate (case, meeting, agreement, ...) as it was at a version or moment",
+                   summary="Any aggregate (case, meeting, agreement, ...) as it was at a version or moment "
+                   "(as recorded), or as in effect on a day",
                    query=schemas.HistoryQuery, response=schemas.AggregateStateView, roles=AUDITORS,
                    errors=(404, 503))
         def aggregate_as_of(self, actor: Actor, query: dict[str, Any], aggregate_id: UUID) -> dict[str, Any]:
-            return getattr(self, application).aggregate_as_of(aggregate_id, **(query["as_of"] or {}))
+            return getattr(self, application).aggregate_as_of(aggregate_id, in_effect_on=query["in_effect_on"],
+                                                              **(query["as_of"] or {}))
 
         @api.route("GET", "/aggregates/<uuid:aggregate_id>/states",
                    summary="The aggregate's state after each of its events", response=schemas.AggregateStates,
@@ -123,21 +124,12 @@ def operations(api: ApiDoc, application: str, *, consumes_events: bool = False, 
                        "type, checked against the content): stored once by its SHA-256, which commands then "
                        "name. Allowed: " + ", ".join(ALLOWED_MEDIA_TYPES.values()) + "; at most FILE_MAX_BYTES "
                        f"(default {DEFAULT_FILE_MAX_BYTES // (1024 * 1024)} MiB)", query=schemas.UploadQuery,
-                       upload=tuple(ALLOWED_MEDIA_TYPES), response=schemas.FileView, status=201, roles=uploaders,
-                       errors=(413, 415, 503))
-            def upload_file(self, actor: Actor, query: dict[str, Any]) -> dict[str, Any]:
-                request: Request = query["request"]
-                filename = sanitised_filename(query["filename"])
-                limit = int(self.config.get("FILE_MAX_BYTES") or DEFAULT_FILE_MAX_BYTES)
-                if request.content_length is not None and request.content_length > limit:
-                    raise FileTooLarge(limit)
-                request.max_content_length = limit
-                try:
-                    content = request.get_data(cache=False)
-                except RequestEntityTooLarge:
-                    raise FileTooLarge(limit) from None
-                media_type = checked_upload(content, request.headers.get("Content-Type"), limit)
-                stored = getattr(self, application).store_file(content, media_type)
+                       raw_body=tuple(ALLOWED_MEDIA_TYPES), raw_body_limit=file_max_bytes,
+                       response=schemas.FileView, status=201, roles=uploaders, errors=(503,))
+            def upload_file(self, actor: Actor, loaded: dict[str, Any]) -> dict[str, Any]:
+                filename = sanitised_filename(loaded["filename"])
+                media_type = checked_upload(loaded["body"], loaded["content_type"], file_max_bytes(self))
+                stored = getattr(self, application).store_file(loaded["body"], media_type)
                 return {"sha256": stored.sha256, "size": stored.size, "media_type": stored.media_type,
                         "filename": filename}
 
@@ -148,3 +140,8 @@ def operations(api: ApiDoc, application: str, *, consumes_events: bool = False, 
                 return Paged("incidents", getattr(self, application).list_incidents(query))
 
     return Operations
+
+
+def file_max_bytes(service: Any) -> int:
+    """The largest file the service takes: its FILE_MAX_BYTES, by default DEFAULT_FILE_MAX_BYTES."""
+    return int(service.config.get("FILE_MAX_BYTES") or DEFAULT_FILE_MAX_BYTES)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared import clock
 from shared.auth import ROLES
@@ -93,7 +93,23 @@ def parse_moment(given: str) -> datetime:
 
 
 class HistoryQuery(Schema):
-    as_of = AsOf(load_default=None, metadata={"type": "string", "example": "2025-06-01"})
+    """`as_of`: as recorded by a version or moment; `in_effect_on`: as in effect on a day, by the business
+    dates the events carry (docs/events.md). Never both."""
+
+    as_of = AsOf(load_default=None, metadata={"type": "string", "example": "2025-06-01", "description":
+                 "as recorded: a version number, or a moment (a bare date: the end of that day, Swedish time)"})
+    in_effect_on = day(load_default=None, metadata={"description": "as in effect on this day: the events "
+                       "whose effective date is on or before it, in order, up to the first that is later"})
+
+    @validates_schema
+    def _one_basis(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("as_of") is not None and data.get("in_effect_on") is not None:
+            raise ValidationError("give either as_of (as recorded) or in_effect_on (as in effect), not both",
+                                  field_name="in_effect_on")
+
+
+BASIS = fields.String(metadata={"description": "recorded (as recorded by as_of, or now) or in_effect (as in "
+                                               "effect on in_effect_on)", "example": "in_effect"})
 
 
 
@@ -111,6 +127,11 @@ class EventView(Schema):
     causation_id = fields.String(allow_none=True, metadata={
         "description": "the event_id of another service's event whose arrival recorded this one (null when a "
                        "request or a timer did, and for events stored before it was recorded)"})
+    effective_on = fields.Date(metadata={
+        "description": "the business date the event took effect: its own (an imported step), its payload's "
+                       "(registered_on, decided_on, ...), or the Swedish day it was recorded"})
+    imported = fields.Dict(allow_none=True, metadata={
+        "description": "{by, file, sha256, imported_at} when the event was imported from an older diary; else null"})
     payload = fields.Dict()
 
 
@@ -133,6 +154,8 @@ class HistoryView(Schema):
 
     aggregate_id = fields.UUID()
     as_of = fields.Dict(allow_none=True)
+    basis = BASIS
+    in_effect_on = fields.Date(allow_none=True)
     events = fields.List(fields.Nested(EventView))
 
 
@@ -226,6 +249,8 @@ class AggregateStateView(Schema):
     modified_on = fields.DateTime()
     state = fields.Dict()
     as_of = fields.Dict(allow_none=True)
+    basis = BASIS
+    in_effect_on = fields.Date(allow_none=True)
     last_event = fields.Nested(EventView)
 
 

@@ -13,7 +13,7 @@ import io
 import json
 import logging
 import os
-from datetime import datetime
+from datetime import date, datetime
 from functools import partial
 from typing import Any
 
@@ -29,6 +29,7 @@ from shared.archive import export_case
 from shared.audit import Case, ServiceClient, case_states, clients_for, read_indexed_case, verify_case, verify_service
 from shared.auth import ROLES, Actor, Auth, ConfigurationError
 from shared.context import note
+from shared.envelope import read_basis
 from shared.errors import NotFound
 from shared.http import Paged
 from shared.inbox import InboxConsumer, inbox_queue
@@ -205,16 +206,17 @@ class AuditService(probes(api)):  # type: ignore[misc]
                "service, in the order it happened (every role reads it, as each service's own history)",
                query=schemas.CaseQuery, response=schemas.CaseTimeline, roles=ROLES, errors=CASE_ERRORS)
     def timeline_of_case(self, actor: Actor, query: Loaded, diary_number: str) -> dict[str, Any]:
-        case = self._case(diary_number, query["as_of"])
-        return {"diary_number": diary_number, "as_of": _iso(query["as_of"]), "events": case.timeline}
+        case = self._case(diary_number, query["as_of"], query["in_effect_on"])
+        return {"diary_number": diary_number, "as_of": _iso(query["as_of"]), **read_basis(query["in_effect_on"]),
+                "events": case.timeline}
 
     @api.route("GET", "/cases/<diary_number>/states", summary="The case and every aggregate it involves, "
                "as they were", query=schemas.CaseQuery, response=schemas.CaseStates, roles=ROLES,
                errors=CASE_ERRORS)
     def states_of_case(self, actor: Actor, query: Loaded, diary_number: str) -> dict[str, Any]:
-        case = self._case(diary_number, query["as_of"])
-        return {"diary_number": diary_number, "as_of": _iso(query["as_of"]),
-                "aggregates": case_states(self.sources, case, query["as_of"])}
+        case = self._case(diary_number, query["as_of"], query["in_effect_on"])
+        return {"diary_number": diary_number, "as_of": _iso(query["as_of"]), **read_basis(query["in_effect_on"]),
+                "aggregates": case_states(self.sources, case, query["as_of"], query["in_effect_on"])}
 
     @api.route("GET", "/cases/<diary_number>/verification", summary="The hash chains of every aggregate the "
                "case involves, recomputed from the events as stored", response=schemas.VerificationView,
@@ -262,10 +264,11 @@ class AuditService(probes(api)):  # type: ignore[misc]
             raise NotFound(f"No events about {diary_number}")
         return aggregates
 
-    def _case(self, diary_number: str, as_of: datetime | None = None) -> Case:
-        case = read_indexed_case(self.sources, diary_number, self._aggregates(diary_number), as_of)
+    def _case(self, diary_number: str, as_of: datetime | None = None, in_effect_on: date | None = None) -> Case:
+        case = read_indexed_case(self.sources, diary_number, self._aggregates(diary_number), as_of, in_effect_on)
         if not case.timeline:
-            raise NotFound(f"No events about {diary_number}" + (f" by {as_of.isoformat()}" if as_of else ""))
+            raise NotFound(f"No events about {diary_number}" + (f" by {as_of.isoformat()}" if as_of else "")
+                           + (f" in effect on {in_effect_on}" if in_effect_on else ""))
         return case
 
 

@@ -90,7 +90,8 @@ class EvaluationsService(operations(api, "evaluations", consumes_events=True, up
                summary="Every revision in order, and the evaluation as of a point",
                query=shared_schemas.HistoryQuery, response=schemas.EvaluationHistory, roles=READERS, errors=(404,))
     def evaluation_history(self, actor: Actor, query: Loaded, evaluation_id: UUID) -> dict[str, Any]:
-        return history_response(self.evaluations, evaluation_id, Evaluation, query["as_of"], view)
+        return history_response(self.evaluations, evaluation_id, Evaluation, query["as_of"], view,
+                                in_effect_on=query["in_effect_on"])
 
 
 evaluation_schema = schemas.EvaluationView()

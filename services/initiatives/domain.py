@@ -102,6 +102,16 @@ def default_due_date(kind: Kind, submitted_on: date) -> date | None:
 
 class Initiative(CommandsByState, RemindingAggregate):
     commands_by_state = ALLOWED_COMMANDS
+    # Each event's business date (shared.envelope.effective_on); None: the day it was recorded, unless the
+    # event carries an `effective_on` of its own (an imported answer draft, an answer drafted earlier).
+    # Scheduling takes effect on the day of the meeting it names (when it names one).
+    effective_dates = {
+        "Submitted": "submitted_on", "Registered": "registered_on", "ReferredForPreparation": "referred_on",
+        "AnswerDrafted": None, "ScheduledForDecision": "meeting_date", "Unscheduled": None,
+        "DecisionRecorded": "decided_on", "ProposalRecorded": "decided_on", "Finalised": "minutes_adjusted_on",
+        "DecisionGainedLegalForce": "on", "Dispatched": "dispatched_on", "Closed": "closed_on",
+        "Withdrawn": "withdrawn_on", "DocumentRegistered": "registered_on",
+    }
 
     @event("Submitted")
     def __init__(
@@ -143,6 +153,16 @@ class Initiative(CommandsByState, RemindingAggregate):
         self.closed_on: date | None = None
         self.withdrawal: dict[str, Any] | None = None
         self.documents: list[dict[str, Any]] = []
+
+    @classmethod
+    def imported(cls, initiative_id: UUID, **details: Any) -> "Initiative":
+        """A case from an older diary, submitted as it was then, under the id its diary number gives."""
+        return cls._create(cls.Submitted, id=initiative_id, **details)  # type: ignore[attr-defined]
+
+    @staticmethod
+    def id_for_diary_number(diary_number: str) -> UUID:
+        """An imported case's id: the same diary number always gives the same case (an import is idempotent)."""
+        return uuid5(NAMESPACE_URL, f"/initiatives/diary-number/{diary_number}")
 
     # --- rules -------------------------------------------------------------
 
@@ -462,6 +482,8 @@ def format_diary_number(template: str, *, diary: str, year: int, serial: int) ->
 
 class CitableEvaluation(TracedAggregate):
     """A completed evaluation of the evaluations service, as this service learnt of it: it may be cited."""
+
+    effective_dates = {"Learnt": None}
 
     @staticmethod
     def create_id(evaluation_id: str) -> UUID:

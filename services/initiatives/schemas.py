@@ -4,7 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from services.initiatives.domain import CONCLUSIVE_OUTCOMES, Direction, DocumentKind, Kind, Outcome, State
-from shared.fields import day, one_of, text_field
+from shared.fields import Text, day, one_of, text_field
 from shared.schemas import FileReference, FileView, HistoryView, PageQuery, next_field
 
 
@@ -103,6 +103,9 @@ class DraftAnswer(Schema):
     resources_and_financing = text_field(load_default=None)
     gender_equality = text_field(load_default=None)
     basis_documents = fields.List(fields.Nested(BasisDocument), load_default=list, validate=validate.Length(max=100))
+    drafted_on = day(load_default=None, load_only=True, metadata={
+        "description": "the day the answer was drafted, when it is recorded later: the event's effective date "
+                       "(docs/events.md); default the day it is recorded. Not part of the answer."})
 
 
 class ScheduleForDecision(Schema):
@@ -268,3 +271,21 @@ class InitiativeHistory(HistoryView):
     state = fields.Nested(InitiativeView)
 
 
+
+
+class ImportQuery(Schema):
+    filename = Text(required=True, validate=[validate.Length(min=1, max=200), validate.Regexp(
+        r"^[^/\\\x00-\x1f]+$", error="a file name, without a path")], metadata={"example": "diary-2021.json"})
+
+
+class ImportedCase(Schema):
+    diary_number = fields.String()
+    id = fields.UUID()
+    outcome = fields.String(metadata={"description": "imported, or unchanged (imported from this file before)"})
+    events = fields.Integer(metadata={"description": "the events recorded now"})
+
+
+class ImportResult(Schema):
+    filename = fields.String()
+    sha256 = fields.String()
+    records = fields.List(fields.Nested(ImportedCase))

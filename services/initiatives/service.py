@@ -6,6 +6,7 @@ OpenAPI document.
 """
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 from uuid import UUID
 
@@ -124,6 +125,18 @@ class InitiativesService(operations(api, "initiatives", consumes_events=True, re
                             "documents received and sent")
         return view(self.initiatives.register_document(initiative_id, actor=actor.recorded_as, **command))
 
+    @api.route("POST", "/imports", summary="Import cases from an older diary: the body is the file (JSON or CSV, "
+               "docs/import.md); every step is recorded with its own date, marked imported; all or nothing per "
+               "file check, one transaction per case; the same file again changes nothing",
+               query=schemas.ImportQuery, raw_body=("application/json", "text/csv"), response=schemas.ImportResult,
+               status=201, roles=REGISTRARS, errors=(409,))
+    def import_cases(self, actor: Actor, loaded: Loaded) -> Any:
+        records = self.initiatives.import_cases(loaded["body"], loaded["media_type"], filename=loaded["filename"],
+                                                actor=actor.recorded_as)
+        result = import_result.dump({"filename": loaded["filename"], "records": records,
+                                     "sha256": hashlib.sha256(loaded["body"]).hexdigest()})
+        return (201 if any(r["outcome"] == "imported" for r in records) else 200), result
+
     # --- queries -------------------------------------------------------------
 
     @api.route("GET", "/initiatives/<uuid:initiative_id>/documents/<uuid:document_id>/file",
@@ -150,7 +163,8 @@ class InitiativesService(operations(api, "initiatives", consumes_events=True, re
                query=shared_schemas.HistoryQuery, response=schemas.InitiativeHistory, roles=READERS,
                errors=(404,))
     def initiative_history(self, actor: Actor, query: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        return history_response(self.initiatives, initiative_id, Initiative, query["as_of"], view)
+        return history_response(self.initiatives, initiative_id, Initiative, query["as_of"], view,
+                                in_effect_on=query["in_effect_on"])
 
     @api.route("GET", "/reports/undecided-motions", summary="The motions undecided on a day (default today), "
                "oldest first, and which had waited a year", query=schemas.UndecidedMotionsQuery,
@@ -186,6 +200,7 @@ class InitiativesService(operations(api, "initiatives", consumes_events=True, re
 
 initiative_view = schemas.InitiativeView()
 undecided_motions_report = schemas.UndecidedMotionsReport()
+import_result = schemas.ImportResult()
 
 
 def view(initiative: Any) -> dict[str, Any]:

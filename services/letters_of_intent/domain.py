@@ -44,6 +44,8 @@ class LetterOfIntent(CommandsByState, TracedAggregate):
     """An avsiktsförklaring: a declared intention to cooperate, followed up over time."""
 
     commands_by_state = LETTER_COMMANDS
+    effective_dates = {"Signed": "signed_on", "FollowedUp": "on", "InterimReportCompiled": "compiled_on",
+                       "StatusChanged": "on"}
 
     @event("Signed")
     def __init__(
@@ -161,6 +163,11 @@ class ReviewKind(str, Enum):
 
 class CollaborationAgreement(RemindingAggregate):
     """A samverkansöverenskommelse: one text, many parties, each signing its own contract."""
+
+    # A review scheduled names the day it falls due, not a day it took effect: recorded date only.
+    effective_dates = {"Drafted": None, "ContractSigned": "signed_on", "EnteredIntoForce": "in_force_on",
+                       "ConsultationOpened": None, "ReplyRecorded": "received_on", "ReviewScheduled": None,
+                       "ReviewFellDue": "due_on"}
 
     @event("Drafted")
     def __init__(

@@ -105,7 +105,8 @@ class LettersOfIntentService(operations(api, "letters", reminders=True, uploader
     @api.route("GET", "/letters/<uuid:letter_id>/history", summary="The letter's events and state as of a point",
                query=shared_schemas.HistoryQuery, response=schemas.LetterHistory, roles=READERS, errors=(404,))
     def letter_history(self, actor: Actor, query: Loaded, letter_id: UUID) -> dict[str, Any]:
-        return history_response(self.letters, letter_id, LetterOfIntent, query["as_of"], letter_view)
+        return history_response(self.letters, letter_id, LetterOfIntent, query["as_of"], letter_view,
+                                in_effect_on=query["in_effect_on"])
 
     # --- collaboration agreements --------------------------------------------
 
@@ -166,7 +167,8 @@ class LettersOfIntentService(operations(api, "letters", reminders=True, uploader
                summary="The agreement's events and state as of a point", query=shared_schemas.HistoryQuery,
                response=schemas.AgreementHistory, roles=READERS, errors=(404,))
     def agreement_history(self, actor: Actor, query: Loaded, agreement_id: UUID) -> dict[str, Any]:
-        return history_response(self.letters, agreement_id, CollaborationAgreement, query["as_of"], agreement_view)
+        return history_response(self.letters, agreement_id, CollaborationAgreement, query["as_of"], agreement_view,
+                                in_effect_on=query["in_effect_on"])
 
 
 letter_schema = schemas.LetterView()

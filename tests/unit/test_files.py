@@ -8,10 +8,10 @@ from typing import Any, Iterator
 
 import pytest
 
-from shared.errors import InvalidRequest
+from shared.errors import BodyTooLarge, InvalidRequest, UnsupportedMediaType
 from shared.files import (
-    DirectoryFileStore, FileCorrupted, FileNotStored, FileStore, FileTooLarge, MemoryFileStore, PostgresFileStore,
-    UnsupportedMediaType, checked_upload, construct_file_store, resolved_file, sanitised_filename,
+    DirectoryFileStore, FileCorrupted, FileNotStored, FileStore, MemoryFileStore, PostgresFileStore,
+    checked_upload, construct_file_store, resolved_file, sanitised_filename,
 )
 from tests.support import files
 
@@ -126,7 +126,7 @@ def test_an_empty_file_and_one_over_the_limit_are_refused() -> None:
     with pytest.raises(InvalidRequest) as empty:
         checked_upload(b"", "text/plain", 10)
     assert empty.value.status == 400 and empty.value.errors == [{"field": "body", "message": empty.value.errors[0]["message"]}]
-    with pytest.raises(FileTooLarge) as large:
+    with pytest.raises(BodyTooLarge) as large:
         checked_upload(b"x" * 11, "text/plain", 10)
     assert large.value.status == 413
     assert checked_upload(b"x" * 10, "text/plain", 10) == "text/plain"
