@@ -19,6 +19,7 @@ from shared.chain import ChainedEventStore, ChainedMapper, Record, unseal
 from shared.context import note, working_on
 from shared.envelope import describe, effective_on, event_type, read_basis, to_envelope, to_json_compatible
 from shared.errors import CaseError, ConcurrentChange, InvalidRequest, NotFound
+from shared.files import FileStore, StoredFile, construct_file_store, resolved_file, resolved_files
 from shared.readmodel import Condition, Page, ReadModel, Tag, equal_to, paged, searched, within
 from shared.reminders import NEXT_REMINDER_DUE, REMINDERS
 from shared.serials import Serial
@@ -67,6 +68,33 @@ class CaseApplication(Application):
         self.outbox_relay: Any = None  # shared.outbox.OutboxRelay, set where one runs beside the application
         # Facts about an aggregate that never change once true (its diary number from a version on).
         self.facts = FactCache()
+        # Uploaded files by their SHA-256, beside the event store (shared.files).
+        self.files: FileStore = construct_file_store(self.recorder, self.env)
+
+    # --- files (shared.files): stored once by their hash, read with the hash checked ---------------
+
+    def store_file(self, content: bytes, media_type: str) -> StoredFile:
+        return self.files.put(content, media_type)
+
+    def read_file(self, sha256: str) -> tuple[StoredFile, bytes]:
+        return self.files.read(sha256)
+
+    def resolved_file(self, reference: Mapping[str, Any] | None, field: str) -> dict[str, Any] | None:
+        """A command's `{sha256, filename}` as an event records it, size and media type from the store."""
+        return resolved_file(self.files, reference, field)
+
+    def resolved_files(self, references: Sequence[Mapping[str, Any]] | None, field: str) -> list[dict[str, Any]]:
+        return resolved_files(self.files, list(references or []), field)
+
+    def read_attached(self, attached: Iterable[Mapping[str, Any] | None], sha256: str, where: str
+                      ) -> tuple[dict[str, Any], bytes]:
+        """A file an aggregate carries (a follow-up's, a reply's, a report's) and its content, the hash
+        checked; 404 when the aggregate carries no file with that hash."""
+        for file in attached:
+            if file is not None and file["sha256"] == sha256.lower():
+                _, content = self.read_file(file["sha256"])
+                return dict(file), content
+        raise NotFound(f"No file {sha256} on {where}")
 
     def diary_number_of(self, domain_event: Any, position: int) -> str | None:
         """The diary number of the case an event concerns, as it was when it was recorded.

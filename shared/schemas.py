@@ -276,3 +276,33 @@ class ReadyView(Schema):
     status = fields.String(required=True, metadata={"description": "ready"})
     checks = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
                          metadata={"description": "each check (store, broker, outbox) and its state: ok"})
+
+
+# --- files (shared.files): one reference and one view, in every service that carries files ------
+
+
+class UploadQuery(Schema):
+    filename = fields.String(required=True, validate=validate.Length(min=1, max=1000), metadata={
+        "description": "the file's name, without a path (no '/', '\\\\', '..', control characters); whitespace "
+                       "is made single spaces and the name NFC", "example": "Tjänsteskrivelse 2025-05-17.pdf"})
+
+
+class FileReference(Schema):
+    """A file uploaded with POST /files, as a command names it; size and media type come from the store."""
+
+    sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-fA-F]{64}$"),
+                           metadata={"description": "the SHA-256 POST /files answered"})
+    filename = fields.String(required=True, validate=validate.Length(min=1, max=1000),
+                             metadata={"description": "the name it is registered under (rules as POST /files)"})
+
+
+class FileView(Schema):
+    sha256 = fields.String()
+    size = fields.Integer(metadata={"description": "bytes"})
+    media_type = fields.String(metadata={"example": "application/pdf"})
+    filename = fields.String()
+
+
+def file_references(**kwargs: Any) -> fields.List:
+    """The files a command may carry: [{sha256, filename}], at most 20."""
+    return fields.List(fields.Nested(FileReference), load_default=list, validate=validate.Length(max=20), **kwargs)

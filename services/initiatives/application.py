@@ -5,7 +5,7 @@ import hashlib
 from contextlib import nullcontext
 from datetime import date, datetime, timezone
 from typing import Any, Sequence
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from services.initiatives.domain import (
     CONCLUSIVE_OUTCOMES,
@@ -18,7 +18,7 @@ from services.initiatives import importing
 from services.initiatives.read_model import InitiativesReadModel
 from shared import clock
 from shared.application import CaseApplication
-from shared.errors import CaseError, InvalidRequest
+from shared.errors import CaseError, InvalidRequest, NotFound
 from shared.inbox import Incident, incident_for
 from shared.readmodel import Condition, Page, equal_to, tagged, within
 from shared.reminders import months_after
@@ -94,6 +94,27 @@ class InitiativesApplication(CaseApplication):
         drafted_on = answer.pop("drafted_on", None)  # the event's effective date, not the answer's content
         with also(effective_on=drafted_on) if drafted_on else nullcontext():
             return self._change(initiative_id, "draft_answer", actor=actor, answer=answer)
+
+    def register_document(
+        self, initiative_id: UUID, *, actor: str, kind: str, direction: str, title: str, dated: date,
+        counterpart: str | None = None, file: dict[str, Any] | None = None, secret_under: str | None = None,
+    ) -> Initiative:
+        """A document (handling) registered on the case; its file, if any, must have been uploaded
+        (POST /files): the event records its hash, size and media type as the store has them."""
+        self.load(initiative_id, Initiative)  # 404 before 400
+        return self._change(
+            initiative_id, "register_document", actor=actor, document_id=str(uuid4()), kind=kind,
+            direction=direction, title=title, dated=dated, counterpart=counterpart,
+            file=self.resolved_file(file, "file"), registered_on=clock.today(), secret_under=secret_under,
+        )
+
+    def document_file(self, initiative_id: UUID, document_id: UUID) -> tuple[dict[str, Any], bytes]:
+        """A registered document's file and its content, the hash checked (FileCorrupted otherwise)."""
+        document = self.load(initiative_id, Initiative).document(str(document_id))
+        if document is None or document["file"] is None:
+            raise NotFound(f"No document {document_id} with a file on the case {initiative_id}")
+        _, content = self.read_file(document["file"]["sha256"])
+        return document["file"], content
 
     def _check_citable(self, evaluation_id: str, field: str) -> None:
         if not self.exists(CitableEvaluation.create_id(evaluation_id)):

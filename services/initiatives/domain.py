@@ -46,6 +46,24 @@ class Outcome(str, Enum):
     TABLED = "tabled"
 
 
+class DocumentKind(str, Enum):
+    """What a registered document (handling) is."""
+
+    MOTION = "motion"  # a motion or an initiative as submitted
+    TJANSTESKRIVELSE = "tjansteskrivelse"  # the administration's report
+    REMISSVAR = "remissvar"  # a consultation reply
+    PROTOKOLLSUTDRAG = "protokollsutdrag"  # an extract of the minutes
+    BESLUT = "beslut"  # a decision
+    SKRIVELSE = "skrivelse"  # a letter
+    OVRIGT = "ovrigt"  # anything else
+
+
+class Direction(str, Enum):
+    INCOMING = "incoming"  # received: `dated` is the day it came in, `counterpart` its sender
+    OUTGOING = "outgoing"  # sent: `dated` is the day it went out, `counterpart` its recipient
+    DRAWN_UP = "drawn_up"  # upprättad: drawn up here, `dated` the day it was finished
+
+
 CONCLUSIVE_OUTCOMES = {Outcome.APPROVED, Outcome.REJECTED, Outcome.CONSIDERED_ANSWERED}
 
 # The commands each state allows: the one table the rule checks and the 409s read.
@@ -92,7 +110,7 @@ class Initiative(CommandsByState, RemindingAggregate):
         "AnswerDrafted": None, "ScheduledForDecision": "meeting_date", "Unscheduled": None,
         "DecisionRecorded": "decided_on", "ProposalRecorded": "decided_on", "Finalised": "minutes_adjusted_on",
         "DecisionGainedLegalForce": "on", "Dispatched": "dispatched_on", "Closed": "closed_on",
-        "Withdrawn": "withdrawn_on",
+        "Withdrawn": "withdrawn_on", "DocumentRegistered": "registered_on",
     }
 
     @event("Submitted")
@@ -134,6 +152,7 @@ class Initiative(CommandsByState, RemindingAggregate):
         self.enclosures: list[dict[str, Any]] = []
         self.closed_on: date | None = None
         self.withdrawal: dict[str, Any] | None = None
+        self.documents: list[dict[str, Any]] = []
 
     @classmethod
     def imported(cls, initiative_id: UUID, **details: Any) -> "Initiative":
@@ -211,6 +230,10 @@ class Initiative(CommandsByState, RemindingAggregate):
 
     def draft_answer(self, *, answer: dict[str, Any], actor: str) -> None:
         self.check_allows("draft_answer")
+        for number, document in enumerate(answer.get("basis_documents", [])):
+            if document.get("document_id") is not None and self.document(str(document["document_id"])) is None:
+                raise InvalidRequest.for_field(f"basis_documents.{number}.document_id",
+                                               "no document with this id is registered on the case")
         self._answer_drafted(answer=answer, revision=self.answer_revision + 1, actor=actor)
 
     def schedule_for_decision(
@@ -283,6 +306,29 @@ class Initiative(CommandsByState, RemindingAggregate):
     def close(self, *, closed_on: date, actor: str) -> None:
         self.check_allows("close")
         self._closed(closed_on=closed_on, actor=actor)
+
+    def register_document(
+        self, *, document_id: str, kind: str, direction: str, title: str, dated: date, counterpart: str | None,
+        file: dict[str, Any] | None, registered_on: date, secret_under: str | None, actor: str,
+    ) -> None:
+        """A document (handling) of the case, in the diary: allowed in every state, closed and withdrawn
+        included, since a document that arrives late still belongs to the case and must be registered
+        (OSL 5 kap. 1 §). A document received or sent has a counterpart (its sender or recipient); none
+        is dated after the day it is registered."""
+        direction = Direction(direction).value
+        if direction != Direction.DRAWN_UP.value and not counterpart:
+            raise InvalidRequest.for_field("counterpart", f"required for an {direction} document: its "
+                                           + ("sender" if direction == Direction.INCOMING.value else "recipient"))
+        if dated > registered_on:
+            raise InvalidRequest.for_field("dated", f"must not fall after the day it is registered ({registered_on})")
+        if any(document["document_id"] == document_id for document in self.documents):
+            raise InvalidRequest.for_field("document_id", f"{document_id} is registered already")
+        self._document_registered(
+            document_id=document_id, kind=DocumentKind(kind).value, direction=direction, title=title, dated=dated,
+            counterpart=counterpart, file=file, registered_on=registered_on, secret_under=secret_under, actor=actor)
+
+    def document(self, document_id: str) -> dict[str, Any] | None:
+        return next((d for d in self.documents if d["document_id"] == str(document_id)), None)
 
     def withdraw(self, *, reason: str, withdrawn_on: date, actor: str) -> None:
         self.check_allows("withdraw")
@@ -411,6 +457,17 @@ class Initiative(CommandsByState, RemindingAggregate):
     def _closed(self, closed_on: date, actor: str) -> None:
         self.closed_on = closed_on
         self.state = State.CLOSED
+
+    @event("DocumentRegistered")
+    def _document_registered(
+        self, document_id: str, kind: str, direction: str, title: str, dated: date, counterpart: str | None,
+        file: dict[str, Any] | None, registered_on: date, secret_under: str | None, actor: str,
+    ) -> None:
+        self.documents.append({
+            "document_id": document_id, "kind": kind, "direction": direction, "title": title, "dated": dated,
+            "counterpart": counterpart, "file": dict(file) if file is not None else None,
+            "registered_on": registered_on, "secret_under": secret_under,
+        })
 
     @event("Withdrawn")
     def _withdrawn(self, reason: str, withdrawn_on: date, actor: str) -> None:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from services.initiatives.domain import CONCLUSIVE_OUTCOMES, Kind, Outcome, State
-from shared.fields import Text, day, text_field
-from shared.schemas import HistoryView, PageQuery, next_field
+from services.initiatives.domain import CONCLUSIVE_OUTCOMES, Direction, DocumentKind, Kind, Outcome, State
+from shared.fields import Text, day, one_of, text_field
+from shared.schemas import FileReference, FileView, HistoryView, PageQuery, next_field
 
 
 
@@ -31,6 +31,40 @@ class BasisDocument(Schema):
     reference = text_field(200, load_default=None, metadata={"description": "diary number or URL"})
     evaluation_id = fields.UUID(load_default=None, metadata={
         "description": "a completed evaluation of the evaluations service; refused if not completed"})
+    document_id = fields.UUID(load_default=None, metadata={
+        "description": "a document registered on this case (POST /initiatives/{id}/documents)"})
+
+
+class RegisterDocument(Schema):
+    """A document (handling) of the case, for the diary."""
+
+    kind = fields.String(required=True, validate=one_of(DocumentKind), metadata={
+        "description": "motion, tjansteskrivelse (the administration's report), remissvar (consultation reply), "
+                       "protokollsutdrag (extract of minutes), beslut (decision), skrivelse (letter), ovrigt"})
+    direction = fields.String(required=True, validate=one_of(Direction), metadata={
+        "description": "incoming (received), outgoing (sent) or drawn_up (upprättad here)"})
+    title = text_field(500, required=True)
+    dated = day(required=True, metadata={"description": "the day it was received (incoming), sent (outgoing) or "
+                                                        "drawn up; not after today"})
+    counterpart = text_field(500, load_default=None, metadata={
+        "description": "its sender (incoming) or recipient (outgoing); required for both"})
+    file = fields.Nested(FileReference, load_default=None, allow_none=True, metadata={
+        "description": "a file uploaded with POST /files; its size and media type are taken from the store"})
+    secret_under = text_field(200, load_default=None, metadata={
+        "description": "the provision of secrecy the document falls under, if any", "example": "OSL 21 kap. 7 §"})
+
+
+class DocumentView(Schema):
+    document_id = fields.String()
+    kind = fields.String()
+    direction = fields.String()
+    title = fields.String()
+    dated = fields.Date()
+    counterpart = fields.String(allow_none=True)
+    file = fields.Nested(FileView, allow_none=True, metadata={
+        "description": "GET /initiatives/{id}/documents/{document_id}/file answers its content"})
+    registered_on = fields.Date()
+    secret_under = fields.String(allow_none=True)
 
 
 class SubmitInitiative(Schema):
@@ -197,6 +231,8 @@ class InitiativeView(Schema):
                        "(GET /meetings/{meeting_id}/paragraphs/{n}/extract.pdf of the meetings service)"})
     closed_on = fields.Date(allow_none=True)
     withdrawal = fields.Nested(WithdrawalView, allow_none=True)
+    documents = fields.List(fields.Nested(DocumentView), metadata={"description": "the registered documents, "
+                                                                   "in the order they were registered"})
     created_on = fields.DateTime()
     modified_on = fields.DateTime()
 

@@ -19,6 +19,8 @@ from services.initiatives.application import InitiativesApplication
 from services.initiatives.domain import Initiative
 from shared import clock
 from shared.auth import ROLES, Actor, Auth
+from shared.errors import Forbidden
+from shared.files import ALLOWED_MEDIA_TYPES
 from shared.dependencies import EventSourcedApplication
 from shared import schemas as shared_schemas
 from shared.fields import parse_uuid
@@ -44,7 +46,7 @@ api = ApiDoc(
 Loaded = dict[str, Any]
 
 
-class InitiativesService(operations(api, "initiatives", consumes_events=True, reminders=True)):
+class InitiativesService(operations(api, "initiatives", consumes_events=True, reminders=True, uploaders=SUBMITTERS)):
     name = "initiatives"
 
     # Decisions on cases are taken in meetings: their events drive the case (shared.topology).
@@ -113,6 +115,16 @@ class InitiativesService(operations(api, "initiatives", consumes_events=True, re
     def withdraw_initiative(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
         return view(self.initiatives.withdraw_initiative(initiative_id, actor=actor.recorded_as, **command))
 
+    @api.route("POST", "/initiatives/<uuid:initiative_id>/documents", summary="Register a document (handling) "
+               "on the case, with its file uploaded first (POST /files); in every state. A case officer registers "
+               "documents drawn up (drawn_up) only", body=schemas.RegisterDocument, response=schemas.InitiativeView,
+               status=201, roles=SUBMITTERS, errors=CASE_ERRORS)
+    def register_document(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
+        if "registrar" not in actor.roles and command["direction"] != "drawn_up":
+            raise Forbidden("A case officer registers documents drawn up (drawn_up); the registrar registers "
+                            "documents received and sent")
+        return view(self.initiatives.register_document(initiative_id, actor=actor.recorded_as, **command))
+
     @api.route("POST", "/imports", summary="Import cases from an older diary: the body is the file (JSON or CSV, "
                "docs/import.md); every step is recorded with its own date, marked imported; all or nothing per "
                "file check, one transaction per case; the same file again changes nothing",
@@ -126,6 +138,14 @@ class InitiativesService(operations(api, "initiatives", consumes_events=True, re
         return (201 if any(r["outcome"] == "imported" for r in records) else 200), result
 
     # --- queries -------------------------------------------------------------
+
+    @api.route("GET", "/initiatives/<uuid:initiative_id>/documents/<uuid:document_id>/file",
+               summary="A registered document's file, its SHA-256 checked as it is read (500 file-corrupted when "
+                       "it does not match)", response=FILE, media_types=tuple(ALLOWED_MEDIA_TYPES),
+               roles=READERS, errors=(404,))
+    def document_file(self, actor: Actor, _: Loaded, initiative_id: UUID, document_id: UUID) -> Response:
+        file, content = self.initiatives.document_file(initiative_id, document_id)
+        return file_response(content, file["media_type"], file["filename"])
 
     @api.route("GET", "/initiatives", summary="A page of cases, oldest first; filtered by state, kind, diary, "
                "dates, people and overdue; ?diary_number= looks one up", query=schemas.ListQuery,
