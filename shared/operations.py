@@ -8,13 +8,13 @@ from uuid import UUID
 
 from nameko.dependency_providers import Config
 from nameko.timer import timer
-from werkzeug.wrappers import Request
+from werkzeug.wrappers import Request, Response
 
 from shared import clock, schemas
 from shared.auth import ROLES, Actor
 from shared.files import ALLOWED_MEDIA_TYPES, DEFAULT_FILE_MAX_BYTES, checked_upload, sanitised_filename
-from shared.http import Paged
-from shared.openapi import ApiDoc
+from shared.http import Paged, file_response
+from shared.openapi import FILE, ApiDoc
 from shared.probes import probes, with_broker
 from shared.settings import env_flag
 
@@ -132,6 +132,14 @@ def operations(api: ApiDoc, application: str, *, consumes_events: bool = False, 
                 stored = getattr(self, application).store_file(loaded["body"], media_type)
                 return {"sha256": stored.sha256, "size": stored.size, "media_type": stored.media_type,
                         "filename": filename}
+
+            @api.route("GET", "/files/<sha256>", summary="A stored file by its SHA-256, checked as it is read, for "
+                       "auditors (the archive package holds every file a case's events refer to); others read a "
+                       "file through what carries it", response=FILE, media_types=tuple(ALLOWED_MEDIA_TYPES),
+                       roles=AUDITORS, errors=(404,))
+            def stored_file(self, actor: Actor, _: dict[str, Any], sha256: str) -> Response:
+                stored, content = getattr(self, application).read_file(sha256)
+                return file_response(content, stored.media_type, sha256)
 
         if consumes_events:
             @api.route("GET", "/incidents", summary="Events from other services that could not be applied, "

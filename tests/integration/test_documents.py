@@ -192,3 +192,38 @@ def test_instances_on_postgresql_share_their_files(api: Api, config: dict[str, A
     shown = api.command(f"/initiatives/{case['id']}/documents", "registrar", document(file, kind="ovrigt"))
     read = other.get(f"/initiatives/{case['id']}/documents/{shown['documents'][0]['document_id']}/file")
     assert read.status_code == 200 and read.content == content
+
+
+def test_the_archive_package_holds_every_file_of_the_case_and_check_archive_verifies_them(
+        api: Api, tmp_path: Path) -> None:
+    import json
+    import zipfile
+
+    from click.testing import CliRunner
+
+    from shared.cli import main as cases
+
+    case = drive(api, submit(api)["id"], "registration")
+    motion, reply = files.pdf("Motion om samverkan"), "Remissvar från Umeå kommun".encode()
+    for content, media_type, name in ((motion, files.PDF, "Motion.pdf"), (reply, files.TEXT, "Remissvar.txt")):
+        api.command(f"/initiatives/{case['id']}/documents", "registrar",
+                    document(uploaded(api, content, media_type, name), title=name))
+    sha256 = {name: hashlib.sha256(content).hexdigest() for name, content in (("motion", motion), ("reply", reply))}
+
+    stored = api.get(f"/files/{sha256['motion']}", "auditor")
+    assert stored.status_code == 200 and stored.content == motion
+    assert_problem(api.get(f"/files/{sha256['motion']}", "secretary"), 403)  # others read through the case
+    assert_problem(api.get(f"/files/{'0' * 64}", "auditor"), 404)
+    assert_problem(api.get("/files/..%2F..%2Fetc%2Fpasswd", "auditor"), 404)
+
+    package = tmp_path / "case.zip"
+    exported = CliRunner().invoke(cases, ["export", case["diary_number"], "--output", str(package), "--token",
+                                          "test-auditor", f"--service=initiatives={api.base_url}"])
+    assert exported.exit_code == 0, exported.output
+    with zipfile.ZipFile(package) as opened:
+        assert opened.read(f"files/{sha256['motion']}") == motion and opened.read(f"files/{sha256['reply']}") == reply
+        manifest = json.loads(opened.read("manifest.json"))
+    assert {(d["sha256"], tuple(d["filenames"])) for d in manifest["documents"]} == {
+        (sha256["motion"], ("Motion.pdf",)), (sha256["reply"], ("Remissvar.txt",))}
+    checked = CliRunner().invoke(cases, ["check-archive", str(package)])
+    assert checked.exit_code == 0 and "intact" in checked.output, checked.output

@@ -149,10 +149,11 @@ def test_an_entrypoint_passes_the_authenticated_actor_and_the_loaded_command() -
 def test_the_openapi_document_lists_every_route_with_its_schemas() -> None:
     document = api.spec()
     documented = {(path, method) for path, operations in document["paths"].items() for method in operations}
-    declared = {(re.sub(r"<uuid:(\w+)>", r"{\1}", route.path), route.method.lower()) for route in api.routes}
+    declared = {(re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route.path), route.method.lower()) for route in api.routes}
     # 21 + search + aggregate events + live, ready, metrics + reminders (list, done), the undecided motions'
-    # report (JSON, PDF) + POST /imports + the upload (POST /files), a case's documents (register, read a file)
-    assert documented == declared and len(declared) == 34
+    # report (JSON, PDF) + POST /imports + the upload (POST /files) and the auditors' read of a stored file, a
+    # case's documents (register, read a file)
+    assert documented == declared and len(declared) == 35
     assert document["openapi"].startswith("3.")
     submit = document["paths"]["/initiatives"]["post"]
     assert submit["requestBody"]["content"]["application/json"]["schema"] == {
