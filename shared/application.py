@@ -17,8 +17,9 @@ from eventsourcing.persistence import (
 
 from shared.chain import ChainedEventStore, ChainedMapper, Record, unseal
 from shared.context import note, working_on
-from shared.envelope import describe, event_type, to_envelope, to_json_compatible
+from shared.envelope import describe, effective_on, event_type, read_basis, to_envelope, to_json_compatible
 from shared.errors import CaseError, ConcurrentChange, InvalidRequest, NotFound
+from shared.files import FileStore, StoredFile, construct_file_store, resolved_file, resolved_files
 from shared.readmodel import Condition, Page, ReadModel, Tag, equal_to, paged, searched, within
 from shared.reminders import NEXT_REMINDER_DUE, REMINDERS
 from shared.serials import Serial
@@ -67,6 +68,33 @@ class CaseApplication(Application):
         self.outbox_relay: Any = None  # shared.outbox.OutboxRelay, set where one runs beside the application
         # Facts about an aggregate that never change once true (its diary number from a version on).
         self.facts = FactCache()
+        # Uploaded files by their SHA-256, beside the event store (shared.files).
+        self.files: FileStore = construct_file_store(self.recorder, self.env)
+
+    # --- files (shared.files): stored once by their hash, read with the hash checked ---------------
+
+    def store_file(self, content: bytes, media_type: str) -> StoredFile:
+        return self.files.put(content, media_type)
+
+    def read_file(self, sha256: str) -> tuple[StoredFile, bytes]:
+        return self.files.read(sha256)
+
+    def resolved_file(self, reference: Mapping[str, Any] | None, field: str) -> dict[str, Any] | None:
+        """A command's `{sha256, filename}` as an event records it, size and media type from the store."""
+        return resolved_file(self.files, reference, field)
+
+    def resolved_files(self, references: Sequence[Mapping[str, Any]] | None, field: str) -> list[dict[str, Any]]:
+        return resolved_files(self.files, list(references or []), field)
+
+    def read_attached(self, attached: Iterable[Mapping[str, Any] | None], sha256: str, where: str
+                      ) -> tuple[dict[str, Any], bytes]:
+        """A file an aggregate carries (a follow-up's, a reply's, a report's) and its content, the hash
+        checked; 404 when the aggregate carries no file with that hash."""
+        for file in attached:
+            if file is not None and file["sha256"] == sha256.lower():
+                _, content = self.read_file(file["sha256"])
+                return dict(file), content
+        raise NotFound(f"No file {sha256} on {where}")
 
     def diary_number_of(self, domain_event: Any, position: int) -> str | None:
         """The diary number of the case an event concerns, as it was when it was recorded.
@@ -332,12 +360,14 @@ class CaseApplication(Application):
             raise NotFound(f"No aggregate with id {aggregate_id}")
         return [Record.from_stored(event).to_json() for event in stored]
 
-    def aggregate_as_of(self, aggregate_id: UUID, **as_of: Any) -> dict[str, Any]:
-        """Any aggregate (a case, a meeting, an agreement...) as it was at a version or moment."""
-        state, events = self.state_as_of(aggregate_id, Aggregate, **as_of)
+    def aggregate_as_of(self, aggregate_id: UUID, in_effect_on: date | None = None, **as_of: Any) -> dict[str, Any]:
+        """Any aggregate (a case, a meeting, an agreement...) as it was at a version or moment, or as in
+        effect on a day."""
+        state, events = self.state_as_of(aggregate_id, Aggregate, in_effect_on=in_effect_on, **as_of)
         return {
             **aggregate_state(state),
             "as_of": {key: str(value) for key, value in as_of.items()} or None,
+            **read_basis(in_effect_on),
             "last_event": describe(events[-1]),
         }
 
@@ -420,11 +450,14 @@ class CaseApplication(Application):
         *,
         at: datetime | None = None,
         version: int | None = None,
+        in_effect_on: date | None = None,
     ) -> tuple[TAggregate, list[DomainEventProtocol[Any]]]:
-        """The aggregate as it was at a moment or a version, and the events up to it.
+        """The aggregate as it was at a moment or a version, and the events up to it; or, `in_effect_on`,
+        as it was in effect on a day by the business dates its events carry (shared.envelope.effective_on).
 
         A moment takes the events in version order up to the first one recorded after
-        it, so clocks that differ between instances can never leave a gap in versions.
+        it, so clocks that differ between instances can never leave a gap in versions;
+        a day likewise takes them up to the first that took effect later.
         """
         events = self.history(aggregate_id, aggregate_class)
         if version is not None:
@@ -435,6 +468,10 @@ class CaseApplication(Application):
             events = events[:version]
         if at is not None:
             events = list(itertools.takewhile(lambda e: e.timestamp <= at, events))
+        if in_effect_on is not None:
+            events = list(itertools.takewhile(lambda e: effective_on(e) <= in_effect_on, events))
+            if not events:
+                raise InvalidRequest.for_field("in_effect_on", "the aggregate was not yet in effect on that day")
         if not events:
             raise InvalidRequest.for_field("as_of", "the aggregate did not exist at that point")
         return replay(events), events  # type: ignore[return-value]

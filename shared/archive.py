@@ -9,6 +9,8 @@ A zip of plain files:
     timeline.json / timeline.txt        every service's events about the case, in time order
     events/<service>/<aggregate>.jsonl  each aggregate's events exactly as stored (hash chain included)
     states/<service>/<aggregate>.json   the aggregate's state after each of its events
+    files/<sha256>                      every file the case's events refer to (a registered document, a
+                                        follow-up's attachment), named by the SHA-256 of its content
     SHA256SUMS                          `sha256sum -c SHA256SUMS` checks every file, manifest included
 
 A package made for the public (`audience="public"`: `cases export --public`, the audit service's
@@ -21,7 +23,8 @@ Its manifest says `"audience": "public"`; `check_package` checks it as such (no 
 manifest lists is present with its SHA-256 and size, every file its aggregates imply is listed
 (and no events/ or states/ file they do not), nothing is in the zip that the manifest does not
 list, SHA256SUMS agrees, each chain is recomputed from the stored events up to the head the
-manifest recorded, every file parses as what the tools read from it, and, with a public key,
+manifest recorded, every file the stored events refer to is there with the SHA-256 they record,
+every file parses as what the tools read from it, and, with a public key,
 the signature over the manifest verifies.
 
 Threat model. The package travels and is kept outside the system, so anyone may change it.
@@ -45,6 +48,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -66,6 +70,7 @@ CHECKSUMS = "SHA256SUMS"
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.json.sig"
 ALWAYS_LISTED = ("README.txt", "timeline.json", "timeline.txt")  # besides each aggregate's events and states
+FILES = "files/"  # files/<sha256>: the content of each file the events refer to
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)  # the same case exported twice gives the same entries
 _MiB = 1024 * 1024
 
@@ -76,6 +81,8 @@ timeline.json   the same events as JSON envelopes (docs/events.md of the system 
 events/         each aggregate's events exactly as they were stored, one JSON object per line:
                 position, aggregate_id, version, topic, state (the stored JSON text)
 states/         each aggregate's state after each of its events
+files/          every file the events refer to ("file": {{"sha256", "size", "media_type", "filename"}}),
+                named by its SHA-256; manifest.json's "documents" names each with its file name and type
 manifest.json   the case, the sources, each aggregate's chain head, each file's SHA-256 and size
 
 Checking by hand: `sha256sum -c SHA256SUMS` finds accidental damage, but SHA256SUMS is inside
@@ -173,7 +180,8 @@ def export_case(clients: Mapping[str, ServiceClient], case: Case, target: Path |
         "README.txt": (readme + (SIGNED_README.format(fingerprint=signer) if signer else "")).encode("utf-8"),
     }
     verification = Verification([])
-    aggregates = []
+    aggregates: list[dict[str, Any]] = []
+    documents: dict[str, dict[str, Any]] = {}
     for service, aggregate_id, aggregate_type in case.aggregates:
         client = clients[service]
         records = client.aggregate_records(aggregate_id)
@@ -188,6 +196,17 @@ def export_case(clients: Mapping[str, ServiceClient], case: Case, target: Path |
         report = verify_chain(aggregate_id, records)
         verification.reports.append((service, report))
         aggregates.append({"service": service, "type": aggregate_type, **report.to_json()})
+        # The public's package holds the files its (redacted) timeline refers to: never a secret document's.
+        for reference in (_public_references(timeline, aggregate_id) if public else file_references(records)):
+            document = documents.setdefault(reference["sha256"], {
+                "file": f"{FILES}{reference['sha256']}", "sha256": reference["sha256"], "bytes": reference["size"],
+                "media_type": reference["media_type"], "filenames": [], "service": service, "aggregates": []})
+            if reference.get("filename") and reference["filename"] not in document["filenames"]:
+                document["filenames"].append(reference["filename"])
+            if aggregate_id not in document["aggregates"]:
+                document["aggregates"].append(aggregate_id)
+    for sha256, document in sorted(documents.items()):
+        files[document["file"]] = clients[document["service"]].file(sha256)
     manifest = {
         "format": FORMAT,
         "diary_number": case.diary_number,
@@ -196,6 +215,7 @@ def export_case(clients: Mapping[str, ServiceClient], case: Case, target: Path |
         **({"audience": "public", "redactions": redactions} if public else {"audience": "auditor"}),
         "sources": {name: client.base_url for name, client in clients.items()},
         "aggregates": aggregates,
+        "documents": [document for _, document in sorted(documents.items())],
         "files": {name: {"sha256": _sha256(content), "bytes": len(content)} for name, content in sorted(files.items())},
         "signature": None if signer is None else {"algorithm": "Ed25519", "public_key_sha256": signer,
                                                   "file": SIGNATURE},
@@ -208,6 +228,49 @@ def export_case(clients: Mapping[str, ServiceClient], case: Case, target: Path |
         for name, content in sorted(files.items()):
             package.writestr(zipfile.ZipInfo(name, date_time=_FIXED_DATE), content)
     return verification
+
+
+def _public_references(timeline: Iterable[Mapping[str, Any]], aggregate_id: str | None = None) -> list[dict[str, Any]]:
+    """The files a public package's timeline (redacted: no secret document's file) refers to."""
+    found: list[dict[str, Any]] = []
+    for entry in timeline:
+        if aggregate_id is None or entry.get("aggregate_id") == aggregate_id:
+            found += _references_in(entry.get("payload"))
+    return found
+
+
+def _references_in(value: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            if _FILE_REFERENCE.issubset(value) and isinstance(value["sha256"], str) \
+                    and _HEX64.fullmatch(value["sha256"]) and isinstance(value["size"], int):
+                found.append(value)
+            for inner in value.values():
+                walk(inner)
+        elif isinstance(value, list):
+            for inner in value:
+                walk(inner)
+
+    walk(value)
+    return found
+
+
+def file_references(records: Iterable[Record]) -> list[dict[str, Any]]:
+    """Every file the stored events refer to: each JSON object in an event with a `sha256`, `size` and
+    `media_type` (shared.files' reference to a stored file), in the order the events hold them."""
+    found: list[dict[str, Any]] = []
+    for record in records:
+        try:
+            found += _references_in(_loads(record.state))
+        except ValueError:
+            continue  # an event that is not JSON: its chain check names it
+    return found
+
+
+_FILE_REFERENCE = {"sha256", "size", "media_type"}
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass
@@ -446,7 +509,35 @@ def _listing_problems(manifest: Mapping[str, Any], files: Mapping[str, bytes]) -
     for name in sorted(listed):
         if name.startswith(("events/", "states/")) and name not in implied:
             problems.append(f"{name}: listed in {MANIFEST}, but none of its aggregates implies it")
+    referred = {f"{FILES}{reference['sha256']}" for reference in _referred_files(manifest, files)}
+    for name in sorted(listed):
+        if name.startswith(FILES) and name not in referred:
+            problems.append(f"{name}: listed in {MANIFEST}, but no event of the case refers to it")
     return problems
+
+
+def _referred_files(manifest: Mapping[str, Any], files: Mapping[str, bytes]) -> list[dict[str, Any]]:
+    """The files the package's stored events refer to (events that cannot be read refer to none); in a
+    public package, which holds no stored events, those its redacted timeline refers to."""
+    if manifest.get("audience") == "public":
+        try:
+            timeline = _loads(files.get("timeline.json", b"[]"))
+        except ValueError:
+            return []  # named by the timeline's own check
+        return _public_references([e for e in timeline if isinstance(e, dict)] if isinstance(timeline, list) else [])
+    references = []
+    for aggregate in manifest["aggregates"]:
+        raw = files.get(f"events/{aggregate['service']}/{aggregate['aggregate_id']}.jsonl", b"")
+        records = []
+        for line in raw.splitlines():
+            try:
+                data = _loads(line)
+            except ValueError:
+                continue
+            if isinstance(data, dict) and not RecordEntry().validate(data):
+                records.append(Record.from_json(data))
+        references += file_references(records)
+    return references
 
 
 def _implied(manifest: Mapping[str, Any]) -> list[str]:
@@ -467,6 +558,23 @@ def _content_problems(manifest: Mapping[str, Any], files: Mapping[str, bytes]) -
             problems += _list_problems(f"states/{where}.json", files[f"states/{where}.json"], StateEntry)
         if f"events/{where}.jsonl" in files:
             problems += _chain_problems(f"events/{where}.jsonl", files[f"events/{where}.jsonl"], aggregate)
+    return problems + _file_problems(manifest, files)
+
+
+def _file_problems(manifest: Mapping[str, Any], files: Mapping[str, bytes]) -> list[str]:
+    """Each file an event refers to is in the package with the SHA-256 and size the event recorded."""
+    problems, first = [], {}
+    for reference in _referred_files(manifest, files):
+        first.setdefault(reference["sha256"], reference)
+    for sha256, reference in sorted(first.items()):
+        name = f"{FILES}{sha256}"
+        if name not in files:
+            problems.append(f"{name}: an event of the case refers to it ({reference.get('filename')}), "
+                            "but it is not in the package")
+        elif _sha256(files[name]) != sha256:
+            problems.append(f"{name}: its content's SHA-256 is not the one the events recorded (the file was changed)")
+        elif len(files[name]) != reference["size"]:
+            problems.append(f"{name}: {len(files[name])} bytes, the events recorded {reference['size']}")
     return problems
 
 

@@ -7,8 +7,10 @@ services' word. The CLI (shared.cli) and the audit service use these.
 """
 from __future__ import annotations
 
+import hashlib
+
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Iterable, Iterator, Mapping
 from urllib.parse import quote
 
@@ -73,11 +75,30 @@ class ServiceClient:
         """One aggregate's public events, as the feed carries them."""
         return self.get(f"/aggregates/{quote(aggregate_id)}/events")["events"]
 
-    def aggregate_as_of(self, aggregate_id: str, as_of: datetime | None = None) -> dict[str, Any]:
-        return self.get(f"/aggregates/{quote(aggregate_id)}", **({"as_of": as_of.isoformat()} if as_of else {}))
+    def aggregate_as_of(
+        self, aggregate_id: str, as_of: datetime | None = None, in_effect_on: date | None = None
+    ) -> dict[str, Any]:
+        params = {"as_of": as_of.isoformat()} if as_of else {}
+        if in_effect_on is not None:
+            params["in_effect_on"] = in_effect_on.isoformat()
+        return self.get(f"/aggregates/{quote(aggregate_id)}", **params)
 
     def aggregate_states(self, aggregate_id: str) -> list[dict[str, Any]]:
         return self.get(f"/aggregates/{quote(aggregate_id)}/states")["states"]
+
+    def file(self, sha256: str) -> bytes:
+        """A stored file's bytes (the service checks them against their SHA-256; so does this)."""
+        path = f"/files/{quote(sha256)}"
+        try:
+            response = self.session.get(f"{self.base_url}{path}", timeout=60,
+                                        headers={"Authorization": f"Bearer {self.token}"})
+        except requests.RequestException as error:
+            raise AuditError(f"{self.name} ({self.base_url}) could not be read: {error}") from None
+        if response.status_code >= 400:
+            raise AuditError(f"{self.name} answered {response.status_code} to {path}: {_problem_detail(response)}")
+        if hashlib.sha256(response.content).hexdigest() != sha256:
+            raise AuditError(f"{self.name} answered {path} with content whose SHA-256 is not {sha256}")
+        return response.content
 
     def _pages(self, path: str) -> Iterator[dict[str, Any]]:
         after = 0
@@ -110,28 +131,35 @@ class Case:
         return cls(diary_number, timeline, [(s, a, t) for (s, a), t in aggregates.items()])
 
 
-def read_case(clients: Mapping[str, ServiceClient], diary_number: str, as_of: datetime | None = None) -> Case:
-    """Every service's events about the case, merged in time order (up to `as_of`), found by reading
-    every service's whole feed: what an auditor can do with no index (the audit service has one)."""
+def read_case(
+    clients: Mapping[str, ServiceClient], diary_number: str, as_of: datetime | None = None,
+    in_effect_on: date | None = None,
+) -> Case:
+    """Every service's events about the case, merged in time order (up to `as_of`, or in effect on
+    `in_effect_on`), found by reading every service's whole feed: what an auditor can do with no index
+    (the audit service has one)."""
     feeds = {name: list(client.feed()) for name, client in clients.items()}
-    return Case.from_timeline(diary_number, case_timeline(feeds, diary_number, as_of))
+    return Case.from_timeline(diary_number, case_timeline(feeds, diary_number, as_of, in_effect_on))
 
 
 def read_indexed_case(
     clients: Mapping[str, ServiceClient], diary_number: str, aggregates: Iterable[tuple[str, str, str]],
-    as_of: datetime | None = None,
+    as_of: datetime | None = None, in_effect_on: date | None = None,
 ) -> Case:
     """The case from the aggregates an index says concern it: only their events are read, and the
     timeline is chosen from them by the same rule as from whole feeds."""
     feeds: dict[str, list[dict[str, Any]]] = {}
     for service, aggregate_id, _ in aggregates:
         feeds.setdefault(service, []).extend(clients[service].aggregate_events(aggregate_id))
-    return Case.from_timeline(diary_number, case_timeline(feeds, diary_number, as_of))
+    return Case.from_timeline(diary_number, case_timeline(feeds, diary_number, as_of, in_effect_on))
 
 
-def case_states(clients: Mapping[str, ServiceClient], case: Case, as_of: datetime | None = None) -> list[dict[str, Any]]:
-    """Each aggregate of the case as it was at `as_of` (now, without), with the service it lives in."""
-    return [{"service": service, **clients[service].aggregate_as_of(aggregate_id, as_of)}
+def case_states(
+    clients: Mapping[str, ServiceClient], case: Case, as_of: datetime | None = None, in_effect_on: date | None = None,
+) -> list[dict[str, Any]]:
+    """Each aggregate of the case as it was at `as_of` (now, without), or as in effect on `in_effect_on`,
+    with the service it lives in."""
+    return [{"service": service, **clients[service].aggregate_as_of(aggregate_id, as_of, in_effect_on)}
             for service, aggregate_id, _ in case.aggregates]
 
 

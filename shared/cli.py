@@ -1,7 +1,7 @@
 """`cases`: the auditors' command line.
 
-    cases timeline "RUN 2025-0001" [--as-of 2025-11-12] [--json] [--archive case.zip]
-    cases state    "RUN 2025-0001" [--as-of 2025-11-12] [--json] [--archive case.zip]
+    cases timeline "RUN 2025-0001" [--as-of 2025-11-12 | --in-effect-on 2025-11-12] [--json] [--archive case.zip]
+    cases state    "RUN 2025-0001" [--as-of 2025-11-12 | --in-effect-on 2025-11-12] [--json] [--archive case.zip]
     cases verify   "RUN 2025-0001" [--against case.zip]  |  cases verify --whole-service meetings
     cases export   "RUN 2025-0001" --output case.zip [--signing-key private.pem]
     cases check-archive case.zip [--public-key public.pem] [--json]
@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import io
 import json
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable
 
@@ -34,6 +34,7 @@ from shared.audit import (
     read_indexed_case, verify_case, verify_service,
 )
 from shared.chain import verify_against_heads
+from shared.fields import load_day
 from shared.schemas import parse_moment
 from shared.signing import (
     Ed25519PrivateKey, Ed25519PublicKey, KeyFileError, fingerprint, read_private_key, read_public_key, write_key_pair,
@@ -101,21 +102,47 @@ def reading_services(command: Callable[..., Any]) -> Callable[..., Any]:
     return with_clients
 
 
-def case_of(clients: dict[str, ServiceClient], diary_number: str, as_of: datetime | None = None) -> Case:
+def case_of(
+    clients: dict[str, ServiceClient], diary_number: str, as_of: datetime | None = None,
+    in_effect_on: date | None = None,
+) -> Case:
     """The case, its aggregates found through the audit service's index when one was named."""
     from urllib.parse import quote
 
     index: ServiceClient | None = click.get_current_context().meta.get("index")
     if index is None:
-        return read_case(clients, diary_number, as_of)
+        return read_case(clients, diary_number, as_of, in_effect_on)
     found = index.get(f"/cases/{quote(diary_number)}/aggregates")["aggregates"]
     aggregates = [(a["service"], a["aggregate_id"], a["type"]) for a in found if a["service"] in clients]
-    return read_indexed_case(clients, diary_number, aggregates, as_of)
+    return read_indexed_case(clients, diary_number, aggregates, as_of, in_effect_on)
+
+
+def as_day(context: click.Context, parameter: click.Parameter, value: str | None) -> date | None:
+    """A day for --in-effect-on: ISO 8601 (YYYY-MM-DD), within the years a case can concern."""
+    if value is None:
+        return None
+    try:
+        return load_day(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
 
 
 def as_of_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--as-of (as recorded by a moment) and --in-effect-on (as in effect on a day), never both."""
+    command = click.option("--in-effect-on", "in_effect_on", callback=as_day, metavar="DATE",
+                           help="as in effect on that day, by the business dates the events carry "
+                                "(registered_on, decided_on, ...; docs/events.md)")(command)
     return click.option("--as-of", "as_of", callback=as_moment,
-                        help="as it was then (ISO date or timestamp; a date means the end of that day)")(command)
+                        help="as recorded by then (ISO date or timestamp; a date means the end of that day)")(command)
+
+
+def basis_line(as_of: datetime | None, in_effect_on: date | None) -> str:
+    """Which question a read answers, for a person."""
+    if as_of is not None and in_effect_on is not None:
+        raise click.UsageError("give either --as-of (as recorded) or --in-effect-on (as in effect), not both")
+    if in_effect_on is not None:
+        return f"as in effect on {in_effect_on.isoformat()} (by the events' business dates)"
+    return f"as recorded by {as_of.isoformat()}" if as_of is not None else "as recorded now"
 
 
 archive_option = click.option("--archive", type=click.Path(path_type=Path),
@@ -150,19 +177,26 @@ def main() -> None:
 @archive_option
 @package_key_option
 @reading_services
-def timeline(clients: dict[str, ServiceClient], diary_number: str, as_of: datetime | None, as_json: bool,
-             archive: Path | None, package_key: Ed25519PublicKey | None) -> None:
-    """Every event about DIARY_NUMBER, from every service, in the order it happened."""
+def timeline(clients: dict[str, ServiceClient], diary_number: str, as_of: datetime | None,
+             in_effect_on: date | None, as_json: bool, archive: Path | None,
+             package_key: Ed25519PublicKey | None) -> None:
+    """Every event about DIARY_NUMBER, from every service, in the order it happened (--in-effect-on: those in
+    effect on a day, in the order they took effect)."""
+    basis = basis_line(as_of, in_effect_on)
     if archive is not None:
-        entries = case_timeline({"archive": _checked(archive, package_key).timeline}, diary_number, as_of)
+        entries = case_timeline({"archive": _checked(archive, package_key).timeline}, diary_number, as_of,
+                                in_effect_on)
     else:
-        entries = case_of(clients, diary_number, as_of).timeline
-    if as_json:
-        click.echo(json.dumps(entries, ensure_ascii=False, indent=2))
+        entries = case_of(clients, diary_number, as_of, in_effect_on).timeline
+    if as_json:  # a list of envelopes, as before; read as of or in effect, each says which question it answers
+        answered = {"basis": "recorded" if in_effect_on is None else "in_effect",
+                    "in_effect_on": in_effect_on.isoformat() if in_effect_on else None} if as_of or in_effect_on else {}
+        click.echo(json.dumps([{**entry, **answered} for entry in entries], ensure_ascii=False, indent=2))
         return
     if not entries:
-        raise click.ClickException(f"no events about {diary_number}")
+        raise click.ClickException(f"no events about {diary_number}" + (f", {basis}" if as_of or in_effect_on else ""))
     click.echo(f"{diary_number}: {len(entries)} events from {', '.join(sorted({e['source'] for e in entries}))}")
+    click.echo(f"  {basis}")
     for envelope in entries:
         click.echo(describe_entry(envelope))
 
@@ -174,18 +208,25 @@ def timeline(clients: dict[str, ServiceClient], diary_number: str, as_of: dateti
 @archive_option
 @package_key_option
 @reading_services
-def state(clients: dict[str, ServiceClient], diary_number: str, as_of: datetime | None, as_json: bool,
-          archive: Path | None, package_key: Ed25519PublicKey | None) -> None:
-    """The case and every aggregate it involves (meetings, agreements, evaluations) as they were."""
+def state(clients: dict[str, ServiceClient], diary_number: str, as_of: datetime | None,
+          in_effect_on: date | None, as_json: bool, archive: Path | None,
+          package_key: Ed25519PublicKey | None) -> None:
+    """The case and every aggregate it involves (meetings, agreements, evaluations) as they were (or as in
+    effect on a day)."""
+    basis = basis_line(as_of, in_effect_on)
     if archive is not None:
+        if in_effect_on is not None:
+            raise click.UsageError("--in-effect-on reads the services; a package keeps the states as recorded "
+                                   "(use `timeline --archive --in-effect-on`)")
         states = _checked(archive, package_key).states_as_of(as_of)
     else:
-        states = case_states(clients, case_of(clients, diary_number, as_of), as_of)
+        states = case_states(clients, case_of(clients, diary_number, as_of, in_effect_on), as_of, in_effect_on)
     if not states:
-        raise click.ClickException(f"no aggregate involved in {diary_number}" + (f" by {as_of}" if as_of else ""))
+        raise click.ClickException(f"no aggregate involved in {diary_number}" + (f", {basis}" if as_of or in_effect_on else ""))
     if as_json:
         click.echo(json.dumps(states, ensure_ascii=False, indent=2))
         return
+    click.echo(f"{diary_number}: {basis}")
     for found in states:
         click.echo(f"{found['service']} {found['type']} {found['aggregate_id']} (version {found['version']})")
         for name, value in found["state"].items():

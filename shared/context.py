@@ -10,6 +10,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any, Iterator
 
 
@@ -20,6 +21,8 @@ class WorkContext:
     diary_number: str | None = None    # the case worked on, where known
     correlation_id: str | None = None  # the first request or event of the chain this work belongs to
     causation_id: str | None = None    # the event (or request) that caused this work
+    effective_on: date | None = None   # the business date the events recorded now took effect (an import)
+    imported: dict[str, Any] | None = None  # {by, file, sha256, imported_at}: the events come from an import
 
 
 _current: ContextVar[WorkContext] = ContextVar("work_context", default=WorkContext())
@@ -33,6 +36,16 @@ def current() -> WorkContext:
 def working_on(**fields: Any) -> Iterator[WorkContext]:
     """A fresh context for one piece of work, restored afterwards."""
     token = _current.set(WorkContext(**fields))
+    try:
+        yield _current.get()
+    finally:
+        _current.reset(token)
+
+
+@contextmanager
+def also(**fields: Any) -> Iterator[WorkContext]:
+    """The current context with some fields changed, for a part of the work (an import's events)."""
+    token = _current.set(replace(_current.get(), **fields))
     try:
         yield _current.get()
     finally:

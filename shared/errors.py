@@ -63,6 +63,29 @@ def _flatten_messages(messages: Any, prefix: str = "") -> Iterable[dict[str, str
         yield {"field": prefix or "body", "message": str(messages)}
 
 
+class UnsupportedMediaType(InvalidRequest):
+    """A body (a file) of a type the route does not take, or not of the type it was declared to be."""
+
+    status = 415
+    title = "Unsupported media type"
+    problem_type = "/problems/unsupported-media-type"
+
+
+class BodyTooLarge(CaseError):
+    """A body (a file) over the route's limit."""
+
+    status = 413
+    title = "Request body too large"
+    problem_type = "/problems/body-too-large"
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        super().__init__(f"The body is larger than {limit} bytes")
+
+    def problem(self) -> dict[str, Any]:
+        return {**super().problem(), "errors": [{"field": "body", "message": f"larger than {self.limit} bytes"}]}
+
+
 class Unauthenticated(CaseError):
     status = 401
     title = "Authentication required"

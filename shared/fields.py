@@ -37,6 +37,15 @@ def day(**kwargs: Any) -> fields.Date:
     return fields.Date(validate=validate.Range(min=EARLIEST_DAY, max=LATEST_DAY), **kwargs)
 
 
+def load_day(value: str) -> date:
+    """A day given on a command line: what `day()` takes (ISO 8601, 1900–2999); ValueError naming why not."""
+    try:
+        return day().deserialize(value)
+    except ValidationError as error:
+        raise ValueError("; ".join(map(str, error.messages)) if isinstance(error.messages, list)
+                         else str(error.messages)) from None
+
+
 def one_of(enum: type) -> validate.OneOf:
     """A string field's validator: one of an Enum's values."""
     return validate.OneOf([member.value for member in enum])

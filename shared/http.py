@@ -11,20 +11,21 @@ import functools
 import json
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from uuid import uuid4
 
 from marshmallow import Schema, ValidationError
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from shared.context import working_on
 from shared.envelope import dumps
-from shared.errors import EXPECTED_ERRORS, CaseError, InvalidRequest
+from shared.errors import EXPECTED_ERRORS, BodyTooLarge, CaseError, InvalidRequest, UnsupportedMediaType
 from shared.readmodel import Page
 from shared.telemetry import ROUTE_ENVIRON_KEY, MeasuredWsgiApp, Telemetry
 
@@ -77,9 +78,15 @@ def json_response(payload: Any, status: int = 200) -> Response:
 
 
 def file_response(content: bytes, media_type: str, filename: str) -> Response:
-    """A document (a PDF) to show in the browser, saved under `filename` (ASCII: it goes into a header)."""
+    """A document (a PDF) to show in the browser, saved under `filename`: as it is when ASCII, else
+    with an ASCII stand-in and the real name in RFC 6266's `filename*` (UTF-8)."""
     response = Response(content, mimetype=media_type)
-    response.headers.set("Content-Disposition", "inline", filename=filename)
+    if filename.isascii():
+        response.headers.set("Content-Disposition", "inline", filename=filename)
+        return response
+    stand_in = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
+    stand_in = re.sub(r'["\\]', "_", stand_in).strip() or "file"
+    response.headers["Content-Disposition"] = f"inline; filename=\"{stand_in}\"; filename*=UTF-8''{quote(filename, safe='')}"
     return response
 
 
@@ -216,6 +223,23 @@ def read_json(request: Request) -> Any:
         raise InvalidRequest.for_field("body", "JSON nested too deeply") from None
     except ValueError as error:
         raise InvalidRequest.for_field("body", f"not valid JSON: {error}") from None
+
+
+def read_raw(request: Request, media_types: tuple[str, ...], max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
+    """A body taken as it is (a file), of one of the declared media types (415 naming Content-Type
+    otherwise) and at most `max_bytes` long (413 naming body otherwise): {body, media_type, content_type
+    (the header as given, parameters included)}."""
+    if request.mimetype not in media_types:
+        raise UnsupportedMediaType.for_field("Content-Type", f"{request.mimetype or 'none'}; expected one of "
+                                             f"{', '.join(media_types)}")
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise BodyTooLarge(max_bytes)
+    request.max_content_length = max_bytes  # a body sent in chunks is cut off there
+    try:
+        body = request.get_data()
+    except RequestEntityTooLarge:
+        raise BodyTooLarge(max_bytes) from None
+    return {"body": body, "media_type": request.mimetype, "content_type": request.content_type}
 
 
 def load_body(schema: Schema, request: Request) -> dict[str, Any]:

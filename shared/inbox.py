@@ -46,6 +46,8 @@ TRANSIENT_ERRORS = (StoreUnavailable, ConcurrentChange)
 class Incident(TracedAggregate):
     """An event from another service that could not be applied here, kept for people to see."""
 
+    effective_dates = {"Recorded": None}
+
     @event("Recorded")
     def __init__(
         self, *, source: str, position: int, event_type: str, diary_number: str | None,

@@ -16,7 +16,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
-from shared.http import MAX_BODY_BYTES, Paged, http, load_body, load_query, paged_response
+from shared.http import MAX_BODY_BYTES, Paged, http, load_body, load_query, paged_response, read_raw
 
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 _FORMATS = {"uuid": {"type": "string", "format": "uuid"}, "int": {"type": "integer", "minimum": 0}}
@@ -56,6 +56,8 @@ class Route:
     roles: tuple[str, ...] | None
     errors: tuple[int, ...]
     media_types: tuple[str, ...] = ("application/json",)
+    raw_body: tuple[str, ...] = ()
+    raw_body_limit: Callable[[Any], int] | None = None
 
 
 @dataclass
@@ -78,15 +80,21 @@ class ApiDoc:
         roles: tuple[str, ...] | None = None,
         errors: tuple[int, ...] = (),
         media_types: tuple[str, ...] = ("application/json",),
+        raw_body: tuple[str, ...] = (),
+        raw_body_limit: Callable[[Any], int] | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Declares a nameko HTTP entrypoint and documents it in one place."""
+        """Declares a nameko HTTP entrypoint and documents it in one place. `raw_body`: the media types of a
+        body taken as it is (a file): the method's loaded dict has the query's fields, `body` (bytes) and
+        `media_type`; `raw_body_limit`, given the service, says how many bytes it may have (default
+        MAX_BODY_BYTES; 413 above it)."""
 
         def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
             self.routes.append(
                 Route(method, path, summary, function.__name__, body, query,
-                      response, status, roles, errors, media_types)
+                      response, status, roles, errors, media_types, raw_body, raw_body_limit)
             )
-            handler = function if roles is None else _authorised(function, roles, body, query, status)
+            handler = function if roles is None else _authorised(function, roles, body, query, status, raw_body,
+                                                                  raw_body_limit)
             return http(method, path)(handler)
 
         return decorate
@@ -122,6 +130,13 @@ class ApiDoc:
                 }
                 operation["responses"]["400"] = _problem("Invalid request")
                 operation["responses"]["413"] = _problem(f"The body is larger than {MAX_BODY_BYTES} bytes")
+            if route.raw_body:
+                operation["requestBody"] = {"required": True, "content": {
+                    media_type: {"schema": FILE} for media_type in route.raw_body}}
+                operation["responses"]["413"] = _problem(
+                    f"The body is larger than {MAX_BODY_BYTES} bytes" if route.raw_body_limit is None
+                    else "The body is larger than the service's limit")
+                operation["responses"]["415"] = _problem("The body is not of a media type the route takes")
             if route.query is not None:
                 operation["responses"]["400"] = _problem("Invalid request")
                 if "cursor" in route.query._declared_fields:
@@ -147,11 +162,17 @@ def _authorised(
     body: type[Schema] | None,
     query: type[Schema] | None,
     status: int,
+    raw_body: tuple[str, ...] = (),
+    raw_body_limit: Callable[[Any], int] | None = None,
 ) -> Callable[..., Any]:
     @functools.wraps(function)
     def handler(service: Any, request: Any, **path_values: Any) -> Any:
         actor = service.auth.authorize(request, roles)
-        if body is not None:
+        if raw_body:
+            loaded = {**(load_query(query(), request) if query is not None else {}),
+                      **read_raw(request, raw_body, MAX_BODY_BYTES if raw_body_limit is None
+                                 else raw_body_limit(service))}
+        elif body is not None:
             loaded = load_body(body(), request)
         elif query is not None:
             loaded = load_query(query(), request)
@@ -160,6 +181,8 @@ def _authorised(
         result = function(service, actor, loaded, **path_values)
         if isinstance(result, Paged):
             return paged_response(request, result)
+        if isinstance(result, tuple):  # (status, payload): the method chose among its documented statuses
+            return result
         return (status, result) if status != 200 else result
 
     return handler

@@ -8,12 +8,13 @@ from uuid import UUID
 
 from nameko.dependency_providers import Config
 from nameko.timer import timer
-from werkzeug.wrappers import Request
+from werkzeug.wrappers import Request, Response
 
 from shared import clock, schemas
 from shared.auth import ROLES, Actor
-from shared.http import Paged
-from shared.openapi import ApiDoc
+from shared.files import ALLOWED_MEDIA_TYPES, DEFAULT_FILE_MAX_BYTES, checked_upload, sanitised_filename
+from shared.http import Paged, file_response
+from shared.openapi import FILE, ApiDoc
 from shared.probes import probes, with_broker
 from shared.settings import env_flag
 
@@ -25,8 +26,12 @@ REMINDER_CHECK_SECONDS = 5
 REMINDER_ROUND_SECONDS = 2.0
 
 
-def operations(api: ApiDoc, application: str, *, consumes_events: bool = False, reminders: bool = False) -> type:
+def operations(api: ApiDoc, application: str, *, consumes_events: bool = False, reminders: bool = False,
+               uploaders: tuple[str, ...] = ()) -> type:
     """A base class for a nameko service whose application dependency is the attribute `application`.
+
+    A service whose commands carry files (shared.files) names the roles that may upload them: they
+    POST /files, and commands then name the file by its SHA-256.
 
     A service that consumes other services' events (shared.inbox) also lists the incidents. A service
     whose aggregates raise reminders (shared.reminders) runs the timer that raises them when they fall
@@ -34,6 +39,8 @@ def operations(api: ApiDoc, application: str, *, consumes_events: bool = False, 
     """
 
     class Operations(probes(api)):  # type: ignore[misc]
+        config = Config()
+
         @api.route("GET", "/health", summary="The store's state, the outbox, inboxes, read model and RabbitMQ "
                    "connections; status degraded when something lags or fails", errors=(503,))
         def health(self, request: Request) -> dict[str, Any]:
@@ -79,11 +86,13 @@ def operations(api: ApiDoc, application: str, *, consumes_events: bool = False, 
             return Paged("hits", getattr(self, application).search(query))
 
         @api.route("GET", "/aggregates/<uuid:aggregate_id>",
-                   summary="Any aggregate (case, meeting, agreement, ...) as it was at a version or moment",
+                   summary="Any aggregate (case, meeting, agreement, ...) as it was at a version or moment "
+                   "(as recorded), or as in effect on a day",
                    query=schemas.HistoryQuery, response=schemas.AggregateStateView, roles=AUDITORS,
                    errors=(404, 503))
         def aggregate_as_of(self, actor: Actor, query: dict[str, Any], aggregate_id: UUID) -> dict[str, Any]:
-            return getattr(self, application).aggregate_as_of(aggregate_id, **(query["as_of"] or {}))
+            return getattr(self, application).aggregate_as_of(aggregate_id, in_effect_on=query["in_effect_on"],
+                                                              **(query["as_of"] or {}))
 
         @api.route("GET", "/aggregates/<uuid:aggregate_id>/states",
                    summary="The aggregate's state after each of its events", response=schemas.AggregateStates,
@@ -93,8 +102,6 @@ def operations(api: ApiDoc, application: str, *, consumes_events: bool = False, 
                     "states": getattr(self, application).aggregate_states(aggregate_id)}
 
         if reminders:
-            config = Config()
-
             @timer(interval=REMINDER_CHECK_SECONDS)
             def raise_due_reminders(self) -> int:
                 if not env_flag(self.config, "REMINDERS_ENABLED", True):
@@ -115,6 +122,28 @@ def operations(api: ApiDoc, application: str, *, consumes_events: bool = False, 
                                                               actor=actor.recorded_as)
                 return {"aggregate_id": aggregate_id, "key": command["key"], "done_by": actor.recorded_as}
 
+        if uploaders:
+            @api.route("POST", "/files", summary="Upload a file (the body is its content, Content-Type its media "
+                       "type, checked against the content): stored once by its SHA-256, which commands then "
+                       "name. Allowed: " + ", ".join(ALLOWED_MEDIA_TYPES.values()) + "; at most FILE_MAX_BYTES "
+                       f"(default {DEFAULT_FILE_MAX_BYTES // (1024 * 1024)} MiB)", query=schemas.UploadQuery,
+                       raw_body=tuple(ALLOWED_MEDIA_TYPES), raw_body_limit=file_max_bytes,
+                       response=schemas.FileView, status=201, roles=uploaders, errors=(503,))
+            def upload_file(self, actor: Actor, loaded: dict[str, Any]) -> dict[str, Any]:
+                filename = sanitised_filename(loaded["filename"])
+                media_type = checked_upload(loaded["body"], loaded["content_type"], file_max_bytes(self))
+                stored = getattr(self, application).store_file(loaded["body"], media_type)
+                return {"sha256": stored.sha256, "size": stored.size, "media_type": stored.media_type,
+                        "filename": filename}
+
+            @api.route("GET", "/files/<sha256>", summary="A stored file by its SHA-256, checked as it is read, for "
+                       "auditors (the archive package holds every file a case's events refer to); others read a "
+                       "file through what carries it", response=FILE, media_types=tuple(ALLOWED_MEDIA_TYPES),
+                       roles=AUDITORS, errors=(404,))
+            def stored_file(self, actor: Actor, _: dict[str, Any], sha256: str) -> Response:
+                stored, content = getattr(self, application).read_file(sha256)
+                return file_response(content, stored.media_type, sha256)
+
         if consumes_events:
             @api.route("GET", "/incidents", summary="Events from other services that could not be applied, "
                        "by source and position", query=schemas.PageQuery, response=schemas.IncidentList, roles=ROLES)
@@ -122,3 +151,8 @@ def operations(api: ApiDoc, application: str, *, consumes_events: bool = False, 
                 return Paged("incidents", getattr(self, application).list_incidents(query))
 
     return Operations
+
+
+def file_max_bytes(service: Any) -> int:
+    """The largest file the service takes: its FILE_MAX_BYTES, by default DEFAULT_FILE_MAX_BYTES."""
+    return int(service.config.get("FILE_MAX_BYTES") or DEFAULT_FILE_MAX_BYTES)

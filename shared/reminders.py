@@ -59,6 +59,8 @@ class RemindingAggregate(TracedAggregate):
     # annotated class attribute an argument of the aggregate's constructor).
     reminders_raised = MappingProxyType({})
     reminders_done = MappingProxyType({})  # key -> who marked it done, and when
+    # A reminder belongs to the day it fell due; marking it done to the day it was marked.
+    effective_dates = {"ReminderRaised": "due_on", "ReminderDone": None}
 
     class ReminderRaised(TracedAggregate.Event):
         kind: str

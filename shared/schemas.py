@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared import clock
 from shared.auth import ROLES
@@ -93,7 +93,23 @@ def parse_moment(given: str) -> datetime:
 
 
 class HistoryQuery(Schema):
-    as_of = AsOf(load_default=None, metadata={"type": "string", "example": "2025-06-01"})
+    """`as_of`: as recorded by a version or moment; `in_effect_on`: as in effect on a day, by the business
+    dates the events carry (docs/events.md). Never both."""
+
+    as_of = AsOf(load_default=None, metadata={"type": "string", "example": "2025-06-01", "description":
+                 "as recorded: a version number, or a moment (a bare date: the end of that day, Swedish time)"})
+    in_effect_on = day(load_default=None, metadata={"description": "as in effect on this day: the events "
+                       "whose effective date is on or before it, in order, up to the first that is later"})
+
+    @validates_schema
+    def _one_basis(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("as_of") is not None and data.get("in_effect_on") is not None:
+            raise ValidationError("give either as_of (as recorded) or in_effect_on (as in effect), not both",
+                                  field_name="in_effect_on")
+
+
+BASIS = fields.String(metadata={"description": "recorded (as recorded by as_of, or now) or in_effect (as in "
+                                               "effect on in_effect_on)", "example": "in_effect"})
 
 
 
@@ -111,6 +127,11 @@ class EventView(Schema):
     causation_id = fields.String(allow_none=True, metadata={
         "description": "the event_id of another service's event whose arrival recorded this one (null when a "
                        "request or a timer did, and for events stored before it was recorded)"})
+    effective_on = fields.Date(metadata={
+        "description": "the business date the event took effect: its own (an imported step), its payload's "
+                       "(registered_on, decided_on, ...), or the Swedish day it was recorded"})
+    imported = fields.Dict(allow_none=True, metadata={
+        "description": "{by, file, sha256, imported_at} when the event was imported from an older diary; else null"})
     payload = fields.Dict()
     redactions = fields.List(fields.Dict(keys=fields.String(), values=fields.String()), metadata={
         "description": "only where content of the payload is withheld as secret (OSL; shared.secrecy): "
@@ -136,6 +157,8 @@ class HistoryView(Schema):
 
     aggregate_id = fields.UUID()
     as_of = fields.Dict(allow_none=True)
+    basis = BASIS
+    in_effect_on = fields.Date(allow_none=True)
     events = fields.List(fields.Nested(EventView))
 
 
@@ -229,6 +252,8 @@ class AggregateStateView(Schema):
     modified_on = fields.DateTime()
     state = fields.Dict()
     as_of = fields.Dict(allow_none=True)
+    basis = BASIS
+    in_effect_on = fields.Date(allow_none=True)
     last_event = fields.Nested(EventView)
 
 
@@ -254,3 +279,33 @@ class ReadyView(Schema):
     status = fields.String(required=True, metadata={"description": "ready"})
     checks = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
                          metadata={"description": "each check (store, broker, outbox) and its state: ok"})
+
+
+# --- files (shared.files): one reference and one view, in every service that carries files ------
+
+
+class UploadQuery(Schema):
+    filename = fields.String(required=True, validate=validate.Length(min=1, max=1000), metadata={
+        "description": "the file's name, without a path (no '/', '\\\\', '..', control characters); whitespace "
+                       "is made single spaces and the name NFC", "example": "Tjänsteskrivelse 2025-05-17.pdf"})
+
+
+class FileReference(Schema):
+    """A file uploaded with POST /files, as a command names it; size and media type come from the store."""
+
+    sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-fA-F]{64}$"),
+                           metadata={"description": "the SHA-256 POST /files answered"})
+    filename = fields.String(required=True, validate=validate.Length(min=1, max=1000),
+                             metadata={"description": "the name it is registered under (rules as POST /files)"})
+
+
+class FileView(Schema):
+    sha256 = fields.String()
+    size = fields.Integer(metadata={"description": "bytes"})
+    media_type = fields.String(metadata={"example": "application/pdf"})
+    filename = fields.String()
+
+
+def file_references(**kwargs: Any) -> fields.List:
+    """The files a command may carry: [{sha256, filename}], at most 20."""
+    return fields.List(fields.Nested(FileReference), load_default=list, validate=validate.Length(max=20), **kwargs)

@@ -20,6 +20,8 @@ T = TypeVar("T")
 
 
 class Serial(TracedAggregate):
+    effective_dates = {"Opened": None, "Issued": None, "Advanced": None}
+
     @staticmethod
     def create_id(scope: str, year: int) -> UUID:
         return uuid5(NAMESPACE_URL, f"/serials/{scope}/{year}")
@@ -33,6 +35,26 @@ class Serial(TracedAggregate):
     @event("Issued")
     def issue(self) -> None:
         self.last += 1
+
+    def continue_after(self, serial: int) -> bool:
+        """Numbers taken elsewhere (cases imported from an older diary): the next issued follows the highest.
+        False, and nothing recorded, when the counter is already past it."""
+        if serial <= self.last:
+            return False
+        self._advanced(last=serial)
+        return True
+
+    @event("Advanced")
+    def _advanced(self, last: int) -> None:
+        self.last = last
+
+
+def serial_counter(app: Application, scope: str, year: int) -> Serial:
+    """The counter of a scope and year, as stored (a new one, unsaved, when none is)."""
+    try:
+        return app.repository.get(Serial.create_id(scope, year))
+    except AggregateNotFoundError:
+        return Serial(scope, year)
 
 
 def next_serial(app: Application, scope: str, year: int) -> Serial:

@@ -1,21 +1,34 @@
 """A case's timeline across the services: every published event naming its diary number, in time order."""
 from __future__ import annotations
 
-from datetime import datetime
+import itertools
+from datetime import date, datetime
 from typing import Any, Callable, Iterable, Mapping
+
+from shared.envelope import effective_on_of
 
 
 def case_timeline(
-    feeds: Mapping[str, Iterable[dict[str, Any]]], diary_number: str, as_of: datetime | None = None
+    feeds: Mapping[str, Iterable[dict[str, Any]]], diary_number: str, as_of: datetime | None = None,
+    in_effect_on: date | None = None,
 ) -> list[dict[str, Any]]:
-    """The events of every service about one case, merged by when they occurred (then source and position).
+    """The events of every service about one case, merged by when they occurred (then source and position);
+    or, `in_effect_on`, those in effect on that day, merged by their effective dates (then when they occurred).
+
+    In effect on a day are each aggregate's events in version order up to the first whose effective date
+    (shared.envelope.effective_on) is later: what a later event says cannot have been in effect before what
+    its aggregate recorded earlier. Every entry carries its `effective_on` (computed where an envelope kept
+    from before the field has none).
 
     An event belongs to the case when it names it, or when it names no case at all and
     its aggregate has an event that does: the submission before the case was registered,
     the convening, opening and adjustment of the meeting that decided it. What names
     another case (the next item on that meeting's agenda) stays out.
     """
-    every = [envelope for feed in feeds.values() for envelope in feed]
+    every = [{**envelope, "effective_on": effective_on_of(envelope).isoformat()}
+             for feed in feeds.values() for envelope in feed]
+    if in_effect_on is not None:
+        every = in_effect(every, in_effect_on)
     involved = {(e["source"], e["aggregate_id"]) for e in every if concerns(e, diary_number)}
     entries = [
         envelope
@@ -24,7 +37,24 @@ def case_timeline(
             or ((envelope["source"], envelope["aggregate_id"]) in involved and not named_cases(envelope)))
         and (as_of is None or datetime.fromisoformat(envelope["occurred_at"]) <= as_of)
     ]
+    if in_effect_on is not None:
+        return with_causes(sorted(entries, key=lambda e: (e["effective_on"], _instant(e), e["source"], e["position"])))
     return with_causes(sorted(entries, key=lambda e: (e["occurred_at"], e["source"], e["position"])))
+
+
+def in_effect(envelopes: Iterable[dict[str, Any]], day: date) -> list[dict[str, Any]]:
+    """Of each aggregate's envelopes, in version order, those up to the first that took effect after `day`."""
+    by_aggregate: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for envelope in envelopes:
+        by_aggregate.setdefault((envelope["source"], envelope["aggregate_id"]), []).append(envelope)
+    day_text = day.isoformat()
+    return [envelope for events in by_aggregate.values()
+            for envelope in itertools.takewhile(lambda e: e["effective_on"] <= day_text,
+                                                sorted(events, key=lambda e: e["aggregate_version"]))]
+
+
+def _instant(envelope: Mapping[str, Any]) -> datetime:
+    return datetime.fromisoformat(envelope["occurred_at"])
 
 
 def with_causes(timeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -67,6 +97,10 @@ def describe_entry(envelope: Mapping[str, Any], describe_payload: Callable[[Mapp
     """One line for a person: when, which service, who, what, the event's data, and what caused it."""
     payload = describe_payload(envelope["payload"]) if describe_payload else _readable(envelope["payload"])
     when = datetime.fromisoformat(envelope["occurred_at"]).strftime("%Y-%m-%d %H:%M:%S")
+    if envelope.get("effective_on") and envelope["effective_on"] != when[:10]:
+        when += f" (in effect {envelope['effective_on']})"
+    if envelope.get("imported"):
+        when += " (imported)"
     line = f"{when}  {envelope['source']:<18} {envelope['type']:<42} {envelope.get('actor') or '':<28} {payload}"
     cause = envelope.get("caused_by")
     if cause:

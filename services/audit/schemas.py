@@ -1,13 +1,26 @@
 """What the audit service takes and gives."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
 
-from shared.schemas import AggregateStateView, EnvelopeView, Moment, SearchPage, SearchQuery  # noqa: F401
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from shared.fields import day
+from shared.schemas import BASIS, AggregateStateView, EnvelopeView, Moment, SearchPage, SearchQuery  # noqa: F401
 
 
 class CaseQuery(Schema):
+    """`as_of`: as recorded by a moment (now, without); `in_effect_on`: as in effect on a day. Never both."""
+
     as_of = Moment(load_default=None, metadata={"type": "string", "example": "2025-11-12"})
+    in_effect_on = day(load_default=None, metadata={"description": "as in effect on this day (docs/events.md): "
+                       "each aggregate's events up to the first with a later effective date, by effective date"})
+
+    @validates_schema
+    def _one_basis(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("as_of") is not None and data.get("in_effect_on") is not None:
+            raise ValidationError("give either as_of (as recorded) or in_effect_on (as in effect), not both",
+                                  field_name="in_effect_on")
 
 
 class ArchiveQuery(Schema):
@@ -36,6 +49,8 @@ class TimelineEntry(EnvelopeView):
 class CaseTimeline(Schema):
     diary_number = fields.String()
     as_of = fields.DateTime(allow_none=True)
+    basis = BASIS
+    in_effect_on = fields.Date(allow_none=True)
     events = fields.List(fields.Nested(TimelineEntry))
 
 
@@ -46,6 +61,8 @@ class ServiceAggregateState(AggregateStateView):
 class CaseStates(Schema):
     diary_number = fields.String()
     as_of = fields.DateTime(allow_none=True)
+    basis = BASIS
+    in_effect_on = fields.Date(allow_none=True)
     aggregates = fields.List(fields.Nested(ServiceAggregateState))
 
 

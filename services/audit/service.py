@@ -13,7 +13,7 @@ import io
 import json
 import logging
 import os
-from datetime import datetime
+from datetime import date, datetime
 from functools import partial
 from typing import Any
 
@@ -31,6 +31,7 @@ from shared.auth import ROLES, Actor, Auth, ConfigurationError
 from shared.context import note
 from shared.dependencies import Clearance
 from shared.secrecy import markings_from_events, redact_case, redact_event, redact_events
+from shared.envelope import read_basis
 from shared.errors import NotFound
 from shared.http import Paged
 from shared.inbox import InboxConsumer, inbox_queue
@@ -204,32 +205,37 @@ class AuditService(probes(api)):  # type: ignore[misc]
     def openapi(self, request: Request) -> dict[str, Any]:
         return api.spec()
 
-    def _markings(self, diary_number: str, case: Case, as_of: datetime | None) -> dict[str, Any]:
-        """Each aggregate's secrecy markings now (a marking after `as_of` covers what was shown before it)."""
-        return markings_from_events((case if as_of is None else self._case(diary_number)).timeline)
+    def _markings(self, diary_number: str, case: Case, as_of: datetime | None,
+                  in_effect_on: date | None = None) -> dict[str, Any]:
+        """Each aggregate's secrecy markings now (a marking after `as_of` or `in_effect_on` covers what was
+        shown before it)."""
+        whole = case if as_of is None and in_effect_on is None else self._case(diary_number)
+        return markings_from_events(whole.timeline)
 
     @api.route("GET", "/cases/<diary_number>/timeline", summary="Every event about the case, from every "
                "service, in the order it happened (every role reads it, as each service's own history)",
                query=schemas.CaseQuery, response=schemas.CaseTimeline, roles=ROLES, errors=CASE_ERRORS)
     def timeline_of_case(self, actor: Actor, query: Loaded, diary_number: str) -> dict[str, Any]:
-        case = self._case(diary_number, query["as_of"])
+        case = self._case(diary_number, query["as_of"], query["in_effect_on"])
         events = case.timeline
         if not self.clearance.sees_secrets(actor):  # the index reads with the auditor's token: content withheld here
-            events = redact_events(events, self._markings(diary_number, case, query["as_of"]))
-        return {"diary_number": diary_number, "as_of": _iso(query["as_of"]), "events": events}
+            events = redact_events(events, self._markings(diary_number, case, query["as_of"], query["in_effect_on"]))
+        return {"diary_number": diary_number, "as_of": _iso(query["as_of"]), **read_basis(query["in_effect_on"]),
+                "events": events}
 
     @api.route("GET", "/cases/<diary_number>/states", summary="The case and every aggregate it involves, "
                "as they were", query=schemas.CaseQuery, response=schemas.CaseStates, roles=ROLES,
                errors=CASE_ERRORS)
     def states_of_case(self, actor: Actor, query: Loaded, diary_number: str) -> dict[str, Any]:
-        case = self._case(diary_number, query["as_of"])
-        states = case_states(self.sources, case, query["as_of"])
+        case = self._case(diary_number, query["as_of"], query["in_effect_on"])
+        states = case_states(self.sources, case, query["as_of"], query["in_effect_on"])
         if not self.clearance.sees_secrets(actor):
-            markings = self._markings(diary_number, case, query["as_of"])
+            markings = self._markings(diary_number, case, query["as_of"], query["in_effect_on"])
             states = [{**aggregate, "state": redact_case(aggregate["state"], markings[aggregate["aggregate_id"]]),
                        "last_event": redact_event(aggregate["last_event"], markings[aggregate["aggregate_id"]])}
                       if aggregate["aggregate_id"] in markings else aggregate for aggregate in states]
-        return {"diary_number": diary_number, "as_of": _iso(query["as_of"]), "aggregates": states}
+        return {"diary_number": diary_number, "as_of": _iso(query["as_of"]), **read_basis(query["in_effect_on"]),
+                "aggregates": states}
 
     @api.route("GET", "/cases/<diary_number>/verification", summary="The hash chains of every aggregate the "
                "case involves, recomputed from the events as stored", response=schemas.VerificationView,
@@ -279,10 +285,11 @@ class AuditService(probes(api)):  # type: ignore[misc]
             raise NotFound(f"No events about {diary_number}")
         return aggregates
 
-    def _case(self, diary_number: str, as_of: datetime | None = None) -> Case:
-        case = read_indexed_case(self.sources, diary_number, self._aggregates(diary_number), as_of)
+    def _case(self, diary_number: str, as_of: datetime | None = None, in_effect_on: date | None = None) -> Case:
+        case = read_indexed_case(self.sources, diary_number, self._aggregates(diary_number), as_of, in_effect_on)
         if not case.timeline:
-            raise NotFound(f"No events about {diary_number}" + (f" by {as_of.isoformat()}" if as_of else ""))
+            raise NotFound(f"No events about {diary_number}" + (f" by {as_of.isoformat()}" if as_of else "")
+                           + (f" in effect on {in_effect_on}" if in_effect_on else ""))
         return case
 
 

@@ -35,7 +35,15 @@ class EvaluationsApplication(CaseApplication):
         return self.change(evaluation_id, Evaluation, "start", started_on=started_on or clock.today(), actor=actor)
 
     def revise_findings(self, evaluation_id: UUID, *, actor: str, **findings: Any) -> Evaluation:
+        """The report's files must have been uploaded (POST /files); the findings record them as stored."""
+        self.load(evaluation_id, Evaluation).check_allows("revise_findings")  # 404 and 409 before 400
+        findings["files"] = self.resolved_files(findings.get("files"), "files")
         return self.change(evaluation_id, Evaluation, "revise_findings", findings=findings, actor=actor)
+
+    def report_file(self, evaluation_id: UUID, sha256: str) -> tuple[dict[str, Any], bytes]:
+        evaluation = self.load(evaluation_id, Evaluation)
+        return self.read_attached((evaluation.findings or {}).get("files", []), sha256,
+                                  f"the evaluation {evaluation_id}")
 
     def complete_evaluation(self, evaluation_id: UUID, *, actor: str, completed_on: date | None = None) -> Evaluation:
         return self.change(evaluation_id, Evaluation, "complete", completed_on=completed_on or clock.today(),

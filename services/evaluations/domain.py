@@ -46,6 +46,8 @@ EVALUATION_COMMANDS: dict[EvaluationState, tuple[str, ...]] = {
 
 
 class Evaluation(CommandsByState, TracedAggregate):
+    effective_dates = {"Planned": None, "Started": "started_on", "FindingsRevised": None,
+                       "Completed": "completed_on", "Published": "published_on"}
     commands_by_state = EVALUATION_COMMANDS
 
     @staticmethod

@@ -8,6 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from services.evaluations.domain import EvaluationKind, EvaluationState, SubjectKind
 from shared.fields import day, one_of, text_field
+from shared.schemas import FileView, file_references
 from shared.schemas import HistoryView, PageQuery, next_field
 
 
@@ -73,6 +74,13 @@ class ReviseFindings(Schema):
     assessed_results_and_consequences = text_field(20_000, load_default=None)
     resources = text_field(20_000, load_default=None)
     gender_equality = text_field(20_000, load_default=None)
+    files = file_references(metadata={"description": "the report's files (the evaluation report itself, "
+                                                     "appendices), uploaded with POST /files"})
+
+
+class FindingsView(ReviseFindings):
+    files = fields.List(fields.Nested(FileView), metadata={
+        "description": "GET /evaluations/{evaluation_id}/files/{sha256} answers each one's content"})
 
 
 class CompleteEvaluation(Schema):
@@ -106,7 +114,7 @@ class EvaluationView(Schema):
     review_id = fields.String(allow_none=True, metadata={"description": "the agreement review it was planned for"})
     state = fields.Function(lambda e: e.state.value)
     allowed_commands = fields.Function(lambda e: list(e.allowed_commands()))
-    findings = fields.Nested(ReviseFindings, allow_none=True)
+    findings = fields.Nested(FindingsView, allow_none=True)
     revision = fields.Integer()
     started_on = fields.Date(allow_none=True)
     completed_on = fields.Date(allow_none=True)

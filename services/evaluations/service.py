@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from werkzeug.wrappers import Response
 
 from services.evaluations import schemas
 from services.evaluations.application import EvaluationsApplication
@@ -15,8 +16,9 @@ from services.evaluations.domain import Evaluation
 from shared import schemas as shared_schemas
 from shared.auth import ROLES, Actor, Auth
 from shared.dependencies import EventSourcedApplication
-from shared.http import Paged
-from shared.openapi import ApiDoc
+from shared.files import ALLOWED_MEDIA_TYPES
+from shared.http import Paged, file_response
+from shared.openapi import FILE, ApiDoc
 from shared.operations import operations
 from shared.views import history_response
 
@@ -34,7 +36,7 @@ api = ApiDoc(
 Loaded = dict[str, Any]
 
 
-class EvaluationsService(operations(api, "evaluations", consumes_events=True)):
+class EvaluationsService(operations(api, "evaluations", consumes_events=True, uploaders=STRATEGISTS)):
     name = "evaluations"
 
     evaluations = EventSourcedApplication(EvaluationsApplication)
@@ -72,6 +74,13 @@ class EvaluationsService(operations(api, "evaluations", consumes_events=True)):
     def list_evaluations(self, actor: Actor, query: Loaded) -> Paged:
         return Paged("evaluations", self.evaluations.list_evaluations(query))
 
+    @api.route("GET", "/evaluations/<uuid:evaluation_id>/files/<sha256>", summary="A file of the evaluation's "
+               "report, its SHA-256 checked as it is read", response=FILE, media_types=tuple(ALLOWED_MEDIA_TYPES),
+               roles=READERS, errors=(404,))
+    def report_file(self, actor: Actor, _: Loaded, evaluation_id: UUID, sha256: str) -> Response:
+        file, content = self.evaluations.report_file(evaluation_id, sha256)
+        return file_response(content, file["media_type"], file["filename"])
+
     @api.route("GET", "/evaluations/<uuid:evaluation_id>", summary="One evaluation",
                response=schemas.EvaluationView, roles=READERS, errors=(404,))
     def get_evaluation(self, actor: Actor, _: Loaded, evaluation_id: UUID) -> dict[str, Any]:
@@ -81,7 +90,8 @@ class EvaluationsService(operations(api, "evaluations", consumes_events=True)):
                summary="Every revision in order, and the evaluation as of a point",
                query=shared_schemas.HistoryQuery, response=schemas.EvaluationHistory, roles=READERS, errors=(404,))
     def evaluation_history(self, actor: Actor, query: Loaded, evaluation_id: UUID) -> dict[str, Any]:
-        return history_response(self.evaluations, evaluation_id, Evaluation, query["as_of"], view)
+        return history_response(self.evaluations, evaluation_id, Evaluation, query["as_of"], view,
+                                in_effect_on=query["in_effect_on"])
 
 
 evaluation_schema = schemas.EvaluationView()

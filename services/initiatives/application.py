@@ -1,9 +1,11 @@
 """InitiativesApplication: one method per use case; load → command → save."""
 from __future__ import annotations
 
-from datetime import date
+import hashlib
+from contextlib import nullcontext
+from datetime import date, datetime, timezone
 from typing import Any, Sequence
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from services.initiatives.domain import (
     CONCLUSIVE_OUTCOMES,
@@ -12,15 +14,20 @@ from services.initiatives.domain import (
     Kind,
     format_diary_number,
 )
+from services.initiatives import importing
 from services.initiatives.read_model import InitiativesReadModel
 from shared import clock
 from shared.application import CaseApplication
-from shared.errors import CaseError, InvalidRequest
+from shared.errors import CaseError, InvalidRequest, NotFound
 from shared.inbox import Incident, incident_for
 from shared.readmodel import Condition, Page, equal_to, tagged, within
 from shared.reminders import months_after
+from shared.context import also
+from eventsourcing.persistence import IntegrityError
+
+from shared.errors import CommandNotAllowed, ConcurrentChange
 from shared.secrecy import REDACTABLE_EVENTS, redact_event
-from shared.serials import next_serial, retrying_on_conflict
+from shared.serials import next_serial, retrying_on_conflict, serial_counter
 
 CONCLUSIVE_OUTCOME_VALUES = {outcome.value for outcome in CONCLUSIVE_OUTCOMES}
 DEFAULT_DIARY = "RUN"
@@ -88,8 +95,31 @@ class InitiativesApplication(CaseApplication):
         for number, document in enumerate(answer.get("basis_documents", [])):
             if document.get("evaluation_id") is not None:
                 self._check_citable(str(document["evaluation_id"]), f"basis_documents.{number}.evaluation_id")
-        return self._change(initiative_id, "draft_answer", actor=actor, answer=answer,
-                            secret_sections=secret_sections or {}, marked_on=clock.today())
+        drafted_on = answer.pop("drafted_on", None)  # the event's effective date, not the answer's content
+        with also(effective_on=drafted_on) if drafted_on else nullcontext():
+            return self._change(initiative_id, "draft_answer", actor=actor, answer=answer,
+                                secret_sections=secret_sections or {}, marked_on=clock.today())
+
+    def register_document(
+        self, initiative_id: UUID, *, actor: str, kind: str, direction: str, title: str, dated: date,
+        counterpart: str | None = None, file: dict[str, Any] | None = None, secret_under: str | None = None,
+    ) -> Initiative:
+        """A document (handling) registered on the case; its file, if any, must have been uploaded
+        (POST /files): the event records its hash, size and media type as the store has them."""
+        self.load(initiative_id, Initiative)  # 404 before 400
+        return self._change(
+            initiative_id, "register_document", actor=actor, document_id=str(uuid4()), kind=kind,
+            direction=direction, title=title, dated=dated, counterpart=counterpart,
+            file=self.resolved_file(file, "file"), registered_on=clock.today(), secret_under=secret_under,
+        )
+
+    def document_file(self, initiative_id: UUID, document_id: UUID) -> tuple[dict[str, Any], bytes]:
+        """A registered document's file and its content, the hash checked (FileCorrupted otherwise)."""
+        document = self.load(initiative_id, Initiative).document(str(document_id))
+        if document is None or document["file"] is None:
+            raise NotFound(f"No document {document_id} with a file on the case {initiative_id}")
+        _, content = self.read_file(document["file"]["sha256"])
+        return document["file"], content
 
     def mark_secret(
         self, initiative_id: UUID, *, actor: str, target: str, provision: str | None, reason: str | None = None,
@@ -155,6 +185,114 @@ class InitiativesApplication(CaseApplication):
 
     def _change(self, initiative_id: UUID, command: str, **arguments: Any) -> Initiative:
         return self.change(initiative_id, Initiative, command, **arguments)
+
+    # --- import from an older diary (docs/import.md) ----------------------------------------------
+
+    def import_cases(self, raw: bytes, media_type: str, *, filename: str, actor: str) -> list[dict[str, Any]]:
+        """Every record of the file as a case with its steps, each recorded as the aggregate's events with
+        the step's date, marked imported. The whole file is checked first (every record's steps run on an
+        unsaved case): any error, and nothing is written. Then each case is saved in one transaction with
+        its diary's counter moved past its serial. A case already imported from the same file is unchanged."""
+        records = importing.read_records(raw, media_type)
+        meta = {"by": actor, "file": filename, "sha256": hashlib.sha256(raw).hexdigest(),
+                "imported_at": datetime.now(timezone.utc).isoformat()}
+        planned, errors = [], []
+        for number, record in enumerate(records):
+            try:
+                planned.append(self._planned_import(number, record, meta, actor, records))
+            except InvalidRequest as refused:
+                errors += refused.errors
+        if errors:
+            raise InvalidRequest(errors)
+        results = []
+        for record, initiative in planned:
+            if initiative is None:
+                results.append({"diary_number": record["diary_number"],
+                                "id": Initiative.id_for_diary_number(record["diary_number"]),
+                                "outcome": "unchanged", "events": 0})
+                continue
+            events = len(initiative.pending_events)
+            self._save_imported(initiative, record)
+            results.append({"diary_number": record["diary_number"], "id": initiative.id, "outcome": "imported",
+                            "events": events})
+        return results
+
+    def _planned_import(
+        self, number: int, record: dict[str, Any], meta: dict[str, Any], actor: str, records: list[dict[str, Any]],
+    ) -> tuple[dict[str, Any], Initiative | None]:
+        """The case as the record makes it, unsaved; None when the same file imported it already."""
+        field = f"records.{number}"
+        diary_number = record["diary_number"]
+        if any(other["diary_number"] == diary_number for other in records[:number]):
+            raise InvalidRequest.for_field(f"{field}.diary_number", f"{diary_number!r} is in the file twice")
+        match = importing.diary_number_pattern(self.diary_number_format, self.diary).match(diary_number)
+        if match is None:
+            raise InvalidRequest.for_field(f"{field}.diary_number", f"{diary_number!r} is not a number of the "
+                                           f"diary {self.diary} ({self.diary_number_format})")
+        registered_on = importing.registered_on(record)
+        if registered_on is None or record["steps"][0]["step"] != "registered":
+            raise InvalidRequest.for_field(f"{field}.steps.0.step", "a case's first step is registered")
+        if int(match["year"]) != registered_on.year:
+            raise InvalidRequest.for_field(f"{field}.diary_number", f"the year of {diary_number!r} is not the year "
+                                           f"it was registered ({registered_on})")
+        initiative_id = Initiative.id_for_diary_number(diary_number)
+        if self.exists(initiative_id):
+            first = next(iter(self.events.get(initiative_id, lte=1)))
+            if (getattr(first, "imported", None) or {}).get("sha256") == meta["sha256"]:
+                return record, None
+            raise InvalidRequest.for_field(f"{field}.diary_number", f"{diary_number!r} was imported from another "
+                                           "file; it is not changed")
+        if self._diary_number_taken(diary_number):
+            raise InvalidRequest.for_field(f"{field}.diary_number", f"{diary_number!r} is already in the diary")
+        details = {key: record[key] for key in ("kind", "title", "text", "proposal_clauses", "submitters",
+                                                "submitted_on", "addressed_to")}
+        with also(imported=meta, effective_on=None):
+            initiative = Initiative.imported(initiative_id, actor=actor, **details)
+        previous = ("submitted", record["submitted_on"])
+        for index, step in enumerate(record["steps"]):
+            if step["on"] < previous[1]:
+                raise InvalidRequest.for_field(f"{field}.steps.{index}.on", f"{step['on']} is before the step before "
+                                               f"it ({previous[0]} {previous[1]}): steps are in the order they happened")
+            self._imported_step(initiative, step, f"{field}.steps.{index}", meta, actor, diary_number)
+            previous = (step["step"], step["on"])
+        return record, initiative
+
+    def _imported_step(
+        self, initiative: Initiative, step: dict[str, Any], field: str, meta: dict[str, Any], actor: str,
+        diary_number: str,
+    ) -> None:
+        """One step as the aggregate's command: its refusal names the step."""
+        how = importing.STEPS[step["step"]]
+        arguments = how.arguments(step)
+        if step["step"] == "registered":
+            arguments.update(diary=self.diary, diary_number=diary_number)
+        with also(imported=meta, effective_on=None if how.dated else step["on"]):
+            try:
+                getattr(initiative, how.command)(actor=actor, **arguments)
+            except CommandNotAllowed as refused:
+                raise InvalidRequest.for_field(f"{field}.step", f"{step['step']} is not allowed here: {refused}") \
+                    from None
+            except InvalidRequest as refused:
+                raise InvalidRequest([{**error, "field": f"{field}.{error['field']}"} for error in refused.errors]) \
+                    from None
+            except ValueError as refused:
+                raise InvalidRequest.for_field(f"{field}.step", str(refused)) from None
+
+    def _diary_number_taken(self, diary_number: str) -> bool:
+        page = self.list_page("initiatives", {"limit": 1}, conditions=[Condition("diary_number", "=", diary_number)],
+                              complete=True)
+        return bool(page.items)
+
+    def _save_imported(self, initiative: Initiative, record: dict[str, Any]) -> None:
+        """The case's events and its diary's counter, past the case's serial, in one transaction."""
+        match = importing.diary_number_pattern(self.diary_number_format, self.diary).match(record["diary_number"])
+        serial = serial_counter(self, f"diary/{self.diary}", int(match["year"]))
+        serial.continue_after(int(match["serial"]))
+        try:
+            self.save(serial, initiative)
+        except IntegrityError:  # a case registered meanwhile took the counter: nothing of this case was saved
+            raise ConcurrentChange(f"{record['diary_number']}: the diary's counter changed meanwhile; import the "
+                                   "file again (the cases imported already are unchanged)") from None
 
     # --- policy: what the meetings decide happens to the case --------------------
 

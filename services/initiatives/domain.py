@@ -17,7 +17,7 @@ from shared.domain import CommandsByState, TracedAggregate
 from shared.errors import CommandNotAllowed, InvalidRequest
 from shared.procedure import check_decision_level, same_body, standing
 from shared.reminders import Reminder, RemindingAggregate, months_after
-from shared.secrecy import ANSWER_SECTIONS, answer_target, parse_target
+from shared.secrecy import ANSWER_SECTIONS, answer_target, document_target, parse_target
 
 
 class Kind(str, Enum):
@@ -45,6 +45,24 @@ class Outcome(str, Enum):
     CONSIDERED_ANSWERED = "considered_answered"
     REFERRED_BACK = "referred_back"
     TABLED = "tabled"
+
+
+class DocumentKind(str, Enum):
+    """What a registered document (handling) is."""
+
+    MOTION = "motion"  # a motion or an initiative as submitted
+    TJANSTESKRIVELSE = "tjansteskrivelse"  # the administration's report
+    REMISSVAR = "remissvar"  # a consultation reply
+    PROTOKOLLSUTDRAG = "protokollsutdrag"  # an extract of the minutes
+    BESLUT = "beslut"  # a decision
+    SKRIVELSE = "skrivelse"  # a letter
+    OVRIGT = "ovrigt"  # anything else
+
+
+class Direction(str, Enum):
+    INCOMING = "incoming"  # received: `dated` is the day it came in, `counterpart` its sender
+    OUTGOING = "outgoing"  # sent: `dated` is the day it went out, `counterpart` its recipient
+    DRAWN_UP = "drawn_up"  # upprättad: drawn up here, `dated` the day it was finished
 
 
 CONCLUSIVE_OUTCOMES = {Outcome.APPROVED, Outcome.REJECTED, Outcome.CONSIDERED_ANSWERED}
@@ -85,6 +103,17 @@ def default_due_date(kind: Kind, submitted_on: date) -> date | None:
 
 class Initiative(CommandsByState, RemindingAggregate):
     commands_by_state = ALLOWED_COMMANDS
+    # Each event's business date (shared.envelope.effective_on); None: the day it was recorded, unless the
+    # event carries an `effective_on` of its own (an imported answer draft, an answer drafted earlier).
+    # Scheduling takes effect on the day of the meeting it names (when it names one).
+    effective_dates = {
+        "Submitted": "submitted_on", "Registered": "registered_on", "ReferredForPreparation": "referred_on",
+        "AnswerDrafted": None, "ScheduledForDecision": "meeting_date", "Unscheduled": None,
+        "DecisionRecorded": "decided_on", "ProposalRecorded": "decided_on", "Finalised": "minutes_adjusted_on",
+        "DecisionGainedLegalForce": "on", "Dispatched": "dispatched_on", "Closed": "closed_on",
+        "Withdrawn": "withdrawn_on", "DocumentRegistered": "registered_on",
+        "SecrecyMarked": "marked_on", "SecrecyLifted": "lifted_on",
+    }
 
     @event("Submitted")
     def __init__(
@@ -125,8 +154,19 @@ class Initiative(CommandsByState, RemindingAggregate):
         self.enclosures: list[dict[str, Any]] = []
         self.closed_on: date | None = None
         self.withdrawal: dict[str, Any] | None = None
+        self.documents: list[dict[str, Any]] = []
         # Secrecy (OSL): target (answer.<section>, document:<id>) → {provision, marked_on, marked_by}.
         self.secrecy: dict[str, dict[str, Any]] = {}
+
+    @classmethod
+    def imported(cls, initiative_id: UUID, **details: Any) -> "Initiative":
+        """A case from an older diary, submitted as it was then, under the id its diary number gives."""
+        return cls._create(cls.Submitted, id=initiative_id, **details)  # type: ignore[attr-defined]
+
+    @staticmethod
+    def id_for_diary_number(diary_number: str) -> UUID:
+        """An imported case's id: the same diary number always gives the same case (an import is idempotent)."""
+        return uuid5(NAMESPACE_URL, f"/initiatives/diary-number/{diary_number}")
 
     # --- rules -------------------------------------------------------------
 
@@ -209,6 +249,10 @@ class Initiative(CommandsByState, RemindingAggregate):
                 raise InvalidRequest.for_field(field, "the provision the secrecy rests on is required")
             if not answer.get(section):
                 raise InvalidRequest.for_field(field, "the answer has no text in this section")
+        for number, document in enumerate(answer.get("basis_documents", [])):
+            if document.get("document_id") is not None and self.document(str(document["document_id"])) is None:
+                raise InvalidRequest.for_field(f"basis_documents.{number}.document_id",
+                                               "no document with this id is registered on the case")
         if secret_sections and marked_on is None:
             raise ValueError("marked_on is required with secret_sections")
         self._answer_drafted(answer=answer, revision=self.answer_revision + 1, actor=actor)
@@ -227,7 +271,7 @@ class Initiative(CommandsByState, RemindingAggregate):
             raise InvalidRequest.for_field(field, str(error)) from None
         if kind == "answer" and not (self.answer or {}).get(name):
             raise InvalidRequest.for_field(field, f"the answer has no text in section {name!r}")
-        if kind == "document" and not any(str(d.get("document_id")) == name for d in getattr(self, "documents", [])):
+        if kind == "document" and self.document(name) is None:
             raise InvalidRequest.for_field(field, f"no document {name!r} is registered on the case")
 
     def mark_secret(self, *, target: str, provision: str | None, marked_on: date, actor: str,
@@ -323,6 +367,33 @@ class Initiative(CommandsByState, RemindingAggregate):
     def close(self, *, closed_on: date, actor: str) -> None:
         self.check_allows("close")
         self._closed(closed_on=closed_on, actor=actor)
+
+    def register_document(
+        self, *, document_id: str, kind: str, direction: str, title: str, dated: date, counterpart: str | None,
+        file: dict[str, Any] | None, registered_on: date, secret_under: str | None, actor: str,
+    ) -> None:
+        """A document (handling) of the case, in the diary: allowed in every state, closed and withdrawn
+        included, since a document that arrives late still belongs to the case and must be registered
+        (OSL 5 kap. 1 §). A document received or sent has a counterpart (its sender or recipient); none
+        is dated after the day it is registered."""
+        direction = Direction(direction).value
+        if direction != Direction.DRAWN_UP.value and not counterpart:
+            raise InvalidRequest.for_field("counterpart", f"required for an {direction} document: its "
+                                           + ("sender" if direction == Direction.INCOMING.value else "recipient"))
+        if dated > registered_on:
+            raise InvalidRequest.for_field("dated", f"must not fall after the day it is registered ({registered_on})")
+        if any(document["document_id"] == document_id for document in self.documents):
+            raise InvalidRequest.for_field("document_id", f"{document_id} is registered already")
+        secret_under = (secret_under or "").strip() or None
+        self._document_registered(
+            document_id=document_id, kind=DocumentKind(kind).value, direction=direction, title=title, dated=dated,
+            counterpart=counterpart, file=file, registered_on=registered_on, secret_under=secret_under, actor=actor)
+        if secret_under:  # secret from its registration: marked in the same save, so never published unredacted
+            self._secrecy_marked(target=document_target(document_id), provision=secret_under,
+                                 marked_on=registered_on, reason=None, actor=actor)
+
+    def document(self, document_id: str) -> dict[str, Any] | None:
+        return next((d for d in self.documents if d["document_id"] == str(document_id)), None)
 
     def withdraw(self, *, reason: str, withdrawn_on: date, actor: str) -> None:
         self.check_allows("withdraw")
@@ -460,6 +531,17 @@ class Initiative(CommandsByState, RemindingAggregate):
         self.closed_on = closed_on
         self.state = State.CLOSED
 
+    @event("DocumentRegistered")
+    def _document_registered(
+        self, document_id: str, kind: str, direction: str, title: str, dated: date, counterpart: str | None,
+        file: dict[str, Any] | None, registered_on: date, secret_under: str | None, actor: str,
+    ) -> None:
+        self.documents.append({
+            "document_id": document_id, "kind": kind, "direction": direction, "title": title, "dated": dated,
+            "counterpart": counterpart, "file": dict(file) if file is not None else None,
+            "registered_on": registered_on, "secret_under": secret_under,
+        })
+
     @event("Withdrawn")
     def _withdrawn(self, reason: str, withdrawn_on: date, actor: str) -> None:
         self.withdrawal = {"reason": reason, "withdrawn_on": withdrawn_on}
@@ -473,6 +555,8 @@ def format_diary_number(template: str, *, diary: str, year: int, serial: int) ->
 
 class CitableEvaluation(TracedAggregate):
     """A completed evaluation of the evaluations service, as this service learnt of it: it may be cited."""
+
+    effective_dates = {"Learnt": None}
 
     @staticmethod
     def create_id(evaluation_id: str) -> UUID:

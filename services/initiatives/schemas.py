@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from services.initiatives.domain import CONCLUSIVE_OUTCOMES, Kind, Outcome, State
-from shared.fields import day, text_field
-from shared.schemas import HistoryView, PageQuery, next_field
+from services.initiatives.domain import CONCLUSIVE_OUTCOMES, Direction, DocumentKind, Kind, Outcome, State
+from shared.fields import Text, day, one_of, text_field
+from shared.schemas import FileReference, FileView, HistoryView, PageQuery, next_field
 from shared.secrecy import ANSWER_SECTIONS
 
 
@@ -32,6 +32,40 @@ class BasisDocument(Schema):
     reference = text_field(200, load_default=None, metadata={"description": "diary number or URL"})
     evaluation_id = fields.UUID(load_default=None, metadata={
         "description": "a completed evaluation of the evaluations service; refused if not completed"})
+    document_id = fields.UUID(load_default=None, metadata={
+        "description": "a document registered on this case (POST /initiatives/{id}/documents)"})
+
+
+class RegisterDocument(Schema):
+    """A document (handling) of the case, for the diary."""
+
+    kind = fields.String(required=True, validate=one_of(DocumentKind), metadata={
+        "description": "motion, tjansteskrivelse (the administration's report), remissvar (consultation reply), "
+                       "protokollsutdrag (extract of minutes), beslut (decision), skrivelse (letter), ovrigt"})
+    direction = fields.String(required=True, validate=one_of(Direction), metadata={
+        "description": "incoming (received), outgoing (sent) or drawn_up (upprättad here)"})
+    title = text_field(500, required=True)
+    dated = day(required=True, metadata={"description": "the day it was received (incoming), sent (outgoing) or "
+                                                        "drawn up; not after today"})
+    counterpart = text_field(500, load_default=None, metadata={
+        "description": "its sender (incoming) or recipient (outgoing); required for both"})
+    file = fields.Nested(FileReference, load_default=None, allow_none=True, metadata={
+        "description": "a file uploaded with POST /files; its size and media type are taken from the store"})
+    secret_under = text_field(200, load_default=None, metadata={
+        "description": "the provision of secrecy the document falls under, if any", "example": "OSL 21 kap. 7 §"})
+
+
+class DocumentView(Schema):
+    document_id = fields.String()
+    kind = fields.String()
+    direction = fields.String()
+    title = fields.String()
+    dated = fields.Date()
+    counterpart = fields.String(allow_none=True)
+    file = fields.Nested(FileView, allow_none=True, metadata={
+        "description": "GET /initiatives/{id}/documents/{document_id}/file answers its content"})
+    registered_on = fields.Date()
+    secret_under = fields.String(allow_none=True)
 
 
 class SubmitInitiative(Schema):
@@ -70,6 +104,9 @@ class DraftAnswer(Schema):
     resources_and_financing = text_field(load_default=None)
     gender_equality = text_field(load_default=None)
     basis_documents = fields.List(fields.Nested(BasisDocument), load_default=list, validate=validate.Length(max=100))
+    drafted_on = day(load_default=None, load_only=True, metadata={
+        "description": "the day the answer was drafted, when it is recorded later: the event's effective date "
+                       "(docs/events.md); default the day it is recorded. Not part of the answer."})
 
 
 class DraftAnswerCommand(DraftAnswer):
@@ -231,6 +268,8 @@ class InitiativeView(Schema):
                        "(GET /meetings/{meeting_id}/paragraphs/{n}/extract.pdf of the meetings service)"})
     closed_on = fields.Date(allow_none=True)
     withdrawal = fields.Nested(WithdrawalView, allow_none=True)
+    documents = fields.List(fields.Nested(DocumentView), metadata={"description": "the registered documents, "
+                                                                   "in the order they were registered"})
     secrecy = fields.Function(lambda i: {target: MarkingView().dump(m) for target, m in i.secrecy.items()},
                               metadata={"description": "what is marked secret (OSL): target → provision, "
                                                        "marked_on, marked_by"})
@@ -275,3 +314,21 @@ class InitiativeHistory(HistoryView):
     state = fields.Nested(InitiativeView)
 
 
+
+
+class ImportQuery(Schema):
+    filename = Text(required=True, validate=[validate.Length(min=1, max=200), validate.Regexp(
+        r"^[^/\\\x00-\x1f]+$", error="a file name, without a path")], metadata={"example": "diary-2021.json"})
+
+
+class ImportedCase(Schema):
+    diary_number = fields.String()
+    id = fields.UUID()
+    outcome = fields.String(metadata={"description": "imported, or unchanged (imported from this file before)"})
+    events = fields.Integer(metadata={"description": "the events recorded now"})
+
+
+class ImportResult(Schema):
+    filename = fields.String()
+    sha256 = fields.String()
+    records = fields.List(fields.Nested(ImportedCase))

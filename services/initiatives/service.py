@@ -6,6 +6,7 @@ OpenAPI document.
 """
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 from uuid import UUID
 
@@ -18,6 +19,8 @@ from services.initiatives.application import InitiativesApplication
 from services.initiatives.domain import Initiative
 from shared import clock
 from shared.auth import ROLES, Actor, Auth
+from shared.errors import Forbidden
+from shared.files import ALLOWED_MEDIA_TYPES
 from shared.dependencies import Clearance, EventSourcedApplication
 from shared import schemas as shared_schemas
 from shared.fields import parse_uuid
@@ -25,6 +28,7 @@ from shared.http import Paged, file_response
 from shared.openapi import FILE, ApiDoc
 from shared.operations import operations
 from shared.pdf import rendered
+from shared.secrecy import document_target
 from shared.views import history_response
 
 REGISTRARS = ("registrar",)
@@ -43,7 +47,7 @@ api = ApiDoc(
 Loaded = dict[str, Any]
 
 
-class InitiativesService(operations(api, "initiatives", consumes_events=True, reminders=True)):
+class InitiativesService(operations(api, "initiatives", consumes_events=True, reminders=True, uploaders=SUBMITTERS)):
     name = "initiatives"
 
     # Decisions on cases are taken in meetings: their events drive the case (shared.topology).
@@ -140,7 +144,42 @@ class InitiativesService(operations(api, "initiatives", consumes_events=True, re
         """The case as this reader may see it: content marked secret withheld unless the role is cleared."""
         return self.clearance.case(actor, view(initiative))
 
+    @api.route("POST", "/initiatives/<uuid:initiative_id>/documents", summary="Register a document (handling) "
+               "on the case, with its file uploaded first (POST /files); in every state. A case officer registers "
+               "documents drawn up (drawn_up) only", body=schemas.RegisterDocument, response=schemas.InitiativeView,
+               status=201, roles=SUBMITTERS, errors=CASE_ERRORS)
+    def register_document(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
+        if "registrar" not in actor.roles and command["direction"] != "drawn_up":
+            raise Forbidden("A case officer registers documents drawn up (drawn_up); the registrar registers "
+                            "documents received and sent")
+        return self.shown(actor, self.initiatives.register_document(initiative_id, actor=actor.recorded_as, **command))
+
+    @api.route("POST", "/imports", summary="Import cases from an older diary: the body is the file (JSON or CSV, "
+               "docs/import.md); every step is recorded with its own date, marked imported; all or nothing per "
+               "file check, one transaction per case; the same file again changes nothing",
+               query=schemas.ImportQuery, raw_body=("application/json", "text/csv"), response=schemas.ImportResult,
+               status=201, roles=REGISTRARS, errors=(409,))
+    def import_cases(self, actor: Actor, loaded: Loaded) -> Any:
+        records = self.initiatives.import_cases(loaded["body"], loaded["media_type"], filename=loaded["filename"],
+                                                actor=actor.recorded_as)
+        result = import_result.dump({"filename": loaded["filename"], "records": records,
+                                     "sha256": hashlib.sha256(loaded["body"]).hexdigest()})
+        return (201 if any(r["outcome"] == "imported" for r in records) else 200), result
+
     # --- queries -------------------------------------------------------------
+
+    @api.route("GET", "/initiatives/<uuid:initiative_id>/documents/<uuid:document_id>/file",
+               summary="A registered document's file, its SHA-256 checked as it is read (500 file-corrupted when "
+                       "it does not match); 403 to a role not cleared when the document is secret", response=FILE,
+               media_types=tuple(ALLOWED_MEDIA_TYPES),
+               roles=READERS, errors=(404,))
+    def document_file(self, actor: Actor, _: Loaded, initiative_id: UUID, document_id: UUID) -> Response:
+        marking = self.initiatives.secrecy_of(initiative_id).get(document_target(str(document_id)))
+        if marking is not None and not self.clearance.sees_secrets(actor):
+            raise Forbidden(f"The document is secret (sekretess) under {marking['provision']}; "
+                            "only roles cleared for secret content read its file")
+        file, content = self.initiatives.document_file(initiative_id, document_id)
+        return file_response(content, file["media_type"], file["filename"])
 
     @api.route("GET", "/initiatives", summary="A page of cases, oldest first; filtered by state, kind, diary, "
                "dates, people and overdue; ?diary_number= looks one up", query=schemas.ListQuery,
@@ -160,7 +199,8 @@ class InitiativesService(operations(api, "initiatives", consumes_events=True, re
                query=shared_schemas.HistoryQuery, response=schemas.InitiativeHistory, roles=READERS,
                errors=(404,))
     def initiative_history(self, actor: Actor, query: Loaded, initiative_id: UUID) -> dict[str, Any]:
-        history = history_response(self.initiatives, initiative_id, Initiative, query["as_of"], view)
+        history = history_response(self.initiatives, initiative_id, Initiative, query["as_of"], view,
+                                   in_effect_on=query["in_effect_on"])
         if self.clearance.sees_secrets(actor):
             return {**history, "state": {**history["state"], "redactions": []}}
         markings = self.initiatives.secrecy_of(initiative_id)  # now: a marking covers every earlier state
@@ -201,6 +241,7 @@ class InitiativesService(operations(api, "initiatives", consumes_events=True, re
 
 initiative_view = schemas.InitiativeView()
 undecided_motions_report = schemas.UndecidedMotionsReport()
+import_result = schemas.ImportResult()
 
 
 def view(initiative: Any) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Sequence
 from uuid import UUID, uuid4
 
 from services.letters_of_intent.domain import CollaborationAgreement, LetterOfIntent
@@ -40,8 +40,17 @@ class LettersOfIntentApplication(CaseApplication):
         self.save(letter)
         return letter
 
-    def add_follow_up(self, letter_id: UUID, *, actor: str, **entry: Any) -> LetterOfIntent:
-        return self.change(letter_id, LetterOfIntent, "add_follow_up", follow_up_id=uuid4().hex, actor=actor, **entry)
+    def add_follow_up(self, letter_id: UUID, *, actor: str, files: Sequence[dict[str, Any]] = (), **entry: Any
+                      ) -> LetterOfIntent:
+        """Its files must have been uploaded (POST /files); the event records them as the store has them."""
+        self.load(letter_id, LetterOfIntent)  # 404 before 400
+        return self.change(letter_id, LetterOfIntent, "add_follow_up", follow_up_id=uuid4().hex, actor=actor,
+                           files=self.resolved_files(files, "files"), **entry)
+
+    def follow_up_file(self, letter_id: UUID, sha256: str) -> tuple[dict[str, Any], bytes]:
+        letter = self.load(letter_id, LetterOfIntent)
+        return self.read_attached((f for entry in letter.follow_ups for f in entry.get("files", [])), sha256,
+                                  f"the letter of intent {letter_id}")
 
     def compile_interim_report(self, letter_id: UUID, *, actor: str, **period: Any) -> LetterOfIntent:
         return self.change(letter_id, LetterOfIntent, "compile_interim_report", report_id=uuid4().hex,
@@ -77,9 +86,15 @@ class LettersOfIntentApplication(CaseApplication):
         return self.change_agreement(agreement_id, "open_consultation", consultation_id=uuid4().hex, actor=actor,
                                      **details)
 
-    def record_reply(self, agreement_id: UUID, consultation_id: str, *, actor: str, **reply: Any) -> CollaborationAgreement:
+    def record_reply(self, agreement_id: UUID, consultation_id: str, *, actor: str,
+                     files: Sequence[dict[str, Any]] = (), **reply: Any) -> CollaborationAgreement:
+        self.load(agreement_id, CollaborationAgreement).consultation(consultation_id)  # 404 before 400
         return self.change_agreement(agreement_id, "record_reply", consultation_id=consultation_id, actor=actor,
-                                     **reply)
+                                     files=self.resolved_files(files, "files"), **reply)
+
+    def reply_file(self, agreement_id: UUID, sha256: str) -> tuple[dict[str, Any], bytes]:
+        agreement = self.load(agreement_id, CollaborationAgreement)
+        return self.read_attached(agreement.reply_files(), sha256, f"the agreement {agreement_id}")
 
     def overdue_replies(self, agreement_id: UUID, consultation_id: str, today: date) -> list[str]:
         return self.load(agreement_id, CollaborationAgreement).overdue_recipients(consultation_id, today)

@@ -44,6 +44,8 @@ class LetterOfIntent(CommandsByState, TracedAggregate):
     """An avsiktsförklaring: a declared intention to cooperate, followed up over time."""
 
     commands_by_state = LETTER_COMMANDS
+    effective_dates = {"Signed": "signed_on", "FollowedUp": "on", "InterimReportCompiled": "compiled_on",
+                       "StatusChanged": "on"}
 
     @event("Signed")
     def __init__(
@@ -67,12 +69,12 @@ class LetterOfIntent(CommandsByState, TracedAggregate):
         self.status_changes: list[dict[str, Any]] = []
 
     def add_follow_up(self, *, follow_up_id: str, kind: str, on: date, text: str, involved: list[str],
-                      diary_number: str | None, actor: str) -> None:
+                      diary_number: str | None, actor: str, files: list[dict[str, Any]] | None = None) -> None:
         self.check_allows("add_follow_up")
         if on < self.signed_on:
             raise InvalidRequest.for_field("on", f"must not precede the letter's signing ({self.signed_on})")
         self._followed_up(follow_up_id=follow_up_id, kind=FollowUpKind(kind).value, on=on, text=text,
-                          involved=involved, diary_number=diary_number, actor=actor)
+                          involved=involved, diary_number=diary_number, files=list(files or []), actor=actor)
 
     def compile_interim_report(self, *, report_id: str, title: str, period_from: date, period_to: date,
                                compiled_on: date, actor: str) -> None:
@@ -113,13 +115,31 @@ class LetterOfIntent(CommandsByState, TracedAggregate):
             raise InvalidRequest.for_field("review_on", "must fall after the renewal")
         self._status_changed(change="renewed", reason=reason, on=on, review_on=review_on, actor=actor)
 
-    @event("FollowedUp")
+    class FollowedUp(TracedAggregate.Event):
+        """Version 2 carries the follow-up's files ({sha256, size, media_type, filename}, shared.files)."""
+
+        class_version = 2
+        follow_up_id: str
+        kind: str
+        on: date
+        text: str
+        involved: list[str]
+        diary_number: str | None
+        files: list[dict[str, Any]]
+        actor: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["files"] = []
+
+    @event(FollowedUp)
     def _followed_up(self, follow_up_id: str, kind: str, on: date, text: str, involved: list[str],
-                     diary_number: str | None, actor: str) -> None:
+                     diary_number: str | None, files: list[dict[str, Any]], actor: str) -> None:
         # In date order, a later entry after earlier ones of its day; in place, so a letter with
         # thousands of follow-ups replays in linear time (re-sorting on each event was quadratic).
         bisect.insort_right(self.follow_ups, {"follow_up_id": follow_up_id, "kind": kind, "on": on, "text": text,
-                                              "involved": list(involved), "diary_number": diary_number},
+                                              "involved": list(involved), "diary_number": diary_number,
+                                              "files": list(files)},
                             key=lambda f: f["on"])
 
     @event("InterimReportCompiled")
@@ -143,6 +163,11 @@ class ReviewKind(str, Enum):
 
 class CollaborationAgreement(RemindingAggregate):
     """A samverkansöverenskommelse: one text, many parties, each signing its own contract."""
+
+    # A review scheduled names the day it falls due, not a day it took effect: recorded date only.
+    effective_dates = {"Drafted": None, "ContractSigned": "signed_on", "EnteredIntoForce": "in_force_on",
+                       "ConsultationOpened": None, "ReplyRecorded": "received_on", "ReviewScheduled": None,
+                       "ReviewFellDue": "due_on"}
 
     @event("Drafted")
     def __init__(
@@ -197,7 +222,7 @@ class CollaborationAgreement(RemindingAggregate):
                                   reply_by=reply_by, diary_number=diary_number, actor=actor)
 
     def record_reply(self, *, consultation_id: str, party: str, received_on: date, diary_number: str,
-                     summary: str | None, actor: str) -> None:
+                     summary: str | None, actor: str, files: list[dict[str, Any]] | None = None) -> None:
         consultation = self.consultation(consultation_id)
         if party not in consultation["recipients"]:
             raise InvalidRequest.for_field("party", f"{party} was not asked in this consultation")
@@ -207,7 +232,8 @@ class CollaborationAgreement(RemindingAggregate):
             raise InvalidRequest.for_field(
                 "diary_number", f"replies must carry {consultation['diary_number']}, not {diary_number}")
         self._reply_recorded(consultation_id=consultation_id, party=party, received_on=received_on,
-                             late=received_on > consultation["reply_by"], summary=summary, actor=actor)
+                             late=received_on > consultation["reply_by"], summary=summary, files=list(files or []),
+                             actor=actor)
 
     def consultation(self, consultation_id: str) -> dict[str, Any]:
         if consultation_id not in self.consultations:
@@ -282,11 +308,32 @@ class CollaborationAgreement(RemindingAggregate):
             "reply_by": reply_by, "diary_number": diary_number, "replies": {},
         }
 
-    @event("ReplyRecorded")
+    class ReplyRecorded(TracedAggregate.Event):
+        """Version 2 carries the reply's files ({sha256, size, media_type, filename}, shared.files)."""
+
+        class_version = 2
+        consultation_id: str
+        party: str
+        received_on: date
+        late: bool
+        summary: str | None
+        files: list[dict[str, Any]]
+        actor: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["files"] = []
+
+    @event(ReplyRecorded)
     def _reply_recorded(self, consultation_id: str, party: str, received_on: date, late: bool,
-                        summary: str | None, actor: str) -> None:
+                        summary: str | None, files: list[dict[str, Any]], actor: str) -> None:
         self.consultations[consultation_id]["replies"][party] = {
-            "received_on": received_on, "late": late, "summary": summary}
+            "received_on": received_on, "late": late, "summary": summary, "files": list(files)}
+
+    def reply_files(self) -> list[dict[str, Any]]:
+        """Every file of every consultation's replies."""
+        return [file for consultation in self.consultations.values() for reply in consultation["replies"].values()
+                for file in reply.get("files", [])]
 
     @event("ReviewScheduled")
     def _review_scheduled(self, review_id: str, kind: str, title: str, due_on: date, actor: str) -> None:

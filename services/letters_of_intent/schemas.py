@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 
 from services.letters_of_intent.domain import FollowUpKind, LetterState, ReviewKind
 from shared.fields import day, one_of, text_field
-from shared.schemas import HistoryView, PageQuery, next_field
+from shared.schemas import FileView, HistoryView, PageQuery, file_references, next_field
 
 
 def names(max_items: int = 500, **kwargs: object) -> fields.List:
@@ -41,6 +41,7 @@ class AddFollowUp(Schema):
     involved = fields.List(text_field(200), load_default=list, validate=validate.Length(max=200),
                            metadata={"description": "people or organisations"})
     diary_number = text_field(50, load_default=None, metadata={"description": "a case it concerns"})
+    files = file_references(metadata={"description": "files uploaded with POST /files (minutes, a report)"})
 
 
 class CompileInterimReport(Schema):
@@ -101,6 +102,7 @@ class RecordReply(Schema):
     received_on = day(required=True)
     diary_number = text_field(50, required=True)
     summary = text_field(20_000, load_default=None)
+    files = file_references(metadata={"description": "the reply's files, uploaded with POST /files"})
 
 
 class OverdueQuery(Schema):
@@ -118,6 +120,8 @@ class ScheduleReview(Schema):
 
 class FollowUpView(AddFollowUp):
     follow_up_id = fields.String()
+    files = fields.List(fields.Nested(FileView), metadata={
+        "description": "GET /letters/{letter_id}/files/{sha256} answers each one's content"})
 
 
 class ReportView(CompileInterimReport):
@@ -165,6 +169,8 @@ class ReplyView(Schema):
     received_on = fields.Date()
     late = fields.Boolean()
     summary = fields.String(allow_none=True)
+    files = fields.List(fields.Nested(FileView), metadata={
+        "description": "GET /agreements/{agreement_id}/files/{sha256} answers each one's content"})
 
 
 class ConsultationView(Schema):

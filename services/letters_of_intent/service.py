@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from nameko.timer import timer
+from werkzeug.wrappers import Response
 
 from services.letters_of_intent import schemas
 from services.letters_of_intent.application import LettersOfIntentApplication
@@ -17,8 +18,9 @@ from shared import schemas as shared_schemas
 from shared import clock
 from shared.auth import ROLES, Actor, Auth
 from shared.dependencies import EventSourcedApplication
-from shared.http import Paged
-from shared.openapi import ApiDoc
+from shared.files import ALLOWED_MEDIA_TYPES
+from shared.http import Paged, file_response
+from shared.openapi import FILE, ApiDoc
 from shared.operations import operations
 from shared.views import history_response
 
@@ -36,7 +38,7 @@ api = ApiDoc(
 Loaded = dict[str, Any]
 
 
-class LettersOfIntentService(operations(api, "letters", reminders=True)):
+class LettersOfIntentService(operations(api, "letters", reminders=True, uploaders=STRATEGISTS)):
     name = "letters_of_intent"
 
     letters = EventSourcedApplication(LettersOfIntentApplication)
@@ -93,10 +95,18 @@ class LettersOfIntentService(operations(api, "letters", reminders=True)):
     def get_letter(self, actor: Actor, _: Loaded, letter_id: UUID) -> dict[str, Any]:
         return letter_view(self.letters.get_letter(letter_id))
 
+    @api.route("GET", "/letters/<uuid:letter_id>/files/<sha256>", summary="A file of one of the letter's "
+               "follow-ups, its SHA-256 checked as it is read", response=FILE, media_types=tuple(ALLOWED_MEDIA_TYPES),
+               roles=READERS, errors=(404,))
+    def follow_up_file(self, actor: Actor, _: Loaded, letter_id: UUID, sha256: str) -> Response:
+        file, content = self.letters.follow_up_file(letter_id, sha256)
+        return file_response(content, file["media_type"], file["filename"])
+
     @api.route("GET", "/letters/<uuid:letter_id>/history", summary="The letter's events and state as of a point",
                query=shared_schemas.HistoryQuery, response=schemas.LetterHistory, roles=READERS, errors=(404,))
     def letter_history(self, actor: Actor, query: Loaded, letter_id: UUID) -> dict[str, Any]:
-        return history_response(self.letters, letter_id, LetterOfIntent, query["as_of"], letter_view)
+        return history_response(self.letters, letter_id, LetterOfIntent, query["as_of"], letter_view,
+                                in_effect_on=query["in_effect_on"])
 
     # --- collaboration agreements --------------------------------------------
 
@@ -146,11 +156,19 @@ class LettersOfIntentService(operations(api, "letters", reminders=True)):
     def get_agreement(self, actor: Actor, _: Loaded, agreement_id: UUID) -> dict[str, Any]:
         return agreement_view(self.letters.get_agreement(agreement_id))
 
+    @api.route("GET", "/agreements/<uuid:agreement_id>/files/<sha256>", summary="A file of a consultation "
+               "reply on the agreement, its SHA-256 checked as it is read", response=FILE,
+               media_types=tuple(ALLOWED_MEDIA_TYPES), roles=READERS, errors=(404,))
+    def reply_file(self, actor: Actor, _: Loaded, agreement_id: UUID, sha256: str) -> Response:
+        file, content = self.letters.reply_file(agreement_id, sha256)
+        return file_response(content, file["media_type"], file["filename"])
+
     @api.route("GET", "/agreements/<uuid:agreement_id>/history",
                summary="The agreement's events and state as of a point", query=shared_schemas.HistoryQuery,
                response=schemas.AgreementHistory, roles=READERS, errors=(404,))
     def agreement_history(self, actor: Actor, query: Loaded, agreement_id: UUID) -> dict[str, Any]:
-        return history_response(self.letters, agreement_id, CollaborationAgreement, query["as_of"], agreement_view)
+        return history_response(self.letters, agreement_id, CollaborationAgreement, query["as_of"], agreement_view,
+                                in_effect_on=query["in_effect_on"])
 
 
 letter_schema = schemas.LetterView()

@@ -16,6 +16,7 @@ from eventsourcing.domain import event
 
 from services.meetings.procedure import attendance_against, check_paragraph
 from shared import clock
+from shared.context import current
 from shared.domain import CommandsByState, TracedAggregate
 from shared.errors import CommandNotAllowed, InvalidRequest, NotFound
 from shared.procedure import check_decision_level
@@ -50,6 +51,8 @@ class Side(str, Enum):
 
 class Body(TracedAggregate):
     """A committee, council or collaboration body; who sits on it is a history of events."""
+
+    effective_dates = {"Established": None, "MemberJoined": "from_date", "MembershipEnded": "to_date"}
 
     @event("Established")
     def __init__(
@@ -135,8 +138,33 @@ MINUTES_ADJUSTED_WITHIN = timedelta(days=14)
 APPEAL_PERIOD = timedelta(weeks=3)  # an appeal is in time up to three weeks from the public notice (KL 13:5)
 
 
+MEETING_DAY_EVENTS = {"AttendanceRecorded", "Opened", "AdjustersAppointed", "Closed"}
+
+
 class Meeting(CommandsByState, RemindingAggregate):
     commands_by_state = MEETING_COMMANDS
+    # Each event's business date (shared.envelope.effective_on). What happens in the meeting itself (the
+    # attendance, the opening, the adjusters, the closing) carries the meeting's day as its `effective_on`,
+    # stamped when it is triggered (MEETING_DAY_EVENTS); an agenda item takes effect on the meeting's day. A
+    # meeting takes effect when it is scheduled, or on its day when it is recorded after it was held.
+    effective_dates = {
+        "Scheduled": "effective_on", "Convened": "convened_on", "Cancelled": None, "ItemAdded": "meeting_date",
+        "ItemsReordered": None, "ItemWithdrawn": None, "AttendanceRecorded": "effective_on",
+        "Opened": "effective_on", "ItemDecided": "decided_on", "AdjustersAppointed": "effective_on",
+        "Closed": "effective_on", "MinutesSigned": "signed_on", "MinutesAdjusted": "adjusted_on",
+        "PublicNoticeRecorded": "notice_on",
+    }
+
+    @classmethod
+    def _create(cls, event_class: Any, **kwargs: Any) -> Any:
+        if current().effective_on is None:
+            kwargs.setdefault("effective_on", min(clock.today(), clock.local_date(kwargs["starts_at"])))
+        return super()._create(event_class, **kwargs)
+
+    def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
+        if event_class.__qualname__.rsplit(".", 1)[-1] in MEETING_DAY_EVENTS and current().effective_on is None:
+            kwargs.setdefault("effective_on", self.local_date)
+        super().trigger_event(event_class, **kwargs)
 
     @event("Scheduled")
     def __init__(
@@ -470,6 +498,8 @@ class Meeting(CommandsByState, RemindingAggregate):
 class CaseOnRecord(TracedAggregate):
     """A case of the initiatives service as this service learnt of it: to whom it is addressed, which
     bodies prepare it, and their proposals so far; so a decision the procedure forbids is refused at once."""
+
+    effective_dates = {"Learnt": None, "Referred": None, "ProposalNoted": None, "ReferredBack": None}
 
     @staticmethod
     def create_id(diary_number: str) -> UUID:

@@ -76,7 +76,8 @@ class MeetingsService(operations(api, "meetings", consumes_events=True, reminder
     @api.route("GET", "/bodies/<uuid:body_id>/history", summary="The body's events and state as of a point",
                query=shared_schemas.HistoryQuery, response=schemas.BodyHistory, roles=READERS, errors=(404,))
     def body_history(self, actor: Actor, query: Loaded, body_id: UUID) -> dict[str, Any]:
-        return history_response(self.meetings, body_id, Body, query["as_of"], body_view)
+        return history_response(self.meetings, body_id, Body, query["as_of"], body_view,
+                                in_effect_on=query["in_effect_on"])
 
     # --- meetings ------------------------------------------------------------
 
@@ -176,7 +177,8 @@ class MeetingsService(operations(api, "meetings", consumes_events=True, reminder
     @api.route("GET", "/meetings/<uuid:meeting_id>/history", summary="The meeting's events and state as of a point",
                query=shared_schemas.HistoryQuery, response=schemas.MeetingHistory, roles=READERS, errors=(404,))
     def meeting_history(self, actor: Actor, query: Loaded, meeting_id: UUID) -> dict[str, Any]:
-        return history_response(self.meetings, meeting_id, Meeting, query["as_of"], meeting_view)
+        return history_response(self.meetings, meeting_id, Meeting, query["as_of"], meeting_view,
+                                in_effect_on=query["in_effect_on"])
 
     @api.route("GET", "/cases/<diary_number>/procedure",
                summary="Who may decide a case: the body it is addressed to, the bodies preparing it, their proposals",

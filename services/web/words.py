@@ -106,7 +106,7 @@ EVENTS = {
     "Meeting.ReminderRaised": "Bevakning", "CollaborationAgreement.ReminderRaised": "Bevakning",
     "Initiative.Finalised": "Protokollet justerat, beslutet gäller",
     "Initiative.Dispatched": "Beslutet expedierat", "Initiative.Closed": "Ärendet avslutat",
-    "Initiative.Withdrawn": "Återkallat",
+    "Initiative.Withdrawn": "Återkallat", "Initiative.DocumentRegistered": "Handling registrerad",
     "Initiative.SecrecyMarked": "Sekretessmarkerat", "Initiative.SecrecyLifted": "Sekretessmarkering hävd",
     "Meeting.Scheduled": "Sammanträde planerat", "Meeting.Convened": "Kallelse skickad",
     "Meeting.ItemAdded": "Uppfört på föredragningslistan", "Meeting.ItemWithdrawn": "Struket från föredragningslistan",

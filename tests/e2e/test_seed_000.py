@@ -107,6 +107,20 @@ def assert_auditors_tools(
     assert decision["correlation_id"] == decided_in_meeting["correlation_id"] is not None
     assert (decision["caused_by"]["source"], decision["caused_by"]["type"]) == ("meetings", "Meeting.ItemDecided")
     assert "← caused by meetings Meeting.ItemDecided" in printed.output
+    # in effect on the meeting's day, by the business dates the events carry: decided, the minutes not yet adjusted
+    in_effect = json.loads(run("timeline", diary_number, "--json", "--in-effect-on", "2025-11-12").output)
+    kinds = [e["type"] for e in in_effect]
+    assert "Initiative.DecisionRecorded" in kinds and "Initiative.Finalised" not in kinds
+    assert {"Meeting.Scheduled", "Meeting.Convened", "Meeting.ItemDecided"} <= set(kinds)  # the meeting held that day
+    assert "Meeting.MinutesAdjusted" not in kinds and {e["basis"] for e in in_effect} == {"in_effect"}
+    assert [e["effective_on"] for e in in_effect] == sorted(e["effective_on"] for e in in_effect)
+    printed_in_effect = run("timeline", diary_number, "--in-effect-on", "2025-11-12")
+    assert "as in effect on 2025-11-12" in printed_in_effect.output, printed_in_effect.output
+    state_then = json.loads(run("state", diary_number, "--json", "--in-effect-on", "2025-11-12").output)
+    initiative_then = next(s for s in state_then if s["type"] == "Initiative")
+    assert initiative_then["state"]["state"] == "decided" and initiative_then["basis"] == "in_effect"
+    meeting_then = next(s for s in state_then if s["type"] == "Meeting")
+    assert meeting_then["state"]["adjusted_on"] is None and meeting_then["state"]["paragraphs"]
 
     then = {s["type"]: s for s in json.loads(run("state", diary_number, "--json", "--as-of", decided_at).output)}
     assert then["Initiative"]["state"]["state"] == "scheduled" and then["Meeting"]["state"]["state"] == "open"

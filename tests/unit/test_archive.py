@@ -399,3 +399,74 @@ def test_an_unreachable_service_exits_3() -> None:
     result = invoke("timeline", DIARY_NUMBER, f"--service=initiatives=http://127.0.0.1:{port}",
                     env={"CASES_TOKEN": "test-auditor"})
     assert result.exit_code == 3 and "could not be read" in result.output
+
+
+# --- the files a case's events refer to ---------------------------------------------------------
+
+MOTION = b"%PDF-1.7\n% the motion as the registrar received it\n%%EOF\n"
+MOTION_SHA256 = hashlib.sha256(MOTION).hexdigest()
+MOTION_FILE = f"files/{MOTION_SHA256}"
+
+
+class StoredServiceWithFiles(StoredService):
+    def __init__(self, name: str, aggregates: dict[str, list[bytes]], stored_files: dict[str, bytes]):
+        super().__init__(name, aggregates)
+        self.stored_files = stored_files
+        self.read: list[str] = []
+
+    def file(self, sha256: str) -> bytes:
+        self.read.append(sha256)
+        return self.stored_files[sha256]
+
+
+def export_with_a_document(target: Path) -> tuple[Path, StoredServiceWithFiles]:
+    reference = {"sha256": MOTION_SHA256, "size": len(MOTION), "media_type": "application/pdf",
+                 "filename": "motion.pdf"}
+    registered = json.dumps({"document_id": "d1", "title": "Motion", "file": reference}).encode()
+    registered_again = json.dumps({"document_id": "d2", "title": "Kopia", "file": {**reference,
+                                   "filename": "kopia.pdf"}}).encode()
+    service = StoredServiceWithFiles("initiatives", {CASE_ID: [b'{"title":"Samverkan"}', registered,
+                                                               registered_again]}, {MOTION_SHA256: MOTION})
+    case = Case(DIARY_NUMBER, [envelope("initiatives", CASE_ID, 1, 1, "Initiative.Submitted")],
+                [("initiatives", CASE_ID, "Initiative")])
+    assert export_case({"initiatives": service}, case, target, exported_by="test").intact  # type: ignore[dict-item]
+    return target, service
+
+
+def test_every_file_the_events_refer_to_is_in_the_package_once_and_named_in_the_manifest(tmp_path: Path) -> None:
+    package, service = export_with_a_document(tmp_path / "case.zip")
+    files = members(package)
+    assert files[MOTION_FILE] == MOTION and service.read == [MOTION_SHA256]  # read once for both documents
+    manifest = json.loads(files[MANIFEST])
+    assert manifest["files"][MOTION_FILE] == {"sha256": MOTION_SHA256, "bytes": len(MOTION)}
+    assert manifest["documents"] == [{
+        "file": MOTION_FILE, "sha256": MOTION_SHA256, "bytes": len(MOTION), "media_type": "application/pdf",
+        "filenames": ["motion.pdf", "kopia.pdf"], "service": "initiatives", "aggregates": [CASE_ID]}]
+    assert "files/" in files["README.txt"].decode()
+    result = check(package)
+    assert result.exit_code == 0, result.output
+
+
+def test_a_file_changed_with_every_checksum_recomputed_is_named_by_the_hash_its_event_recorded(tmp_path: Path) -> None:
+    package, _ = export_with_a_document(tmp_path / "case.zip")
+    files = rewritten({**members(package), MOTION_FILE: MOTION.replace(b"motion", b"forged")})
+    result = check(written(tmp_path / "forged.zip", files))
+    assert result.exit_code == 1
+    assert f"{MOTION_FILE}: its content's SHA-256 is not the one the events recorded" in result.output
+
+
+def test_a_file_removed_from_the_package_and_its_manifest_is_named_by_the_event_that_refers_to_it(
+        tmp_path: Path) -> None:
+    package, _ = export_with_a_document(tmp_path / "case.zip")
+    files = members(package)
+    del files[MOTION_FILE]
+    result = check(written(tmp_path / "cut.zip", rewritten(files)))
+    assert result.exit_code == 1
+    assert f"{MOTION_FILE}: an event of the case refers to it (motion.pdf), but it is not in the package" in result.output
+
+
+def test_a_file_no_event_refers_to_is_reported_even_when_listed(package: Path, tmp_path: Path) -> None:
+    files = rewritten({**members(package), MOTION_FILE: MOTION})
+    result = check(written(tmp_path / "extra.zip", files))
+    assert result.exit_code == 1
+    assert f"{MOTION_FILE}: listed in manifest.json, but no event of the case refers to it" in result.output

@@ -121,7 +121,7 @@ def test_an_envelope_carries_the_documented_fields() -> None:
     assert set(envelope) == {
         "envelope_version", "event_id", "type", "schema_version", "source", "position",
         "diary_number", "aggregate_id", "aggregate_version", "occurred_at", "actor", "correlation_id",
-        "causation_id", "payload", "chain",
+        "causation_id", "effective_on", "imported", "payload", "chain",
     }
     assert envelope["type"] == "Initiative.Submitted"
     assert envelope["actor"] == "Rut"
@@ -151,10 +151,11 @@ def test_an_entrypoint_passes_the_authenticated_actor_and_the_loaded_command() -
 def test_the_openapi_document_lists_every_route_with_its_schemas() -> None:
     document = api.spec()
     documented = {(path, method) for path, operations in document["paths"].items() for method in operations}
-    declared = {(re.sub(r"<uuid:(\w+)>", r"{\1}", route.path), route.method.lower()) for route in api.routes}
+    declared = {(re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route.path), route.method.lower()) for route in api.routes}
     # 21 + search + aggregate events + live, ready, metrics + reminders (list, done), the undecided motions'
-    # report (JSON, PDF) + secrecy (mark, lift)
-    assert documented == declared and len(declared) == 32
+    # report (JSON, PDF) + POST /imports + the upload (POST /files) and the auditors' read of a stored file, a
+    # case's documents (register, read a file) + secrecy (mark, lift)
+    assert documented == declared and len(declared) == 37
     assert document["openapi"].startswith("3.")
     submit = document["paths"]["/initiatives"]["post"]
     assert submit["requestBody"]["content"]["application/json"]["schema"] == {
@@ -163,4 +164,4 @@ def test_the_openapi_document_lists_every_route_with_its_schemas() -> None:
     assert {"400", "401", "403", "201"} <= set(submit["responses"])
     assert "SubmitInitiative" in document["components"]["schemas"]
     history = document["paths"]["/initiatives/{initiative_id}/history"]["get"]
-    assert [p["name"] for p in history["parameters"]] == ["initiative_id", "as_of"]
+    assert [p["name"] for p in history["parameters"]] == ["initiative_id", "as_of", "in_effect_on"]
