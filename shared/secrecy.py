@@ -21,6 +21,8 @@ DEFAULT_CLEARED_ROLES = ("registrar", "case_officer", "auditor")
 # The events whose payload carries content that a marking withholds (the others carry none).
 REDACTABLE_EVENTS = frozenset({"Initiative.AnswerDrafted", "Initiative.DocumentRegistered"})
 MARKED, LIFTED = "Initiative.SecrecyMarked", "Initiative.SecrecyLifted"
+REGISTERED = "Initiative.DocumentRegistered"  # with `secret_under`, a marking from the document's registration
+SECRECY_EVENTS = (MARKED, LIFTED, REGISTERED)  # the events a case's markings follow from
 ANSWER_PREFIX, DOCUMENT_PREFIX = "answer.", "document:"
 
 Markings = Mapping[str, Mapping[str, Any]]
@@ -136,12 +138,19 @@ def redact_event(event: Mapping[str, Any], markings: Markings) -> dict[str, Any]
 
 def markings_from_events(events: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
     """Each aggregate's markings (aggregate id → target → marking) after the marking and lifting
-    events given (envelopes or event views, in order)."""
+    events given (envelopes or event views, in order); a document registered `secret_under` a
+    provision is marked by its registration."""
     found: dict[str, dict[str, dict[str, Any]]] = {}
     for event in events:
+        payload = event.get("payload") or {}
+        if event.get("type") == REGISTERED and payload.get("secret_under"):  # secret from its registration
+            event = {**event, "type": MARKED, "payload": {
+                "target": document_target(str(payload.get("document_id"))), "provision": payload["secret_under"],
+                "marked_on": payload.get("registered_on"), "actor": event.get("actor")}}
+            payload = event["payload"]
         if event.get("type") not in (MARKED, LIFTED):
             continue
-        payload, markings = event.get("payload") or {}, found.setdefault(str(event.get("aggregate_id")), {})
+        markings = found.setdefault(str(event.get("aggregate_id")), {})
         if event["type"] == MARKED:
             markings[payload["target"]] = {"provision": payload["provision"], "marked_on": payload.get("marked_on"),
                                            "marked_by": payload.get("actor") or event.get("actor")}

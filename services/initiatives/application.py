@@ -26,7 +26,8 @@ from shared.context import also
 from eventsourcing.persistence import IntegrityError
 
 from shared.errors import CommandNotAllowed, ConcurrentChange
-from shared.secrecy import REDACTABLE_EVENTS, redact_event
+from shared.envelope import describe
+from shared.secrecy import REDACTABLE_EVENTS, SECRECY_EVENTS, markings_from_events, redact_event
 from shared.serials import next_serial, retrying_on_conflict, serial_counter
 
 CONCLUSIVE_OUTCOME_VALUES = {outcome.value for outcome in CONCLUSIVE_OUTCOMES}
@@ -384,19 +385,12 @@ class InitiativesApplication(CaseApplication):
         return shown
 
     def secrecy_of(self, initiative_id: UUID) -> dict[str, Any]:
-        """A case's markings now, from its marking and lifting events alone: the case is not replayed, so a
-        read of the feed never fails on an aggregate that cannot be (a gap an auditor is to find)."""
-        markings: dict[str, Any] = {}
-        for stored in self.recorder.select_events(initiative_id):
-            if stored.topic.endswith(("Initiative.SecrecyMarked", "Initiative.SecrecyLifted")):
-                domain_event = self.mapper.to_domain_event(stored)
-                if stored.topic.endswith("Marked"):
-                    markings[domain_event.target] = {"provision": domain_event.provision,
-                                                     "marked_on": domain_event.marked_on,
-                                                     "marked_by": domain_event.actor}
-                else:
-                    markings.pop(domain_event.target, None)
-        return markings
+        """A case's markings now, from its marking events alone (a document registered `secret_under` a
+        provision, SecrecyMarked, SecrecyLifted): the case is not replayed, so a read of the feed never
+        fails on an aggregate that cannot be (a gap an auditor is to find)."""
+        events = [describe(self.mapper.to_domain_event(stored)) for stored in self.recorder.select_events(initiative_id)
+                  if stored.topic.endswith(SECRECY_EVENTS)]
+        return markings_from_events(events).get(str(initiative_id), {})
 
     # --- queries -----------------------------------------------------------
 

@@ -388,9 +388,6 @@ class Initiative(CommandsByState, RemindingAggregate):
         self._document_registered(
             document_id=document_id, kind=DocumentKind(kind).value, direction=direction, title=title, dated=dated,
             counterpart=counterpart, file=file, registered_on=registered_on, secret_under=secret_under, actor=actor)
-        if secret_under:  # secret from its registration: marked in the same save, so never published unredacted
-            self._secrecy_marked(target=document_target(document_id), provision=secret_under,
-                                 marked_on=registered_on, reason=None, actor=actor)
 
     def document(self, document_id: str) -> dict[str, Any] | None:
         return next((d for d in self.documents if d["document_id"] == str(document_id)), None)
@@ -541,6 +538,9 @@ class Initiative(CommandsByState, RemindingAggregate):
             "counterpart": counterpart, "file": dict(file) if file is not None else None,
             "registered_on": registered_on, "secret_under": secret_under,
         })
+        if secret_under:  # secret from its registration (the event is its marking): never published unredacted
+            self.secrecy = {**self.secrecy, document_target(document_id): {
+                "provision": secret_under, "marked_on": registered_on, "marked_by": actor}}
 
     @event("Withdrawn")
     def _withdrawn(self, reason: str, withdrawn_on: date, actor: str) -> None:

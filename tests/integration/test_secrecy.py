@@ -230,3 +230,54 @@ def test_the_web_app_says_what_was_withheld_and_under_which_provision(
         assert (word in page.text) is sees
         assert (f"Sekretess enligt {OSL}" in page.text) is not sees
         assert (f"Sekretessmarkerad enligt {OSL}" in page.text) is sees
+
+
+def test_a_document_registered_secret_keeps_its_diary_entry_and_withholds_its_title_and_file(
+        api: Api, config: dict[str, Any], container_factory: Any, tmp_path: Path) -> None:
+    from services.audit.service import AuditService
+    from tests.integration.test_documents import document, uploaded
+    from tests.support import files
+
+    word = secret_word()
+    case = drive(api, submit(api)["id"], "registration")
+    secret_file = uploaded(api, files.pdf(f"Remissvar {word}"), files.PDF, "remissvar.pdf")
+    public_file = uploaded(api, files.pdf(f"Motion {secret_word()}"), files.PDF, "motion.pdf")
+    api.command(f"/initiatives/{case['id']}/documents", "registrar", document(public_file))
+    shown = api.command(f"/initiatives/{case['id']}/documents", "registrar",
+                        document(secret_file, kind="remissvar", title=f"Remissvar om {word}", secret_under=OSL))
+    secret_id = shown["documents"][1]["document_id"]
+    assert shown["secrecy"][f"document:{secret_id}"]["provision"] == OSL
+
+    seen = api.get(f"/initiatives/{case['id']}", "secretary").json()
+    assert word not in str(seen)
+    public_entry, secret_entry = seen["documents"]
+    assert secret_entry["title"] is None and secret_entry["file"] is None
+    assert secret_entry["redacted"] == {"provision": OSL}
+    assert secret_entry["counterpart"] == document()["counterpart"] and secret_entry["kind"] == "remissvar"
+    assert public_entry["title"] == document()["title"] and "redacted" not in public_entry
+    assert seen["redactions"] == [{"target": f"document:{secret_id}", "provision": OSL}]
+    file_path = f"/initiatives/{case['id']}/documents/{secret_id}/file"
+    assert_problem(api.get(file_path, "secretary"), 403)
+    assert api.get(file_path, "case_officer").status_code == 200
+    assert api.get(f"/initiatives/{case['id']}/documents/{public_entry['document_id']}/file",
+                   "strategist").status_code == 200
+    registered = [e for e in api.get("/events", "strategist", params={"after": 0, "limit": 1000}).json()["events"]
+                  if e["aggregate_id"] == case["id"] and e["type"] == "Initiative.DocumentRegistered"]
+    assert len(registered) == 2 and word not in str(registered)
+    assert registered[1]["redactions"] == [{"target": f"document:{secret_id}", "provision": OSL}]
+
+    audit_config = {**service_config(config["AMQP_URI"], {"PERSISTENCE": "sqlite", "DATA_DIR": str(tmp_path / "a")}),
+                    "AUDIT_TOKEN": "test-auditor", "AUDIT_SOURCES": {"initiatives": api.base_url}}
+    audit_container = container_factory(AuditService, audit_config)
+    audit_container.start()
+    audit = api_for(audit_config)
+    public = audit.get(f"/cases/{case['diary_number']}/archive", params={"audience": "public"})
+    auditors = audit.get(f"/cases/{case['diary_number']}/archive")
+    assert public.status_code == auditors.status_code == 200
+    public_files, auditors_files = _unzipped(public.content), _unzipped(auditors.content)
+    assert f"files/{secret_file['sha256']}" not in public_files and f"files/{public_file['sha256']}" in public_files
+    assert f"files/{secret_file['sha256']}" in auditors_files
+    assert word not in "".join(public_files.values())
+    (tmp_path / "public.zip").write_bytes(public.content)
+    checked = CliRunner().invoke(cases, ["check-archive", str(tmp_path / "public.zip")])
+    assert checked.exit_code == 0 and "public package" in checked.output, checked.output

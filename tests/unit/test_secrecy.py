@@ -96,11 +96,39 @@ def test_a_section_cannot_be_marked_before_the_answer_is_drafted() -> None:
     assert refused.value.errors[0]["field"] == "target"
 
 
-def test_a_registered_document_can_be_marked() -> None:
+def register(initiative: Initiative, secret_under: str | None = None) -> None:
+    initiative.register_document(**{**DOCUMENT, "dated": date(2025, 5, 1), "registered_on": TODAY,
+                                    "secret_under": secret_under}, actor=ACTOR)
+
+
+def test_a_registered_document_can_be_marked_and_lifted() -> None:
     initiative = drafted()
-    initiative.documents = [dict(DOCUMENT)]  # the documents part of issue 15 registers them
+    register(initiative)
+    assert initiative.secrecy == {}
     initiative.mark_secret(target="document:d-1", provision=OSL, marked_on=TODAY, actor=ACTOR)
-    assert "document:d-1" in initiative.secrecy
+    assert initiative.secrecy["document:d-1"]["provision"] == OSL
+    initiative.lift_secrecy(target="document:d-1", reason="…", lifted_on=TODAY, actor=ACTOR)
+    assert initiative.secrecy == {}
+
+
+def test_a_document_registered_secret_under_a_provision_is_marked_by_its_registration() -> None:
+    initiative = drafted()
+    register(initiative, secret_under=OSL)
+    events = initiative.collect_events()
+    assert type(events[-1]).__name__ == "DocumentRegistered"  # the registration is the marking
+    assert initiative.secrecy == {"document:d-1": {"provision": OSL, "marked_on": TODAY, "marked_by": ACTOR}}
+    assert replay(events).secrecy == initiative.secrecy
+    views = [describe(e) for e in events]
+    markings = markings_from_events(views)
+    assert markings[str(initiative.id)]["document:d-1"]["provision"] == OSL
+    shown = redact_events(views, markings)[-1]
+    assert shown["payload"]["title"] is None and shown["payload"]["file"] is None
+    assert shown["payload"]["counterpart"] == DOCUMENT["counterpart"]
+    assert DOCUMENT["title"] not in str(redact_case(InitiativeView().dump(initiative)))
+    initiative.lift_secrecy(target="document:d-1", reason="…", lifted_on=TODAY, actor=ACTOR)
+    lifted = initiative.collect_events()
+    assert initiative.secrecy == {} and replay(events + lifted).secrecy == {}
+    assert markings_from_events(views + [describe(e) for e in lifted])[str(initiative.id)] == {}
 
 
 def test_lifting_what_is_not_marked_is_refused_naming_the_target() -> None:
