@@ -75,6 +75,12 @@ def redact_answer(answer: Mapping[str, Any] | None, markings: Markings) -> tuple
     if answer is None:
         return None, []
     shown, withheld = dict(answer), []
+    if shown.get("basis_documents"):  # one that names a secret document does not show its title
+        shown["basis_documents"] = [
+            redact_document(d, markings) if d.get("document_id") and document_target(str(d["document_id"])) in markings
+            else d for d in shown["basis_documents"]]
+        withheld += [{"target": document_target(str(d["document_id"])), **d["redacted"]}
+                     for d in shown["basis_documents"] if "redacted" in d]
     for section in ANSWER_SECTIONS:
         marking = markings.get(answer_target(section))
         if marking is not None and shown.get(section) is not None:
@@ -88,7 +94,8 @@ def redact_document(document: Mapping[str, Any], markings: Markings) -> dict[str
     marking = markings.get(document_target(str(document.get("document_id"))))
     if marking is None:
         return dict(document)
-    return {**document, **{name: None for name in DOCUMENT_CONTENT}, "redacted": {"provision": marking["provision"]}}
+    withheld = {name: None for name in DOCUMENT_CONTENT if name in document}
+    return {**document, **withheld, "redacted": {"provision": marking["provision"]}}
 
 
 def redact_documents(documents: Iterable[Mapping[str, Any]] | None, markings: Markings) -> tuple[list, list[dict]]:
@@ -108,7 +115,7 @@ def redact_case(view: Mapping[str, Any], markings: Markings | None = None) -> di
     if "documents" in view:
         shown["documents"], documents = redact_documents(view["documents"], markings)
         withheld += documents
-    shown["redactions"] = withheld
+    shown["redactions"] = [r for number, r in enumerate(withheld) if r not in withheld[:number]]
     return shown
 
 

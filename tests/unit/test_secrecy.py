@@ -285,3 +285,17 @@ def test_the_public_package_withholds_secret_content_and_the_auditors_keeps_it(a
         assert SECRET in everything
         assert any(name.startswith("events/") for name in members)
         assert "keeps every content, including what is marked secret" in readme
+
+
+def test_a_basis_document_naming_a_secret_document_does_not_show_its_title() -> None:
+    initiative = in_preparation()
+    register(initiative, secret_under=OSL)
+    initiative.draft_answer(answer={**ANSWER, "basis_documents": [
+        {"title": "Remissvar från X", "reference": None, "document_id": "d-1"},
+        {"title": "Utvärdering", "reference": None}]}, actor=ACTOR)
+    shown = redact_case(InitiativeView().dump(initiative))
+    secret, public = shown["answer"]["basis_documents"]
+    assert secret["title"] is None and secret["redacted"] == {"provision": OSL}
+    assert public["title"] == "Utvärdering"
+    assert shown["redactions"] == [{"target": "document:d-1", "provision": OSL}]  # named once
+    assert "Remissvar från X" not in str(shown)
