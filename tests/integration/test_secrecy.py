@@ -281,3 +281,17 @@ def test_a_document_registered_secret_keeps_its_diary_entry_and_withholds_its_ti
     (tmp_path / "public.zip").write_bytes(public.content)
     checked = CliRunner().invoke(cases, ["check-archive", str(tmp_path / "public.zip")])
     assert checked.exit_code == 0 and "public package" in checked.output, checked.output
+
+
+def test_other_services_reading_over_rpc_are_not_cleared(api: Api, config: dict[str, Any]) -> None:
+    from nameko.standalone.rpc import ServiceRpcProxy
+
+    word = secret_word()
+    case = answered(api, word)
+    api.command(f"/initiatives/{case['id']}/secrecy", "registrar", {"target": "answer.summary", "provision": OSL})
+    with ServiceRpcProxy("initiatives", {"AMQP_URI": config["AMQP_URI"]}) as initiatives:
+        shown = [initiatives.get_initiative_by_id(case["id"]),
+                 initiatives.get_initiative_by_diary_number(case["diary_number"])]
+    for view in shown:
+        assert view["answer"]["summary"] is None and word not in str(view)
+        assert view["redactions"] == [{"target": "answer.summary", "provision": OSL}]
