@@ -295,3 +295,28 @@ def test_other_services_reading_over_rpc_are_not_cleared(api: Api, config: dict[
     for view in shown:
         assert view["answer"]["summary"] is None and word not in str(view)
         assert view["redactions"] == [{"target": "answer.summary", "provision": OSL}]
+
+
+def test_a_document_made_secret_before_the_case_had_a_diary_number_is_withheld_by_the_audit_service_too(
+        api: Api, config: dict[str, Any], container_factory: Any, tmp_path: Path) -> None:
+    """Its registration names no case (no diary number yet); the case's timeline holds it all the same (an
+    event of an aggregate that names the case), and the markings read from the timeline cover it."""
+    from services.audit.service import AuditService
+    from tests.integration.test_documents import document
+
+    word = secret_word()
+    case = submit(api)
+    api.command(f"/initiatives/{case['id']}/documents", "registrar",
+                document(title=f"Skrivelse om {word}", secret_under=OSL))
+    case = drive(api, case["id"], "registration")
+    audit_config = {**service_config(config["AMQP_URI"], {"PERSISTENCE": "sqlite", "DATA_DIR": str(tmp_path / "a")}),
+                    "AUDIT_TOKEN": "test-auditor", "AUDIT_SOURCES": {"initiatives": api.base_url}}
+    audit_container = container_factory(AuditService, audit_config)
+    audit_container.start()
+    audit = api_for(audit_config)
+    where = f"/cases/{case['diary_number']}"
+    states = audit.get(f"{where}/states", "strategist").json()
+    assert states["aggregates"] and word not in str(states)
+    assert word in str(audit.get(f"{where}/states", "auditor").json())
+    public = audit.get(f"{where}/archive", params={"audience": "public"})
+    assert public.status_code == 200 and word not in "".join(_unzipped(public.content).values())
