@@ -39,6 +39,7 @@ from shared.schemas import parse_moment
 from shared.signing import (
     Ed25519PrivateKey, Ed25519PublicKey, KeyFileError, fingerprint, read_private_key, read_public_key, write_key_pair,
 )
+from shared.envelope import read_basis
 from shared.timeline import case_timeline, describe_entry
 
 EXIT_CODES = """\b
@@ -189,8 +190,7 @@ def timeline(clients: dict[str, ServiceClient], diary_number: str, as_of: dateti
     else:
         entries = case_of(clients, diary_number, as_of, in_effect_on).timeline
     if as_json:  # a list of envelopes, as before; read as of or in effect, each says which question it answers
-        answered = {"basis": "recorded" if in_effect_on is None else "in_effect",
-                    "in_effect_on": in_effect_on.isoformat() if in_effect_on else None} if as_of or in_effect_on else {}
+        answered = read_basis(in_effect_on) if as_of or in_effect_on else {}
         click.echo(json.dumps([{**entry, **answered} for entry in entries], ensure_ascii=False, indent=2))
         return
     if not entries:

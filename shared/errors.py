@@ -86,6 +86,14 @@ class BodyTooLarge(CaseError):
         return {**super().problem(), "errors": [{"field": "body", "message": f"larger than {self.limit} bytes"}]}
 
 
+class LengthRequired(CaseError):
+    """A body (a file) sent without its length: it cannot be checked against the limit before it is read."""
+
+    status = 411
+    title = "Length required"
+    problem_type = "/problems/length-required"
+
+
 class Unauthenticated(CaseError):
     status = 401
     title = "Authentication required"

@@ -37,6 +37,18 @@ def day(**kwargs: Any) -> fields.Date:
     return fields.Date(validate=validate.Range(min=EARLIEST_DAY, max=LATEST_DAY), **kwargs)
 
 
+def past_day(**kwargs: Any) -> fields.Date:
+    """A day something already happened on (a step recorded after the fact): 1900 to today, Swedish time."""
+    return fields.Date(validate=[validate.Range(min=EARLIEST_DAY, max=LATEST_DAY), _not_after_today], **kwargs)
+
+
+def _not_after_today(value: date) -> None:
+    from shared import clock
+
+    if value > clock.today():
+        raise ValidationError(f"must not be after today ({clock.today()}): it is the day it happened")
+
+
 def load_day(value: str) -> date:
     """A day given on a command line: what `day()` takes (ISO 8601, 1900–2999); ValueError naming why not."""
     try:

@@ -146,7 +146,8 @@ class FileStore:
         return self._info(sha256)
 
     def read(self, sha256: str) -> tuple[StoredFile, bytes]:
-        """The file's content, checked against its hash. NotFound-free: None-safe callers check `info` first."""
+        """The file's content, checked against its hash: FileNotStored (404) when there is none, FileCorrupted
+        (500, logged) when what is stored no longer hashes to its name."""
         found = self.info(sha256)
         content = self._read(sha256) if found is not None else None
         if found is None or content is None:

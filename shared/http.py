@@ -25,7 +25,7 @@ from werkzeug.wrappers import Request, Response
 
 from shared.context import working_on
 from shared.envelope import dumps
-from shared.errors import EXPECTED_ERRORS, BodyTooLarge, CaseError, InvalidRequest, UnsupportedMediaType
+from shared.errors import EXPECTED_ERRORS, BodyTooLarge, CaseError, InvalidRequest, LengthRequired, UnsupportedMediaType
 from shared.readmodel import Page
 from shared.telemetry import ROUTE_ENVIRON_KEY, MeasuredWsgiApp, Telemetry
 
@@ -232,13 +232,19 @@ def read_raw(request: Request, media_types: tuple[str, ...], max_bytes: int = MA
     if request.mimetype not in media_types:
         raise UnsupportedMediaType.for_field("Content-Type", f"{request.mimetype or 'none'}; expected one of "
                                              f"{', '.join(media_types)}")
+    if request.content_length is None and request.headers.get("Transfer-Encoding"):
+        # eventlet's server reads a chunked body as empty here, another server might cut it at the limit:
+        # either way the file would not be what was sent, so its length must be declared
+        raise LengthRequired("Send the file with a Content-Length header (not in chunks)")
     if request.content_length is not None and request.content_length > max_bytes:
         raise BodyTooLarge(max_bytes)
-    request.max_content_length = max_bytes  # a body sent in chunks is cut off there
+    request.max_content_length = max_bytes
     try:
         body = request.get_data()
     except RequestEntityTooLarge:
         raise BodyTooLarge(max_bytes) from None
+    if len(body) > max_bytes:
+        raise BodyTooLarge(max_bytes)
     return {"body": body, "media_type": request.mimetype, "content_type": request.content_type}
 
 

@@ -25,7 +25,7 @@ from shared.reminders import months_after
 from shared.context import also
 from eventsourcing.persistence import IntegrityError
 
-from shared.errors import CommandNotAllowed, ConcurrentChange
+from shared.errors import CommandNotAllowed, ConcurrentChange, RuleBroken
 from shared.envelope import describe
 from shared.secrecy import REDACTABLE_EVENTS, SECRECY_EVENTS, markings_from_events, redact_event
 from shared.serials import next_serial, retrying_on_conflict, serial_counter
@@ -226,14 +226,15 @@ class InitiativesApplication(CaseApplication):
         diary_number = record["diary_number"]
         if any(other["diary_number"] == diary_number for other in records[:number]):
             raise InvalidRequest.for_field(f"{field}.diary_number", f"{diary_number!r} is in the file twice")
-        match = importing.diary_number_pattern(self.diary_number_format, self.diary).match(diary_number)
-        if match is None:
+        parts = importing.diary_number_parts(self.diary_number_format, self.diary, diary_number)
+        if parts is None:
             raise InvalidRequest.for_field(f"{field}.diary_number", f"{diary_number!r} is not a number of the "
-                                           f"diary {self.diary} ({self.diary_number_format})")
+                                           f"diary {self.diary} written as it writes them ({self.diary_number_format}"
+                                           ", a serial from 1)")
         registered_on = importing.registered_on(record)
         if registered_on is None or record["steps"][0]["step"] != "registered":
             raise InvalidRequest.for_field(f"{field}.steps.0.step", "a case's first step is registered")
-        if int(match["year"]) != registered_on.year:
+        if parts[0] != registered_on.year:
             raise InvalidRequest.for_field(f"{field}.diary_number", f"the year of {diary_number!r} is not the year "
                                            f"it was registered ({registered_on})")
         initiative_id = Initiative.id_for_diary_number(diary_number)
@@ -276,6 +277,9 @@ class InitiativesApplication(CaseApplication):
             except InvalidRequest as refused:
                 raise InvalidRequest([{**error, "field": f"{field}.{error['field']}"} for error in refused.errors]) \
                     from None
+            except RuleBroken as refused:  # the council's procedure (two levels): named on the step
+                raise InvalidRequest.for_field(f"{field}.step", f"{step['step']} breaks the rule {refused.rule}: "
+                                               f"{refused}") from None
             except ValueError as refused:
                 raise InvalidRequest.for_field(f"{field}.step", str(refused)) from None
 
@@ -286,14 +290,14 @@ class InitiativesApplication(CaseApplication):
 
     def _save_imported(self, initiative: Initiative, record: dict[str, Any]) -> None:
         """The case's events and its diary's counter, past the case's serial, in one transaction."""
-        match = importing.diary_number_pattern(self.diary_number_format, self.diary).match(record["diary_number"])
-        serial = serial_counter(self, f"diary/{self.diary}", int(match["year"]))
-        serial.continue_after(int(match["serial"]))
+        year, number = importing.diary_number_parts(self.diary_number_format, self.diary, record["diary_number"])
+        serial = serial_counter(self, f"diary/{self.diary}", year)
+        serial.continue_after(number)
         try:
             self.save(serial, initiative)
-        except IntegrityError:  # a case registered meanwhile took the counter: nothing of this case was saved
-            raise ConcurrentChange(f"{record['diary_number']}: the diary's counter changed meanwhile; import the "
-                                   "file again (the cases imported already are unchanged)") from None
+        except IntegrityError:  # a case registered, or the same case imported, meanwhile: nothing of it was saved
+            raise ConcurrentChange(f"{record['diary_number']}: the diary's counter or the case changed meanwhile; "
+                                   "import the file again (the cases imported already are unchanged)") from None
 
     # --- policy: what the meetings decide happens to the case --------------------
 

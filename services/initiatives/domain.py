@@ -13,6 +13,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
 
+from shared import clock
+from shared.context import current
 from shared.domain import CommandsByState, TracedAggregate
 from shared.errors import CommandNotAllowed, InvalidRequest
 from shared.procedure import check_decision_level, same_body, standing
@@ -105,10 +107,11 @@ class Initiative(CommandsByState, RemindingAggregate):
     commands_by_state = ALLOWED_COMMANDS
     # Each event's business date (shared.envelope.effective_on); None: the day it was recorded, unless the
     # event carries an `effective_on` of its own (an imported answer draft, an answer drafted earlier).
-    # Scheduling takes effect on the day of the meeting it names (when it names one).
+    # Scheduling takes effect when it is recorded, or on the meeting's day when it is recorded after the meeting
+    # (its `effective_on`, stamped when it is triggered): a meeting ahead never hides what happens before it.
     effective_dates = {
         "Submitted": "submitted_on", "Registered": "registered_on", "ReferredForPreparation": "referred_on",
-        "AnswerDrafted": None, "ScheduledForDecision": "meeting_date", "Unscheduled": None,
+        "AnswerDrafted": None, "ScheduledForDecision": "effective_on", "Unscheduled": None,
         "DecisionRecorded": "decided_on", "ProposalRecorded": "decided_on", "Finalised": "minutes_adjusted_on",
         "DecisionGainedLegalForce": "on", "Dispatched": "dispatched_on", "Closed": "closed_on",
         "Withdrawn": "withdrawn_on", "DocumentRegistered": "registered_on",
@@ -167,6 +170,12 @@ class Initiative(CommandsByState, RemindingAggregate):
     def id_for_diary_number(diary_number: str) -> UUID:
         """An imported case's id: the same diary number always gives the same case (an import is idempotent)."""
         return uuid5(NAMESPACE_URL, f"/initiatives/diary-number/{diary_number}")
+
+    def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
+        if event_class.__qualname__.endswith(".ScheduledForDecision") and current().effective_on is None \
+                and kwargs.get("meeting_date") is not None:
+            kwargs.setdefault("effective_on", min(kwargs["meeting_date"], clock.today()))
+        super().trigger_event(event_class, **kwargs)
 
     # --- rules -------------------------------------------------------------
 
@@ -384,7 +393,10 @@ class Initiative(CommandsByState, RemindingAggregate):
             raise InvalidRequest.for_field("dated", f"must not fall after the day it is registered ({registered_on})")
         if any(document["document_id"] == document_id for document in self.documents):
             raise InvalidRequest.for_field("document_id", f"{document_id} is registered already")
-        secret_under = (secret_under or "").strip() or None
+        if secret_under is not None and not secret_under.strip():
+            raise InvalidRequest.for_field("secret_under", "the provision the secrecy rests on (e.g. OSL 21 kap. 7 §) "
+                                           "is blank: give it, or leave secret_under out for a public document")
+        secret_under = secret_under.strip() if secret_under is not None else None
         self._document_registered(
             document_id=document_id, kind=DocumentKind(kind).value, direction=direction, title=title, dated=dated,
             counterpart=counterpart, file=file, registered_on=registered_on, secret_under=secret_under, actor=actor)

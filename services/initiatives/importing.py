@@ -43,7 +43,7 @@ STEPS: dict[str, Step] = {
         "body": s.get("body"), "meeting": s.get("meeting"), "meeting_date": s["on"]}, True),
     "decided": Step("record_decision", lambda s: {
         "outcome": s.get("outcome"), "paragraph": s.get("paragraph"), "text": s.get("text"),
-        "decided_on": s["on"]}, True),
+        "decided_on": s["on"], "proposal_to": s.get("proposal_to"), "body": s.get("body")}, True),
     "finalised": Step("finalise", lambda s: {"minutes_adjusted_on": s["on"]}, True),
     "dispatched": Step("dispatch", lambda s: {"recipients": s.get("recipients") or [], "dispatched_on": s["on"]},
                        True),
@@ -74,6 +74,8 @@ class ImportStep(Schema):
     meeting = text_field(500)
     outcome = fields.String(validate=validate.OneOf([o.value for o in Outcome]))
     paragraph = text_field(50, load_default=None)
+    proposal_to = text_field(200, metadata={"description": "decided: a preparing body's proposal to the body that "
+                                                           "decides next (the council's two levels)"})
     text = text_field()
     recipients = fields.List(fields.Nested(Recipient), validate=validate.Length(min=1, max=500))
     reason = text_field(2_000)
@@ -134,12 +136,19 @@ def read_records(raw: bytes, media_type: str) -> list[dict[str, Any]]:
 CASE_COLUMNS = ("diary_number", "kind", "title", "text", "proposal_clauses", "submitters", "submitted_on",
                 "addressed_to")
 STEP_COLUMNS = ("step", "on", "preparers", "due_date", "preparing_bodies", "body", "meeting", "outcome",
-                "paragraph", "decision_text", "answer_summary", "answer_proposed_outcome", "answer_proposal",
+                "paragraph", "proposal_to", "decision_text", "answer_summary", "answer_proposed_outcome", "answer_proposal",
                 "recipients", "reason")
 
 
 def records_from_csv(text: str) -> list[dict[str, Any]]:
     reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _records_from_csv(reader)
+    except csv.Error as error:  # a field over the csv module's limit, a stray quote, a NUL
+        raise InvalidRequest.for_field("body", f"not readable as CSV at line {reader.line_num}: {error}") from None
+
+
+def _records_from_csv(reader: csv.DictReader) -> list[dict[str, Any]]:
     unknown = sorted(set(reader.fieldnames or ()) - set(CASE_COLUMNS) - set(STEP_COLUMNS))
     if unknown:
         raise InvalidRequest.for_field("body", f"unknown columns: {', '.join(unknown)}")
@@ -158,7 +167,7 @@ def records_from_csv(text: str) -> list[dict[str, Any]]:
             step["recipients"] = [_person(item, "title") for item in _items(row["recipients"])]
         if row.get("preparing_bodies"):
             step["preparing_bodies"] = _items(row["preparing_bodies"])
-        for column in ("due_date", "body", "meeting", "outcome", "paragraph", "reason"):
+        for column in ("due_date", "body", "meeting", "outcome", "paragraph", "proposal_to", "reason"):
             if row.get(column):
                 step[column] = row[column]
         if row.get("decision_text"):
@@ -183,15 +192,28 @@ def _person(item: str, second: str) -> dict[str, Any]:
 
 
 def diary_number_pattern(template: str, diary: str) -> Any:
-    """The configured diary's numbers as a regular expression with the groups year and serial."""
+    """The configured diary's numbers as a regular expression with the groups year and serial (ASCII digits)."""
     import re
 
     pattern = re.escape(template)
     pattern = pattern.replace(re.escape("{diary}"), re.escape(diary))
-    pattern = pattern.replace(re.escape("{year}"), r"(?P<year>\d{4})")
-    pattern = re.sub(re.escape(re.escape("{serial")) + r"[^}]*\\}", r"(?P<serial>\\d+)", pattern)
-    pattern = re.sub(r"\\\{serial[^}]*\}", r"(?P<serial>\\d+)", pattern)
-    return re.compile(f"^{pattern}$")
+    pattern = pattern.replace(re.escape("{year}"), r"(?P<year>[0-9]{4})")
+    pattern = re.sub(r"\\\{serial[^}]*\}", r"(?P<serial>[0-9]+)", pattern)
+    return re.compile(f"^{pattern}$", re.ASCII)
+
+
+def diary_number_parts(template: str, diary: str, diary_number: str) -> tuple[int, int] | None:
+    """(year, serial) of a number of the diary written exactly as the diary writes it (`RUN 2021-0057`, not
+    `RUN 2021-057`: two spellings must never give one serial to two cases); None otherwise."""
+    from services.initiatives.domain import format_diary_number
+
+    match = diary_number_pattern(template, diary).match(diary_number)
+    if match is None:
+        return None
+    year, serial = int(match["year"]), int(match["serial"])
+    if serial < 1 or format_diary_number(template, diary=diary, year=year, serial=serial) != diary_number:
+        return None
+    return year, serial
 
 
 def registered_on(record: dict[str, Any]) -> date | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from services.initiatives.domain import CONCLUSIVE_OUTCOMES, Direction, DocumentKind, Kind, Outcome, State
-from shared.fields import Text, day, one_of, text_field
+from shared.fields import Text, day, one_of, past_day, text_field
 from shared.schemas import FileReference, FileView, HistoryView, PageQuery, next_field
 from shared.secrecy import ANSWER_SECTIONS
 
@@ -104,7 +104,7 @@ class DraftAnswer(Schema):
     resources_and_financing = text_field(load_default=None)
     gender_equality = text_field(load_default=None)
     basis_documents = fields.List(fields.Nested(BasisDocument), load_default=list, validate=validate.Length(max=100))
-    drafted_on = day(load_default=None, load_only=True, metadata={
+    drafted_on = past_day(load_default=None, load_only=True, metadata={
         "description": "the day the answer was drafted, when it is recorded later: the event's effective date "
                        "(docs/events.md); default the day it is recorded. Not part of the answer."})
 
@@ -125,13 +125,13 @@ class MarkSecret(Schema):
     provision = text_field(200, load_default=None, metadata={
         "description": "the provision the secrecy rests on (required)", "example": "OSL 21 kap. 7 §"})
     reason = text_field(5_000, load_default=None)
-    marked_on = day(load_default=None)
+    marked_on = past_day(load_default=None)
 
 
 class LiftSecrecy(Schema):
     target = text_field(300, required=True, metadata={"example": "answer.summary"})
     reason = text_field(5_000, required=True, metadata={"example": "Sekretessprövning: uppgiften kan lämnas ut"})
-    lifted_on = day(load_default=None)
+    lifted_on = past_day(load_default=None)
 
 
 class ScheduleForDecision(Schema):

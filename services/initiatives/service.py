@@ -133,8 +133,9 @@ class InitiativesService(operations(api, "initiatives", consumes_events=True, re
         return self.shown(actor, self.initiatives.mark_secret(
             initiative_id, actor=actor.recorded_as, **command))
 
-    @api.route("POST", "/initiatives/<uuid:initiative_id>/secrecy/lifted", summary="Lift a secrecy marking: the "
-               "content is shown to every reader and feed again", body=schemas.LiftSecrecy,
+    @api.route("POST", "/initiatives/<uuid:initiative_id>/secrecy/lifted", summary="Lift a secrecy marking: every "
+               "read and GET /events show the content again (a subscriber that received it withheld over RabbitMQ "
+               "reads it there: SecrecyLifted names what was lifted)", body=schemas.LiftSecrecy,
                response=schemas.InitiativeView, roles=REGISTRARS, errors=(404,))
     def lift_secrecy(self, actor: Actor, command: Loaded, initiative_id: UUID) -> dict[str, Any]:
         return self.shown(actor, self.initiatives.lift_secrecy(

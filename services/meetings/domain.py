@@ -145,10 +145,10 @@ class Meeting(CommandsByState, RemindingAggregate):
     commands_by_state = MEETING_COMMANDS
     # Each event's business date (shared.envelope.effective_on). What happens in the meeting itself (the
     # attendance, the opening, the adjusters, the closing) carries the meeting's day as its `effective_on`,
-    # stamped when it is triggered (MEETING_DAY_EVENTS); an agenda item takes effect on the meeting's day. A
-    # meeting takes effect when it is scheduled, or on its day when it is recorded after it was held.
+    # stamped when it is triggered (MEETING_DAY_EVENTS). A meeting and an item on its agenda take effect when
+    # they are recorded, or on the meeting's day when they are recorded after it was held.
     effective_dates = {
-        "Scheduled": "effective_on", "Convened": "convened_on", "Cancelled": None, "ItemAdded": "meeting_date",
+        "Scheduled": "effective_on", "Convened": "convened_on", "Cancelled": None, "ItemAdded": "effective_on",
         "ItemsReordered": None, "ItemWithdrawn": None, "AttendanceRecorded": "effective_on",
         "Opened": "effective_on", "ItemDecided": "decided_on", "AdjustersAppointed": "effective_on",
         "Closed": "effective_on", "MinutesSigned": "signed_on", "MinutesAdjusted": "adjusted_on",
@@ -164,6 +164,8 @@ class Meeting(CommandsByState, RemindingAggregate):
     def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
         if event_class.__qualname__.rsplit(".", 1)[-1] in MEETING_DAY_EVENTS and current().effective_on is None:
             kwargs.setdefault("effective_on", self.local_date)
+        if event_class.__qualname__.endswith(".ItemAdded") and current().effective_on is None:
+            kwargs.setdefault("effective_on", min(self.local_date, clock.today()))  # as a meeting is scheduled
         super().trigger_event(event_class, **kwargs)
 
     @event("Scheduled")

@@ -91,6 +91,9 @@ def test_bad_uploads_are_refused_naming_the_problem_and_store_nothing(api: Api) 
     assert assert_problem(upload(api, b"MZ\x90\x00", "application/x-msdownload"), 415)["errors"][0]["field"] \
         == "Content-Type"
     assert assert_problem(upload(api, b"", files.PDF), 400)["errors"][0]["field"] == "body"
+    chunked = api.request("POST", "/files", "registrar", params={"filename": "Motion.pdf"},
+                          data=iter([files.pdf(), b"% more"]), headers={"Content-Type": files.PDF})
+    assert "Content-Length" in assert_problem(chunked, 411)["detail"]  # never read short or as empty
     for name in ("../../etc/passwd", "C:\\temp\\motion.pdf", "rad\nbrytning.pdf", "", None):
         assert assert_problem(upload(api, files.pdf(), files.PDF, name), 400)["errors"][0]["field"] == "filename"
     assert_problem(upload(api, files.pdf(), files.PDF, role="auditor"), 403)

@@ -140,3 +140,56 @@ def test_cases_admin_import_posts_the_file_and_prints_each_case(api: Api, tmp_pa
     assert "records.0.steps.0.step: unknown step 'registrerad'" in refused.output and "nothing was imported" in refused.output
     unreachable = runner.invoke(cases_admin, ["import", str(path), "--url", "http://127.0.0.1:9"])
     assert unreachable.exit_code == 3 and "could not be reached" in unreachable.output
+
+
+def two_level_record(diary_number: str) -> dict[str, Any]:
+    """Seed 002's motion as the council prepared it: regionala utvecklingsnämnden proposes to regionstyrelsen,
+    which proposes to regionfullmäktige, which decides."""
+    record = json.loads(JSON_FILE)["records"][0]
+    steps = record["steps"]
+    steps[1]["preparing_bodies"] = ["Regionala utvecklingsnämnden", "Regionstyrelsen"]
+    decision = {key: steps[4][key] for key in ("outcome", "text")}
+    steps[3:5] = [
+        {"step": "scheduled", "on": "2021-10-20", "body": "Regionala utvecklingsnämnden", "meeting": "RUN 2021-10-20"},
+        {"step": "decided", "on": "2021-10-20", **decision, "paragraph": "§ 88", "proposal_to": "Regionstyrelsen",
+         "body": "Regionala utvecklingsnämnden"},
+        {"step": "scheduled", "on": "2021-11-02", "body": "Regionstyrelsen", "meeting": "RS 2021-11-02"},
+        {"step": "decided", "on": "2021-11-02", **decision, "paragraph": "§ 201", "proposal_to": "Regionfullmäktige",
+         "body": "Regionstyrelsen"},
+        steps[3], steps[4]]
+    return {**record, "diary_number": diary_number}
+
+
+def test_a_motion_decided_in_two_levels_is_imported_and_a_level_skipped_is_named(api: Api) -> None:
+    done = post_import(api, json.dumps({"records": [two_level_record("RUN 2021-0080")]}).encode())
+    assert done.status_code == 201, done.text
+    case = api.get(f"/initiatives/{done.json()['records'][0]['id']}").json()
+    assert [p["proposal_to"] for p in case["proposals"]] == ["Regionstyrelsen", "Regionfullmäktige"]
+    assert case["state"] == "closed"
+
+    skipped = two_level_record("RUN 2021-0081")
+    del skipped["steps"][5:7]  # regionstyrelsen never proposed
+    head = log_position(api)
+    problem = assert_problem(post_import(api, json.dumps({"records": [skipped]}).encode()), 400)
+    assert [e["field"] for e in problem["errors"]] == ["records.0.steps.6.step"]
+    assert "two-levels" in problem["errors"][0]["message"]
+    assert log_position(api) == head
+
+
+def test_diary_numbers_written_otherwise_than_the_diary_writes_them_are_refused(api: Api) -> None:
+    head = log_position(api)
+    record = json.loads(JSON_FILE)["records"][0]
+    for written in ("RUN 2021-057", "RUN 2021-0000", "RUN \u0662\u0660\u0662\u0661-\u0660\u0660\u0665\u0669"):
+        problem = assert_problem(post_import(api, json.dumps({"records": [{**record, "diary_number": written}]})
+                                             .encode()), 400)
+        assert [e["field"] for e in problem["errors"]] == ["records.0.diary_number"], written
+    assert log_position(api) == head
+
+
+def test_a_csv_field_over_the_csv_readers_limit_is_a_400_naming_the_line(api: Api) -> None:
+    header = CSV_FILE.decode("utf-8").splitlines()[0]
+    columns = header.split(",")
+    row = ["x" * 200_000 if column == "text" else "" for column in columns]
+    problem = assert_problem(post_import(api, (header + "\n" + ",".join(row) + "\n").encode(), "text/csv",
+                                         "stor.csv"), 400)
+    assert problem["errors"][0]["field"] == "body" and "line" in problem["errors"][0]["message"]

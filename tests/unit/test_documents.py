@@ -61,3 +61,12 @@ def test_a_document_drawn_up_needs_no_counterpart_and_an_id_is_registered_once()
     with pytest.raises(InvalidRequest):
         register(initiative)
     assert [d["file"] for d in initiative.documents] == [None]
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\t"])
+def test_a_document_registered_secret_under_a_blank_provision_is_refused_not_made_public(blank: str) -> None:
+    initiative = submitted()
+    with pytest.raises(InvalidRequest) as refused:
+        register(initiative, secret_under=blank)
+    assert refused.value.errors[0]["field"] == "secret_under"
+    assert initiative.documents == [] and initiative.secrecy == {}

@@ -110,6 +110,37 @@ def test_what_happens_in_a_meeting_takes_effect_on_the_meetings_day() -> None:
     assert effective_on(planned) == clock.local_date(planned.timestamp)  # scheduled ahead: planned when recorded
 
 
+def drafted_case(on: date) -> Any:
+    from datetime import timedelta
+
+    from services.initiatives.domain import Initiative
+
+    case = Initiative(kind="initiative", title="T", text="t", proposal_clauses=[], submitters=[{"name": "K"}],
+                      submitted_on=on, addressed_to="Nämnden", actor="r")
+    case.register(diary="RUN", diary_number=f"RUN {on.year}-0001", registered_on=on, actor="r")
+    case.refer_for_preparation(preparers=[{"name": "P"}], due_date=on + timedelta(days=60), referred_on=on, actor="r")
+    case.draft_answer(answer={"summary": "s", "proposed_outcome": "approved", "proposal": "p"}, actor="c")
+    return case
+
+
+def test_a_case_scheduled_for_a_meeting_ahead_still_shows_what_happens_before_it_in_effect_today() -> None:
+    from datetime import timedelta
+
+    from shared import clock
+
+    today = clock.today()
+    case = drafted_case(today)
+    case.schedule_for_decision(body="Nämnden", meeting="M", meeting_date=today + timedelta(days=30), actor="s")
+    case.register_document(document_id="d1", kind="remissvar", direction="incoming", title="Svar", dated=today,
+                           counterpart="Umeå kommun", file=None, registered_on=today, secret_under=None, actor="r")
+    events = case.collect_events()
+    assert [effective_on(e) for e in events] == [today] * len(events)  # the meeting ahead takes effect when planned
+
+    recorded_late = drafted_case(date(2025, 5, 17))
+    recorded_late.schedule_for_decision(body="Nämnden", meeting="M", meeting_date=date(2025, 11, 12), actor="s")
+    assert effective_on(recorded_late.collect_events()[-1]) == date(2025, 11, 12)  # after the meeting: its day
+
+
 def test_in_effect_takes_each_aggregates_events_up_to_the_first_that_took_effect_later() -> None:
     from shared.timeline import case_timeline
 

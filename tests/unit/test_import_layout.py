@@ -49,3 +49,15 @@ def test_a_step_without_its_fields_and_an_empty_file_are_refused() -> None:
     assert refused(json.dumps(data).encode())[0]["field"] == "records.0.steps.4.outcome"
     assert refused(b"  ")[0]["field"] == "body"
     assert refused(b"diary_number,colour\nRUN 2021-0001,blue\n", "text/csv")[0]["message"].startswith("unknown columns")
+
+
+def test_a_diary_number_counts_only_written_exactly_as_the_diary_writes_it() -> None:
+    from services.initiatives.importing import diary_number_parts
+
+    standard, other = "{diary} {year}-{serial:04d}", "{diary} {serial}-{year}"
+    assert diary_number_parts(standard, "RUN", "RUN 2021-0057") == (2021, 57)
+    assert diary_number_parts(other, "RUN", "RUN 374-2021") == (2021, 374)
+    for written in ("RUN 2021-057", "RUN 2021-00057", "RUN 2021-0000", "RS 2021-0057", "RUN 2021-0057 ",
+                    "RUN \u0662\u0660\u0662\u0661-\u0660\u0660\u0665\u0667"):
+        assert diary_number_parts(standard, "RUN", written) is None, written
+    assert diary_number_parts(other, "RUN", "RUN 0374-2021") is None
