@@ -241,6 +241,10 @@ def test_a_section_is_marked_secret_and_lifted_through_the_forms(web_url: str, a
     assert api.get(f"/initiatives/{case['id']}", "registrar").json()["secrecy"] == {}
     shown = secretary.get(f"/arenden/{case['id']}")
     assert summary in shown and "Sekretess enligt" not in shown
+    timeline = eventually(lambda: section(web.get(f"/arenden/{case['id']}"), 'id="tidslinje"', "</section>"),
+                          lambda found: "Sekretessmarkering hävd" in found)
+    assert f"Sekretessmarkerat – svaret: sammanfattning ({OSL})" in text_of(timeline)
+    assert "Sekretessmarkering hävd – svaret: sammanfattning" in text_of(timeline)
 
 
 def test_an_imported_case_is_shown_as_in_effect_on_a_day_and_its_timeline_says_it_was_imported(
