@@ -100,7 +100,7 @@ REGISTER_DOCUMENT = CommandForm(
         Field("file", "Fil", "file", hint="PDF, Word, Excel, OpenDocument, PNG, JPEG eller text; valfri"),
         Field("secret_under", "Sekretess enligt", hint="Bestämmelsen, t.ex. OSL 21 kap. 7 §; tomt om handlingen är "
                                                         "allmän och offentlig"),
-    ), submit="Registrera handlingen")
+    ), submit="Spara handlingen")
 MARK_SECRET = CommandForm(
     "mark_secret", "Sekretessmarkering", "initiatives", "/initiatives/{id}/secrecy", ("registrar",), (
         Field("target", "Sekretessmarkera", "select", required=True),  # the options: the case's sections and documents
