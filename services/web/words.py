@@ -163,6 +163,7 @@ MESSAGES = {
     "Field may not be null.": "Måste fyllas i.",
     "Unknown field.": "Okänt fält.",
     "the aggregate did not exist at that point": "Det fanns inte då.",
+    "the aggregate was not yet in effect on that day": "Det gällde inte ännu den dagen.",
     "expected a version number or an ISO 8601 date or timestamp": "Ange ett datum som ÅÅÅÅ-MM-DD.",
     "expected an ISO 8601 date or timestamp": "Ange ett datum som ÅÅÅÅ-MM-DD.",
     "Must be one of": "Måste vara ett av",

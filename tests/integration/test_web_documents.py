@@ -116,6 +116,7 @@ def test_the_case_lists_its_documents_and_a_file_is_downloaded_through_the_web_a
     assert download.status_code == 200
     assert download.content == content and hashlib.sha256(download.content).hexdigest() == file["sha256"]
     assert download.headers["Content-Type"] == files.PDF
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
     assert "Bostr%C3%B6m.pdf" in download.headers["Content-Disposition"]
 
     missing = web.session.get(web.base_url + f'/arenden/{case["id"]}/handlingar/{case["id"]}/fil', timeout=60)
@@ -270,6 +271,8 @@ def test_an_imported_case_is_shown_as_in_effect_on_a_day_and_its_timeline_says_i
 
     recorded = web.get(path, per="2021-11-23", grund="registrerat")
     assert 'id="per-error">Det fanns inte då.</p>' in recorded  # recorded today: nothing of it existed then
+    before = web.get(path, per="2020-12-31", grund="gallande")  # in effect before it was raised
+    assert 'id="per-error">Det gällde inte ännu den dagen.</p>' in before and 'class="asof"' not in before
     now = web.get(path)
     assert 'id="arendets-lage">avslutat<' in now and 'class="asof"' not in now
     assert section(now, 'id="tidslinje"', "</section>").count(f"importerad från {EXAMPLE.name}") == 9
