@@ -149,6 +149,8 @@ def test_a_document_is_registered_with_its_file_through_the_form_and_bad_files_a
         assert 'id="register_document-file" name="file" aria-describedby="register_document-file-hint ' \
                'register_document-file-error-1" aria-invalid="true"' in shown
         assert 'value="Remissvar från Umeå kommun"' in shown  # as typed
+        assert '<div class="problem" role="alert"><p></p></div>' not in refused.text.replace("\n", "")
+        assert refused.text.count('role="alert"') == 0  # said beside the field only
         assert "Traceback" not in refused.text
     assert registered(api, case["id"]) == []
 
