@@ -244,6 +244,21 @@ def test_a_section_is_marked_secret_and_lifted_through_the_forms(web_url: str, a
     assert api.get(f"/initiatives/{case['id']}", "registrar").json()["secrecy"] == {}
     shown = secretary.get(f"/arenden/{case['id']}")
     assert summary in shown and "Sekretess enligt" not in shown
+
+    # a document the answer names as a basis: marked through the form, withheld there too
+    [motion] = registered(api, case["id"])
+    api.command(f"/initiatives/{case['id']}/answer", "case_officer", {
+        **seed_000()["answer"], "summary": summary,
+        "basis_documents": [{"title": "Motionen om samverkan", "document_id": motion["document_id"]}]})
+    web.command(f"/arenden/{case['id']}/mark_secret", {"target": f"document:{motion['document_id']}",
+                                                       "provision": OSL})
+    basis = section(section(secretary.get(f"/arenden/{case['id']}"), 'id="svar"', "</section>"),
+                    "<h3>Beslutsunderlag</h3>", "</ul>")
+    assert "Motionen om samverkan" not in basis and f"Sekretess enligt {OSL}" in basis
+    assert f'href="#handling-{motion["document_id"]}"' in basis
+    basis = section(section(web.get(f"/arenden/{case['id']}"), 'id="svar"', "</section>"),
+                    "<h3>Beslutsunderlag</h3>", "</ul>")
+    assert f'<a href="#handling-{motion["document_id"]}">Motionen om samverkan</a>' in basis
     timeline = eventually(lambda: section(web.get(f"/arenden/{case['id']}"), 'id="tidslinje"', "</section>"),
                           lambda found: "Sekretessmarkering hävd" in found)
     assert f"Sekretessmarkerat – svaret: sammanfattning ({OSL})" in text_of(timeline)
