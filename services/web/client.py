@@ -68,7 +68,7 @@ class Services:
     def request(self, method: str, service: str, path: str, accept: str = "application/json",
                 **kwargs: Any) -> requests.Response:
         """The response when it is 2xx; otherwise raises (Refused, SignedOut, ServiceDown)."""
-        headers = {REQUEST_ID_HEADER: self.request_id, "Accept": accept}
+        headers = {**kwargs.pop("headers", {}), REQUEST_ID_HEADER: self.request_id, "Accept": accept}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         try:

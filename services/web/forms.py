@@ -19,7 +19,8 @@ from services.web.words import message
 from shared import clock
 
 # kinds: text, textarea, date, datetime, number, select, checkbox, lines (one string a line),
-# rows (one object a line, its columns separated by ";")
+# rows (one object a line, its columns separated by ";"), file (a file chosen to upload: not part of the JSON
+# body; the page uploads it first and names it in the body, see pages/cases.py)
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class Field:
 
     def value_of(self, form: Mapping[str, str]) -> Any:
         """The field's part of the JSON body, or None to leave it out."""
+        if self.kind == "file":
+            return None
         raw = (form.get(self.name) or "").strip()
         if self.kind == "checkbox":
             return raw in ("on", "true", "1")
@@ -97,6 +100,11 @@ class CommandForm:
         """The `in_path` fields left blank: without them the command has no address."""
         return {each.name: ["Måste fyllas i."] for each in self.fields
                 if each.in_path and not (form.get(each.name) or "").strip()}
+
+    @property
+    def has_file(self) -> bool:
+        """A form with a file is sent as multipart/form-data."""
+        return any(each.kind == "file" for each in self.fields)
 
     def allowed_for(self, roles: Iterable[str]) -> bool:
         return bool(set(roles) & set(self.roles))

@@ -15,7 +15,7 @@ from werkzeug.wrappers import Request, Response
 
 from services.web import signin
 from services.web.pages import agreements, bodies, cases, evaluations, meetings, reminders, search, session
-from services.web.site import Settings, Site
+from services.web.site import DEFAULT_MAX_BODY_BYTES, Settings, Site
 from shared import clock
 from shared.auth import ConfigurationError, authenticator_from
 from shared.settings import env_flag
@@ -36,6 +36,7 @@ class WebSite(DependencyProvider):
             secure_cookie=env_flag(config, "WEB_SECURE_COOKIE", True) and not development,
             service_timeout=float(config.get("WEB_SERVICE_TIMEOUT") or 15),
             oidc=open_id_sign_in(config),
+            max_body_bytes=int(config.get("WEB_MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES),
         ), AREAS)
 
     def get_dependency(self, worker_ctx: Any) -> Site:

@@ -19,17 +19,18 @@ from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from shared import clock
 from shared.auth import Actor, Authenticator, IdentityProviderUnavailable
 from shared.errors import Unauthenticated
+from shared.files import DEFAULT_FILE_MAX_BYTES
 from shared.http import REQUEST_ID_HEADER, request_id_of
 from services.web.client import Refused, ServiceDown, Services, SignedOut
 from services.web.forms import CommandForm, field_errors
-from services.web.words import event_words, message, word
+from services.web.words import event_words, file_size, message, word
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ NOTICE_COOKIE = "arenden_notice"
 HTML = "text/html; charset=utf-8"
 PDF = "application/pdf"
 Endpoint = Callable[..., Response]
+DEFAULT_MAX_BODY_BYTES = DEFAULT_FILE_MAX_BYTES + 1024 * 1024
 
 
 def public(endpoint: Endpoint) -> Endpoint:
@@ -55,6 +57,9 @@ class Settings:
     secure_cookie: bool = True
     service_timeout: float = 15.0
     oidc: Any = None  # services.web.signin.OpenIdSignIn when configured
+    # the largest request body the site takes (WEB_MAX_BODY_BYTES): a form with a file up to the services'
+    # FILE_MAX_BYTES (default 25 MiB) and its other fields; larger ones get a 413 page
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
 
 @dataclass
@@ -100,10 +105,11 @@ class Page:
             "Content-Disposition": found.headers.get("Content-Disposition", "inline")}))
 
     def form_command(self, form: CommandForm, ids: Mapping[str, Any], again: Callable[..., Response],
-                     done: str | Callable[[Any], str], notice: str) -> Response:
+                     done: str | Callable[[Any], str], notice: str, extra: Mapping[str, Any] | None = None) -> Response:
         """Sends a form's command; on success to `done` (a path, or one made of the service's answer:
         what was created), else the page again (`again(failure=…)`) with the service's 400 beside
-        the fields or its 409 on top, and the values as they were typed."""
+        the fields or its 409 on top, and the values as they were typed. `extra`: more of the body, not
+        typed in the form (a file the page uploaded first)."""
         values = self.request.form.to_dict()
         if not form.allowed_for(self.roles):
             return again(failure=Failure(form.command, values, {}, [
@@ -111,7 +117,7 @@ class Page:
         if form.unchosen(values):
             return again(failure=Failure(form.command, values, form.unchosen(values), [], status=400))
         try:
-            answer = self.services.post(form.service, form.address(ids, values), form.body(values))
+            answer = self.services.post(form.service, form.address(ids, values), {**form.body(values), **(extra or {})})
         except SignedOut:
             raise
         except Refused as refused:
@@ -171,10 +177,12 @@ class Site:
         )
         self.templates.filters.update(
             day=_day, moment=_moment, word=lambda value, group: word(group, value), event_words=event_words, message=message, snippet=_snippet,
+            file_size=file_size,
         )
         self.templates.globals.update(today=clock.today)
 
     def handle(self, request: Request) -> Response:
+        request.max_content_length = self.settings.max_body_bytes  # werkzeug parses forms (and files) within it
         adapter = self.routes.bind_to_environ(request.environ)
         token = request.cookies.get(SESSION_COOKIE)
         services = Services(self.settings.service_urls, token, request_id_of(request),
@@ -217,6 +225,10 @@ class Site:
             page.cookies.append((SESSION_COOKIE, "", {"max_age": 0}))
             return page.redirect(page.link("/logga-in", next=_local(request.full_path)),
                                  "Din inloggning gäller inte längre. Logga in igen.")
+        except RequestEntityTooLarge:
+            return self.problem_page(page, 413, "Det du skickade är för stort",
+                                     f"Webbplatsen tar emot högst {file_size(self.settings.max_body_bytes)} åt gången. "
+                                     "Inget har sparats.")
         except Refused as refused:
             titles = {403: "Din roll får inte göra det här", 404: "Det finns inte"}
             return self.problem_page(page, refused.status, titles.get(refused.status, "Det gick inte"),

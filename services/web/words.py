@@ -58,6 +58,8 @@ WORDS: dict[str, dict[str, str]] = {
         "schedule_review": "planera en prövning", "plan": "planera en utvärdering",
         "schedule": "planera sammanträdet", "establish": "inrätta organ", "add_member": "lägga till ledamot",
         "end_membership": "avsluta uppdraget", "mark_reminder_done": "kvittera bevakningen",
+        "register_document": "registrera handlingar", "mark_secret": "sekretessmarkera",
+        "lift_secrecy": "häva sekretessmarkeringar",
     },
     "body_kind": {"committee": "nämnd", "council": "fullmäktige", "collaboration_council": "samverkansråd",
                   "group": "grupp"},
@@ -92,6 +94,25 @@ WORDS: dict[str, dict[str, str]] = {
                       "renewed": "förnyades"},
     "subject_kind": {"agreement": "överenskommelse", "letter_of_intent": "avsiktsförklaring", "body": "organ",
                      "case": "ärende"},
+    # a case's documents (handlingar): their kind and direction in the diary, and the file types the services take
+    "document_kind": {"motion": "motion", "tjansteskrivelse": "tjänsteskrivelse", "remissvar": "remissvar",
+                      "protokollsutdrag": "protokollsutdrag", "beslut": "beslut", "skrivelse": "skrivelse",
+                      "ovrigt": "övrigt"},
+    "direction": {"incoming": "inkommande", "outgoing": "utgående", "drawn_up": "upprättad"},
+    "media_type": {
+        "application/pdf": "PDF", "text/plain": "text",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word (DOCX)",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel (XLSX)",
+        "application/vnd.oasis.opendocument.text": "OpenDocument-text (ODT)",
+        "application/vnd.oasis.opendocument.spreadsheet": "OpenDocument-kalkyl (ODS)",
+        "image/png": "PNG-bild", "image/jpeg": "JPEG-bild",
+    },
+    # the answer's sections, as a secrecy marking names them (answer.<section>)
+    "answer_section": {"summary": "Sammanfattning", "proposal": "Förslag till beslut",
+                       "assessed_results_and_consequences": "Bedömda resultat och konsekvenser",
+                       "resources_and_financing": "Resurser och finansiering", "gender_equality": "Jämställdhet"},
+    # how a day's view of a case reads its events (the services' `basis`)
+    "basis": {"recorded": "som det registrerades", "in_effect": "som det gällde"},
     "service": {"initiatives": "ärenden", "meetings": "sammanträden", "letters_of_intent": "avsiktsförklaringar",
                 "evaluations": "utvärderingar", "audit": "granskning"},
 }
@@ -142,6 +163,7 @@ MESSAGES = {
     "Field may not be null.": "Måste fyllas i.",
     "Unknown field.": "Okänt fält.",
     "the aggregate did not exist at that point": "Det fanns inte då.",
+    "the aggregate was not yet in effect on that day": "Det gällde inte ännu den dagen.",
     "expected a version number or an ISO 8601 date or timestamp": "Ange ett datum som ÅÅÅÅ-MM-DD.",
     "expected an ISO 8601 date or timestamp": "Ange ett datum som ÅÅÅÅ-MM-DD.",
     "Must be one of": "Måste vara ett av",
@@ -186,6 +208,13 @@ PATTERNS: list[tuple[re.Pattern[str], Any]] = [
      lambda found: f"Protokollet kan hämtas när sammanträdet är avslutat (läge nu: {word('meeting_state', found[1])})."),
     (re.compile(r"An extract of the minutes is issued once they are adjusted; the meeting is (\w+)\."),
      lambda found: f"Ett protokollsutdrag kan hämtas när protokollet är justerat (läge nu: {word('meeting_state', found[1])})."),
+    (re.compile(r"The document is secret \(sekretess\) under (.+); only roles cleared for secret content read its file"),
+     r"Handlingen omfattas av sekretess enligt \1. Din roll får inte läsa den."),
+    (re.compile(r"larger than (\d+) bytes"),
+     lambda found: f"Filen är för stor: högst {file_size(int(found[1]))}."),
+    (re.compile(r"A case officer registers documents drawn up \(drawn_up\).*"),
+     "En handläggare registrerar bara handlingar som upprättats här; registratorn registrerar inkommande och "
+     "utgående handlingar."),
     (re.compile(r"a (\w+) review is already due on (\S+)"),
      lambda found: f"En {word('review_kind', found[1])} är redan planerad till {found[2]}"),
 ]
@@ -195,6 +224,18 @@ def word(group: str, value: object) -> str:
     if value is None:
         return ""
     return WORDS.get(group, {}).get(str(value), str(value))
+
+
+def file_size(size: object) -> str:
+    """A file's size in Swedish: "812 byte", "14,2 kB", "3,1 MB" (1 kB = 1024 byte)."""
+    if not isinstance(size, int) or isinstance(size, bool):
+        return ""
+    if size < 1024:
+        return f"{size} byte"
+    amount, unit = size / 1024, "kB"
+    if amount >= 1024:
+        amount, unit = amount / 1024, "MB"
+    return f"{amount:.1f} {unit}".replace(".", ",")
 
 
 def event_words(event_type: str) -> str:
