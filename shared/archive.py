@@ -48,7 +48,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import re
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -60,6 +59,7 @@ from marshmallow import INCLUDE, Schema, fields, validate
 
 from shared.audit import Case, ServiceClient, Verification
 from shared.chain import Record, verify_chain
+from shared.files import SHA256_PATTERN
 from shared.secrecy import markings_from_events, redact_case, redact_events
 from shared.signing import Ed25519PrivateKey, Ed25519PublicKey, fingerprint, is_valid_signature
 from shared.timeline import case_timeline, describe_entry
@@ -245,7 +245,7 @@ def _references_in(value: Any) -> list[dict[str, Any]]:
     def walk(value: Any) -> None:
         if isinstance(value, dict):
             if _FILE_REFERENCE.issubset(value) and isinstance(value["sha256"], str) \
-                    and _HEX64.fullmatch(value["sha256"]) and isinstance(value["size"], int):
+                    and SHA256_PATTERN.fullmatch(value["sha256"]) and isinstance(value["size"], int):
                 found.append(value)
             for inner in value.values():
                 walk(inner)
@@ -270,7 +270,6 @@ def file_references(records: Iterable[Record]) -> list[dict[str, Any]]:
 
 
 _FILE_REFERENCE = {"sha256", "size", "media_type"}
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass

@@ -1,10 +1,12 @@
 """Integration fixtures: the services on each store, against the real RabbitMQ and PostgreSQL."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
+from services.audit.service import AuditService
 from services.initiatives.service import InitiativesService
 from services.letters_of_intent.service import LettersOfIntentService
 from services.meetings.service import MeetingsService
@@ -18,6 +20,15 @@ def running(container_factory: Any, service_class: type, config: dict[str, Any])
     container.start()
     yield container
     container.stop()
+
+
+def audit_reading(container_factory: Any, amqp_uri: str, sources: dict[str, str], data_dir: Path) -> Api:
+    """The audit service reading these services (its case index on SQLite in `data_dir`), started for the
+    test and stopped with it."""
+    audit_config = {**service_config(amqp_uri, {"PERSISTENCE": "sqlite", "DATA_DIR": str(data_dir)}),
+                    "AUDIT_TOKEN": "test-auditor", "AUDIT_SOURCES": sources}
+    next(running(container_factory, AuditService, audit_config))
+    return api_for(audit_config)
 
 
 @pytest.fixture

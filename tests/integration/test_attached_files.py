@@ -21,11 +21,6 @@ LETTER = {"title": "Avsiktsförklaring Samforma", "counterparts": [{"name": "Sam
           "signed_on": "2024-01-10"}
 
 
-def uploaded(api: Api, content: bytes, media_type: str, filename: str, role: str = "strategist") -> dict[str, Any]:
-    response = api.request("POST", "/files", role, params={"filename": filename}, data=content,
-                           headers={"Content-Type": media_type})
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def reference(file: dict[str, Any]) -> dict[str, str]:
@@ -35,7 +30,7 @@ def reference(file: dict[str, Any]) -> dict[str, str]:
 def test_a_follow_up_carries_files_and_the_interim_report_keeps_them(letters_api: Api) -> None:
     letter = letters_api.command("/letters", "strategist", LETTER)
     minutes = files.docx()
-    file = uploaded(letters_api, minutes, files.DOCX, "Minnesanteckningar 2024-02-01.docx")
+    file = files.uploaded(letters_api, minutes, files.DOCX, "Minnesanteckningar 2024-02-01.docx", role="strategist")
     path = f"/letters/{letter['id']}"
     version = letter["version"]
     unknown = {"sha256": hashlib.sha256(b"never uploaded").hexdigest(), "filename": "x.pdf"}
@@ -63,7 +58,7 @@ def test_a_consultation_reply_carries_files(letters_api: Api, letters_config: di
     agreement = load_agreement(lambda path, body: letters_api.command(path, "strategist", body), signing=0)
     consultation = agreement["consultations"][0]
     content = files.pdf("Remissvar från Åsele kommun")
-    file = uploaded(letters_api, content, files.PDF, "Remissvar Åsele.pdf")
+    file = files.uploaded(letters_api, content, files.PDF, "Remissvar Åsele.pdf", role="strategist")
     reply = {"party": "Åsele kommun", "received_on": "2022-06-20", "diary_number": consultation["diary_number"],
              "files": [reference(file)]}
     shown = letters_api.command(
@@ -89,8 +84,8 @@ def test_an_evaluation_report_carries_files(evaluations_api: Api) -> None:
     evaluations_api.command(f"{path}/start", "strategist", {"started_on": "2025-01-15"})
     report = files.pdf("Halvtidsutvärdering")
     sheet = files.xlsx()
-    attached = [uploaded(evaluations_api, report, files.PDF, "Utvärderingsrapport.pdf"),
-                uploaded(evaluations_api, sheet, files.XLSX, "Enkätsvar.xlsx")]
+    attached = [files.uploaded(evaluations_api, report, files.PDF, "Utvärderingsrapport.pdf", role="strategist"),
+                files.uploaded(evaluations_api, sheet, files.XLSX, "Enkätsvar.xlsx", role="strategist")]
     assert_problem(evaluations_api.request("POST", "/files", "registrar", params={"filename": "x.pdf"},
                                            data=report, headers={"Content-Type": files.PDF}), 403)
     findings = {**seed_003_findings(), "files": [reference(file) for file in attached]}

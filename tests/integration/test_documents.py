@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-import requests
 
 from services.initiatives.service import InitiativesService
 from shared import clock
 from tests.integration.conftest import running
 from tests.support import files
+from tests.support.files import document, upload, uploaded
 from tests.support.cases import drive, submit
 from tests.support.infrastructure import Infrastructure
 from tests.support.services import Api, api_for, assert_problem, free_port, service_config
@@ -26,23 +26,10 @@ def config(infrastructure: Infrastructure, store_config: dict[str, Any]) -> dict
     return service_config(infrastructure.amqp_uri, store_config, FILE_MAX_BYTES=LIMIT)
 
 
-def upload(api: Api, content: bytes, media_type: str | None, filename: str | None = "Motion.pdf",
-           role: str = "registrar") -> requests.Response:
-    params = {} if filename is None else {"filename": filename}
-    headers = {} if media_type is None else {"Content-Type": media_type}
-    return api.request("POST", "/files", role, params=params, data=content, headers=headers)
 
 
-def uploaded(api: Api, content: bytes, media_type: str, filename: str) -> dict[str, Any]:
-    response = upload(api, content, media_type, filename)
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
-def document(file: dict[str, Any] | None = None, **changes: Any) -> dict[str, Any]:
-    return {"kind": "motion", "direction": "incoming", "title": "Motion om samverkan med kommunerna",
-            "dated": "2025-05-17", "counterpart": "Veronica Kerr (KD)",
-            "file": None if file is None else {"sha256": file["sha256"], "filename": file["filename"]}, **changes}
 
 
 def test_a_document_is_registered_with_its_file_and_read_back_as_uploaded(api: Api) -> None:

@@ -14,9 +14,10 @@ from click.testing import CliRunner
 
 from services.initiatives.demo import seed_000
 from shared.cli import main as cases
+from tests.integration.conftest import audit_reading
 from tests.support.cases import drive, submit
 from tests.support.infrastructure import Infrastructure
-from tests.support.services import Api, api_for, assert_problem, service_config
+from tests.support.services import Api, assert_problem
 from tests.support.subscriber import EventSubscriber
 
 OSL = "OSL 21 kap. 7 §"
@@ -154,16 +155,10 @@ def test_a_subscriber_receives_a_draft_with_secret_sections_redacted(api: Api, s
 
 def test_the_audit_service_withholds_secret_content_from_roles_not_cleared_and_exports_for_the_public(
         api: Api, config: dict[str, Any], container_factory: Any, tmp_path: Path) -> None:
-    from services.audit.service import AuditService
-
     word = secret_word()
     case = answered(api, word)
     api.command(f"/initiatives/{case['id']}/secrecy", "registrar", {"target": "answer.summary", "provision": OSL})
-    audit_config = {**service_config(config["AMQP_URI"], {"PERSISTENCE": "sqlite", "DATA_DIR": str(tmp_path / "a")}),
-                    "AUDIT_TOKEN": "test-auditor", "AUDIT_SOURCES": {"initiatives": api.base_url}}
-    audit_container = container_factory(AuditService, audit_config)
-    audit_container.start()
-    audit = api_for(audit_config)
+    audit = audit_reading(container_factory, config["AMQP_URI"], {"initiatives": api.base_url}, tmp_path / "a")
     where = f"/cases/{case['diary_number']}"
 
     for role in NOT_CLEARED:
@@ -234,8 +229,7 @@ def test_the_web_app_says_what_was_withheld_and_under_which_provision(
 
 def test_a_document_registered_secret_keeps_its_diary_entry_and_withholds_its_title_and_file(
         api: Api, config: dict[str, Any], container_factory: Any, tmp_path: Path) -> None:
-    from services.audit.service import AuditService
-    from tests.integration.test_documents import document, uploaded
+    from tests.support.files import document, uploaded
     from tests.support import files
 
     word = secret_word()
@@ -266,11 +260,7 @@ def test_a_document_registered_secret_keeps_its_diary_entry_and_withholds_its_ti
     assert len(registered) == 2 and word not in str(registered)
     assert registered[1]["redactions"] == [{"target": f"document:{secret_id}", "provision": OSL}]
 
-    audit_config = {**service_config(config["AMQP_URI"], {"PERSISTENCE": "sqlite", "DATA_DIR": str(tmp_path / "a")}),
-                    "AUDIT_TOKEN": "test-auditor", "AUDIT_SOURCES": {"initiatives": api.base_url}}
-    audit_container = container_factory(AuditService, audit_config)
-    audit_container.start()
-    audit = api_for(audit_config)
+    audit = audit_reading(container_factory, config["AMQP_URI"], {"initiatives": api.base_url}, tmp_path / "a")
     public = audit.get(f"/cases/{case['diary_number']}/archive", params={"audience": "public"})
     auditors = audit.get(f"/cases/{case['diary_number']}/archive")
     assert public.status_code == auditors.status_code == 200
@@ -301,19 +291,14 @@ def test_a_document_made_secret_before_the_case_had_a_diary_number_is_withheld_b
         api: Api, config: dict[str, Any], container_factory: Any, tmp_path: Path) -> None:
     """Its registration names no case (no diary number yet); the case's timeline holds it all the same (an
     event of an aggregate that names the case), and the markings read from the timeline cover it."""
-    from services.audit.service import AuditService
-    from tests.integration.test_documents import document
+    from tests.support.files import document
 
     word = secret_word()
     case = submit(api)
     api.command(f"/initiatives/{case['id']}/documents", "registrar",
                 document(title=f"Skrivelse om {word}", secret_under=OSL))
     case = drive(api, case["id"], "registration")
-    audit_config = {**service_config(config["AMQP_URI"], {"PERSISTENCE": "sqlite", "DATA_DIR": str(tmp_path / "a")}),
-                    "AUDIT_TOKEN": "test-auditor", "AUDIT_SOURCES": {"initiatives": api.base_url}}
-    audit_container = container_factory(AuditService, audit_config)
-    audit_container.start()
-    audit = api_for(audit_config)
+    audit = audit_reading(container_factory, config["AMQP_URI"], {"initiatives": api.base_url}, tmp_path / "a")
     where = f"/cases/{case['diary_number']}"
     states = audit.get(f"{where}/states", "strategist").json()
     assert states["aggregates"] and word not in str(states)

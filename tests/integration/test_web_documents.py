@@ -15,15 +15,15 @@ from typing import Any, Iterator
 import pytest
 import requests
 
-from services.audit.service import AuditService
 from services.initiatives.demo import seed_000
 from services.web.service import WebService
-from tests.integration.conftest import running
+from tests.integration.conftest import audit_reading, running
 from tests.support import files
+from tests.support.files import document, uploaded
 from tests.support.cases import drive, submit
 from tests.support.infrastructure import Infrastructure
 from tests.support.meetings import eventually
-from tests.support.services import Api, api_for, service_config
+from tests.support.services import Api, service_config
 from tests.support.web import Web, options, section, web_config
 
 LIMIT = 64 * 1024  # FILE_MAX_BYTES of these tests' initiatives service
@@ -45,10 +45,7 @@ def config(infrastructure: Infrastructure, store_config: dict[str, Any]) -> dict
 
 @pytest.fixture
 def audit_api(container_factory: Any, config: dict[str, Any], api: Api, tmp_path: Path) -> Api:
-    audit_config = {**service_config(config["AMQP_URI"], {"PERSISTENCE": "sqlite", "DATA_DIR": str(tmp_path / "a")}),
-                    "AUDIT_TOKEN": "test-auditor", "AUDIT_SOURCES": {"initiatives": api.base_url}}
-    next(running(container_factory, AuditService, audit_config))
-    return api_for(audit_config)
+    return audit_reading(container_factory, config["AMQP_URI"], {"initiatives": api.base_url}, tmp_path / "a")
 
 
 @pytest.fixture
@@ -58,17 +55,8 @@ def web_url(container_factory: Any, infrastructure: Infrastructure, api: Api, au
         yield f"http://{config['WEB_SERVER_ADDRESS']}"
 
 
-def uploaded(api: Api, content: bytes, media_type: str, filename: str) -> dict[str, Any]:
-    response = api.request("POST", "/files", "registrar", params={"filename": filename}, data=content,
-                           headers={"Content-Type": media_type})
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
-def document(file: dict[str, Any] | None = None, **changes: Any) -> dict[str, Any]:
-    return {"kind": "motion", "direction": "incoming", "title": "Motion om samverkan med kommunerna",
-            "dated": "2025-05-17", "counterpart": "Veronica Kerr (KD)",
-            "file": None if file is None else {"sha256": file["sha256"], "filename": file["filename"]}, **changes}
 
 
 def send_with_file(web: Web, path: str, form: dict[str, str], filename: str, content: bytes,

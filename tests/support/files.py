@@ -1,8 +1,12 @@
-"""Small files of every allowed type, made here (no fixtures on disk): for the file store's tests."""
+"""Small files of every allowed type, made here (no fixtures on disk), and uploading them to a running
+service: for the file store's tests and the documents' and attachments' tests."""
 from __future__ import annotations
 
 import io
 import zipfile
+from typing import Any
+
+import requests
 
 PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -56,3 +60,25 @@ def samples() -> dict[str, bytes]:
     """One file of each allowed type, by its media type."""
     return {PDF: pdf(), DOCX: docx(), XLSX: xlsx(), ODT: odt(), PNG: image("PNG"), JPEG: image("JPEG"),
             TEXT: "Remissvar från Umeå kommun\nSe bilaga.\n".encode("utf-8")}
+
+
+def upload(api: Any, content: bytes, media_type: str | None, filename: str | None = "Motion.pdf",
+           role: str = "registrar") -> requests.Response:
+    """POST /files on a running service (tests.support.services.Api); no filename or type: none sent."""
+    params = {} if filename is None else {"filename": filename}
+    headers = {} if media_type is None else {"Content-Type": media_type}
+    return api.request("POST", "/files", role, params=params, data=content, headers=headers)
+
+
+def uploaded(api: Any, content: bytes, media_type: str, filename: str, role: str = "registrar") -> dict[str, Any]:
+    """An upload that must succeed: the stored file {sha256, size, media_type, filename}."""
+    response = upload(api, content, media_type, filename, role)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def document(file: dict[str, Any] | None = None, **changes: Any) -> dict[str, Any]:
+    """A document to register on seed 000's case (an incoming motion), naming an uploaded file or none."""
+    return {"kind": "motion", "direction": "incoming", "title": "Motion om samverkan med kommunerna",
+            "dated": "2025-05-17", "counterpart": "Veronica Kerr (KD)",
+            "file": None if file is None else {"sha256": file["sha256"], "filename": file["filename"]}, **changes}
