@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure the local RabbitMQ and PostgreSQL the project needs are running.
 #
-# Usage: infra/local-services.sh [ensure|status|stop-broker|start-broker|stop-postgres|start-postgres]
+# Usage: infra/local-services.sh [ensure|status|stop-broker|start-broker|stop-postgres|start-postgres|
+#                                 raise-broker-alarm|clear-broker-alarm]
 #
 #   ensure        (default) start RabbitMQ and PostgreSQL if their ports do not
 #                 answer (installing the Debian packages if missing), wait until
@@ -13,6 +14,9 @@
 #   start-broker  rabbitmqctl start_app + await_startup.
 #   stop-postgres pg_ctlcluster stop -m fast (fault injection: the store goes away).
 #   start-postgres pg_ctlcluster start, then wait until it accepts connections.
+#   raise-broker-alarm  a disk-free limit above the free disk: RabbitMQ's disk alarm
+#                 blocks every publishing connection (fault injection).
+#   clear-broker-alarm  the disk-free limit back to RabbitMQ's default (50 MB).
 #
 # Environment overrides: RABBITMQ_HOST, RABBITMQ_PORT, POSTGRES_HOST,
 # POSTGRES_PORT, SERVICES_WAIT_SECONDS (default 60). A host other than
@@ -252,8 +256,23 @@ ensure_fonts() {
 
 # ------------------------------------------------------------------ commands --
 
+# A resource alarm makes RabbitMQ block every publisher: the suite's events would wait in the outboxes.
+# The fault tests' own alarm (raise-broker-alarm), left behind by an interrupted run, is cleared.
+report_broker_alarms() {
+    is_local "$RABBITMQ_HOST" || return 0
+    command -v rabbitmq-diagnostics >/dev/null 2>&1 || return 0
+    if "${SUDO[@]}" rabbitmq-diagnostics -q status 2>/dev/null | grep -q "disk space watermark: 1.0e6 gb"; then
+        cmd_broker_alarm 50000000
+    fi
+    if ! "${SUDO[@]}" rabbitmq-diagnostics -q check_alarms >/dev/null 2>&1; then
+        log "rabbitmq: WARNING, a resource alarm blocks publishing: $("${SUDO[@]}" rabbitmq-diagnostics -q alarms 2>&1 | tr '\n' ' ')"
+        df -h / 2>/dev/null | sed 's/^/[local-services]   /'
+    fi
+}
+
 cmd_ensure() {
     ensure_rabbitmq
+    report_broker_alarms
     ensure_postgres
     ensure_databases
     ensure_chromium
@@ -293,6 +312,14 @@ cmd_start_broker() {
     log "rabbitmq: app started on $RABBITMQ_HOST:$RABBITMQ_PORT"
 }
 
+# RabbitMQ checks the free disk at once when the limit is set: the alarm is on (or off) on return.
+cmd_broker_alarm() {
+    is_local "$RABBITMQ_HOST" || die "broker alarms only work on a local broker"
+    need_root "setting rabbitmq's disk-free limit"
+    rabbitmqctl_cmd -q set_disk_free_limit "$1" >/dev/null
+    log "rabbitmq: disk-free limit $1"
+}
+
 cmd_stop_postgres() {
     is_local "$POSTGRES_HOST" || die "stop-postgres only works on a local server"
     need_root "stopping postgres"
@@ -315,6 +342,8 @@ case "${1:-ensure}" in
     start-broker) cmd_start_broker ;;
     stop-postgres) cmd_stop_postgres ;;
     start-postgres) cmd_start_postgres ;;
-    -h | --help | help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' ;;
-    *) die "unknown command '$1' (use ensure, status, stop-broker, start-broker, stop-postgres, start-postgres)" ;;
+    raise-broker-alarm) cmd_broker_alarm 1000000000000000 ;;
+    clear-broker-alarm) cmd_broker_alarm 50000000 ;;
+    -h | --help | help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' ;;
+    *) die "unknown command '$1' (use ensure, status, stop-broker, start-broker, stop-postgres, start-postgres, raise-broker-alarm, clear-broker-alarm)" ;;
 esac

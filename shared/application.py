@@ -296,6 +296,7 @@ class CaseApplication(Application):
             "status": "degraded" if self.inbox_failures or unlisted else "ok",
             "log_position": head, "published_position": published, "unpublished": head - published,
             "outbox_relay": self.outbox_relay.role if self.outbox_relay is not None else "off",
+            "outbox_blocked": self.outbox_relay.blocked if self.outbox_relay is not None else None,
             "read_model_position": read, "read_model_failures": unlisted, "inboxes": inboxes,
         }
 

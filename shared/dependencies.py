@@ -10,7 +10,7 @@ from nameko.standalone.events import get_event_exchange
 from shared import clock
 from shared.amqp import BrokerSettings, broker_settings
 from shared.inbox import InboxConsumer, inbox_queue
-from shared.outbox import DEFAULT_HANDOVER_SECONDS, OutboxRelay, leadership_for
+from shared.outbox import DEFAULT_CONFIRM_TIMEOUT, DEFAULT_HANDOVER_SECONDS, OutboxRelay, leadership_for
 from shared.settings import env_flag
 from shared.store import GatedApplication, construct_application, persistence_env
 from shared.telemetry import (
@@ -52,6 +52,7 @@ class EventSourcedApplication(DependencyProvider):
             redacted=self.app.redacted_envelopes,
             leadership=leadership_for(env, service_name),
             handover_after=float(config.get("OUTBOX_HANDOVER_SECONDS", DEFAULT_HANDOVER_SECONDS)),
+            confirm_timeout=float(config.get("OUTBOX_CONFIRM_TIMEOUT", DEFAULT_CONFIRM_TIMEOUT)),
             subscriber_queues=[
                 inbox_queue(service_name, consumer, routing_keys, broker.quorum_queues)
                 for consumer, routing_keys in subscribers_of(service_name).items()
@@ -80,7 +81,8 @@ class EventSourcedApplication(DependencyProvider):
         if self.relay_enabled:  # where the relay runs, it must be connected and moving
             telemetry.watch_connection("outbox", lambda: self.relay.connected or not self.relay_leads())
             stalled_after = float(config.get("OUTBOX_STALLED_AFTER", OUTBOX_STALLED_AFTER))
-            telemetry.add_check("outbox", outbox_check(self.app, self.gate, watch, stalled_after, self.relay_leads))
+            telemetry.add_check("outbox", outbox_check(self.app, self.gate, watch, stalled_after, self.relay_leads,
+                                                       lambda: self.relay.blocked))
         observe_inboxes(telemetry, broker, self.consumers)
 
     def relay_leads(self) -> bool:

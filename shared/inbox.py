@@ -123,8 +123,8 @@ class InboxConsumer:
         while not self._stopped.is_set():
             try:
                 with self.broker.connection() as connection:
-                    connection.ensure_connection(max_retries=None, interval_start=0.2,
-                                                 interval_step=0.5, interval_max=2.0)
+                    connection.ensure_connection(max_retries=None, interval_start=0.2, interval_step=0.5,
+                                                 interval_max=2.0, callback=self._unless_stopped)
                     with Consumer(connection.channel(), queues=[self.queue], callbacks=[self.on_message],
                                   on_decode_error=self.on_decode_error, accept=["json"], prefetch_count=1):
                         self.connected = True
@@ -138,6 +138,11 @@ class InboxConsumer:
                 if not self._stopped.is_set():
                     log.exception("inbox for %s failed; reconnecting", self.source)
                     self._stopped.wait(RETRY_PAUSE_SECONDS)
+
+    def _unless_stopped(self) -> None:
+        """Called by kombu between attempts to connect: a service stopping during an outage stops."""
+        if self._stopped.is_set():
+            raise _Stopped()
 
     def on_message(self, envelope: Any, message: Any) -> None:
         with working_on(**inbound_context(envelope)):
@@ -205,3 +210,7 @@ def _position(envelope: Any) -> Any:
 
 def _type(envelope: Any) -> Any:
     return envelope.get("type") if isinstance(envelope, dict) else None
+
+
+class _Stopped(Exception):
+    pass

@@ -39,6 +39,10 @@ SERVER_SIDE_KEEPALIVES = ("-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2
 # A leader that cannot reach RabbitMQ for this long hands the lead to an instance that may
 # (OUTBOX_HANDOVER_SECONDS).
 DEFAULT_HANDOVER_SECONDS = 30.0
+# A publish RabbitMQ has not confirmed within this long counts as failed: the connection is
+# dropped and the batch published again (OUTBOX_CONFIRM_TIMEOUT). Without a bound, a broker that
+# blocks publishers (its disk or memory alarm) would hold the relay, and a stopping service, forever.
+DEFAULT_CONFIRM_TIMEOUT = 10.0
 
 
 class Leadership(Protocol):
@@ -143,6 +147,7 @@ class OutboxRelay:
         subscriber_queues: Sequence[Queue] = (),
         leadership: Leadership | None = None,
         handover_after: float = DEFAULT_HANDOVER_SECONDS,
+        confirm_timeout: float = DEFAULT_CONFIRM_TIMEOUT,
         batch_size: int = 100,
         poll_interval: float = 1.0,
     ):
@@ -158,11 +163,14 @@ class OutboxRelay:
         self.poll_interval = poll_interval
         self.leadership = leadership or SoleInstance()
         self.handover_after = handover_after
+        self.confirm_timeout = confirm_timeout
         self._unreachable_since: float | None = None
         self.role = "starting"  # leading | standing by | stopped (GET /health)
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self.connected = False  # to RabbitMQ, as far as the relay knows (read by /ready, /health, /metrics)
+        # Why RabbitMQ blocks this relay's connection (a resource alarm), while it does (read by /health)
+        self.blocked: str | None = None
 
     def nudge(self) -> None:
         self._wake.set()
@@ -208,24 +216,25 @@ class OutboxRelay:
 
     def _publish_reconnecting(self) -> None:
         while not self._stopped.is_set():
+            connection = self.broker.connection(confirm_publish=True, on_blocked=self._on_blocked,
+                                                on_unblocked=self._on_unblocked)
             try:
-                with self.broker.connection(confirm_publish=True) as connection:
-                    connection.ensure_connection(
-                        errback=self._log_connection_error,
-                        max_retries=None,
-                        interval_start=0.2,
-                        interval_step=0.5,
-                        interval_max=2.0,
-                        callback=self._while_reconnecting,
-                    )
-                    self._unreachable_since = None
-                    producer = connection.Producer(serializer="json")
-                    self.exchange(connection.default_channel).declare()
-                    self.connected = True
-                    for queue in self.subscriber_queues:  # shared.topology: nothing published is dropped
-                        queue(connection.default_channel).declare()
-                    self._publish_until_stopped(connection, producer)
-                    return
+                connection.ensure_connection(
+                    errback=self._log_connection_error,
+                    max_retries=None,
+                    interval_start=0.2,
+                    interval_step=0.5,
+                    interval_max=2.0,
+                    callback=self._while_reconnecting,
+                )
+                self._unreachable_since = None
+                producer = connection.Producer(serializer="json")
+                self.exchange(connection.default_channel).declare()
+                self.connected = True
+                for queue in self.subscriber_queues:  # shared.topology: nothing published is dropped
+                    queue(connection.default_channel).declare()
+                self._publish_until_stopped(connection, producer)
+                return
             except _Stopped:
                 return
             except _BrokerUnreachable:
@@ -233,11 +242,27 @@ class OutboxRelay:
             except _LeadLost:
                 log.warning("outbox relay lost the lead; standing by")
                 return
-            except Exception:  # noqa: BLE001 - the relay must outlive any failure
+            except Exception as error:  # noqa: BLE001 - the relay must outlive any failure
                 self.connected = False
-                log.exception("outbox relay failed; reconnecting")
+                if self.blocked:  # not a failure of ours: the broker's alarm, already logged
+                    log.warning("outbox relay: no confirm while blocked (%s); reconnecting", type(error).__name__)
+                else:
+                    log.exception("outbox relay failed; reconnecting")
                 self._note_unreachable()
                 self._stopped.wait(1.0)
+            finally:
+                self._let_go(connection)
+
+    def _let_go(self, connection: Any) -> None:
+        """Closes the connection; drops it where RabbitMQ blocks it, since a blocked connection is not
+        read from and the closing handshake would wait for as long as the alarm lasts."""
+        if self.blocked is None:
+            try:
+                connection.release()
+                return
+            except Exception:  # noqa: BLE001 - a connection that failed is dropped below
+                pass
+        connection.collect()
 
     def _publish_until_stopped(self, connection: Any, producer: Any) -> None:
         while not self._stopped.is_set():
@@ -268,13 +293,23 @@ class OutboxRelay:
                 delivery_mode=2,
                 message_id=envelope["event_id"],
                 headers={"position": envelope["position"], "source": envelope["source"]},
+                confirm_timeout=self.confirm_timeout,
             )
+            self.blocked = None  # confirmed: whatever blocked publishing has lifted
         if notifications:
             self.gate.call(
                 self.app.recorder.insert_tracking,
                 Tracking(application_name=TRACKING_NAME, notification_id=notifications[-1].id),
             )
         return len(notifications)
+
+    def _on_blocked(self, reason: str) -> None:
+        self.blocked = f"RabbitMQ blocks publishing ({reason}): a resource alarm, low disk or memory on the broker"
+        log.warning("outbox relay: %s; the events wait in the outbox until it lifts", self.blocked)
+
+    def _on_unblocked(self) -> None:
+        self.blocked = None
+        log.info("outbox relay: RabbitMQ accepts publishing again")
 
     def _log_connection_error(self, error: Exception, interval: float) -> None:
         log.warning("outbox relay cannot reach RabbitMQ (%s); retrying in %.1fs", error, interval)

@@ -174,17 +174,19 @@ class OutboxWatch:
 
 
 def outbox_check(app: Any, gate: Any, watch: OutboxWatch, stalled_after: float,
-                 leads: Callable[[], bool]) -> Check:
+                 leads: Callable[[], bool], blocked: Callable[[], str | None] = lambda: None) -> Check:
     """Only the instance whose relay leads answers for the outbox: a stuck leader is taken out of
-    service (and its lead freed), while the instances standing by stay ready."""
+    service (and its lead freed), while the instances standing by stay ready. Where RabbitMQ
+    blocks publishing (`blocked`: its resource alarm), the answer says so."""
     def check() -> str | None:
         if not leads():
             return None
         head, published = gate.call_within(PROBE_TIMEOUT, _outbox_positions, app)
         stalled = watch.observe(published, head - published)
         if stalled > stalled_after:
+            why = blocked()
             return (f"{head - published} events unpublished; the published position ({published}) "
-                    f"has not moved for {stalled:.0f} s")
+                    f"has not moved for {stalled:.0f} s" + (f": {why}" if why else ""))
         return None
 
     return check

@@ -89,6 +89,8 @@ def infrastructure(request: pytest.FixtureRequest) -> Infrastructure:
             broker_start=lambda: services._docker_compose.execute("start rabbitmq"),
             postgres_stop=lambda: services._docker_compose.execute("stop postgres"),
             postgres_start=lambda: services._docker_compose.execute("start postgres"),
+            broker_alarm=lambda on: services._docker_compose.execute(
+                f"exec -T rabbitmq rabbitmqctl set_disk_free_limit {10**15 if on else 50_000_000}"),
         )
     else:
         infra = local_infrastructure()

@@ -12,14 +12,16 @@ from services.letters_of_intent.service import LettersOfIntentService
 from services.meetings.service import MeetingsService
 from tests.support.infrastructure import Infrastructure
 from tests.support.services import Api, api_for, service_config
+from tests.support.stopping import stop_within
 
 
 def running(container_factory: Any, service_class: type, config: dict[str, Any]) -> Iterator[Any]:
-    """A service in this process, through nameko's own test container; stopped gracefully after."""
+    """A service in this process, through nameko's own test container; stopped gracefully after
+    (within a bound: a service that cannot stop fails the test, naming where it is stuck)."""
     container = container_factory(service_class, config)
     container.start()
     yield container
-    container.stop()
+    stop_within(container)
 
 
 def audit_reading(container_factory: Any, amqp_uri: str, sources: dict[str, str], data_dir: Path) -> Api:

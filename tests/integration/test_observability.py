@@ -181,7 +181,8 @@ def test_log_lines_of_nameko_run_are_json_with_time_level_service_and_logger(
     try:
         api = api_for(config)
         submit(api)
-        assert api.get("/ready", None).status_code == 200
+        # ready once its inboxes have connected too (/health, which start() waits for, does not wait for them)
+        eventually(lambda: api.get("/ready", None), lambda ready: ready.status_code == 200)
     finally:
         process.stop()
     with open(process.log_path, encoding="utf-8") as log:

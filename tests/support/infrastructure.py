@@ -28,6 +28,8 @@ class Infrastructure:
     broker_start: Callable[[], object]
     postgres_stop: Callable[[], object] | None = None
     postgres_start: Callable[[], object] | None = None
+    # RabbitMQ's disk alarm on (True) or off: every publishing connection blocked while it is on
+    broker_alarm: Callable[[bool], object] | None = None
     postgres_user: str = "postgres"
     postgres_password: str = ""
     postgres_dbname: str = TEST_DATABASE
@@ -78,8 +80,27 @@ class Infrastructure:
         try:
             yield schema
         finally:
-            with self.connect(autocommit=True) as connection:
+            self.drop_schema(schema)
+
+    def drop_schema(self, schema: str, wait_seconds: int = 30) -> None:
+        """Drops a test's schema; a session still holding a lock in it past `wait_seconds` is ended
+        (so that the run goes on) and named in the error the test fails with."""
+        with self.connect(autocommit=True) as connection:
+            connection.execute(f"SET lock_timeout = '{wait_seconds}s'")
+            try:
                 connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+                return
+            except psycopg.errors.LockNotAvailable:
+                holders = connection.execute(
+                    "SELECT pid, application_name, state, now() - xact_start, left(query, 200) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+                ).fetchall()
+                for holder in holders:
+                    connection.execute("SELECT pg_terminate_backend(%s)", (holder[0],))
+            connection.execute("SET lock_timeout = 0")
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        raise AssertionError(f"schema {schema} still locked after {wait_seconds} s by sessions in a transaction "
+                             f"(ended): {holders}")
 
     def postgres_config(self, schema: str) -> dict[str, object]:
         return {
@@ -106,4 +127,6 @@ def local_infrastructure() -> Infrastructure:
         broker_start=lambda: subprocess.run(["bash", script, "start-broker"], check=True),
         postgres_stop=lambda: subprocess.run(["bash", script, "stop-postgres"], check=True),
         postgres_start=lambda: subprocess.run(["bash", script, "start-postgres"], check=True),
+        broker_alarm=lambda on: subprocess.run(["bash", script, "raise-broker-alarm" if on else "clear-broker-alarm"],
+                                               check=True),
     )
