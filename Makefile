@@ -5,10 +5,12 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 PIP         := $(VENV)/bin/pip
 STAMP       := $(VENV)/.installed
+# The AsyncAPI parser (npm) the tests validate the services' AsyncAPI documents with
+NODE_MODULES := tests/asyncapi/node_modules/.installed
 PYTEST_ARGS ?=
 FUZZ_EXAMPLES ?= 150
 
-.PHONY: help venv services run test unit-tests integration-tests e2e-tests \
+.PHONY: help venv node-modules asyncapi-docs services run test unit-tests integration-tests e2e-tests \
 	browser-tests screenshots test-faults fuzz demo bench rebuild-read-models compose-up compose-down clean
 
 help: ## List the targets
@@ -22,17 +24,26 @@ $(STAMP): pyproject.toml
 	$(PIP) install -e '.[test]'
 	touch $@
 
+node-modules: $(NODE_MODULES) ## Install the AsyncAPI parser for the tests (npm ci, tests/asyncapi/package-lock.json)
+
+$(NODE_MODULES): tests/asyncapi/package-lock.json
+	cd tests/asyncapi && npm ci --no-audit --no-fund
+	touch $@
+
+asyncapi-docs: venv ## Rewrite docs/asyncapi/<service>.json from the code (a unit test checks they match it)
+	$(PY) -m services.asyncapi_docs
+
 services: ## Start/check local RabbitMQ and PostgreSQL, create databases
 	bash infra/local-services.sh ensure
 
 run: venv services ## Run every service locally with the demo (foreground, Ctrl-C stops)
 	DEVELOPMENT=true $(PY) -m services.run_local
 
-test: venv services ## Run the whole test suite (PYTEST_ARGS=... to pass options): every tier, then the browser tests
+test: venv node-modules services ## Run the whole test suite (PYTEST_ARGS=... to pass options): every tier, then the browser tests
 	$(PY) -m pytest tests $(PYTEST_ARGS)
 	CASES_TESTS_IN_BROWSER=1 $(PY) -m pytest tests $(PYTEST_ARGS)
 
-unit-tests: venv ## Run unit tests only
+unit-tests: venv node-modules ## Run unit tests only
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 integration-tests: venv services ## Run integration tests only

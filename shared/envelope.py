@@ -6,6 +6,7 @@ payload changes (old versions are upcast on read by eventsourcing).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from datetime import date, datetime
@@ -62,6 +63,11 @@ def describe(domain_event: Any) -> dict[str, Any]:
             },
         }
     )
+
+
+def payload_fields(event_class: type) -> list[str]:
+    """The fields of an event class its envelope's `payload` carries (as `describe` reads them)."""
+    return [field.name for field in dataclasses.fields(event_class) if field.name not in _ENVELOPE_FIELDS]
 
 
 def effective_on(domain_event: Any) -> date:

@@ -27,6 +27,7 @@ import psycopg
 from eventsourcing.persistence import Tracking
 from kombu import Exchange, Queue
 
+from shared import cloudevents
 from shared.amqp import BrokerSettings
 from shared.envelope import dumps
 
@@ -292,7 +293,9 @@ class OutboxRelay:
                 content_encoding="utf-8",
                 delivery_mode=2,
                 message_id=envelope["event_id"],
-                headers={"position": envelope["position"], "source": envelope["source"]},
+                # position and source for the suite's own subscribers; the CloudEvents attributes beside them
+                headers={"position": envelope["position"], "source": envelope["source"],
+                         **cloudevents.headers(envelope)},
                 confirm_timeout=self.confirm_timeout,
             )
             self.blocked = None  # confirmed: whatever blocked publishing has lifted

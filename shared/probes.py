@@ -1,12 +1,14 @@
 """Probes and metrics every service answers alike, for orchestrators and Prometheus: /live, /ready,
-/metrics (docs/operations.md, "Observability"); and /health's RabbitMQ state."""
+/metrics (docs/operations.md, "Observability"); /health's RabbitMQ state; and the AsyncAPI document of
+what the service publishes and consumes (shared.asyncapi, docs/events.md)."""
 from __future__ import annotations
 
 from typing import Any
 
+from nameko.dependency_providers import Config
 from werkzeug.wrappers import Request, Response
 
-from shared import schemas
+from shared import asyncapi, schemas
 from shared.http import json_response, problem_response
 from shared.openapi import ApiDoc
 from shared.telemetry import Observability, Telemetry
@@ -14,10 +16,12 @@ from shared.telemetry import Observability, Telemetry
 
 def probes(api: ApiDoc) -> type:
     """A base class with /live, /ready and /metrics: for orchestrators and Prometheus, without a token
-    (they carry no case data; keep them on the service's own network, see docs/operations.md)."""
+    (they carry no case data; keep them on the service's own network, see docs/operations.md); and
+    /asyncapi.json, the service's event contract, without a token like /openapi.json."""
 
     class Probes:
         observability = Observability()
+        config = Config()
 
         @api.route("GET", "/live", summary="Liveness: the process answers (no store or broker is asked)",
                    response=schemas.LiveView)
@@ -43,6 +47,11 @@ def probes(api: ApiDoc) -> type:
         def metrics(self, request: Request) -> Response:
             body, content_type = self.observability.exposition(request.headers.get("Accept"))  # type: ignore[attr-defined]
             return Response(body, content_type=content_type)
+
+        @api.route("GET", "/asyncapi.json", summary="The AsyncAPI 3.0 document of the events this service publishes "
+                   "to RabbitMQ (CloudEvents, with the envelope's and each payload's JSON Schema) and those it consumes")
+        def asyncapi(self, request: Request) -> dict[str, Any]:
+            return asyncapi.for_service(type(self), api.title, str(self.config.get("AMQP_URI") or asyncapi.DEFAULT_AMQP_URI))
 
     return Probes
 

@@ -210,6 +210,21 @@ def test_the_openapi_document_is_valid_and_served(api: Api) -> None:
     validate(response.json())
 
 
+def test_the_asyncapi_document_is_served_without_a_token_naming_the_broker_without_credentials(
+    api: Api, config: dict[str, Any]
+) -> None:
+    from services.initiatives.service import InitiativesService, api as api_doc
+    from shared.asyncapi import for_service
+
+    response = api.get("/asyncapi.json", None)
+
+    assert response.status_code == 200
+    served = response.json()
+    assert served == for_service(InitiativesService, api_doc.title, config["AMQP_URI"])
+    assert served["asyncapi"] == "3.0.0" and served["channels"]["events"]["address"] == "initiatives.events"
+    assert "guest" not in str(served["servers"])
+
+
 def test_hostile_bodies_and_queries_get_4xx_problems_never_500(api: Api) -> None:
     def post_raw(data: bytes) -> Any:
         return api.request("POST", "/initiatives", "case_officer", data=data,

@@ -58,6 +58,17 @@ class EventSubscriber:
                         pass
         return self.of(aggregate_ids)
 
+    def drain(self) -> list[tuple[dict[str, Any], str | None, bytes]]:
+        """Takes (and acks) every message waiting in the queue, as it came: headers, content type, body."""
+        taken = []
+        with Connection(self.amqp_uri) as connection:
+            queue = self.queue(connection.default_channel)
+            while (message := queue.get(no_ack=False)) is not None:
+                body = message.body if isinstance(message.body, bytes) else str(message.body).encode()
+                taken.append((dict(message.headers or {}), message.content_type, body))
+                message.ack()
+        return taken
+
     def _on_message(self, body: Any, message: Any) -> None:
         envelope = json.loads(body) if isinstance(body, (str, bytes)) else body
         self.received.append(envelope)

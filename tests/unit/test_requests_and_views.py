@@ -154,8 +154,8 @@ def test_the_openapi_document_lists_every_route_with_its_schemas() -> None:
     declared = {(re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route.path), route.method.lower()) for route in api.routes}
     # 21 + search + aggregate events + live, ready, metrics + reminders (list, done), the undecided motions'
     # report (JSON, PDF) + POST /imports + the upload (POST /files) and the auditors' read of a stored file, a
-    # case's documents (register, read a file) + secrecy (mark, lift)
-    assert documented == declared and len(declared) == 37
+    # case's documents (register, read a file) + secrecy (mark, lift) + the AsyncAPI document
+    assert documented == declared and len(declared) == 38
     assert document["openapi"].startswith("3.")
     submit = document["paths"]["/initiatives"]["post"]
     assert submit["requestBody"]["content"]["application/json"]["schema"] == {
