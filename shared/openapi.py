@@ -58,6 +58,7 @@ class Route:
     media_types: tuple[str, ...] = ("application/json",)
     raw_body: tuple[str, ...] = ()
     raw_body_limit: Callable[[Any], int] | None = None
+    public: bool = False
 
 
 @dataclass
@@ -82,19 +83,26 @@ class ApiDoc:
         media_types: tuple[str, ...] = ("application/json",),
         raw_body: tuple[str, ...] = (),
         raw_body_limit: Callable[[Any], int] | None = None,
+        public: bool = False,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Declares a nameko HTTP entrypoint and documents it in one place. `raw_body`: the media types of a
         body taken as it is (a file): the method's loaded dict has the query's fields, `body` (bytes) and
         `media_type`; `raw_body_limit`, given the service, says how many bytes it may have (default
-        MAX_BODY_BYTES; 413 above it)."""
+        MAX_BODY_BYTES; 413 above it). `public`: no token is asked for; the query is loaded all the same and the
+        method is called as `method(self, request, loaded, **path_values)` (it needs the request's URL)."""
+        if public and roles is not None:
+            raise ValueError(f"{path}: a public route has no roles")
 
         def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
             self.routes.append(
                 Route(method, path, summary, function.__name__, body, query,
-                      response, status, roles, errors, media_types, raw_body, raw_body_limit)
+                      response, status, roles, errors, media_types, raw_body, raw_body_limit, public)
             )
-            handler = function if roles is None else _authorised(function, roles, body, query, status, raw_body,
-                                                                  raw_body_limit)
+            if public:
+                handler = _public(function, query)
+            else:
+                handler = function if roles is None else _authorised(function, roles, body, query, status, raw_body,
+                                                                      raw_body_limit)
             return http(method, path)(handler)
 
         return decorate
@@ -143,6 +151,9 @@ class ApiDoc:
                     operation["responses"][str(route.status)]["headers"] = {"Link": {
                         "description": 'the next page: <url>; rel="next" (absent on the last page)',
                         "schema": {"type": "string"}}}
+            if route.public:
+                operation["security"] = []
+                operation["description"] = "Public: no token"
             if route.roles is not None:
                 operation["security"] = [{"bearer": []}]
                 operation["description"] = "Roles: " + ", ".join(route.roles)
@@ -184,6 +195,15 @@ def _authorised(
         if isinstance(result, tuple):  # (status, payload): the method chose among its documented statuses
             return result
         return (status, result) if status != 200 else result
+
+    return handler
+
+
+def _public(function: Callable[..., Any], query: type[Schema] | None) -> Callable[..., Any]:
+    @functools.wraps(function)
+    def handler(service: Any, request: Any, **path_values: Any) -> Any:
+        loaded = load_query(query(), request) if query is not None else {}
+        return function(service, request, loaded, **path_values)
 
     return handler
 

@@ -446,6 +446,23 @@ class ReadModelTables:
         key = [found[-1]["sort_key"], found[-1]["id"]] if more else None
         return [json.loads(row["view"]) for row in found], key
 
+    def rows_with(self, listing: Listing, column: str, values: Sequence[Any], *, conditions: Sequence[Condition] = (),
+                  limit: int = 1000) -> list[dict[str, Any]]:
+        """The rows whose `column` (or `id`) is one of `values`, in (sort_key, id) order: at most `limit`
+        (what one answer embeds or looks up at once, never a whole listing)."""
+        values = list(dict.fromkeys(values))
+        if not values:
+            return []
+        if column != "id" and column not in listing.columns:
+            raise ValueError(f"{listing.name}: no column {column}")
+        where, params = self._where(listing, conditions, ())
+        where.append(f"{column} IN ({', '.join('?' * len(values))})")
+        statement = (f"SELECT id, sort_key, view FROM {self.table(self.name_of(listing.name))} WHERE "
+                     + " AND ".join(where) + " ORDER BY sort_key, id LIMIT ?")
+        with self.transaction(commit=False) as cursor:
+            cursor.execute(self.sql(statement), [*params, *values, limit])
+            return [{"id": row["id"], "view": json.loads(row["view"])} for row in (dict(r) for r in cursor.fetchall())]
+
     def _where(self, listing: Listing, conditions: Sequence[Condition], tags: Sequence[Tag]) -> tuple[list[str], list[Any]]:
         where: list[str] = []
         params: list[Any] = []

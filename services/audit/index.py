@@ -18,6 +18,7 @@ from typing import Any, Iterable, Mapping
 from eventsourcing.persistence import InfrastructureFactory, Tracking
 from eventsourcing.utils import Environment
 
+from services.audit.oparl import OBJECTS, Projector, Reader
 from shared.application import _is_envelope
 from shared.audit import ServiceClient
 from shared.errors import ConcurrentChange
@@ -41,11 +42,14 @@ CASES = Listing("cases", object, _entry_view, noun="case",  # type: ignore[arg-t
 class CaseIndex:
     """The index and its positions in each source; the inbox's `app` for every source."""
 
-    def __init__(self, env: Mapping[str, str], sources: Mapping[str, ServiceClient], gate: Any):
+    def __init__(self, env: Mapping[str, str], sources: Mapping[str, ServiceClient], gate: Any,
+                 region_name: str = "Regionen", oparl_base_url: str = ""):
         """`gate` runs the store's calls off eventlet's hub (shared.store); HTTP stays green."""
         self.factory = InfrastructureFactory.construct(env=Environment("audit", dict(env)))
         self.gate = gate
-        self.view = gate.call(construct_view, gate.call(self.factory.tracking_recorder), "audit", [CASES])
+        self.view = gate.call(construct_view, gate.call(self.factory.tracking_recorder), "audit", [CASES, OBJECTS])
+        self.oparl = Projector()  # the OParl objects (services.audit.oparl), kept with the index
+        self.oparl_reader = Reader(self.view, gate, region_name, oparl_base_url)
         self.sources = dict(sources)
         self.inbox_failures: dict[str, dict[str, Any]] = {}
         self._locks = {name: threading.Lock() for name in self.sources}
@@ -132,7 +136,15 @@ class CaseIndex:
                 failures[source] = f"{type(error).__name__}: {error}"
         return failures
 
-    def _entries(self, source: str, envelopes: Iterable[dict[str, Any]]) -> Iterable[tuple[Listing, str, int, Row]]:
+    def _entries(self, source: str, envelopes: Iterable[dict[str, Any]]) -> list[tuple[Listing, str, int, Row]]:
+        """The case index's entries and the OParl objects the envelopes change, written in one transaction."""
+        envelopes = list(envelopes)
+        return [*self._case_entries(source, envelopes), *self.oparl.rows(source, envelopes, self._objects)]
+
+    def _objects(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        return {row["id"]: row["view"] for row in self.gate.call(self.view.rows_with, OBJECTS, "id", keys)}
+
+    def _case_entries(self, source: str, envelopes: Iterable[dict[str, Any]]) -> Iterable[tuple[Listing, str, int, Row]]:
         for envelope in envelopes:
             if not isinstance(envelope.get("aggregate_id"), str) or not isinstance(envelope.get("type"), str):
                 continue  # not something an auditor could be pointed to

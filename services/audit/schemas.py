@@ -105,3 +105,50 @@ class SearchAllQuery(SearchQuery):
                            metadata={"description": "opaque: the `next` of the previous page (where each service is)"})
     services = fields.String(load_default=None, validate=validate.Length(min=1, max=200), metadata={
         "description": "comma-separated services to search (default: all)", "example": "initiatives,meetings"})
+
+
+# --- OParl 1.1 (services.audit.oparl; docs/oparl.md) ---------------------------------------------------
+
+
+class OParlListQuery(Schema):
+    """OParl's list parameters (spec 2-05): full date-times with their offset (a `+` sent as %2B)."""
+
+    created_since = fields.AwareDateTime(load_default=None, metadata={"example": "2025-01-01T00:00:00+01:00"})
+    created_until = fields.AwareDateTime(load_default=None)
+    modified_since = fields.AwareDateTime(load_default=None, metadata={
+        "description": "objects changed since; deleted objects are listed too (deleted: true)"})
+    modified_until = fields.AwareDateTime(load_default=None)
+    page = fields.String(load_default=None, validate=validate.Length(min=1, max=4000), metadata={
+        "description": "opaque: taken from links.next (where the previous page ended), not a page number"})
+    limit = fields.Integer(load_default=None, validate=validate.Range(min=1, max=100),
+                           metadata={"description": "objects per page, at most 100 (default 50)"})
+    omit_internal = fields.Boolean(load_default=False, metadata={
+        "description": "true: Meeting.agendaItem and Person.membership are not embedded"})
+
+
+class OParlObject(Schema):
+    """Any OParl object: its fields are the specification's (https://schema.oparl.org/1.1/<type>)."""
+
+    class Meta:
+        unknown = "include"
+
+    id = fields.Url(metadata={"description": "the object's URL"})
+    type = fields.String(metadata={"example": "https://schema.oparl.org/1.1/Meeting"})
+    created = fields.String(metadata={"format": "date-time"})
+    modified = fields.String(metadata={"format": "date-time"})
+    deleted = fields.Boolean()
+
+
+class OParlPagination(Schema):
+    elementsPerPage = fields.Integer()
+
+
+class OParlLinks(Schema):
+    first = fields.Url()
+    next = fields.Url(metadata={"description": "the next page, with the same filters; absent on the last"})
+
+
+class OParlList(Schema):
+    data = fields.List(fields.Nested(OParlObject))
+    pagination = fields.Nested(OParlPagination)
+    links = fields.Nested(OParlLinks)

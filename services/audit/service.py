@@ -21,6 +21,7 @@ from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Request, Response
 
 from services.audit import schemas
+from services.audit import oparl
 from services.audit.index import CaseIndex
 from services.audit.search import search_everywhere
 from shared import clock
@@ -122,7 +123,9 @@ class AuditIndex(DependencyProvider):
         env = persistence_env(config, "audit")
         gate = StoreGate(env)
         gate.observe = self.telemetry.observe_store_call
-        self.index, _ = construct_application(partial(CaseIndex, sources=clients, gate=gate), env)
+        self.index, _ = construct_application(partial(
+            CaseIndex, sources=clients, gate=gate, region_name=str(config.get("REGION_NAME") or "Regionen"),
+            oparl_base_url=str(config.get("OPARL_BASE_URL") or "")), env)
         self.interval = float(config.get("AUDIT_CATCH_UP_SECONDS", 30))
         broker = broker_settings(config)
         self.consumers = [
@@ -196,7 +199,9 @@ class AuditService(probes(api)):  # type: ignore[misc]
                errors=(503,))
     def health(self, request: Request) -> dict[str, Any]:
         failing = dict(self.index.inbox_failures)
-        return with_broker({"service": self.name, "status": "degraded" if failing else "ok",
+        oparl_failures = dict(self.index.oparl.failures)
+        return with_broker({"service": self.name, "status": "degraded" if failing or oparl_failures else "ok",
+                            "oparl_failures": oparl_failures,
                             "sources": {name: client.base_url for name, client in self.sources.items()},
                             "indexed_positions": self.index.positions(), "inboxes_failing": failing},
                            self.observability)
@@ -274,6 +279,41 @@ class AuditService(probes(api)):  # type: ignore[misc]
         if service_name not in self.sources:
             raise NotFound(f"No service named {service_name!r}; known: {', '.join(self.sources)}")
         return verify_service(self.sources[service_name]).to_json()
+
+    # --- OParl 1.1: public, no token (services.audit.oparl, docs/oparl.md) ---------------------------------
+
+    @api.route("GET", "/oparl/v1/system", summary="OParl: the system, where a client begins", response=schemas.OParlObject,
+               public=True)
+    def oparl_system(self, request: Request, _: Loaded) -> dict[str, Any]:
+        return self._oparl(request, self.index.oparl_reader.system())
+
+    @api.route("GET", "/oparl/v1/body", summary="OParl: the bodies (one: the region)", query=schemas.OParlListQuery,
+               response=schemas.OParlList, public=True)
+    def oparl_bodies(self, request: Request, query: Loaded) -> dict[str, Any]:
+        reader = self.index.oparl_reader
+        body = reader.body(query["omit_internal"])
+        return self._oparl(request, oparl.list_answer([body], None, f"{oparl.PREFIX}/body", request.args.items(multi=True),
+                                                      query["limit"] or oparl.DEFAULT_LIMIT))
+
+    @api.route("GET", "/oparl/v1/body/<body_id>/<list_name>", summary="OParl: one of the body's lists (organization, "
+               "person, membership, meeting, agendaItem, paper, consultation, legislativeTermList), a page at a time",
+               query=schemas.OParlListQuery, response=schemas.OParlList, public=True, errors=(404,))
+    def oparl_list(self, request: Request, query: Loaded, body_id: str, list_name: str) -> dict[str, Any]:
+        if body_id != oparl.BODY_ID or list_name not in oparl.LISTS:
+            raise NotFound(f"No OParl list {body_id}/{list_name}")
+        items, next_page = self.index.oparl_reader.page(list_name, query)
+        return self._oparl(request, oparl.list_answer(items, next_page, f"{oparl.BODY_PATH}/{list_name}",
+                                                      request.args.items(multi=True),
+                                                      query["limit"] or oparl.DEFAULT_LIMIT))
+
+    @api.route("GET", "/oparl/v1/<kind>/<object_id>", summary="OParl: one object by its URL (body, organization, "
+               "person, membership, meeting, agendaItem, paper, consultation, legislativeTerm)",
+               response=schemas.OParlObject, public=True, errors=(404,))
+    def oparl_object(self, request: Request, _: Loaded, kind: str, object_id: str) -> dict[str, Any]:
+        return self._oparl(request, self.index.oparl_reader.one(kind, object_id))
+
+    def _oparl(self, request: Request, answer: dict[str, Any]) -> dict[str, Any]:
+        return oparl.absolute(answer, self.index.oparl_reader.base_url or request.host_url.rstrip("/"))
 
     def _aggregates(self, diary_number: str) -> list[tuple[str, str, str]]:
         """The index, first caught up from the feeds (what happened a moment ago is found too; a source

@@ -165,3 +165,18 @@ def test_the_openapi_document_lists_every_route_with_its_schemas() -> None:
     assert "SubmitInitiative" in document["components"]["schemas"]
     history = document["paths"]["/initiatives/{initiative_id}/history"]["get"]
     assert [p["name"] for p in history["parameters"]] == ["initiative_id", "as_of", "in_effect_on"]
+
+
+def test_the_audit_services_openapi_document_lists_its_routes_and_the_oparl_ones_are_public() -> None:
+    from services.audit.service import api as audit_api
+
+    document = audit_api.spec()
+    documented = {(path, method) for path, operations in document["paths"].items() for method in operations}
+    declared = {(re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route.path), route.method.lower()) for route in audit_api.routes}
+    # health, openapi, live, ready, metrics, a case's timeline, states, verification, archive, aggregates,
+    # search, a service's verification + OParl: system, bodies, a body's list, one object
+    assert documented == declared and len(declared) == 16
+    oparl = {path: operations["get"] for path, operations in document["paths"].items() if path.startswith("/oparl/")}
+    assert len(oparl) == 4 and all(operation["security"] == [] for operation in oparl.values())
+    listed = oparl["/oparl/v1/body/{body_id}/{list_name}"]
+    assert {"modified_since", "page", "limit"} <= {p["name"] for p in listed["parameters"]} and "400" in listed["responses"]
