@@ -67,7 +67,8 @@ class Follower:
         return self._fill(below=None)
 
     def receive(self, envelope: Any) -> str:
-        """A message of the queue: "applied" (after what the feed holds before it) or "duplicate"."""
+        """A message of the queue: "applied" (after what the feed holds before it), "duplicate", or
+        "not wanted" (a type the routing keys no longer ask for: passed over, as the catch-up does)."""
         position = self._checked(envelope)
         stored = self.position()
         if position <= stored:
@@ -75,6 +76,10 @@ class Follower:
             return "duplicate"
         if position > stored + 1:  # something may lie between: the feed says what
             stored = self._fill(below=position)
+        if not self.wants(envelope["type"]):  # a binding no longer asked for: passed over
+            self._advance(stored, position)
+            self.counts["duplicate"] += 1
+            return "not wanted"
         self._apply(envelope, stored)
         self.counts["queue"] += 1
         return "applied"

@@ -108,6 +108,13 @@ def test_a_gap_the_feed_shows_nothing_in_costs_one_read(store: SQLiteStore) -> N
     assert seen(store) == [1, 4] and feed.reads == [(1, 3)]
 
 
+def test_a_message_of_a_type_no_longer_asked_for_is_passed_over(store: SQLiteStore) -> None:
+    subscriber = follower(store, FakeFeed({}))
+    assert subscriber.receive(envelope(1, "Initiative.Registered")) == "not wanted"
+    assert subscriber.receive(envelope(2)) == "applied"
+    assert seen(store) == [2] and store.position("register", "initiatives") == 2
+
+
 def test_a_message_the_feed_does_not_show_yet_is_not_applied(store: SQLiteStore) -> None:
     feed = FakeFeed({1: envelope(1)})
     subscriber = follower(store, feed)
