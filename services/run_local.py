@@ -22,6 +22,7 @@ from services.demo import load_demo
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 WEB_PORT = 8000
+REGISTER_DATABASE = Path(os.environ.get("DATA_DIR", "data")).resolve() / "register.sqlite"
 SERVICES = {"initiatives": 8001, "letters_of_intent": 8002, "meetings": 8003, "evaluations": 8004, "audit": 8005}
 
 
@@ -39,6 +40,17 @@ def start(service: str, port: int, urls: dict[str, str]) -> subprocess.Popen[byt
         [nameko, "run", "--config", f"services/{service}/config.yml", f"services.{service}.service"],
         cwd=REPO_ROOT, env=env,
     )
+
+
+def start_register(urls: dict[str, str]) -> subprocess.Popen[bytes]:
+    """The subscriber kit's example: the public register of decisions, kept in <DATA_DIR>/register.sqlite
+    from the initiatives service's events (cases_subscriber/README.md), read with a role not cleared for
+    secret content."""
+    REGISTER_DATABASE.parent.mkdir(parents=True, exist_ok=True)
+    env = {"REGISTER_TOKEN": "dev-strategist", "REGISTER_DATABASE": str(REGISTER_DATABASE), **os.environ,
+           "REGISTER_INITIATIVES_URL": urls["initiatives"]}
+    return subprocess.Popen([sys.executable, "-m", "cases_subscriber.examples.register", "run"], cwd=REPO_ROOT,
+                            env=env)
 
 
 def wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
@@ -73,6 +85,7 @@ def main(initiatives_port: int, letters_port: int, meetings_port: int, evaluatio
     try:
         for service, process in processes.items():
             wait_until_healthy(urls[service], process)
+        processes["register"] = start_register(urls)  # not a service: no /health, it follows the events
         click.echo(f"web app on http://localhost:{web_port}  (sign in with a development role)")
         existing = requests.get(f"{urls['initiatives']}/initiatives",
                                 headers={"Authorization": "Bearer dev-auditor"}, timeout=10).json()
@@ -81,7 +94,9 @@ def main(initiatives_port: int, letters_port: int, meetings_port: int, evaluatio
             click.echo(f"demo loaded: {initiative['diary_number']} {initiative['title']} ({initiative['state']})")
         click.echo("\n".join(
             [f"{service} on {url}  ({url}/openapi.json)" for service, url in urls.items() if service != "web"]
-            + [f"curl -H 'Authorization: Bearer dev-auditor' {urls['initiatives']}/initiatives", "Ctrl-C stops"]
+            + [f"curl -H 'Authorization: Bearer dev-auditor' {urls['initiatives']}/initiatives",
+               "public register of decisions: .venv/bin/python -m cases_subscriber.examples.register show "
+               f"--database {REGISTER_DATABASE}", "Ctrl-C stops"]
         ), nl=True)
         sys.stdout.flush()
         for process in processes.values():

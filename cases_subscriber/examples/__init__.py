@@ -1,0 +1,1 @@
+"""Examples of subscribers built with the kit."""

@@ -1,0 +1,142 @@
+"""The subscriber kit (cases_subscriber) against the real RabbitMQ, a real initiatives service and the
+subscriber's own SQLite file or PostgreSQL schema: the public register of decisions as the subscriber."""
+from __future__ import annotations
+
+import threading
+import uuid
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import pytest
+from kombu import Connection, Producer
+from psycopg.conninfo import make_conninfo
+
+from cases_subscriber import Feed, Follower, PostgresStore, Source, SQLiteStore, Store, Subscriber, topic_matches
+from cases_subscriber.examples import register
+from tests.support.cases import drive, submit
+from tests.support.infrastructure import Infrastructure
+from tests.support.meetings import eventually
+from tests.support.services import TEST_TOKENS, Api
+
+TOKEN = TEST_TOKENS["strategist"]["token"]  # not cleared for secret content: the register is public
+
+
+@pytest.fixture
+def store(store_config: dict[str, Any], infrastructure: Infrastructure, tmp_path: Any) -> Iterator[Store]:
+    """The subscriber's own store, of the kind the service under test has."""
+    if store_config["PERSISTENCE"] == "sqlite":
+        yield SQLiteStore(str(tmp_path / "register.sqlite"))
+        return
+    with infrastructure.fresh_schema() as schema:
+        store = PostgresStore(make_conninfo(
+            host=infrastructure.postgres_host, port=infrastructure.postgres_port, user=infrastructure.postgres_user,
+            password=infrastructure.postgres_password, dbname=infrastructure.postgres_dbname,
+            options=f"-csearch_path={schema}"))
+        yield store
+        store.close()
+
+
+@contextmanager
+def following(subscriber: Subscriber, infrastructure: Infrastructure) -> Iterator[Subscriber]:
+    """The subscriber running beside the test; its queues deleted afterwards (the broker is shared)."""
+    thread = threading.Thread(target=subscriber.run, name=subscriber.name, daemon=True)
+    thread.start()
+    try:
+        yield subscriber
+    finally:
+        subscriber.stop()
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+        with Connection(infrastructure.amqp_uri) as connection:
+            for source in subscriber.sources:
+                subscriber.queue(source)(connection.default_channel).delete()
+
+
+def wanted_positions(api: Api) -> list[int]:
+    """The positions of every event of the feed that the register subscribes to, in order."""
+    positions, after = [], 0
+    while True:
+        page = api.get("/events", "strategist", params={"after": after, "limit": 1000}).json()
+        positions += [e["position"] for e in page["events"]
+                      if any(topic_matches(key, e["type"]) for key in register.ROUTING_KEYS)]
+        if page["last_position"] == after:
+            return positions
+        after = page["last_position"]
+
+
+def decided(case: dict[str, Any], adjusted: bool) -> dict[str, Any]:
+    """The register's row for a case driven with seed 000 through its decision."""
+    return {"diary_number": case["diary_number"], "body": "Regionala utvecklingsnämnden", "paragraph": "§ 142",
+            "outcome": "considered_answered", "decided_on": "2025-11-12",
+            "adjusted_on": "2025-11-17" if adjusted else None}
+
+
+def test_a_subscriber_started_after_events_catches_up_then_follows_the_queue_without_gap_or_duplicate(
+    api: Api, store: Store, infrastructure: Infrastructure
+) -> None:
+    before = [drive(api, submit(api)["id"], "finalisation") for _ in range(2)]
+    name = f"test-register-{uuid.uuid4().hex[:8]}"
+    subscriber = register.subscriber_for(name, api.base_url, infrastructure.amqp_uri, TOKEN, store)
+    with following(subscriber, infrastructure):
+        eventually(lambda: register.rows(store), lambda rows: len(rows) == 2)
+        after = [drive(api, submit(api)["id"], "finalisation") for _ in range(2)]
+        undecided = drive(api, submit(api)["id"], "schedule")
+        last = drive(api, submit(api)["id"], "decision")
+        expected = [decided(case, True) for case in before + after] + [decided(last, False)]
+        assert eventually(lambda: register.rows(store), lambda rows: rows == expected, timeout=30) == expected
+
+        # every subscribed event of the feed applied once, in order; the live ones came over the queue
+        applied = eventually(lambda: [p for p, _, _ in store.applied(name, "initiatives")],
+                             lambda found: found == wanted_positions(api))
+        assert applied == sorted(set(applied))
+        follower = subscriber.followers["initiatives"]
+        assert follower.counts["feed"] >= 6 and follower.counts["queue"] >= 1, follower.counts
+
+        # a message delivered again (as after a relay's crash) has no second effect
+        page = api.get("/events", "strategist", params={"after": 0, "limit": 1000}).json()
+        again = [e for e in page["events"] if e["type"] == "Initiative.DecisionRecorded"][-1]
+        duplicates = follower.counts["duplicate"]
+        with Connection(infrastructure.amqp_uri) as connection:
+            Producer(connection.default_channel).publish(
+                again, routing_key=subscriber.queue(subscriber.sources[0]).name, serializer="json")
+        eventually(lambda: follower.counts["duplicate"], lambda count: count == duplicates + 1)
+        assert register.rows(store) == expected
+        assert [p for p, _, _ in store.applied(name, "initiatives")] == applied
+    assert undecided["diary_number"] not in {row["diary_number"] for row in register.rows(store)}
+
+
+def test_a_handler_that_fails_leaves_neither_its_writes_nor_the_position_and_the_event_is_applied_later(
+    api: Api, store: Store, infrastructure: Infrastructure
+) -> None:
+    first = drive(api, submit(api)["id"], "decision")
+    name = f"test-register-{uuid.uuid4().hex[:8]}"
+    register.create_tables(store)
+    store.setup(name, ["initiatives"])
+    failures = {"left": 2}
+
+    def failing_on_decisions(envelope: dict[str, Any], tx: Any) -> None:
+        register.apply(envelope, tx)  # writes its row, then fails: the row must go with the transaction
+        if envelope["type"] == "Initiative.DecisionRecorded" and failures["left"]:
+            failures["left"] -= 1
+            raise RuntimeError("the register could not be written")
+
+    follower = Follower(name, "initiatives", register.ROUTING_KEYS, Feed(api.base_url, TOKEN), store,
+                        failing_on_decisions)
+    with pytest.raises(RuntimeError):
+        follower.catch_up()
+    decision = wanted_positions(api)[-1]
+    assert follower.position() < decision
+    assert register.rows(store) == []
+    assert "Initiative.DecisionRecorded" not in {kind for _, kind, _ in store.applied(name, "initiatives")}
+
+    subscriber = Subscriber(name, infrastructure.amqp_uri,
+                            [Source("initiatives", api.base_url, register.ROUTING_KEYS, TOKEN)],
+                            store, failing_on_decisions, retry_pause=0.2)
+    with following(subscriber, infrastructure):
+        second = drive(api, submit(api)["id"], "finalisation")  # live, while the first still fails once
+        expected = [decided(first, False), decided(second, True)]
+        assert eventually(lambda: register.rows(store), lambda rows: rows == expected, timeout=30) == expected
+        assert failures["left"] == 0
+        applied = eventually(lambda: [p for p, _, _ in store.applied(name, "initiatives")],
+                             lambda found: found == wanted_positions(api))
+        assert applied == sorted(set(applied))

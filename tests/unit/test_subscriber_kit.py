@@ -1,0 +1,199 @@
+"""The subscriber kit's ordering and deduplication (cases_subscriber.Follower), on a feed made up here
+(with gaps: positions the feed does not show, and events of types not subscribed to) and a SQLite store."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cases_subscriber import FeedBehind, Follower, InvalidEnvelope, PositionMoved, SQLiteStore, topic_matches
+from cases_subscriber.examples import register
+
+WANTED = ["Initiative.DecisionRecorded", "Initiative.Finalised"]
+
+
+class FakeFeed:
+    """`GET /events` over a log in which some positions are internal (not shown) and some never exist."""
+
+    def __init__(self, log: dict[int, dict[str, Any] | None]):
+        self.log = log  # position -> envelope, or None for an internal event (skipped, but advances)
+        self.reads: list[tuple[int, int]] = []
+
+    def events(self, after: int, limit: int) -> dict[str, Any]:
+        self.reads.append((after, limit))
+        positions = sorted(p for p in self.log if p > after)[:limit]
+        return {"events": [self.log[p] for p in positions if self.log[p] is not None],
+                "last_position": positions[-1] if positions else after}
+
+
+def envelope(position: int, kind: str = "Initiative.DecisionRecorded", case: str = "c1") -> dict[str, Any]:
+    return {"source": "initiatives", "position": position, "type": kind, "aggregate_id": case,
+            "event_id": f"e{position}", "diary_number": "RUN 2025-0001", "payload": {"n": position}}
+
+
+@pytest.fixture
+def store(tmp_path: Any) -> SQLiteStore:
+    store = SQLiteStore(str(tmp_path / "subscriber.sqlite"))
+    store.setup("register", ["initiatives"])
+    with store.transaction() as tx:
+        tx.execute("CREATE TABLE seen (position INTEGER, type TEXT)")
+    return store
+
+
+def seen(store: SQLiteStore) -> list[int]:
+    with store.transaction() as tx:
+        return [row[0] for row in tx.execute("SELECT position FROM seen ORDER BY rowid").fetchall()]
+
+
+def handler(event: dict[str, Any], tx: Any) -> None:
+    tx.execute("INSERT INTO seen (position, type) VALUES (?, ?)", (event["position"], event["type"]))
+
+
+def follower(store: SQLiteStore, feed: FakeFeed, handle: Any = handler, page_size: int = 2) -> Follower:
+    return Follower("register", "initiatives", WANTED, feed, store, handle, page_size=page_size)
+
+
+LOG = {1: envelope(1, "Initiative.Submitted"), 2: None, 3: envelope(3), 5: envelope(5, "Initiative.Finalised"),
+       6: None, 9: envelope(9)}
+
+
+def test_the_catch_up_applies_the_wanted_events_in_order_and_stops_at_the_feeds_end(store: SQLiteStore) -> None:
+    feed = FakeFeed(dict(LOG))
+    assert follower(store, feed).catch_up() == 9
+    assert seen(store) == [3, 5, 9]
+    assert store.applied("register", "initiatives") == [
+        (3, "Initiative.DecisionRecorded", "e3"), (5, "Initiative.Finalised", "e5"),
+        (9, "Initiative.DecisionRecorded", "e9")]
+    assert follower(store, feed).catch_up() == 9 and seen(store) == [3, 5, 9]  # nothing twice
+
+
+def test_the_watermark_passes_over_positions_that_do_not_concern_the_subscriber(store: SQLiteStore) -> None:
+    feed = FakeFeed({1: envelope(1, "Initiative.Submitted"), 2: None})
+    follower(store, feed).catch_up()
+    assert store.position("register", "initiatives") == 2 and seen(store) == []
+
+
+def test_a_message_at_or_below_the_position_has_no_effect(store: SQLiteStore) -> None:
+    feed = FakeFeed(dict(LOG))
+    subscriber = follower(store, feed)
+    subscriber.catch_up()
+    reads = len(feed.reads)
+    assert subscriber.receive(envelope(9)) == "duplicate"
+    assert subscriber.receive(envelope(3)) == "duplicate"
+    assert seen(store) == [3, 5, 9] and len(feed.reads) == reads
+
+
+def test_the_next_position_follows_on_without_reading_the_feed(store: SQLiteStore) -> None:
+    feed = FakeFeed({})
+    subscriber = follower(store, feed)
+    assert subscriber.receive(envelope(1)) == "applied"
+    assert subscriber.receive(envelope(2, "Initiative.Finalised")) == "applied"
+    assert seen(store) == [1, 2] and feed.reads == []
+
+
+def test_a_message_after_a_gap_first_takes_what_the_feed_holds_before_it(store: SQLiteStore) -> None:
+    feed = FakeFeed({**LOG, 12: envelope(12)})
+    subscriber = follower(store, feed)
+    assert subscriber.receive(envelope(12)) == "applied"  # the queue was declared after 3, 5, 9 were published
+    assert seen(store) == [3, 5, 9, 12]
+    assert subscriber.counts == {"feed": 3, "queue": 1, "duplicate": 0}
+    assert all(after < 12 for after, _ in feed.reads)
+
+
+def test_a_gap_the_feed_shows_nothing_in_costs_one_read(store: SQLiteStore) -> None:
+    feed = FakeFeed({1: envelope(1), 2: None, 3: None, 4: envelope(4)})
+    subscriber = follower(store, feed, page_size=500)
+    subscriber.receive(envelope(1))
+    assert subscriber.receive(envelope(4)) == "applied"
+    assert seen(store) == [1, 4] and feed.reads == [(1, 3)]
+
+
+def test_a_message_of_a_type_no_longer_asked_for_is_passed_over(store: SQLiteStore) -> None:
+    subscriber = follower(store, FakeFeed({}))
+    assert subscriber.receive(envelope(1, "Initiative.Registered")) == "not wanted"
+    assert subscriber.receive(envelope(2)) == "applied"
+    assert seen(store) == [2] and store.position("register", "initiatives") == 2
+
+
+def test_a_message_the_feed_does_not_show_yet_is_not_applied(store: SQLiteStore) -> None:
+    feed = FakeFeed({1: envelope(1)})
+    subscriber = follower(store, feed)
+    with pytest.raises(FeedBehind):
+        subscriber.receive(envelope(7))
+    assert seen(store) == [1] and store.position("register", "initiatives") == 1
+
+
+def test_a_failing_handler_leaves_neither_its_writes_nor_the_position(store: SQLiteStore) -> None:
+    failures = [RuntimeError("the register's disk is full")]
+
+    def failing(event: dict[str, Any], tx: Any) -> None:
+        handler(event, tx)
+        if failures:
+            raise failures.pop()
+
+    subscriber = follower(store, FakeFeed({}), failing)
+    with pytest.raises(RuntimeError):
+        subscriber.receive(envelope(1))
+    assert seen(store) == [] and store.position("register", "initiatives") == 0
+    assert store.applied("register", "initiatives") == []
+    assert subscriber.receive(envelope(1)) == "applied"  # redelivered: now once
+    assert subscriber.receive(envelope(1)) == "duplicate"
+    assert seen(store) == [1]
+
+
+def test_two_instances_cannot_both_move_the_position_from_the_same_place(store: SQLiteStore) -> None:
+    with pytest.raises(PositionMoved):
+        with store.transaction() as tx:
+            store.advance(tx, "register", "initiatives", 0, 1, envelope(1))
+            handler(envelope(1), tx)
+            store.advance(tx, "register", "initiatives", 0, 2, envelope(2))  # a second instance read 0 too
+    assert seen(store) == [] and store.position("register", "initiatives") == 0
+
+
+def test_what_is_not_an_envelope_of_the_source_is_refused(store: SQLiteStore) -> None:
+    subscriber = follower(store, FakeFeed({}))
+    for refused in ("text", {"type": "Initiative.Finalised"}, {**envelope(1), "position": "1"},
+                    {**envelope(1), "source": "meetings"}):
+        with pytest.raises(InvalidEnvelope):
+            subscriber.receive(refused)
+    assert seen(store) == []
+
+
+@pytest.mark.parametrize("pattern, key, expected", [
+    ("#", "Initiative.Registered", True), ("Initiative.*", "Initiative.Registered", True),
+    ("*.Registered", "Initiative.Registered", True), ("Initiative.Registered", "Initiative.Registered", True),
+    ("Initiative.Finalised", "Initiative.Registered", False), ("Meeting.*", "Initiative.Registered", False),
+    ("Initiative.#", "Initiative", True), ("*", "Initiative.Registered", False),
+    ("#.Registered", "Initiative.Registered", True), ("Initiative.*.x", "Initiative.Registered", False),
+])
+def test_routing_keys_match_as_the_broker_binds(pattern: str, key: str, expected: bool) -> None:
+    assert topic_matches(pattern, key) is expected
+
+
+def test_the_register_keeps_one_row_per_decision_with_its_body_and_adjustment(tmp_path: Any) -> None:
+    store = SQLiteStore(str(tmp_path / "register.sqlite"))
+    register.create_tables(store)
+
+    def event(position: int, kind: str, case: str, **payload: Any) -> dict[str, Any]:
+        return {"source": "initiatives", "position": position, "type": f"Initiative.{kind}", "aggregate_id": case,
+                "diary_number": f"RUN 2025-{case}", "payload": payload}
+
+    for one in [
+        event(1, "Submitted", "0001", addressed_to="Regionstyrelsen"),
+        event(2, "Submitted", "0002", addressed_to="Regionfullmäktige"),
+        event(3, "ScheduledForDecision", "0001", body="Regionala utvecklingsnämnden"),
+        event(4, "DecisionRecorded", "0001", outcome="tabled", paragraph="§ 7", decided_on="2025-10-01"),
+        event(5, "DecisionRecorded", "0001", outcome="approved", paragraph="§ 12", decided_on="2025-11-12"),
+        event(6, "DecisionRecorded", "0002", outcome="rejected", paragraph=None, decided_on="2025-11-13"),
+        event(7, "Finalised", "0001", minutes_adjusted_on="2025-11-17"),
+    ]:
+        with store.transaction() as tx:
+            register.apply(one, tx)
+    assert register.rows(store) == [
+        {"diary_number": "RUN 2025-0001", "body": "Regionala utvecklingsnämnden", "paragraph": "§ 7",
+         "outcome": "tabled", "decided_on": "2025-10-01", "adjusted_on": None},
+        {"diary_number": "RUN 2025-0001", "body": "Regionala utvecklingsnämnden", "paragraph": "§ 12",
+         "outcome": "approved", "decided_on": "2025-11-12", "adjusted_on": "2025-11-17"},
+        {"diary_number": "RUN 2025-0002", "body": "Regionfullmäktige", "paragraph": None,
+         "outcome": "rejected", "decided_on": "2025-11-13", "adjusted_on": None},
+    ]
