@@ -175,7 +175,7 @@ def test_the_audit_services_openapi_document_lists_its_routes_and_the_oparl_ones
     declared = {(re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route.path), route.method.lower()) for route in audit_api.routes}
     # health, openapi, live, ready, metrics, a case's timeline, states, verification, archive, aggregates,
     # search, a service's verification + OParl: system, bodies, a body's list, one object
-    assert documented == declared and len(declared) == 16
+    assert documented == declared and len(declared) == 17
     oparl = {path: operations["get"] for path, operations in document["paths"].items() if path.startswith("/oparl/")}
     assert len(oparl) == 4 and all(operation["security"] == [] for operation in oparl.values())
     listed = oparl["/oparl/v1/body/{body_id}/{list_name}"]
