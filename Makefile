@@ -39,7 +39,7 @@ services: ## Start/check local RabbitMQ and PostgreSQL, create databases
 run: venv services ## Run every service locally with the demo (foreground, Ctrl-C stops)
 	DEVELOPMENT=true $(PY) -m services.run_local
 
-test: venv node-modules services ## Run the whole test suite (PYTEST_ARGS=... to pass options): every tier, then the browser tests
+test: venv services node-modules ## Run the whole test suite (PYTEST_ARGS=... to pass options): every tier, then the browser tests
 	$(PY) -m pytest tests $(PYTEST_ARGS)
 	CASES_TESTS_IN_BROWSER=1 $(PY) -m pytest tests $(PYTEST_ARGS)
 

@@ -7,8 +7,9 @@
 #   ensure        (default) start RabbitMQ and PostgreSQL if their ports do not
 #                 answer (installing the Debian packages if missing), wait until
 #                 both are ready, then create the project databases; install
-#                 Debian's chromium for the browser tests, and the font the PDF
-#                 documents embed (fonts-dejavu-core), if they are missing.
+#                 Debian's chromium for the browser tests, Node.js and npm for the
+#                 AsyncAPI parser, and the font the PDF documents embed
+#                 (fonts-dejavu-core), if they are missing.
 #   status        report whether each port answers; exit 1 if one does not.
 #   stop-broker   rabbitmqctl stop_app (tests use it to simulate an outage).
 #   start-broker  rabbitmqctl start_app + await_startup.
@@ -240,6 +241,18 @@ ensure_chromium() {
     log "chromium: installed $(/usr/bin/chromium --version 2>/dev/null)"
 }
 
+# ---------------------------------------------------------------------- Node --
+
+# The tests validate the AsyncAPI documents with the AsyncAPI parser, an npm package (make node-modules).
+ensure_node() {
+    if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+        log "node: $(node --version), npm $(npm --version)"
+        return
+    fi
+    apt_install nodejs npm
+    log "node: installed $(node --version)"
+}
+
 # --------------------------------------------------------------------- Fonts --
 
 # The minutes as PDF embed DejaVu Sans (shared/pdf.py); PDF_FONT_DIR names another directory.
@@ -276,6 +289,7 @@ cmd_ensure() {
     ensure_postgres
     ensure_databases
     ensure_chromium
+    ensure_node
     ensure_fonts
 }
 
@@ -344,6 +358,6 @@ case "${1:-ensure}" in
     start-postgres) cmd_start_postgres ;;
     raise-broker-alarm) cmd_broker_alarm 1000000000000000 ;;
     clear-broker-alarm) cmd_broker_alarm 50000000 ;;
-    -h | --help | help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' ;;
+    -h | --help | help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//' ;;
     *) die "unknown command '$1' (use ensure, status, stop-broker, start-broker, stop-postgres, start-postgres, raise-broker-alarm, clear-broker-alarm)" ;;
 esac
