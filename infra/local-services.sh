@@ -358,6 +358,6 @@ case "${1:-ensure}" in
     start-postgres) cmd_start_postgres ;;
     raise-broker-alarm) cmd_broker_alarm 1000000000000000 ;;
     clear-broker-alarm) cmd_broker_alarm 50000000 ;;
-    -h | --help | help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//' ;;
+    -h | --help | help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' ;;
     *) die "unknown command '$1' (use ensure, status, stop-broker, start-broker, stop-postgres, start-postgres, raise-broker-alarm, clear-broker-alarm)" ;;
 esac
