@@ -8,6 +8,7 @@ entrypoint body is only the use case. Without roles the method gets the raw requ
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -16,8 +17,10 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
-from shared.http import MAX_BODY_BYTES, Paged, http, load_body, load_query, paged_response, read_raw
+from shared.http import (MAX_BODY_BYTES, Paged, error_response, http, json_response, load_body, load_query,
+                         paged_response, read_raw)
 
+log = logging.getLogger(__name__)
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 _FORMATS = {"uuid": {"type": "string", "format": "uuid"}, "int": {"type": "integer", "minimum": 0}}
 # The response of a route that answers a file (shared.http.file_response), with media_types naming its
@@ -200,10 +203,19 @@ def _authorised(
 
 
 def _public(function: Callable[..., Any], query: type[Schema] | None) -> Callable[..., Any]:
+    """A public route's answers, its errors too, may be read by a page of any origin (CORS
+    `Access-Control-Allow-Origin: *`, as OParl 1.1 asks, spec 2-06): it holds nothing a token guards."""
     @functools.wraps(function)
     def handler(service: Any, request: Any, **path_values: Any) -> Any:
-        loaded = load_query(query(), request) if query is not None else {}
-        return function(service, request, loaded, **path_values)
+        try:
+            loaded = load_query(query(), request) if query is not None else {}
+            response = json_response(function(service, request, loaded, **path_values))
+        except Exception as error:  # noqa: BLE001 - answered as the entrypoint would, with the header
+            response = error_response(error)
+            if response.status_code >= 500:
+                log.error("request failed", exc_info=error)
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        return response
 
     return handler
 

@@ -100,6 +100,8 @@ class Listing:
     label: str = ""  # what a search hit calls it (the aggregate's type by default)
     noun: str = ""  # what a person calls one ("initiative"), in messages
     per_item: bool = False
+    orders: Sequence[str] = ()  # columns a list may be ordered by besides sort_key (page's `order_by`)
+    indexes: Sequence[Sequence[str]] = ()  # more indexes, each on its columns and id ((kind, modified), id)
 
     @property
     def kind(self) -> str:
@@ -318,6 +320,8 @@ class ReadModelTables:
                 f"CREATE INDEX IF NOT EXISTS {self.name_of(listing.name, '_order')} ON {rows} (sort_key, id)",
                 *(f"CREATE INDEX IF NOT EXISTS {self.name_of(listing.name, '_by_' + column)} "
                   f"ON {rows} ({column}, sort_key, id)" for column in listing.columns),
+                *(f"CREATE INDEX IF NOT EXISTS {self.name_of(listing.name, '_by_' + '_'.join(columns))} "
+                  f"ON {rows} ({', '.join(columns)}, id)" for columns in listing.indexes),
                 f"CREATE TABLE IF NOT EXISTS {self.table(self.name_of(listing.name, '_tags'))} "
                 f"(tag {text} NOT NULL, value {text} NOT NULL, id {text} NOT NULL, PRIMARY KEY (tag, value, id))",
                 f"CREATE INDEX IF NOT EXISTS {self.name_of(listing.name, '_tags_by_id')} "
@@ -339,14 +343,18 @@ class ReadModelTables:
 
     # --- writing ------------------------------------------------------------------------
 
-    def apply(self, rows: Sequence[tuple[Listing, str, int, Any]], tracking: Tracking, start: int) -> None:
+    def apply(self, rows: Sequence[tuple[Listing, str, int, Any]], tracking: Tracking, start: int,
+              also: Sequence[tuple[Tracking, int]] = ()) -> None:
         """Writes the rows of a batch read after `start`, and the position it reached, in one transaction.
 
         The position is moved first, and only from `start`: an instance that finds it moved (another
         instance recorded this batch, or a rebuild reset it) writes nothing and raises PositionMoved.
-        Instances wait for each other on that one row, so they never lock rows in opposite orders."""
+        Instances wait for each other on that one row, so they never lock rows in opposite orders.
+        `also`: more positions moved the same way in the same transaction (after the first)."""
         with self.transaction(commit=True) as cursor:
             self._move_position(cursor, tracking, start)
+            for other, other_start in also:
+                self._move_position(cursor, other, other_start)
             for listing, aggregate_id, version, row in sorted(rows, key=lambda entry: (entry[0].name, entry[1])):
                 if listing.per_item:
                     self._replace_items(cursor, listing, aggregate_id, version, row)
@@ -427,29 +435,34 @@ class ReadModelTables:
     def page(
         self, listing: Listing, *, conditions: Sequence[Condition] = (), tags: Sequence[Tag] = (),
         after: Sequence[Any] | None = None, limit: int = DEFAULT_LIMIT, descending: bool = False,
+        order_by: str = "sort_key",
     ) -> tuple[list[dict[str, Any]], list[Any] | None]:
-        """One page of the listing, in (sort_key, id) order; the key to continue after it, if more follow."""
+        """One page of the listing, in (sort_key, id) order (or (`order_by`, id), a column of the listing's
+        `orders`); the key to continue after it, if more follow."""
+        if order_by != "sort_key" and order_by not in listing.orders:
+            raise ValueError(f"{listing.name}: not ordered by {order_by}")
         rows = self.table(self.name_of(listing.name))
         where, params = self._where(listing, conditions, tags)
         if after is not None:
-            where.append(f"(sort_key, id) {'<' if descending else '>'} (?, ?)")
+            where.append(f"({order_by}, id) {'<' if descending else '>'} (?, ?)")
             params += [str(after[0]), str(after[1])]
         direction = "DESC" if descending else "ASC"
-        statement = (f"SELECT id, sort_key, view FROM {rows}"
+        statement = (f"SELECT id, {order_by} AS ordered_by, view FROM {rows}"
                      + (" WHERE " + " AND ".join(where) if where else "")
-                     + f" ORDER BY sort_key {direction}, id {direction} LIMIT ?")
+                     + f" ORDER BY {order_by} {direction}, id {direction} LIMIT ?")
         with self.transaction(commit=False) as cursor:
             cursor.execute(self.sql(statement), [*params, limit + 1])
             found = [dict(row) for row in cursor.fetchall()]
         more = len(found) > limit
         found = found[:limit]
-        key = [found[-1]["sort_key"], found[-1]["id"]] if more else None
+        key = [found[-1]["ordered_by"], found[-1]["id"]] if more else None
         return [json.loads(row["view"]) for row in found], key
 
     def rows_with(self, listing: Listing, column: str, values: Sequence[Any], *, conditions: Sequence[Condition] = (),
-                  limit: int = 1000) -> list[dict[str, Any]]:
-        """The rows whose `column` (or `id`) is one of `values`, in (sort_key, id) order: at most `limit`
-        (what one answer embeds or looks up at once, never a whole listing)."""
+                  per_value: int = 1000) -> list[dict[str, Any]]:
+        """The rows whose `column` (or `id`) is one of `values`, in (sort_key, id) order: at most `per_value`
+        for each value (ROW_NUMBER() per value, so one value with many rows never crowds out another's).
+        Each row: its id, view, and the listing's columns."""
         values = list(dict.fromkeys(values))
         if not values:
             return []
@@ -457,11 +470,15 @@ class ReadModelTables:
             raise ValueError(f"{listing.name}: no column {column}")
         where, params = self._where(listing, conditions, ())
         where.append(f"{column} IN ({', '.join('?' * len(values))})")
-        statement = (f"SELECT id, sort_key, view FROM {self.table(self.name_of(listing.name))} WHERE "
-                     + " AND ".join(where) + " ORDER BY sort_key, id LIMIT ?")
+        names = ", ".join(["id", "sort_key", "view", *listing.columns])
+        statement = (f"SELECT {names} FROM (SELECT {names}, ROW_NUMBER() OVER (PARTITION BY {column} "
+                     f"ORDER BY sort_key, id) AS row_number FROM {self.table(self.name_of(listing.name))} WHERE "
+                     + " AND ".join(where) + ") ranked WHERE row_number <= ? ORDER BY sort_key, id")
         with self.transaction(commit=False) as cursor:
-            cursor.execute(self.sql(statement), [*params, *values, limit])
-            return [{"id": row["id"], "view": json.loads(row["view"])} for row in (dict(r) for r in cursor.fetchall())]
+            cursor.execute(self.sql(statement), [*params, *values, per_value])
+            return [{"id": row["id"], "view": json.loads(row["view"]),
+                     "columns": {name: row[name] for name in listing.columns}}
+                    for row in (dict(r) for r in cursor.fetchall())]
 
     def _where(self, listing: Listing, conditions: Sequence[Condition], tags: Sequence[Tag]) -> tuple[list[str], list[Any]]:
         where: list[str] = []

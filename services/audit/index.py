@@ -8,6 +8,13 @@ published before its queues existed, or anything the broker lost). An entry and 
 position are written in one transaction, and a position already recorded is skipped, so
 each event takes effect once whichever way it arrives. The index only says where to look:
 every timeline, state and verification is recomputed from the services' records.
+
+The OParl objects (services.audit.oparl) follow the same feeds with positions of their own
+(`oparl/meetings`, `oparl/initiatives`): a store indexed before OParl existed reads each feed from
+its start for them, and an event OParl cannot take holds OParl in that source back (never the case
+index) until it can. Each OParl write also moves one position that every OParl write moves (`oparl`),
+compare-and-set, so the two sources' writes of one object (a Person, a Paper) are one after the other,
+even across instances.
 """
 from __future__ import annotations
 
@@ -18,7 +25,7 @@ from typing import Any, Iterable, Mapping
 from eventsourcing.persistence import InfrastructureFactory, Tracking
 from eventsourcing.utils import Environment
 
-from services.audit.oparl import OBJECTS, Projector, Reader
+from services.audit.oparl import OBJECTS, EventFailed, Projector, Reader
 from shared.application import _is_envelope
 from shared.audit import ServiceClient
 from shared.errors import ConcurrentChange
@@ -28,6 +35,8 @@ from shared.timeline import named_cases
 log = logging.getLogger(__name__)
 
 FEED_PAGE = 1000
+OPARL_PREFIX = "oparl/"  # OParl's position in a source: oparl/meetings, oparl/initiatives
+OPARL_SERIAL = "oparl"  # moved by every OParl write (compare-and-set): one write after the other
 
 
 def _entry_view(entry: Mapping[str, Any]) -> Row:
@@ -48,11 +57,19 @@ class CaseIndex:
         self.factory = InfrastructureFactory.construct(env=Environment("audit", dict(env)))
         self.gate = gate
         self.view = gate.call(construct_view, gate.call(self.factory.tracking_recorder), "audit", [CASES, OBJECTS])
-        self.oparl = Projector()  # the OParl objects (services.audit.oparl), kept with the index
+        self.oparl = Projector()  # the OParl objects (services.audit.oparl), kept beside the index
         self.oparl_reader = Reader(self.view, gate, region_name, oparl_base_url)
         self.sources = dict(sources)
         self.inbox_failures: dict[str, dict[str, Any]] = {}
         self._locks = {name: threading.Lock() for name in self.sources}
+        # OParl: the event each source is held at (/health; found again by the catch-up after a restart),
+        # whether its next inbox message follows on, and whether the inbox gave up on it (the periodic
+        # catch-up tries it again; the inbox leaves OParl alone meanwhile, so the case index goes on).
+        self.oparl_failures: dict[str, dict[str, Any]] = {}
+        self._oparl_sources = [name for name in self.sources if name in Projector.SOURCES]
+        self._oparl_continuous = {name: False for name in self._oparl_sources}
+        self._oparl_held = {name: False for name in self._oparl_sources}
+        self._oparl_lock = threading.Lock()  # one OParl write at a time in this instance (OPARL_SERIAL across)
         # Whether the index has every event of a source up to its position, so that the next message
         # of its queue can follow on: not before its first catch-up from the feed, nor after a message
         # was given up.
@@ -88,23 +105,36 @@ class CaseIndex:
                 self._catch_up(source)  # what the queue may not hold (before it existed, or given up)
             position = self._position(source)
             if envelope["position"] <= position:
-                return "duplicate"
-            entries = list(self._entries(source, [envelope]))
-            self._apply(entries, source, envelope["position"], position)
-            return "applied" if entries else "ignored"
+                outcome = "duplicate"
+            else:
+                entries = list(self._entries(source, [envelope]))
+                self._apply(entries, source, envelope["position"], position)
+                outcome = "applied" if entries else "ignored"
+        self._oparl_inbound(source, envelope)  # raises EventFailed: the inbox tries the message again
+        return outcome
 
     def give_up_inbound(self, source: str, envelope: Any, error: Exception) -> None:
         """An event the index could not take: the next message first catches up from the feed, which
-        meets the event again in order (and its error in the log), rather than passing over it."""
+        meets the event again in order (and its error in the log), rather than passing over it. An event
+        OParl could not take holds OParl in that source where it is: the periodic catch-up tries it again."""
         log.error("audit index could not apply %s event %r: %s", source, envelope, error)
-        self._continuous[source] = False
+        if isinstance(error, EventFailed):
+            self._oparl_held[source] = True
+        else:
+            self._continuous[source] = False
 
     # --- caught up from the feeds --------------------------------------------------------
 
-    def catch_up(self, source: str) -> int:
-        """Reads the source's feed after the recorded position to its end; returns the position reached."""
+    def catch_up(self, source: str, oparl: bool = True) -> int:
+        """Reads the source's feed after the recorded position to its end; returns the position reached.
+        Then (`oparl`) OParl's, after its own position (EventFailed when an event holds it)."""
         with self._locks[source]:
-            return self._catch_up(source)
+            reached = self._catch_up(source)
+        if oparl and source in self._oparl_continuous:
+            with self._oparl_lock:
+                self._oparl_catch_up(source)
+            self._oparl_held[source] = False
+        return reached
 
     def _catch_up(self, source: str) -> int:
         client = self.sources[source]
@@ -126,25 +156,73 @@ class CaseIndex:
             self._continuous[source] = False
             raise ConcurrentChange(f"another audit instance indexed {source} meanwhile; reading again") from None
 
-    def catch_up_all(self) -> dict[str, str]:
+    def catch_up_all(self, oparl: bool = True) -> dict[str, str]:
         """Every source caught up; a source that cannot be read (or the store) is named, the others go on."""
         failures = {}
         for source in self.sources:
             try:
-                self.catch_up(source)
+                self.catch_up(source, oparl)
             except Exception as error:  # noqa: BLE001 - named, and tried again on the next catch-up
                 failures[source] = f"{type(error).__name__}: {error}"
         return failures
 
-    def _entries(self, source: str, envelopes: Iterable[dict[str, Any]]) -> list[tuple[Listing, str, int, Row]]:
-        """The case index's entries and the OParl objects the envelopes change, written in one transaction."""
-        envelopes = list(envelopes)
-        return [*self._case_entries(source, envelopes), *self.oparl.rows(source, envelopes, self._objects)]
+    # --- OParl: the same feeds, from positions of its own ------------------------------------
+
+    def oparl_positions(self) -> dict[str, int]:
+        return {name: self._position(OPARL_PREFIX + name) for name in self._oparl_sources}
+
+    def _oparl_inbound(self, source: str, envelope: dict[str, Any]) -> None:
+        if source not in self._oparl_continuous or self._oparl_held[source]:
+            return
+        with self._oparl_lock:
+            if not self._oparl_continuous[source]:
+                self._oparl_catch_up(source)  # the feed has this message too
+                return
+            position = self._position(OPARL_PREFIX + source)
+            if envelope["position"] > position:
+                self._oparl_apply(source, [envelope], envelope["position"], position)
+
+    def _oparl_catch_up(self, source: str) -> int:
+        after = self._position(OPARL_PREFIX + source)
+        while True:
+            page = self.sources[source].get("/events", after=after, limit=FEED_PAGE)
+            if page["last_position"] <= after:
+                self._oparl_continuous[source] = True
+                return after
+            after = self._oparl_apply(source, page["events"], page["last_position"], after)
+
+    def _oparl_apply(self, source: str, envelopes: list[dict[str, Any]], last_position: int, start: int) -> int:
+        """The OParl rows of the events taken, OParl's position in the source moved past them, and the
+        position every OParl write moves, in one transaction; an event that failed (nothing of it written)
+        is raised, so it is tried again rather than passed over."""
+        serial = self._position(OPARL_SERIAL)
+        projected = self.oparl.project(source, envelopes, self._objects, self._find)
+        position = last_position if projected.failed is None else projected.position
+        if position is not None and position > start:
+            try:
+                self.gate.call(self.view.apply, projected.rows, Tracking(OPARL_PREFIX + source, position), start=start,
+                               also=[(Tracking(OPARL_SERIAL, serial + 1), serial)])
+            except PositionMoved:
+                self._oparl_continuous[source] = False
+                raise ConcurrentChange(f"another OParl write meanwhile; {source} read again") from None
+        if projected.failed is not None:
+            failed = projected.failed
+            self._oparl_continuous[source] = False
+            log.error("%s", failed, exc_info=failed.error)
+            self.oparl_failures[source] = {"position": failed.position, "type": failed.event_type,
+                                           "error": f"{type(failed.error).__name__}: {failed.error}"}
+            raise failed
+        self.oparl_failures.pop(source, None)
+        return position if position is not None else start
 
     def _objects(self, keys: list[str]) -> dict[str, dict[str, Any]]:
         return {row["id"]: row["view"] for row in self.gate.call(self.view.rows_with, OBJECTS, "id", keys)}
 
-    def _case_entries(self, source: str, envelopes: Iterable[dict[str, Any]]) -> Iterable[tuple[Listing, str, int, Row]]:
+    def _find(self, kind: str, column: str, value: str) -> list[dict[str, Any]]:
+        return [row["view"] for row in self.gate.call(self.view.rows_with, OBJECTS, column, [value], per_value=1,
+                                                       conditions=[Condition("kind", "=", kind)])]
+
+    def _entries(self, source: str, envelopes: Iterable[dict[str, Any]]) -> Iterable[tuple[Listing, str, int, Row]]:
         for envelope in envelopes:
             if not isinstance(envelope.get("aggregate_id"), str) or not isinstance(envelope.get("type"), str):
                 continue  # not something an auditor could be pointed to

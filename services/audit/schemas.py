@@ -5,7 +5,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from shared.fields import day
+from shared.fields import EARLIEST_MOMENT, LATEST_MOMENT, day
 from shared.schemas import BASIS, AggregateStateView, EnvelopeView, Moment, SearchPage, SearchQuery  # noqa: F401
 
 
@@ -110,14 +110,18 @@ class SearchAllQuery(SearchQuery):
 # --- OParl 1.1 (services.audit.oparl; docs/oparl.md) ---------------------------------------------------
 
 
+IN_RANGE = validate.Range(min=EARLIEST_MOMENT, max=LATEST_MOMENT)  # a moment the store can compare
+
+
 class OParlListQuery(Schema):
     """OParl's list parameters (spec 2-05): full date-times with their offset (a `+` sent as %2B)."""
 
-    created_since = fields.AwareDateTime(load_default=None, metadata={"example": "2025-01-01T00:00:00+01:00"})
-    created_until = fields.AwareDateTime(load_default=None)
-    modified_since = fields.AwareDateTime(load_default=None, metadata={
+    created_since = fields.AwareDateTime(load_default=None, validate=IN_RANGE,
+                                         metadata={"example": "2025-01-01T00:00:00+01:00"})
+    created_until = fields.AwareDateTime(load_default=None, validate=IN_RANGE)
+    modified_since = fields.AwareDateTime(load_default=None, validate=IN_RANGE, metadata={
         "description": "objects changed since; deleted objects are listed too (deleted: true)"})
-    modified_until = fields.AwareDateTime(load_default=None)
+    modified_until = fields.AwareDateTime(load_default=None, validate=IN_RANGE)
     page = fields.String(load_default=None, validate=validate.Length(min=1, max=4000), metadata={
         "description": "opaque: taken from links.next (where the previous page ended), not a page number"})
     limit = fields.Integer(load_default=None, validate=validate.Range(min=1, max=100),

@@ -199,9 +199,11 @@ class AuditService(probes(api)):  # type: ignore[misc]
                errors=(503,))
     def health(self, request: Request) -> dict[str, Any]:
         failing = dict(self.index.inbox_failures)
-        oparl_failures = dict(self.index.oparl.failures)
+        # OParl held at an event in a source (found again by the catch-up at start after a restart: OParl's
+        # positions are in the store, and an event is never passed over)
+        oparl_failures = dict(self.index.oparl_failures)
         return with_broker({"service": self.name, "status": "degraded" if failing or oparl_failures else "ok",
-                            "oparl_failures": oparl_failures,
+                            "oparl_failures": oparl_failures, "oparl_positions": self.index.oparl_positions(),
                             "sources": {name: client.base_url for name, client in self.sources.items()},
                             "indexed_positions": self.index.positions(), "inboxes_failing": failing},
                            self.observability)
@@ -290,9 +292,8 @@ class AuditService(probes(api)):  # type: ignore[misc]
     @api.route("GET", "/oparl/v1/body", summary="OParl: the bodies (one: the region)", query=schemas.OParlListQuery,
                response=schemas.OParlList, public=True)
     def oparl_bodies(self, request: Request, query: Loaded) -> dict[str, Any]:
-        reader = self.index.oparl_reader
-        body = reader.body(query["omit_internal"])
-        return self._oparl(request, oparl.list_answer([body], None, f"{oparl.PREFIX}/body", request.args.items(multi=True),
+        bodies = self.index.oparl_reader.bodies(query)
+        return self._oparl(request, oparl.list_answer(bodies, None, f"{oparl.PREFIX}/body", request.args.items(multi=True),
                                                       query["limit"] or oparl.DEFAULT_LIMIT))
 
     @api.route("GET", "/oparl/v1/body/<body_id>/<list_name>", summary="OParl: one of the body's lists (organization, "
@@ -319,7 +320,7 @@ class AuditService(probes(api)):  # type: ignore[misc]
         """The index, first caught up from the feeds (what happened a moment ago is found too; a source
         that cannot be read leaves the index as it is, and reading its aggregates will say so)."""
         note(diary_number=diary_number)  # on the log lines of the request
-        self.index.catch_up_all()
+        self.index.catch_up_all(oparl=False)  # the case index only: OParl is not read here
         aggregates = self.index.aggregates_of(diary_number)
         if not aggregates:
             raise NotFound(f"No events about {diary_number}")

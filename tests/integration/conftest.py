@@ -24,10 +24,11 @@ def running(container_factory: Any, service_class: type, config: dict[str, Any])
     stop_within(container)
 
 
-def audit_reading(container_factory: Any, amqp_uri: str, sources: dict[str, str], data_dir: Path) -> Api:
-    """The audit service reading these services (its case index on SQLite in `data_dir`), started for the
-    test and stopped with it."""
-    audit_config = {**service_config(amqp_uri, {"PERSISTENCE": "sqlite", "DATA_DIR": str(data_dir)}),
+def audit_reading(container_factory: Any, amqp_uri: str, sources: dict[str, str], data_dir: Path,
+                  store: dict[str, Any] | None = None) -> Api:
+    """The audit service reading these services (its case index on SQLite in `data_dir`, or in `store`),
+    started for the test and stopped with it."""
+    audit_config = {**service_config(amqp_uri, store or {"PERSISTENCE": "sqlite", "DATA_DIR": str(data_dir)}),
                     "AUDIT_TOKEN": "test-auditor", "AUDIT_SOURCES": sources}
     next(running(container_factory, AuditService, audit_config))
     return api_for(audit_config)

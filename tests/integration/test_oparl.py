@@ -8,7 +8,9 @@ whose meeting decides a proposal and adjusts its minutes.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -30,12 +32,13 @@ COMMON = {"id": URL, "type": STRING, "license": STRING, "keyword": [STRING], "cr
           "modified": DATETIME, "web": URL, "deleted": BOOLEAN}
 SPEC: dict[str, tuple[set[str], dict[str, Any]]] = {
     # schema/System.json
-    "System": ({"id", "type", "oparlVersion", "body"}, {
+    "System": ({"id", "type", "oparlVersion", "body", "created", "modified"}, {
         **COMMON, "license": URL, "oparlVersion": STRING, "otherOparlVersions": [(URL, "System")],
         "body": (URL, "list:Body"), "name": STRING, "contactEmail": STRING, "contactName": STRING, "website": URL,
         "vendor": URL, "product": URL}),
     # schema/Body.json
-    "Body": ({"id", "type", "name", "organization", "person", "meeting", "paper", "legislativeTerm"}, {
+    "Body": ({"id", "type", "name", "organization", "person", "meeting", "paper", "legislativeTerm", "created",
+              "modified"}, {
         **COMMON, "system": (URL, "System"), "shortName": STRING, "name": STRING, "website": URL, "license": URL,
         "licenseValidSince": DATETIME, "oparlSince": DATETIME, "ags": STRING, "rgs": STRING, "equivalent": [URL],
         "contactEmail": STRING, "contactName": STRING, "organization": (URL, "list:Organization"),
@@ -103,6 +106,7 @@ class Client:
             assert url.startswith(self.api.base_url + "/oparl/v1/"), url
             response = self.api.session.get(url, timeout=60)  # no Authorization header: public
             assert response.status_code == 200, f"{url}: {response.status_code} {response.text}"
+            assert response.headers["Access-Control-Allow-Origin"] == "*", url  # spec 2-06: CORS
             assert response.headers["Content-Type"].startswith("application/json")
             self.texts.append(response.text)
             self.answers[url] = response.json()
@@ -210,9 +214,12 @@ def motion_decided_by_a_committee(api: Api, meetings_api: Api) -> tuple[str, Sec
 
 
 @pytest.fixture
-def oparl_api(container_factory: Any, config: dict[str, Any], api: Api, meetings_api: Api, tmp_path: Any) -> Api:
+def oparl_api(container_factory: Any, config: dict[str, Any], store_config: dict[str, Any], api: Api,
+              meetings_api: Api, tmp_path: Any) -> Api:
+    """The audit service on the test's store (SQLite, or PostgreSQL beside the services' tables)."""
     return audit_reading(container_factory, config["AMQP_URI"],
-                         {"initiatives": api.base_url, "meetings": meetings_api.base_url}, tmp_path / "audit")
+                         {"initiatives": api.base_url, "meetings": meetings_api.base_url}, tmp_path / "audit",
+                         store_config)
 
 
 def adjusted_meeting_shown(oparl_api: Api) -> dict[str, Any]:
@@ -318,3 +325,37 @@ def test_bad_input_is_a_problem_naming_the_parameter_and_an_unknown_object_is_40
     assert first["links"].get("next") is None  # nothing yet
     # a page token the service did not give out
     assert assert_problem(get("/body/region/person", page="eyJ2IjoxfQ"), 400)["errors"][0]["field"] == "page"
+
+
+def test_a_list_filtered_by_modified_since_pages_in_the_order_of_modified_across_pages(
+        api: Api, meetings_api: Api, oparl_api: Api) -> None:
+    motion_decided_by_a_committee(api, meetings_api)
+    adjusted_meeting_shown(oparl_api)
+    url = oparl_api.base_url + "/oparl/v1/body/region/person?" + urlencode(
+        {"modified_since": "2000-01-01T00:00:00+00:00", "limit": 2})
+    people, pages = [], 0
+    while url:
+        page = oparl_api.session.get(url, timeout=60).json()
+        people += page["data"]
+        url, pages = page["links"].get("next"), pages + 1
+    assert pages == 3 and len({p["id"] for p in people}) == 5
+    modified = [p["modified"] for p in people]
+    assert [datetime.fromisoformat(m) for m in modified] == sorted(datetime.fromisoformat(m) for m in modified)
+    # the body and the system have created and modified; the body list honours the date filters
+    bodies = oparl_api.session.get(oparl_api.base_url + "/oparl/v1/body", timeout=60).json()["data"]
+    assert len(bodies) == 1 and bodies[0]["created"] <= bodies[0]["modified"]
+    assert oparl_api.session.get(oparl_api.base_url + "/oparl/v1/body", params={
+        "created_since": "2999-01-01T00:00:00+00:00"}, timeout=60).json()["data"] == []
+
+
+def test_every_answer_and_every_error_may_be_read_from_any_origin_and_far_dates_are_refused(oparl_api: Api) -> None:
+    base = oparl_api.base_url + "/oparl/v1"
+    for path, params, status in (("/system", {}, 200), ("/body", {}, 200), ("/body/region/meeting", {}, 200),
+                                 ("/paper/nothing", {}, 404), ("/body/region/meeting", {"limit": "0"}, 400)):
+        response = oparl_api.session.get(base + path, params=params, timeout=60)
+        assert response.status_code == status and response.headers["Access-Control-Allow-Origin"] == "*", path
+    for parameter in ("created_since", "created_until", "modified_since", "modified_until"):
+        for value in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"):
+            for path in ("/body/region/meeting", "/body"):
+                problem = assert_problem(oparl_api.session.get(base + path, params={parameter: value}, timeout=60), 400)
+                assert [error["field"] for error in problem["errors"]] == [parameter], problem
