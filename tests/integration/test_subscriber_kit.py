@@ -196,10 +196,9 @@ def test_an_idle_subscriber_reads_the_feed_again_so_events_whose_messages_were_l
         assert subscriber.followers["initiatives"].counts["queue"] == 0
 
 
-def test_the_register_dates_tabled_decisions_from_the_meetings_adjusted_minutes(
-    api: Api, meetings_api: Api, store: Store, infrastructure: Infrastructure
-) -> None:
-    case = drive(api, submit(api)["id"], "answer")
+def meetings_for(meetings_api: Api, case: dict[str, Any]) -> Any:
+    """`meeting(starts_on, decision, adjusted_on)`: a meeting of seed 000's committee deciding the case, its
+    minutes adjusted; returns the decision's paragraph."""
     body = establish_body(meetings_api)
     seed = run_meeting_seed()
     post = poster(meetings_api)
@@ -219,6 +218,46 @@ def test_the_register_dates_tabled_decisions_from_the_meetings_adjusted_minutes(
             post(f"{path}/signatures", {**signature, "signed_on": adjusted_on})
         return paragraph
 
+    return meeting
+
+
+def test_a_failing_handler_holds_back_its_source_only(
+    api: Api, meetings_api: Api, store: Store, infrastructure: Infrastructure
+) -> None:
+    case = drive(api, submit(api)["id"], "answer")
+    meeting = meetings_for(meetings_api, case)
+    failing = threading.Event()
+    failing.set()
+
+    def handler(envelope: dict[str, Any], tx: Any) -> None:
+        register.apply(envelope, tx)
+        if envelope["type"] == "Initiative.DecisionRecorded" and failing.is_set():
+            raise RuntimeError("the register's disk is full")
+
+    name = f"test-register-{uuid.uuid4().hex[:8]}"
+    subscriber = register.subscriber_for(name, api.base_url, infrastructure.amqp_uri, TOKEN, store,
+                                         meetings_url=meetings_api.base_url, handler=handler, retry_pause=0.5)
+    with following(subscriber, infrastructure):
+        eventually(lambda: subscriber.connected, bool)
+        tabled = meeting("2025-11-12", {"outcome": "tabled", "text": "Ärendet bordläggs."}, "2025-11-14")
+        # the initiatives' decision fails again and again; the meetings' adjusted minutes are applied meanwhile
+        eventually(lambda: [kind for _, kind, _ in store.applied(name, "meetings")],
+                   lambda kinds: kinds == ["Meeting.MinutesAdjusted"])
+        assert register.rows(store) == []
+        assert "Initiative.DecisionRecorded" not in {kind for _, kind, _ in store.applied(name, "initiatives")}
+        failing.clear()
+        expected = [{"diary_number": case["diary_number"], "body": "Regionala utvecklingsnämnden",
+                     "paragraph": tabled, "outcome": "tabled", "decided_on": "2025-11-12",
+                     "adjusted_on": "2025-11-14"}]
+        assert eventually(lambda: register.rows(store), lambda rows: rows == expected) == expected
+
+
+def test_the_register_dates_tabled_decisions_from_the_meetings_adjusted_minutes(
+    api: Api, meetings_api: Api, store: Store, infrastructure: Infrastructure
+) -> None:
+    case = drive(api, submit(api)["id"], "answer")
+    seed = run_meeting_seed()
+    meeting = meetings_for(meetings_api, case)
     name = f"test-register-{uuid.uuid4().hex[:8]}"
     subscriber = register.subscriber_for(name, api.base_url, infrastructure.amqp_uri, TOKEN, store,
                                          meetings_url=meetings_api.base_url)

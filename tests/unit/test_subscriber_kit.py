@@ -2,11 +2,15 @@
 (with gaps: positions the feed does not show, and events of types not subscribed to) and a SQLite store."""
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import pytest
 
-from cases_subscriber import Follower, InvalidEnvelope, LogMismatch, PositionMoved, SQLiteStore, topic_matches
+from cases_subscriber import (
+    Follower, InvalidEnvelope, LogMismatch, PositionMoved, Source, SQLiteStore, Subscriber, topic_matches,
+)
 from cases_subscriber.examples import register
 
 WANTED = ["Initiative.DecisionRecorded", "Initiative.Finalised"]
@@ -140,6 +144,7 @@ def test_a_message_of_a_type_no_longer_asked_for_is_passed_over(store: SQLiteSto
     assert subscriber.receive(envelope(1, "Initiative.Registered")) == "not wanted"
     assert subscriber.receive(envelope(2)) == "applied"
     assert seen(store) == [2] and store.position("register", "initiatives") == 2
+    assert subscriber.counts["not wanted"] == 1 and subscriber.counts["duplicate"] == 0
 
 
 def test_a_message_the_feed_does_not_show_is_not_applied_and_the_next_catch_up_takes_it(store: SQLiteStore) -> None:
@@ -269,3 +274,14 @@ def test_the_register_dates_every_decision_from_the_adjusted_minutes_whichever_c
             register.apply(one, tx)
     assert [(row["paragraph"], row["outcome"], row["adjusted_on"]) for row in register.rows(store)] == [
         ("§ 7", "tabled", "2025-10-03"), ("§ 9", "referred_back", "2025-10-20")]
+
+
+def test_stop_ends_the_broker_retries_of_a_subscriber_that_never_connected(store: SQLiteStore) -> None:
+    subscriber = Subscriber("register", "amqp://guest:guest@127.0.0.1:1//", [Source("initiatives", "http://x")],
+                            store, handler, retry_pause=0.1)
+    thread = threading.Thread(target=subscriber.run, daemon=True)
+    thread.start()
+    time.sleep(0.5)  # retrying the connection
+    subscriber.stop()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
