@@ -41,8 +41,8 @@ class Subscriber:
     as a lock (the broker lets one connection hold it, and drops it with the connection): if another
     instance of this subscriber holds it, this instance is a standby and reads nothing (neither queue
     nor feed), trying again every `standby_pause` seconds. Holding it, it declares its queues, consumes
-    them, empties a queue it has
-    never applied anything from (everything published before is in the feed, read next), catches up
+    them, empties a queue it has never applied anything from (everything published before is in the
+    feed, read next), catches up
     from the feeds, and consumes the queues one message at a time (prefetch 1, manual ack after the
     store's commit); every `catch_up_interval` seconds without a message it reads the feeds again, so an
     event whose message was lost or passed over is still applied. A failure (handler, store, feed,
