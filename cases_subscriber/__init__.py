@@ -8,11 +8,11 @@ PostgreSQL) that records the position. README.md beside this file says how, and 
 It depends on kombu and requests (and psycopg for a PostgreSQL store) only: never on the suite's code.
 """
 from cases_subscriber.feed import Feed, FeedError
-from cases_subscriber.follower import FeedBehind, Follower, InvalidEnvelope, topic_matches
+from cases_subscriber.follower import FeedBehind, Follower, InvalidEnvelope, LogMismatch, topic_matches
 from cases_subscriber.store import PositionMoved, PostgresStore, SQLiteStore, Store, Transaction
 from cases_subscriber.subscriber import Source, Subscriber
 
 __all__ = [
-    "Feed", "FeedBehind", "FeedError", "Follower", "InvalidEnvelope", "PositionMoved", "PostgresStore",
+    "Feed", "FeedBehind", "FeedError", "Follower", "InvalidEnvelope", "LogMismatch", "PositionMoved", "PostgresStore",
     "SQLiteStore", "Source", "Store", "Subscriber", "Transaction", "topic_matches",
 ]

@@ -44,11 +44,12 @@ def start(service: str, port: int, urls: dict[str, str]) -> subprocess.Popen[byt
 
 def start_register(urls: dict[str, str]) -> subprocess.Popen[bytes]:
     """The subscriber kit's example: the public register of decisions, kept in <DATA_DIR>/register.sqlite
-    from the initiatives service's events (cases_subscriber/README.md), read with a role not cleared for
-    secret content."""
+    from the initiatives and meetings services' events (cases_subscriber/README.md), read with a role not
+    cleared for secret content. Its tables are made by the subscriber itself, retried while its store is
+    unreachable."""
     REGISTER_DATABASE.parent.mkdir(parents=True, exist_ok=True)
     env = {"REGISTER_TOKEN": "dev-strategist", "REGISTER_DATABASE": str(REGISTER_DATABASE), **os.environ,
-           "REGISTER_INITIATIVES_URL": urls["initiatives"]}
+           "REGISTER_INITIATIVES_URL": urls["initiatives"], "REGISTER_MEETINGS_URL": urls["meetings"]}
     return subprocess.Popen([sys.executable, "-m", "cases_subscriber.examples.register", "run"], cwd=REPO_ROOT,
                             env=env)
 

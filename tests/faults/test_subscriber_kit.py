@@ -1,7 +1,10 @@
 """The subscriber kit's example (the public register of decisions) as its own process, while cases are
-decided: killed with SIGKILL in mid-stream, RabbitMQ restarted, the initiatives service killed and
-restarted. Afterwards every subscribed event of the feed was applied exactly once and in order (the
-subscriber's own table of applied (source, position)), and the register has one row per decision.
+decided: crashed (os._exit) once after the handler's writes but before the commit, and once after a
+queue message's commit but before its ack (CASES_SUBSCRIBER_CRASH; that message then comes back and is
+skipped as applied already), killed with SIGKILL in mid-stream, RabbitMQ restarted, the initiatives
+service killed and restarted. Afterwards every subscribed event of the feed was applied exactly once
+and in order (the subscriber's own table of applied (source, position)), and the register, whose table
+has no unique key (a second application would be a second row), has exactly one row per decision.
 It stops the shared RabbitMQ (`pytest.mark.disruptive`)."""
 from __future__ import annotations
 
@@ -50,8 +53,15 @@ class RegisterProcess:
 
     def consuming(self) -> int:
         """How often it began consuming its queue (its log says so once the catch-up is done)."""
+        return sum(" consuming " in line for line in self.lines())
+
+    def lines(self) -> list[str]:
         with open(self.log_path, encoding="utf-8", errors="replace") as log:
-            return sum(" consuming " in line for line in log)
+            return log.readlines()
+
+    def crashed(self) -> int | None:
+        """The exit code once it exited by itself."""
+        return self.process.poll() if self.process is not None else None
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -106,14 +116,17 @@ def stack(infrastructure: Infrastructure, tmp_path: Any) -> Iterator[dict[str, A
             options=f"-csearch_path={register_schema}")
         name = f"test-register-{uuid.uuid4().hex[:8]}"
         stack_.callback(delete_queue, infrastructure, name)  # after the subscriber stopped
+        marker = str(tmp_path / "crashed")
         subscriber = RegisterProcess({
-            "REGISTER_INITIATIVES_URL": f"http://{config['WEB_SERVER_ADDRESS']}", "AMQP_URI": infrastructure.amqp_uri,
-            "REGISTER_TOKEN": TEST_TOKENS["strategist"]["token"], "REGISTER_POSTGRES": conninfo, "REGISTER_NAME": name,
+            "REGISTER_INITIATIVES_URL": f"http://{config['WEB_SERVER_ADDRESS']}", "REGISTER_MEETINGS_URL": "",
+            "AMQP_URI": infrastructure.amqp_uri, "REGISTER_TOKEN": TEST_TOKENS["strategist"]["token"],
+            "REGISTER_POSTGRES": conninfo, "REGISTER_NAME": name,
+            "CASES_SUBSCRIBER_CRASH": "after-handler,after-commit", "CASES_SUBSCRIBER_CRASH_MARKER": marker,
         }, str(tmp_path / "register.log")).start()
         stack_.callback(subscriber.stop)
         store = PostgresStore(conninfo)
         stack_.callback(store.close)
-        yield {"initiatives": initiatives, "subscriber": subscriber, "store": store, "name": name}
+        yield {"initiatives": initiatives, "subscriber": subscriber, "store": store, "name": name, "marker": marker}
 
 
 def delete_queue(infrastructure: Infrastructure, name: str) -> None:
@@ -167,16 +180,35 @@ def test_every_event_is_applied_once_and_in_order_through_a_crash_a_broker_resta
         assert subscriber.running(), f"the subscriber exited; see {subscriber.log_path}"
         return len(eventually(applied, lambda found: len(found) > than, timeout=timeout, pause=0.1))
 
+    def exits_by_itself(point: str) -> int:
+        """The crash point taken: the process exited with 9, once; returns the position it was at."""
+        assert eventually(subscriber.crashed, lambda code: code is not None, timeout=30) == 9
+        with open(f"{stack['marker']}.{point}", encoding="utf-8") as done:
+            position = int(done.read())
+        started_at[0] = subscriber.consuming()
+        subscriber.start()
+        return position
+
+    started_at = [0]  # how often the log said "consuming" before the last start
     deciding = Deciding(api)
     deciding.start()
     try:
+        # the handler's writes of a decision made, the process gone before the commit: nothing of it stays
+        uncommitted = exits_by_itself("after-handler")
+        # a queue message's transaction committed, the process gone before the ack: the broker brings it
+        # again, and the subscriber skips it as applied already
+        unacknowledged = exits_by_itself("after-commit")
+        assert unacknowledged in {position for position, _, _ in applied()}
+        eventually(subscriber.lines, lambda lines: any(
+            f"skipped {SOURCE} position {unacknowledged}: applied already" in line for line in lines))
+
         # killed in mid-stream: following the queue, events applied before, events still coming
-        eventually(subscriber.consuming, lambda times: times == 1, timeout=30)
+        consumed = eventually(subscriber.consuming, lambda times: times == started_at[0] + 1, timeout=30)
         count = more_applied(len(applied()) + 3)
         subscriber.kill()
         time.sleep(1)
         subscriber.start()
-        eventually(subscriber.consuming, lambda times: times == 2, timeout=30)
+        eventually(subscriber.consuming, lambda times: times == consumed + 1, timeout=30)
         count = more_applied(count + 3)
 
         infrastructure.broker_stop()
@@ -203,5 +235,6 @@ def test_every_event_is_applied_once_and_in_order_through_a_crash_a_broker_resta
     # exactly once and in order: the order applied is the feed's, with nothing missing and nothing twice
     assert [(position, kind, event_id) for position, kind, event_id in done] == [
         (e["position"], e["type"], e["event_id"]) for e in events]
-    assert register.rows(store) == expected_register(events)
+    assert register.rows(store) == expected_register(events)  # no unique key: a second application would show
+    assert uncommitted in {e["position"] for e in events if e["type"] == "Initiative.DecisionRecorded"}
     assert sum(1 for e in events if e["type"] == "Initiative.DecisionRecorded") >= 4

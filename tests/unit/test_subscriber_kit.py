@@ -2,11 +2,15 @@
 (with gaps: positions the feed does not show, and events of types not subscribed to) and a SQLite store."""
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import pytest
 
-from cases_subscriber import FeedBehind, Follower, InvalidEnvelope, PositionMoved, SQLiteStore, topic_matches
+from cases_subscriber import (
+    Follower, InvalidEnvelope, LogMismatch, PositionMoved, Source, SQLiteStore, Subscriber, topic_matches,
+)
 from cases_subscriber.examples import register
 
 WANTED = ["Initiative.DecisionRecorded", "Initiative.Finalised"]
@@ -83,12 +87,39 @@ def test_a_message_at_or_below_the_position_has_no_effect(store: SQLiteStore) ->
     assert seen(store) == [3, 5, 9] and len(feed.reads) == reads
 
 
-def test_the_next_position_follows_on_without_reading_the_feed(store: SQLiteStore) -> None:
-    feed = FakeFeed({})
+def test_the_next_position_is_checked_against_the_feeds_copy(store: SQLiteStore) -> None:
+    feed = FakeFeed({1: envelope(1), 2: envelope(2, "Initiative.Finalised")})
     subscriber = follower(store, feed)
     assert subscriber.receive(envelope(1)) == "applied"
     assert subscriber.receive(envelope(2, "Initiative.Finalised")) == "applied"
-    assert seen(store) == [1, 2] and feed.reads == []
+    assert seen(store) == [1, 2] and feed.reads == [(0, 1), (1, 1)]
+    assert store.progress("register", "initiatives") == (2, 2, "e2")
+
+
+def test_a_foreign_message_at_the_next_position_has_no_effect(store: SQLiteStore) -> None:
+    feed = FakeFeed({1: envelope(1)})
+    subscriber = follower(store, feed)
+    subscriber.catch_up()
+    stranger = {**envelope(2), "event_id": "another-log"}  # the feed ends at 1: nothing of ours at 2
+    assert subscriber.receive(stranger) == "foreign"
+    feed.log[2] = envelope(2)  # the feed holds another event there
+    assert subscriber.receive(stranger) == "foreign"
+    assert seen(store) == [1, 2]  # the feed's own event at 2, never the stranger's
+    assert store.applied("register", "initiatives")[-1] == (2, "Initiative.DecisionRecorded", "e2")
+    assert subscriber.receive({**envelope(1), "event_id": "another-log"}) == "foreign"  # below: not a duplicate
+    assert subscriber.counts["foreign"] == 3 and subscriber.counts["duplicate"] == 0
+
+
+def test_a_catch_up_stops_loudly_when_the_feed_no_longer_holds_the_last_event_applied(store: SQLiteStore) -> None:
+    feed = FakeFeed({1: envelope(1), 2: None})
+    follower(store, feed).catch_up()
+    feed.log = {1: {**envelope(1), "event_id": "restored"}, 2: None, 3: envelope(3)}  # another log
+    with pytest.raises(LogMismatch, match="does not match"):
+        follower(store, feed).catch_up()
+    feed.log = {}  # the source's data deleted
+    with pytest.raises(LogMismatch):
+        follower(store, feed).catch_up()
+    assert seen(store) == [1]
 
 
 def test_a_message_after_a_gap_first_takes_what_the_feed_holds_before_it(store: SQLiteStore) -> None:
@@ -96,7 +127,7 @@ def test_a_message_after_a_gap_first_takes_what_the_feed_holds_before_it(store: 
     subscriber = follower(store, feed)
     assert subscriber.receive(envelope(12)) == "applied"  # the queue was declared after 3, 5, 9 were published
     assert seen(store) == [3, 5, 9, 12]
-    assert subscriber.counts == {"feed": 3, "queue": 1, "duplicate": 0}
+    assert subscriber.counts == {"feed": 3, "queue": 1, "duplicate": 0, "foreign": 0, "not wanted": 0}
     assert all(after < 12 for after, _ in feed.reads)
 
 
@@ -105,22 +136,24 @@ def test_a_gap_the_feed_shows_nothing_in_costs_one_read(store: SQLiteStore) -> N
     subscriber = follower(store, feed, page_size=500)
     subscriber.receive(envelope(1))
     assert subscriber.receive(envelope(4)) == "applied"
-    assert seen(store) == [1, 4] and feed.reads == [(1, 3)]
+    assert seen(store) == [1, 4] and feed.reads == [(0, 1), (1, 3)]
 
 
 def test_a_message_of_a_type_no_longer_asked_for_is_passed_over(store: SQLiteStore) -> None:
-    subscriber = follower(store, FakeFeed({}))
+    subscriber = follower(store, FakeFeed({1: envelope(1, "Initiative.Registered"), 2: envelope(2)}))
     assert subscriber.receive(envelope(1, "Initiative.Registered")) == "not wanted"
     assert subscriber.receive(envelope(2)) == "applied"
     assert seen(store) == [2] and store.position("register", "initiatives") == 2
+    assert subscriber.counts["not wanted"] == 1 and subscriber.counts["duplicate"] == 0
 
 
-def test_a_message_the_feed_does_not_show_yet_is_not_applied(store: SQLiteStore) -> None:
+def test_a_message_the_feed_does_not_show_is_not_applied_and_the_next_catch_up_takes_it(store: SQLiteStore) -> None:
     feed = FakeFeed({1: envelope(1)})
     subscriber = follower(store, feed)
-    with pytest.raises(FeedBehind):
-        subscriber.receive(envelope(7))
+    assert subscriber.receive(envelope(7)) == "foreign"
     assert seen(store) == [1] and store.position("register", "initiatives") == 1
+    feed.log[7] = envelope(7)
+    assert subscriber.catch_up() == 7 and seen(store) == [1, 7]
 
 
 def test_a_failing_handler_leaves_neither_its_writes_nor_the_position(store: SQLiteStore) -> None:
@@ -131,7 +164,7 @@ def test_a_failing_handler_leaves_neither_its_writes_nor_the_position(store: SQL
         if failures:
             raise failures.pop()
 
-    subscriber = follower(store, FakeFeed({}), failing)
+    subscriber = follower(store, FakeFeed({1: envelope(1)}), failing)
     with pytest.raises(RuntimeError):
         subscriber.receive(envelope(1))
     assert seen(store) == [] and store.position("register", "initiatives") == 0
@@ -197,3 +230,58 @@ def test_the_register_keeps_one_row_per_decision_with_its_body_and_adjustment(tm
         {"diary_number": "RUN 2025-0002", "body": "Regionfullmäktige", "paragraph": None,
          "outcome": "rejected", "decided_on": "2025-11-13", "adjusted_on": None},
     ]
+
+
+def test_a_commit_that_fails_is_rolled_back_and_the_store_goes_on(store: SQLiteStore) -> None:
+    with store.transaction() as tx:  # a deferred foreign key: checked, and refused, at COMMIT
+        tx.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+        tx.execute("CREATE TABLE child (parent INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)")
+    store._connection().execute("PRAGMA foreign_keys = ON")
+    with pytest.raises(Exception, match="FOREIGN KEY"):
+        with store.transaction() as tx:
+            tx.execute("INSERT INTO child (parent) VALUES (1)")
+            handler(envelope(1), tx)
+    assert seen(store) == []  # rolled back; and the connection begins a transaction again
+    subscriber = follower(store, FakeFeed({1: envelope(1)}))
+    assert subscriber.receive(envelope(1)) == "applied" and seen(store) == [1]
+
+
+def test_the_register_dates_every_decision_from_the_adjusted_minutes_whichever_comes_first(tmp_path: Any) -> None:
+    store = SQLiteStore(str(tmp_path / "register.sqlite"))
+    register.create_tables(store)
+
+    def event(source: str, position: int, kind: str, case: str, **payload: Any) -> dict[str, Any]:
+        return {"source": source, "position": position, "type": kind, "aggregate_id": case,
+                "diary_number": "RUN 2025-0001", "payload": payload}
+
+    body = "Regionala utvecklingsnämnden"
+    minutes = [{"diary_number": "RUN 2025-0001", "paragraph": "§ 7", "outcome": "tabled"}]
+    for one in [
+        event("initiatives", 1, "Initiative.ScheduledForDecision", "c1", body=body),
+        event("meetings", 1, "Meeting.MinutesAdjusted", "m1", adjusted_on="2025-10-03", body=body,
+              decisions=minutes),  # before the decision it dates
+        event("initiatives", 2, "Initiative.DecisionRecorded", "c1", outcome="tabled", paragraph="§ 7",
+              decided_on="2025-10-01"),
+        event("initiatives", 3, "Initiative.ScheduledForDecision", "c1", body=body),
+        event("initiatives", 4, "Initiative.DecisionRecorded", "c1", outcome="referred_back", paragraph="§ 9",
+              decided_on="2025-10-15"),
+        event("meetings", 2, "Meeting.MinutesAdjusted", "m2", adjusted_on="2025-10-20", body=body,
+              decisions=[{"diary_number": "RUN 2025-0001", "paragraph": "§ 9"}]),  # after it
+        event("meetings", 3, "Meeting.MinutesAdjusted", "m3", adjusted_on="2025-10-21", body="Regionstyrelsen",
+              decisions=[{"diary_number": "RUN 2025-0001", "paragraph": "§ 9"}]),  # another body's § 9
+    ]:
+        with store.transaction() as tx:
+            register.apply(one, tx)
+    assert [(row["paragraph"], row["outcome"], row["adjusted_on"]) for row in register.rows(store)] == [
+        ("§ 7", "tabled", "2025-10-03"), ("§ 9", "referred_back", "2025-10-20")]
+
+
+def test_stop_ends_the_broker_retries_of_a_subscriber_that_never_connected(store: SQLiteStore) -> None:
+    subscriber = Subscriber("register", "amqp://guest:guest@127.0.0.1:1//", [Source("initiatives", "http://x")],
+                            store, handler, retry_pause=0.1)
+    thread = threading.Thread(target=subscriber.run, daemon=True)
+    thread.start()
+    time.sleep(0.5)  # retrying the connection
+    subscriber.stop()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
