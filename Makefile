@@ -27,7 +27,8 @@ $(STAMP): pyproject.toml
 node-modules: $(NODE_MODULES) ## Install the AsyncAPI parser for the tests (npm ci, tests/asyncapi/package-lock.json)
 
 $(NODE_MODULES): tests/asyncapi/package-lock.json
-	cd tests/asyncapi && npm ci --no-audit --no-fund
+	bash infra/local-services.sh node
+	cd tests/asyncapi && npm ci --no-audit --no-fund --ignore-scripts
 	touch $@
 
 asyncapi-docs: venv ## Rewrite docs/asyncapi/<service>.json from the code (a unit test checks they match it)

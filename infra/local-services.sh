@@ -15,6 +15,7 @@
 #   start-broker  rabbitmqctl start_app + await_startup.
 #   stop-postgres pg_ctlcluster stop -m fast (fault injection: the store goes away).
 #   start-postgres pg_ctlcluster start, then wait until it accepts connections.
+#   node          Node.js and npm (for the AsyncAPI parser), installed if missing.
 #   raise-broker-alarm  a disk-free limit above the free disk: RabbitMQ's disk alarm
 #                 blocks every publishing connection (fault injection).
 #   clear-broker-alarm  the disk-free limit back to RabbitMQ's default (50 MB).
@@ -243,14 +244,16 @@ ensure_chromium() {
 
 # ---------------------------------------------------------------------- Node --
 
-# The tests validate the AsyncAPI documents with the AsyncAPI parser, an npm package (make node-modules).
+# The tests validate the AsyncAPI documents with the AsyncAPI parser, an npm package (make node-modules),
+# whose locked dependencies need Node.js 20 or later.
 ensure_node() {
-    if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
-        log "node: $(node --version), npm $(npm --version)"
-        return
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        apt_install nodejs npm
     fi
-    apt_install nodejs npm
-    log "node: installed $(node --version)"
+    local major
+    major="$(node --version | sed 's/^v\([0-9]*\).*/\1/')"
+    (( major >= 20 )) || die "Node.js $(node --version) is too old for the AsyncAPI parser: 20 or later is needed"
+    log "node: $(node --version), npm $(npm --version)"
 }
 
 # --------------------------------------------------------------------- Fonts --
@@ -356,8 +359,9 @@ case "${1:-ensure}" in
     start-broker) cmd_start_broker ;;
     stop-postgres) cmd_stop_postgres ;;
     start-postgres) cmd_start_postgres ;;
+    node) ensure_node ;;
     raise-broker-alarm) cmd_broker_alarm 1000000000000000 ;;
     clear-broker-alarm) cmd_broker_alarm 50000000 ;;
-    -h | --help | help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' ;;
-    *) die "unknown command '$1' (use ensure, status, stop-broker, start-broker, stop-postgres, start-postgres, raise-broker-alarm, clear-broker-alarm)" ;;
+    -h | --help | help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' ;;
+    *) die "unknown command '$1' (use ensure, status, node, stop-broker, start-broker, stop-postgres, start-postgres, raise-broker-alarm, clear-broker-alarm)" ;;
 esac

@@ -10,14 +10,16 @@ from __future__ import annotations
 import types
 import typing
 from typing import Any, Iterable, Sequence
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
+from nameko.standalone.events import get_event_exchange
 
 from shared import cloudevents
 from shared.envelope import payload_fields
+from shared.inbox import inbox_queue
 from shared.schemas import EnvelopeView
 from shared.secrecy import WITHHELD_FIELDS
 from shared.topology import inboxes_of
@@ -81,14 +83,15 @@ def document(service: str, title: str, published: Sequence[type], amqp_uri: str 
                 "messages": [{"$ref": f"#/channels/events/messages/{name}"}],
                 "bindings": {"amqp": {"cc": [name], "deliveryMode": PERSISTENT, "bindingVersion": AMQP_BINDING}},
             }
+        exchange = get_event_exchange(service, {}).name
         channels["events"] = {
-            "address": f"{service}.events",
+            "address": exchange,
             "title": f"The {service} service's events",
             "description": "A durable topic exchange; the routing key is the event type. Bind a queue of your own "
                            "(`#` for everything).",
             "messages": channel_messages,
             "bindings": {"amqp": {"is": "routingKey", "bindingVersion": AMQP_BINDING, "exchange": {
-                "name": f"{service}.events", "type": "topic", "durable": True, "autoDelete": False,
+                "name": exchange, "type": "topic", "durable": True, "autoDelete": False,
                 "vhost": _vhost(amqp_uri)}}},
         }
 
@@ -103,7 +106,7 @@ def document(service: str, title: str, published: Sequence[type], amqp_uri: str 
             messages[name] = _message(name, f"{'Every event' if routing_key == '#' else routing_key} of {source}, "
                                             f"as {source}'s AsyncAPI document describes it", name)
             channel_messages[name] = {"$ref": f"#/components/messages/{name}"}
-        queue = f"{source}.events--{service}.inbox"
+        queue = inbox_queue(source, service, routing_keys).name
         channels[channel] = {
             "address": queue,
             "title": f"{service}'s inbox for {source}'s events",
@@ -230,9 +233,14 @@ def _headers_schema() -> dict[str, Any]:
                                                   for name in required]}
 
 
+def _first_broker(amqp_uri: str) -> str:
+    """The first of the brokers kombu would try (AMQP_URI may list several, `;`-separated)."""
+    return amqp_uri.split(";", 1)[0].strip()
+
+
 def _server(amqp_uri: str) -> dict[str, Any]:
     """Where the broker is, from AMQP_URI (never its credentials)."""
-    parts = urlsplit(amqp_uri)
+    parts = urlsplit(_first_broker(amqp_uri))
     scheme = parts.scheme or "amqp"
     port = parts.port or (5671 if scheme == "amqps" else 5672)
     return {"host": f"{parts.hostname or 'localhost'}:{port}", "protocol": scheme, "protocolVersion": "0-9-1",
@@ -241,7 +249,7 @@ def _server(amqp_uri: str) -> dict[str, Any]:
 
 
 def _vhost(amqp_uri: str) -> str:
-    path = urlsplit(amqp_uri).path.lstrip("/")
+    path = unquote(urlsplit(_first_broker(amqp_uri)).path[1:])  # amqp://h/%2F is the vhost "/"
     return path or "/"
 
 

@@ -217,9 +217,10 @@ class OutboxRelay:
 
     def _publish_reconnecting(self) -> None:
         while not self._stopped.is_set():
-            connection = self.broker.connection(confirm_publish=True, on_blocked=self._on_blocked,
-                                                on_unblocked=self._on_unblocked)
+            connection = None
             try:
+                connection = self.broker.connection(confirm_publish=True, on_blocked=self._on_blocked,
+                                                    on_unblocked=self._on_unblocked)
                 connection.ensure_connection(
                     errback=self._log_connection_error,
                     max_retries=None,
@@ -252,7 +253,8 @@ class OutboxRelay:
                 self._note_unreachable()
                 self._stopped.wait(1.0)
             finally:
-                self._let_go(connection)
+                if connection is not None:
+                    self._let_go(connection)
 
     def _let_go(self, connection: Any) -> None:
         """Closes the connection; drops it where RabbitMQ blocks it, since a blocked connection is not

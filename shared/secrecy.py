@@ -22,9 +22,9 @@ DEFAULT_CLEARED_ROLES = ("registrar", "case_officer", "auditor")
 REDACTABLE_EVENTS = frozenset({"Initiative.AnswerDrafted", "Initiative.DocumentRegistered"})
 MARKED, LIFTED = "Initiative.SecrecyMarked", "Initiative.SecrecyLifted"
 REGISTERED = "Initiative.DocumentRegistered"  # with `secret_under`, a marking from the document's registration
-SECRECY_EVENTS = (MARKED, LIFTED, REGISTERED)
+SECRECY_EVENTS = (MARKED, LIFTED, REGISTERED)  # the events a case's markings follow from
 # The payload fields an event carries null when they are withheld (an answer's sections are inside its `answer`).
-WITHHELD_FIELDS = {REGISTERED: DOCUMENT_CONTENT}  # the events a case's markings follow from
+WITHHELD_FIELDS = {REGISTERED: DOCUMENT_CONTENT}
 ANSWER_PREFIX, DOCUMENT_PREFIX = "answer.", "document:"
 
 Markings = Mapping[str, Mapping[str, Any]]

@@ -22,8 +22,10 @@ def every_published_message_is_a_cloudevent_by_the_asyncapi_document(
     """Captures every message the services of an end-to-end test publish (a queue of its own bound with `#`
     to each service's exchange) and, once they stopped, checks each: a CloudEvent the SDK parses whose
     attributes are its envelope's, with headers and envelope as the service's AsyncAPI document says."""
-    subscribers = {source: EventSubscriber(infrastructure.amqp_uri, source).declare() for source in PUBLISHERS}
+    subscribers: dict[str, EventSubscriber] = {}
     try:
+        for source in PUBLISHERS:
+            subscribers[source] = EventSubscriber(infrastructure.amqp_uri, source).declare()
         yield  # the services are started and stopped inside (run_services, requested after this fixture)
         problems, checked = [], 0
         for source, subscriber in subscribers.items():

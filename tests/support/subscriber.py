@@ -10,6 +10,9 @@ from typing import Any, Iterable
 from kombu import Connection, Exchange, Queue
 
 
+QUEUE_EXPIRES_MS = 30 * 60 * 1000  # unused (no consumer, no read) for longer than any test
+
+
 class EventSubscriber:
     """Binds a durable queue of its own to a service's event exchange and collects envelopes.
 
@@ -23,6 +26,8 @@ class EventSubscriber:
         self.queue = Queue(
             f"test-subscriber-{uuid.uuid4().hex[:8]}", exchange=self.exchange,
             routing_key=routing_key, durable=True, auto_delete=False,
+            # a test killed before it deletes its queue leaves nothing to fill up on a shared broker
+            queue_arguments={"x-expires": QUEUE_EXPIRES_MS},
         )
         self.received: list[dict[str, Any]] = []
         self.messages: dict[str, Any] = {}

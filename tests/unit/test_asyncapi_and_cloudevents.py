@@ -119,3 +119,18 @@ def test_a_message_without_an_id_or_with_other_attributes_than_its_envelope_is_r
         check_cloudevent({**headers, "ce-id": str(uuid4()), "cloudEvents:id": str(uuid4())}, "application/json", body)
     assert header_errors(generated("initiatives"), {**headers, "ce-sequence": "7"})
     assert date.fromisoformat(envelope["payload"]["submitted_on"]) == clock.today()
+
+
+def test_the_document_names_the_broker_and_its_vhost_but_never_its_credentials() -> None:
+    """A cluster's AMQP_URI lists its brokers `;`-separated, each with the credentials: the public
+    document names the first broker and the vhost (decoded), and no password, wherever it stood."""
+    from services.initiatives.service import InitiativesService, api as api_doc
+    from shared.asyncapi import for_service
+
+    document = for_service(InitiativesService, api_doc.title,
+                           "amqp://cases:s3cret-one@rabbit-1:5672/cases%2Fprod;amqp://cases:s3cret-two@rabbit-2/cases")
+    text = json.dumps(document)
+    assert "s3cret" not in text and "rabbit-2" not in text
+    assert document["servers"] == {"rabbitmq": {**document["servers"]["rabbitmq"], "host": "rabbit-1:5672",
+                                                "pathname": "/cases/prod"}}
+    assert document["channels"]["events"]["bindings"]["amqp"]["exchange"]["vhost"] == "cases/prod"
