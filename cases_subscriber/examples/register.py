@@ -36,7 +36,7 @@ import click
 from cases_subscriber import LogMismatch, PostgresStore, Source, SQLiteStore, Store, Subscriber, Transaction
 
 ROUTING_KEYS = ["Initiative.Submitted", "Initiative.ScheduledForDecision", "Initiative.Unscheduled",
-                "Initiative.DecisionRecorded", "Initiative.Finalised"]
+                "Initiative.ProposalRecorded", "Initiative.DecisionRecorded", "Initiative.Finalised"]
 MEETING_KEYS = ["Meeting.MinutesAdjusted"]
 COLUMNS = ["diary_number", "body", "paragraph", "outcome", "decided_on", "adjusted_on"]
 SCHEMA = [
@@ -77,7 +77,8 @@ def apply(envelope: dict[str, Any], tx: Transaction) -> None:
         tx.execute("INSERT INTO register_cases (aggregate_id, addressed_to) VALUES (?, ?) "
                    "ON CONFLICT (aggregate_id) DO UPDATE SET addressed_to = excluded.addressed_to",
                    (case, payload.get("addressed_to")))
-    elif kind in ("Initiative.ScheduledForDecision", "Initiative.Unscheduled"):
+    elif kind in ("Initiative.ScheduledForDecision", "Initiative.Unscheduled", "Initiative.ProposalRecorded"):
+        # as the case keeps it: a proposal (a preparing body's decision) ends the case's schedule too
         body = payload.get("body") if kind == "Initiative.ScheduledForDecision" else None
         tx.execute("INSERT INTO register_cases (aggregate_id, scheduled_body) VALUES (?, ?) "
                    "ON CONFLICT (aggregate_id) DO UPDATE SET scheduled_body = excluded.scheduled_body", (case, body))

@@ -10,17 +10,20 @@ each event takes effect once whichever way it arrives. The index only says where
 every timeline, state and verification is recomputed from the services' records.
 
 The OParl objects (services.audit.oparl) follow the same feeds with positions of their own
-(`oparl/meetings`, `oparl/initiatives`): a store indexed before OParl existed reads each feed from
-its start for them, and an event OParl cannot take holds OParl in that source back (never the case
-index) until it can. Each OParl write also moves one position that every OParl write moves (`oparl`),
-compare-and-set, so the two sources' writes of one object (a Person, a Paper) are one after the other,
-even across instances.
+(`oparl/meetings`, `oparl/initiatives`), read by a follower of their own (`catch_up_oparl`, woken by
+every inbox message and by a timer): only ever from the feed, after OParl's own position, so no event
+can be passed over, and never on the inboxes' path, so the case index never waits for OParl. A store
+indexed before OParl existed reads each feed from its start for it, and an event OParl cannot take
+holds OParl in that source (never the case index) until it can. Each OParl write also moves one
+position that every OParl write moves (`oparl`), compare-and-set, so the two sources' writes of one
+object (a Person, a Paper) are one after the other, even across instances.
 """
 from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Iterable, Mapping
+import time
+from typing import Any, Callable, Iterable, Mapping
 
 from eventsourcing.persistence import InfrastructureFactory, Tracking
 from eventsourcing.utils import Environment
@@ -37,6 +40,7 @@ log = logging.getLogger(__name__)
 FEED_PAGE = 1000
 OPARL_PREFIX = "oparl/"  # OParl's position in a source: oparl/meetings, oparl/initiatives
 OPARL_SERIAL = "oparl"  # moved by every OParl write (compare-and-set): one write after the other
+OPARL_RETRY_PAUSE = 1.0  # seconds the follower waits after a source failed
 
 
 def _entry_view(entry: Mapping[str, Any]) -> Row:
@@ -62,13 +66,12 @@ class CaseIndex:
         self.sources = dict(sources)
         self.inbox_failures: dict[str, dict[str, Any]] = {}
         self._locks = {name: threading.Lock() for name in self.sources}
-        # OParl: the event each source is held at (/health; found again by the catch-up after a restart),
-        # whether its next inbox message follows on, and whether the inbox gave up on it (the periodic
-        # catch-up tries it again; the inbox leaves OParl alone meanwhile, so the case index goes on).
+        # OParl: the event each source is held at (/health; found again by the next catch-up after a
+        # restart), and what wakes its follower (an inbox message: the feed has something new).
         self.oparl_failures: dict[str, dict[str, Any]] = {}
-        self._oparl_sources = [name for name in self.sources if name in Projector.SOURCES]
-        self._oparl_continuous = {name: False for name in self._oparl_sources}
-        self._oparl_held = {name: False for name in self._oparl_sources}
+        self.oparl_sources = [name for name in self.sources if name in Projector.SOURCES]
+        self.oparl_wake = threading.Event()
+        self.oparl_wake.set()  # the follower's first round at once: a store from before OParl fills itself
         self._oparl_lock = threading.Lock()  # one OParl write at a time in this instance (OPARL_SERIAL across)
         # Whether the index has every event of a source up to its position, so that the next message
         # of its queue can follow on: not before its first catch-up from the feed, nor after a message
@@ -110,18 +113,15 @@ class CaseIndex:
                 entries = list(self._entries(source, [envelope]))
                 self._apply(entries, source, envelope["position"], position)
                 outcome = "applied" if entries else "ignored"
-        self._oparl_inbound(source, envelope)  # raises EventFailed: the inbox tries the message again
+        if source in self.oparl_sources:
+            self.oparl_wake.set()  # OParl reads it from the feed, after its own position
         return outcome
 
     def give_up_inbound(self, source: str, envelope: Any, error: Exception) -> None:
         """An event the index could not take: the next message first catches up from the feed, which
-        meets the event again in order (and its error in the log), rather than passing over it. An event
-        OParl could not take holds OParl in that source where it is: the periodic catch-up tries it again."""
+        meets the event again in order (and its error in the log), rather than passing over it."""
         log.error("audit index could not apply %s event %r: %s", source, envelope, error)
-        if isinstance(error, EventFailed):
-            self._oparl_held[source] = True
-        else:
-            self._continuous[source] = False
+        self._continuous[source] = False
 
     # --- caught up from the feeds --------------------------------------------------------
 
@@ -130,10 +130,8 @@ class CaseIndex:
         Then (`oparl`) OParl's, after its own position (EventFailed when an event holds it)."""
         with self._locks[source]:
             reached = self._catch_up(source)
-        if oparl and source in self._oparl_continuous:
-            with self._oparl_lock:
-                self._oparl_catch_up(source)
-            self._oparl_held[source] = False
+        if oparl and source in self.oparl_sources:
+            self.catch_up_oparl(source)
         return reached
 
     def _catch_up(self, source: str) -> int:
@@ -169,27 +167,36 @@ class CaseIndex:
     # --- OParl: the same feeds, from positions of its own ------------------------------------
 
     def oparl_positions(self) -> dict[str, int]:
-        return {name: self._position(OPARL_PREFIX + name) for name in self._oparl_sources}
+        return {name: self._position(OPARL_PREFIX + name) for name in self.oparl_sources}
 
-    def _oparl_inbound(self, source: str, envelope: dict[str, Any]) -> None:
-        if source not in self._oparl_continuous or self._oparl_held[source]:
-            return
+    def catch_up_oparl(self, source: str) -> int:
+        """OParl's objects caught up from the source's feed, after OParl's own position, to its end; returns
+        the position reached. EventFailed when an event holds it there (nothing of that event written)."""
         with self._oparl_lock:
-            if not self._oparl_continuous[source]:
-                self._oparl_catch_up(source)  # the feed has this message too
-                return
-            position = self._position(OPARL_PREFIX + source)
-            if envelope["position"] > position:
-                self._oparl_apply(source, [envelope], envelope["position"], position)
+            after = self._position(OPARL_PREFIX + source)
+            while True:
+                page = self.sources[source].get("/events", after=after, limit=FEED_PAGE)
+                if page["last_position"] <= after:
+                    return after
+                after = self._oparl_apply(source, page["events"], page["last_position"], after)
 
-    def _oparl_catch_up(self, source: str) -> int:
-        after = self._position(OPARL_PREFIX + source)
-        while True:
-            page = self.sources[source].get("/events", after=after, limit=FEED_PAGE)
-            if page["last_position"] <= after:
-                self._oparl_continuous[source] = True
-                return after
-            after = self._oparl_apply(source, page["events"], page["last_position"], after)
+    def follow_oparl(self, interval: float, stopped: Callable[[], bool]) -> None:
+        """The OParl follower: every source caught up after each wake (an inbox message) and every
+        `interval` seconds, until `stopped`; a source that fails is logged and tried again next time."""
+        while not stopped():
+            self.oparl_wake.wait(interval)
+            self.oparl_wake.clear()
+            failed = False
+            for source in self.oparl_sources:
+                try:
+                    self.catch_up_oparl(source)
+                except EventFailed:
+                    failed = True  # logged and shown in /health by _oparl_apply; held until it can be taken
+                except Exception as error:  # noqa: BLE001 - the follower outlives the feed's or store's failures
+                    failed = True
+                    log.warning("OParl cannot read %s yet: %s", source, error)
+            if failed:
+                time.sleep(OPARL_RETRY_PAUSE)  # not once per inbox message while it fails
 
     def _oparl_apply(self, source: str, envelopes: list[dict[str, Any]], last_position: int, start: int) -> int:
         """The OParl rows of the events taken, OParl's position in the source moved past them, and the
@@ -203,11 +210,9 @@ class CaseIndex:
                 self.gate.call(self.view.apply, projected.rows, Tracking(OPARL_PREFIX + source, position), start=start,
                                also=[(Tracking(OPARL_SERIAL, serial + 1), serial)])
             except PositionMoved:
-                self._oparl_continuous[source] = False
                 raise ConcurrentChange(f"another OParl write meanwhile; {source} read again") from None
         if projected.failed is not None:
             failed = projected.failed
-            self._oparl_continuous[source] = False
             log.error("%s", failed, exc_info=failed.error)
             self.oparl_failures[source] = {"position": failed.position, "type": failed.event_type,
                                            "error": f"{type(failed.error).__name__}: {failed.error}"}

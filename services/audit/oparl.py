@@ -45,7 +45,10 @@ TRUNCATED = "suite:truncated"
 OBJECTS = Listing("oparl", object, lambda _: None, noun="OParl object",  # type: ignore[arg-type]
                   columns={"kind": "text", "parent": "text", "reference": "text", "hidden": "text",
                            "deleted": "text", "created": "text", "modified": "text"},
-                  orders=("modified", "created"), indexes=(("kind", "modified"), ("kind", "created")))
+                  orders=("modified", "created"),
+                  # a list's page: its kind, neither hidden nor deleted, in order (without statistics SQLite
+                  # would otherwise pick an index on one of the two-valued columns and read the whole table)
+                  indexes=(("kind", "modified"), ("kind", "created"), ("kind", "hidden", "deleted", "sort_key")))
 
 # What each kind of object is called in its URL and its `type`.
 KINDS = {"organization": "Organization", "person": "Person", "membership": "Membership", "meeting": "Meeting",

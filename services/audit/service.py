@@ -152,24 +152,27 @@ class AuditIndex(DependencyProvider):
 
     def start(self) -> None:
         self.threads = [self.container.spawn_managed_thread(consumer.run) for consumer in self.consumers]
-        self.threads.append(self.container.spawn_managed_thread(self._catch_up_now_and_then))
+        # the background readers of the feeds: the case index's periodic catch-up and OParl's follower
+        self.readers = [self.container.spawn_managed_thread(self._catch_up_now_and_then),
+                        self.container.spawn_managed_thread(
+                            lambda: self.index.follow_oparl(self.interval, lambda: self._stopped))]
 
     def _catch_up_now_and_then(self) -> None:
         import eventlet
 
         while not self._stopped:
-            for source, problem in self.index.catch_up_all().items():
+            for source, problem in self.index.catch_up_all(oparl=False).items():
                 log.warning("audit index cannot read %s yet: %s", source, problem)
             eventlet.sleep(self.interval)
 
     def stop(self) -> None:
-        """The catch-up first (it may be in the middle of a long feed), then the inboxes, then the store."""
+        """The feeds' readers first (they may be in the middle of a long feed), then the inboxes, then the store."""
         self._stopped = True
-        for thread in getattr(self, "threads", [])[-1:]:
+        for thread in getattr(self, "readers", []):
             thread.kill()
         for consumer in self.consumers:
             consumer.stop()
-        for thread in getattr(self, "threads", [])[:-1]:
+        for thread in getattr(self, "threads", []):
             thread.wait()
         self.index.close()
 

@@ -219,13 +219,17 @@ def test_an_event_oparl_cannot_take_holds_oparl_there_and_the_case_index_goes_on
         assert index.oparl_positions() == {"meetings": 1}  # held before the event, never past it
         assert index.oparl_failures["meetings"]["position"] == 2
         assert index.oparl_reader.page("person", {})[0] == []  # nothing of the broken event
-        # the inbox: the next message raises (tried again by the inbox's rules) until given up on
+        # the inbox: the case index goes on, and OParl's follower is only woken; it stays held, and
+        # reads from the feed again, never passing over the event (nor taking the message itself)
         feed.envelopes += events[4:]
-        with pytest.raises(EventFailed):
-            index.apply_inbound("meetings", events[4])
-        index.give_up_inbound("meetings", events[4], EventFailed("meetings", broken, KeyError("role")))
-        assert index.apply_inbound("meetings", events[5]) == "ignored"  # the case index goes on, OParl left alone
+        index.oparl_wake.clear()
+        assert index.apply_inbound("meetings", events[4]) == "ignored"
+        assert index.apply_inbound("meetings", events[5]) == "ignored"
+        assert index.oparl_wake.is_set()
         assert index.positions() == {"meetings": 6} and index.oparl_positions() == {"meetings": 1}
+        with pytest.raises(EventFailed):
+            index.catch_up_oparl("meetings")
+        assert index.oparl_positions() == {"meetings": 1}
     finally:
         index.close()
     # after a restart the failure is found again: OParl's position is in the store
@@ -298,3 +302,17 @@ def test_only_url_fields_are_made_urls() -> None:
         "id": "https://example.org/oparl/v1/paper/p1", "name": "/oparl/v1/ is in the title", "keyword": ["/oparl/v1/x"],
         "originatorPerson": ["https://example.org/oparl/v1/person/a"],
         "consultation": [{"id": "https://example.org/oparl/v1/consultation/c", "role": "/oparl/v1/role"}]}
+
+
+def test_the_oparl_follower_reads_every_source_from_its_feed_and_goes_on_past_a_failing_one(tmp_path: Any) -> None:
+    events = meetings_events()
+    broken = {**events[1], "payload": {**events[1]["payload"], "member": {"name": "Bertil Ek"}}}
+    feeds = {"meetings": FakeFeed([events[0], broken, *events[2:]]), "initiatives": FakeFeed(initiatives_events())}
+    index = index_over(tmp_path, **feeds)
+    try:
+        rounds = iter([False, True])  # one round, at once: a new index's follower does not wait to begin
+        index.follow_oparl(60.0, lambda: next(rounds))
+        assert index.oparl_positions() == {"meetings": 1, "initiatives": 2}
+        assert index.positions() == {"meetings": 0, "initiatives": 0}  # the case index is not its business
+    finally:
+        index.close()

@@ -219,6 +219,12 @@ def test_the_register_keeps_one_row_per_decision_with_its_body_and_adjustment(tm
         event(5, "DecisionRecorded", "0001", outcome="approved", paragraph="§ 12", decided_on="2025-11-12"),
         event(6, "DecisionRecorded", "0002", outcome="rejected", paragraph=None, decided_on="2025-11-13"),
         event(7, "Finalised", "0001", minutes_adjusted_on="2025-11-17"),
+        # a proposal ends the schedule it was made under: the council's decision is not the committee's
+        event(8, "Submitted", "0003", addressed_to="Regionfullmäktige"),
+        event(9, "ScheduledForDecision", "0003", body="Regionala utvecklingsnämnden"),
+        event(10, "ProposalRecorded", "0003", outcome="considered_answered", paragraph="§ 3", decided_on="2025-11-12",
+              body="Regionala utvecklingsnämnden", proposal_to="Regionfullmäktige"),
+        event(11, "DecisionRecorded", "0003", outcome="considered_answered", paragraph="§ 9", decided_on="2025-12-01"),
     ]:
         with store.transaction() as tx:
             register.apply(one, tx)
@@ -229,6 +235,8 @@ def test_the_register_keeps_one_row_per_decision_with_its_body_and_adjustment(tm
          "outcome": "approved", "decided_on": "2025-11-12", "adjusted_on": "2025-11-17"},
         {"diary_number": "RUN 2025-0002", "body": "Regionfullmäktige", "paragraph": None,
          "outcome": "rejected", "decided_on": "2025-11-13", "adjusted_on": None},
+        {"diary_number": "RUN 2025-0003", "body": "Regionfullmäktige", "paragraph": "§ 9",
+         "outcome": "considered_answered", "decided_on": "2025-12-01", "adjusted_on": None},
     ]
 
 
