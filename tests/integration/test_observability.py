@@ -208,9 +208,10 @@ def test_the_audit_service_answers_probes_and_shows_how_far_its_index_has_read(
     next(running(container_factory, AuditService, audit_config))
     audit = api_for(audit_config)
     submit(api)
+    # the index may have read the case from the feed (its catch-up at start) before the inbox has connected
     found = eventually(lambda: metrics(audit), lambda m: (sample(m, "inbox_applied_position", source="initiatives")
-                                                         or 0) > 0)
-    assert sample(found, "broker_connected", connection="inbox:initiatives") == 1
+                                                         or 0) > 0
+                       and sample(m, "broker_connected", connection="inbox:initiatives") == 1)
     assert sample(found, "inbox_failing", source="initiatives") == 0
     assert sample(found, "inbox_queue_messages", source="initiatives") == 0
     assert sample(metrics(audit), "http_requests_total", route="/metrics", method="GET", status="200") >= 1
