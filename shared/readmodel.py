@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import itertools
 import json
 import logging
 import math
@@ -355,11 +356,14 @@ class ReadModelTables:
             self._move_position(cursor, tracking, start)
             for other, other_start in also:
                 self._move_position(cursor, other, other_start)
-            for listing, aggregate_id, version, row in sorted(rows, key=lambda entry: (entry[0].name, entry[1])):
+            ordered = sorted(rows, key=lambda entry: (entry[0].name, entry[1]))
+            for listing, entries in itertools.groupby(ordered, key=lambda entry: entry[0]):
                 if listing.per_item:
-                    self._replace_items(cursor, listing, aggregate_id, version, row)
+                    for _, aggregate_id, version, items in entries:
+                        self._replace_items(cursor, listing, aggregate_id, version, items)
                 else:
-                    self._write_row(cursor, listing, aggregate_id, version, row)
+                    self._write_rows(cursor, listing, [(aggregate_id, version, row)
+                                                       for _, aggregate_id, version, row in entries])
 
     def _move_position(self, cursor: Any, tracking: Tracking, start: int) -> None:
         table = self.tracking_table()
@@ -382,39 +386,43 @@ class ReadModelTables:
         cursor.execute(self.sql(f"DELETE FROM {tags} WHERE id IN (SELECT id FROM {rows} WHERE aggregate_id = ?)"),
                        [aggregate_id])
         cursor.execute(self.sql(f"DELETE FROM {rows} WHERE aggregate_id = ?"), [aggregate_id])
-        for item in items:
-            if item.document is not None:
-                raise ValueError(f"{listing.name}: a row per item has no search document")
-            self._write_row(cursor, listing, f"{aggregate_id}/{item.key}", version, item,
-                            extra={"aggregate_id": aggregate_id})
+        if any(item.document is not None for item in items):
+            raise ValueError(f"{listing.name}: a row per item has no search document")
+        self._write_rows(cursor, listing, [(f"{aggregate_id}/{item.key}", version, item) for item in items],
+                         extra={"aggregate_id": aggregate_id}, tags_deleted=True)
 
-    def _write_row(self, cursor: Any, listing: Listing, aggregate_id: str, version: int, row: Row,
-                   extra: Mapping[str, Any] | None = None) -> None:
+    def _write_rows(self, cursor: Any, listing: Listing, rows: Sequence[tuple[str, int, Row]],
+                    extra: Mapping[str, Any] | None = None, tags_deleted: bool = False) -> None:
+        """Rows (id, version, row) of one listing, their tags and search documents (`tags_deleted`: their
+        old tags are gone already). Each kind of statement is executed for all the rows at once
+        (executemany: on PostgreSQL a pipeline, not a round trip for each row and tag)."""
+        if not rows:
+            return
         extra = extra or {}
         names = ["id", "sort_key", "version", "view", *extra, *listing.columns]
-        values = [aggregate_id, stored(row.sort_key), version, dumps(row.view), *extra.values(),
-                  *(stored(row.columns.get(column)) for column in listing.columns)]
         updates = ", ".join(f"{name} = excluded.{name}" for name in names[1:])
-        cursor.execute(self.sql(
+        cursor.executemany(self.sql(
             f"INSERT INTO {self.table(self.name_of(listing.name))} ({', '.join(names)}) "
-            f"VALUES ({', '.join('?' * len(names))}) ON CONFLICT (id) DO UPDATE SET {updates}"), values)
+            f"VALUES ({', '.join('?' * len(names))}) ON CONFLICT (id) DO UPDATE SET {updates}"),
+            [[row_id, stored(row.sort_key), version, dumps(row.view), *extra.values(),
+              *(stored(row.columns.get(column)) for column in listing.columns)] for row_id, version, row in rows])
         tags = self.table(self.name_of(listing.name, "_tags"))
-        cursor.execute(self.sql(f"DELETE FROM {tags} WHERE id = ?"), [aggregate_id])
-        pairs = sorted({(tag, tag_value(stored(value))) for tag, values in row.tags.items() for value in values
-                        if value})
-        for tag, value in pairs:
-            cursor.execute(self.sql(f"INSERT INTO {tags} (tag, value, id) VALUES (?, ?, ?)"), [tag, value, aggregate_id])
-        if row.document is not None:
-            self._write_document(cursor, listing, aggregate_id, row.document)
-
-    def _write_document(self, cursor: Any, listing: Listing, aggregate_id: str, document: SearchDocument) -> None:
-        cursor.execute(self.sql(
-            f"INSERT INTO {self.table(self.name_of('search'))} (id, kind, listing, diary_number, title, body) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, "
-            "listing = excluded.listing, diary_number = excluded.diary_number, title = excluded.title, "
-            "body = excluded.body"),
-            [aggregate_id, listing.kind, listing.name, stored(document.diary_number), stored(document.title),
-             stored(document.body)])
+        if not tags_deleted:
+            cursor.executemany(self.sql(f"DELETE FROM {tags} WHERE id = ?"), [[row_id] for row_id, _, _ in rows])
+        pairs = [[tag, value, row_id] for row_id, _, row in rows
+                 for tag, value in sorted({(tag, tag_value(stored(value))) for tag, values in row.tags.items()
+                                           for value in values if value})]
+        if pairs:
+            cursor.executemany(self.sql(f"INSERT INTO {tags} (tag, value, id) VALUES (?, ?, ?)"), pairs)
+        documents = [[row_id, listing.kind, listing.name, stored(row.document.diary_number),
+                      stored(row.document.title), stored(row.document.body)]
+                     for row_id, _, row in rows if row.document is not None]
+        if documents:
+            cursor.executemany(self.sql(
+                f"INSERT INTO {self.table(self.name_of('search'))} (id, kind, listing, diary_number, title, body) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, "
+                "listing = excluded.listing, diary_number = excluded.diary_number, title = excluded.title, "
+                "body = excluded.body"), documents)
 
     def drop(self) -> None:
         """Drops every read-model table, forgets the position and creates the tables anew, in one
