@@ -171,6 +171,14 @@ class CaseApplication(Application):
         processing.collect_events(incident)
         self._record(processing)
 
+    def _record(self, processing_event: ProcessingEvent) -> list[Any]:
+        """Records the events; the read model then takes their rows from the aggregates in memory
+        when it can (ReadModel.apply_saved), else its catch-up reads them from the log."""
+        recordings = super()._record(processing_event)
+        if self.read_model is not None:
+            self.read_model.apply_saved(recordings, processing_event.aggregates)
+        return recordings
+
     # --- reads: the read model, caught up first so that every acknowledged write is seen ----------
 
     def caught_up(self, complete: bool = False) -> ReadModel:

@@ -754,6 +754,39 @@ class ReadModel(Projection[Any]):
                 return True  # another instance recorded this batch first, or a rebuild began: go on from there
             return len(notifications) == self.batch_size
 
+    def apply_saved(self, recordings: Sequence[Any], aggregates: Mapping[Any, Any]) -> bool:
+        """Writes the rows of what this instance has just saved from the aggregates it holds in memory,
+        when the read model stands right before the save (no one else's events in between): no read of
+        the log and no replay. Otherwise, or while a catch-up is under way here, it leaves the save to
+        the catch-up. True when it wrote the rows."""
+        ids = sorted(recording.notification.id for recording in recordings)
+        if not ids or ids[-1] - ids[0] + 1 != len(ids):
+            return False
+        touched: dict[Any, tuple[Listing, ...]] = {}
+        for recording in recordings:
+            listings = self._listings_of(type(recording.domain_event))
+            if listings:
+                touched[recording.domain_event.originator_id] = listings
+        if any(aggregate_id not in aggregates for aggregate_id in touched):
+            return False
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            rows = [(listing, str(aggregate_id), aggregates[aggregate_id].version, listing.row(aggregates[aggregate_id]))
+                    for aggregate_id, listings in touched.items() for listing in listings]
+            self.view.apply(rows, tracking=Tracking(application_name=TRACKING_NAME, notification_id=ids[-1]),
+                            start=ids[0] - 1)
+        except PositionMoved:
+            return False  # behind, or someone else's events came first: the catch-up applies these
+        except Exception:  # noqa: BLE001 - the save is committed; the catch-up makes (or reports) the rows
+            log.warning("read model: the rows of a save were left to the catch-up", exc_info=True)
+            return False
+        finally:
+            self._lock.release()
+        for aggregate_id in touched:
+            self.failures.pop(str(aggregate_id), None)
+        return True
+
     def rows_for(self, notifications: Sequence[Any]) -> list[tuple[Listing, str, int, Any]]:
         """The row of every aggregate the batch changed, as it was after its last event in the batch.
 
