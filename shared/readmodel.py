@@ -32,6 +32,7 @@ import logging
 import math
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterable, Mapping, Sequence
 
@@ -52,6 +53,8 @@ MARK_START, MARK_END = "\ue000", "\ue001"
 # An aggregate's search document is cut here (PostgreSQL's tsvector holds at most 1 MB).
 MAX_DOCUMENT_CHARACTERS = 200_000
 BATCH_SIZE = 500
+# How many aggregates a read model keeps as this instance last saved them (ReadModel._saved).
+SAVED_AGGREGATES_KEPT = 256
 DEFAULT_LIMIT = 50
 
 
@@ -707,6 +710,9 @@ class ReadModel(Projection[Any]):
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self.failures: dict[str, str] = {}  # aggregate id -> why its row could not be made
+        # The aggregates this instance saved last, by id: a catch-up takes a row from one still at the
+        # version it needs instead of replaying it (events never change, so neither does that state).
+        self._saved: OrderedDict[Any, Any] = OrderedDict()
 
     def listing(self, name: str) -> Listing:
         for listing in self.listings:
@@ -759,15 +765,16 @@ class ReadModel(Projection[Any]):
         when the read model stands right before the save (no one else's events in between): no read of
         the log and no replay. Otherwise, or while a catch-up is under way here, it leaves the save to
         the catch-up. True when it wrote the rows."""
-        ids = sorted(recording.notification.id for recording in recordings)
-        if not ids or ids[-1] - ids[0] + 1 != len(ids):
-            return False
         touched: dict[Any, tuple[Listing, ...]] = {}
         for recording in recordings:
             listings = self._listings_of(type(recording.domain_event))
             if listings:
                 touched[recording.domain_event.originator_id] = listings
-        if any(aggregate_id not in aggregates for aggregate_id in touched):
+        for aggregate_id in touched:
+            if aggregate_id in aggregates:
+                self._remember(aggregate_id, aggregates[aggregate_id])
+        ids = sorted(recording.notification.id for recording in recordings)
+        if not ids or ids[-1] - ids[0] + 1 != len(ids) or any(key not in aggregates for key in touched):
             return False
         if not self._lock.acquire(blocking=False):
             return False
@@ -787,6 +794,17 @@ class ReadModel(Projection[Any]):
             self.failures.pop(str(aggregate_id), None)
         return True
 
+    def _remember(self, aggregate_id: Any, aggregate: Any) -> None:
+        self._saved[aggregate_id] = aggregate
+        self._saved.move_to_end(aggregate_id)
+        while len(self._saved) > SAVED_AGGREGATES_KEPT:
+            self._saved.popitem(last=False)
+
+    def _saved_at(self, aggregate_id: Any, version: int) -> Any:
+        """The aggregate as this instance saved it, if it is still at `version` (else None: replayed)."""
+        aggregate = self._saved.get(aggregate_id)
+        return aggregate if aggregate is not None and aggregate.version == version else None
+
     def rows_for(self, notifications: Sequence[Any]) -> list[tuple[Listing, str, int, Any]]:
         """The row of every aggregate the batch changed, as it was after its last event in the batch.
 
@@ -803,10 +821,12 @@ class ReadModel(Projection[Any]):
         for aggregate_id, (listings, own) in touched.items():
             names = ", ".join(listing.name for listing in listings)
             try:
-                first = own[0].originator_version
-                aggregate = None if first == 1 else self.app.repository.get(aggregate_id, version=first - 1)
-                for notification in own:
-                    aggregate = self.app.mapper.to_domain_event(notification).mutate(aggregate)
+                aggregate = self._saved_at(aggregate_id, own[-1].originator_version)
+                if aggregate is None:
+                    first = own[0].originator_version
+                    aggregate = None if first == 1 else self.app.repository.get(aggregate_id, version=first - 1)
+                    for notification in own:
+                        aggregate = self.app.mapper.to_domain_event(notification).mutate(aggregate)
                 rows += [(listing, str(aggregate_id), aggregate.version, listing.row(aggregate)) for listing in listings]
                 self.failures.pop(str(aggregate_id), None)
             except (OperationalError, InterfaceError):
