@@ -268,17 +268,22 @@ class OutboxRelay:
         connection.collect()
 
     def _publish_until_stopped(self, connection: Any, producer: Any) -> None:
+        # Read once a connection is up: while this instance leads, no one else moves the position.
+        position = self.published_position()
         while not self._stopped.is_set():
             if not self.leadership.still_leading():
                 raise _LeadLost()
-            if self.publish_pending(producer) == 0:
+            reached = self.publish_pending(producer, after=position)
+            if reached == position:
                 connection.heartbeat_check()  # HEARTBEAT: a broker gone is noticed while idle
                 self._wake.wait(self.poll_interval)
                 self._wake.clear()
+            position = reached
 
-    def publish_pending(self, producer: Any) -> int:
-        """Publishes one batch after the recorded position; returns how many it scanned."""
-        position = self.published_position()
+    def publish_pending(self, producer: Any, after: int | None = None) -> int:
+        """Publishes one batch after `after` (the recorded position when None) and records how far it
+        got; returns that position."""
+        position = self.published_position() if after is None else after
         notifications = self.gate.call(
             self.app.recorder.select_notifications,
             start=position,
@@ -301,12 +306,13 @@ class OutboxRelay:
                 confirm_timeout=self.confirm_timeout,
             )
             self.blocked = None  # confirmed: whatever blocked publishing has lifted
-        if notifications:
-            self.gate.call(
-                self.app.recorder.insert_tracking,
-                Tracking(application_name=TRACKING_NAME, notification_id=notifications[-1].id),
-            )
-        return len(notifications)
+        if not notifications:
+            return position
+        self.gate.call(
+            self.app.recorder.insert_tracking,
+            Tracking(application_name=TRACKING_NAME, notification_id=notifications[-1].id),
+        )
+        return notifications[-1].id
 
     def _on_blocked(self, reason: str) -> None:
         self.blocked = f"RabbitMQ blocks publishing ({reason}): a resource alarm, low disk or memory on the broker"
