@@ -24,6 +24,7 @@ domain's own `mutate`, so no rule is written twice). An aggregate may be in seve
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import html
 import itertools
@@ -356,19 +357,32 @@ class ReadModelTables:
         Instances wait for each other on that one row, so they never lock rows in opposite orders.
         `also`: more positions moved the same way in the same transaction (after the first)."""
         with self.transaction(commit=True) as cursor:
-            self._move_position(cursor, tracking, start)
-            for other, other_start in also:
-                self._move_position(cursor, other, other_start)
-            ordered = sorted(rows, key=lambda entry: (entry[0].name, entry[1]))
-            for listing, entries in itertools.groupby(ordered, key=lambda entry: entry[0]):
-                if listing.per_item:
-                    for _, aggregate_id, version, items in entries:
-                        self._replace_items(cursor, listing, aggregate_id, version, items)
-                else:
-                    self._write_rows(cursor, listing, [(aggregate_id, version, row)
-                                                       for _, aggregate_id, version, row in entries])
+            with self.pipelined(cursor):
+                moved = [self._move_position(cursor, tracking, start),
+                         *(self._move_position(cursor, other, other_start) for other, other_start in also)]
+                ordered = sorted(rows, key=lambda entry: (entry[0].name, entry[1]))
+                for listing, entries in itertools.groupby(ordered, key=lambda entry: entry[0]):
+                    if listing.per_item:
+                        for _, aggregate_id, version, items in entries:
+                            self._replace_items(cursor, listing, aggregate_id, version, items)
+                    else:
+                        self._write_rows(cursor, listing, [(aggregate_id, version, row)
+                                                           for _, aggregate_id, version, row in entries])
+            for check in moved:
+                check()  # a position found moved: PositionMoved, and the transaction is rolled back
 
-    def _move_position(self, cursor: Any, tracking: Tracking, start: int) -> None:
+    def pipelined(self, cursor: Any) -> Any:
+        """Where the store can, the statements of a transaction sent together (PostgreSQL's pipeline)."""
+        return contextlib.nullcontext()
+
+    def _move_position(self, cursor: Any, tracking: Tracking, start: int) -> Callable[[], None]:
+        """Moves a position from `start`; returns the check that it was still there (SQLite: checked now)."""
+        moved = self._moved_position(cursor, tracking, start)
+        self._check_moved(moved, tracking, start)
+        return lambda: None
+
+    def _moved_position(self, cursor: Any, tracking: Tracking, start: int) -> Any:
+        """Sends the statement that moves the position; the cursor its answer is read from."""
         table = self.tracking_table()
         if start == 0:
             cursor.execute(self.sql(
@@ -379,6 +393,10 @@ class ReadModelTables:
             cursor.execute(self.sql(
                 f"UPDATE {table} SET notification_id = ? WHERE application_name = ? AND notification_id = ? "
                 "RETURNING notification_id"), [tracking.notification_id, tracking.application_name, start])
+        return cursor
+
+    @staticmethod
+    def _check_moved(cursor: Any, tracking: Tracking, start: int) -> None:
         if cursor.fetchone() is None:
             raise PositionMoved(f"{tracking.application_name} is no longer at {start}")
 
@@ -626,6 +644,15 @@ def _postgres_recorder_class() -> type:
 
         def table(self, name: str) -> str:
             return f'"{self.datastore.schema}"."{name}"'
+
+        def pipelined(self, cursor: Any) -> Any:
+            return cursor.connection.pipeline()
+
+        def _move_position(self, cursor: Any, tracking: Tracking, start: int) -> Callable[[], None]:
+            """The position's statement on a cursor of its own, read when the pipeline has been sent:
+            the server still moves it before it writes a row (so instances wait for each other there)."""
+            moved = self._moved_position(cursor.connection.cursor(), tracking, start)
+            return lambda: self._check_moved(moved, tracking, start)
 
         def tracking_table(self) -> str:
             return f'"{self.datastore.schema}"."{self.tracking_table_name}"'

@@ -235,3 +235,41 @@ def test_two_instances_catching_up_at_once_apply_each_batch_once(api: Api, confi
     finally:
         first.close()
         second.close()
+
+
+
+def test_a_batch_read_before_a_rebuild_began_writes_nothing_on_postgres(infrastructure: Any) -> None:
+    """A running instance has read a batch when a rebuild begins: applying it finds the position moved
+    and writes nothing; PostgreSQL sends the position and the rows as one pipeline and reads the
+    position's answer last. (SQLite: tests/unit/test_read_model_parts.py.) No service runs here, so
+    nothing else writes the tables."""
+    from eventsourcing.persistence import Tracking
+
+    from bench.fill import fill_initiatives
+    from shared.readmodel import TRACKING_NAME, PositionMoved
+
+    with infrastructure.fresh_schema() as schema:
+        env = store_env(infrastructure.postgres_config(schema))
+        running, rebuilding = InitiativesApplication(env), InitiativesApplication(env)
+        try:
+            fill_initiatives(running, 60, per_save=10)
+            view = running.read_model.view
+            view.drop()
+            running.read_model.batch_size = 50
+            assert running.read_model.catch_up_batch()
+            start = running.read_model.position
+            batch = running.recorder.select_notifications(start=start, limit=50, inclusive_of_start=False)
+            rows = running.read_model.rows_for(batch)
+            rebuilding.read_model.batch_size = 20
+            rebuilding.read_model.view.drop()
+            assert rebuilding.read_model.catch_up_batch() and rebuilding.read_model.position < start
+            before = view.dump_rows()
+            with pytest.raises(PositionMoved):
+                view.apply(rows, Tracking(application_name=TRACKING_NAME, notification_id=batch[-1].id), start=start)
+            assert view.dump_rows() == before
+            head = running.recorder.max_notification_id()
+            assert running.read_model.catch_up() == rebuilding.read_model.catch_up() == head
+            assert len(view.dump_rows()["initiatives_rm_initiatives"]) == 60
+        finally:
+            running.close()
+            rebuilding.close()
