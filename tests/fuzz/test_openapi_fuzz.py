@@ -16,7 +16,7 @@ get 400.
 
 FUZZ_EXAMPLES: Hypothesis' max_examples per operation for the service with the most
 operations; services with fewer get proportionally more, so each gets about as many
-requests. 10 when unset (`make test`: about a minute); `make fuzz` sets 150, several
+requests. 5 when unset (`make test`: about two minutes); `make fuzz` sets 150, several
 thousand requests per service. FUZZ_SEED fixes the generation.
 """
 from __future__ import annotations
@@ -67,7 +67,7 @@ if not hasattr(pytest.Function, "_nodeid"):
     pytest.Function._nodeid = property(  # type: ignore[attr-defined]
         lambda node: node.nodeid, lambda node, value: setattr(node, "_id", coerce_node_id(value)))
 
-FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
+FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
 FUZZ_SEED = os.environ.get("FUZZ_SEED")
 FUZZ_TOKEN = "test-fuzz"
 FUZZ_AUTH_TOKENS = {**AUTH_TOKENS, FUZZ_TOKEN: {"actor": "Fuzz (every role)", "roles": list(ROLES)}}
