@@ -41,6 +41,11 @@ class BrokerSettings:
                           transport_options={**self.transport_options, **transport_options})
 
 
+class Stopped(Exception):
+    """Raised from kombu's callback between attempts to connect when the relay or inbox that is
+    connecting has been stopped meanwhile: a service stopping during an outage stops."""
+
+
 def broker_settings(config: Mapping[str, Any]) -> BrokerSettings:
     return BrokerSettings(
         amqp_uri=str(config["AMQP_URI"]),

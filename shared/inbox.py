@@ -28,7 +28,7 @@ from eventsourcing.domain import event
 from kombu import Consumer, Queue
 from nameko.standalone.events import get_event_exchange
 
-from shared.amqp import QUORUM_DELIVERY_LIMIT, BrokerSettings
+from shared.amqp import QUORUM_DELIVERY_LIMIT, BrokerSettings, Stopped
 from shared.context import working_on
 from shared.domain import TracedAggregate
 from shared.errors import ConcurrentChange, StoreUnavailable
@@ -142,7 +142,7 @@ class InboxConsumer:
     def _unless_stopped(self) -> None:
         """Called by kombu between attempts to connect: a service stopping during an outage stops."""
         if self._stopped.is_set():
-            raise _Stopped()
+            raise Stopped()
 
     def on_message(self, envelope: Any, message: Any) -> None:
         with working_on(**inbound_context(envelope)):
@@ -210,7 +210,3 @@ def _position(envelope: Any) -> Any:
 
 def _type(envelope: Any) -> Any:
     return envelope.get("type") if isinstance(envelope, dict) else None
-
-
-class _Stopped(Exception):
-    pass

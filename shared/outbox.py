@@ -28,7 +28,7 @@ from eventsourcing.persistence import Tracking
 from kombu import Exchange, Queue
 
 from shared import cloudevents
-from shared.amqp import BrokerSettings
+from shared.amqp import BrokerSettings, Stopped
 from shared.envelope import dumps
 
 log = logging.getLogger(__name__)
@@ -237,7 +237,7 @@ class OutboxRelay:
                     queue(connection.default_channel).declare()
                 self._publish_until_stopped(connection, producer)
                 return
-            except _Stopped:
+            except Stopped:
                 return
             except _BrokerUnreachable:
                 raise
@@ -333,14 +333,11 @@ class OutboxRelay:
     def _while_reconnecting(self) -> None:
         """Called by kombu between attempts to connect: stops, or hands over the lead, when it should."""
         if self._stopped.is_set():
-            raise _Stopped()
+            raise Stopped()
         if (self.leadership.others_may_lead and self._unreachable_since is not None
                 and time.monotonic() - self._unreachable_since > self.handover_after):
             raise _BrokerUnreachable()
 
-
-class _Stopped(Exception):
-    pass
 
 
 class _LeadLost(Exception):

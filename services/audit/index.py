@@ -135,15 +135,22 @@ class CaseIndex:
         return reached
 
     def _catch_up(self, source: str) -> int:
-        client = self.sources[source]
-        after = self._position(source)
+        def index(events: list[dict[str, Any]], last_position: int, start: int) -> int:
+            self._apply(list(self._entries(source, events)), source, last_position, start)
+            return last_position
+
+        reached = self._read_feed(source, self._position(source), index)
+        self._continuous[source] = True
+        return reached
+
+    def _read_feed(self, source: str, after: int, apply: Callable[[list[dict[str, Any]], int, int], int]) -> int:
+        """The source's feed after `after`, to its end, a page at a time: `apply(events, the page's last
+        position, the position before it)` takes each and returns the position it reached."""
         while True:
-            page = client.get("/events", after=after, limit=FEED_PAGE)
+            page = self.sources[source].get("/events", after=after, limit=FEED_PAGE)
             if page["last_position"] <= after:
-                self._continuous[source] = True
                 return after
-            self._apply(list(self._entries(source, page["events"])), source, page["last_position"], after)
-            after = page["last_position"]
+            after = apply(page["events"], page["last_position"], after)
 
     def _apply(self, entries: list[tuple[Listing, str, int, Row]], source: str, position: int, start: int) -> None:
         """Entries and the source's new position in one transaction, if the position is still `start`."""
@@ -173,12 +180,9 @@ class CaseIndex:
         """OParl's objects caught up from the source's feed, after OParl's own position, to its end; returns
         the position reached. EventFailed when an event holds it there (nothing of that event written)."""
         with self._oparl_lock:
-            after = self._position(OPARL_PREFIX + source)
-            while True:
-                page = self.sources[source].get("/events", after=after, limit=FEED_PAGE)
-                if page["last_position"] <= after:
-                    return after
-                after = self._oparl_apply(source, page["events"], page["last_position"], after)
+            return self._read_feed(source, self._position(OPARL_PREFIX + source),
+                                   lambda events, last_position, start: self._oparl_apply(
+                                       source, events, last_position, start))
 
     def follow_oparl(self, interval: float, stopped: Callable[[], bool]) -> None:
         """The OParl follower: every source caught up after each wake (an inbox message) and every
