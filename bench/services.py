@@ -42,6 +42,7 @@ from services.letters_of_intent.demo import seed as letters_seed
 from services.meetings import demo as meetings_demo
 from shared.audit import ServiceClient
 from shared.topology import SUBSCRIPTIONS
+from tests.support.infrastructure import local_infrastructure
 from tests.support.services import Api, ServiceProcess, free_port, service_config
 
 AMQP_URI = os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
@@ -58,7 +59,10 @@ def run_logs() -> Path:
 
 @contextmanager
 def running(services: list[str], store: dict[str, Any], **overrides: Any) -> Iterator[dict[str, tuple[Api, ServiceProcess]]]:
-    """The services on one store, each under `nameko run`; the audit service reads the others."""
+    """The services on one store, each under `nameko run`; the audit service reads the others. Their
+    inbox queues are emptied first: events an earlier run's services left there (durable queues of the
+    same vhost; other stores, other positions) must not reach these."""
+    local_infrastructure().purge_inboxes()
     logs = run_logs()
     with ExitStack() as stack:
         started: dict[str, tuple[Api, ServiceProcess]] = {}
