@@ -142,7 +142,7 @@ def table(results: dict[str, Any], store_names: list[str]) -> str:
     figures: list[str] = []
 
     def row(label: str, value: Any) -> None:
-        figures.append(f"{label:<52}" + "".join(f"{value(name)!s:>14}" for name in store_names))
+        figures.append(f"{label:<52}" + "".join(f" {value(name)!s:>13}" for name in store_names))
 
     if "stores" in results:
         row("raw eventsourcing save /s (the store's limit)", lambda n: results["stores"][n]["raw_save"]["per_second"])
@@ -199,14 +199,15 @@ def knee_table(knee: dict[str, Any], store_names: list[str]) -> str:
     first = knee[store_names[0]]
     lines = [f"Propagation meetings -> initiatives at rising rates ({first['seconds_per_rate']:g} s each, "
              f"{first['workers']} clients):",
-             f"{'store':<10}{'target/s':>10}{'achieved/s':>12}{'command p50 ms':>16}{'lag p50 ms':>12}"
-             f"{'lag p99 ms':>12}{'scheduled':>11}{'settle s':>10}"]
+             f"{'store':<10}{'target/s':>10}{'sent/s':>9}{'achieved/s':>12}{'command p50 ms':>16}{'lag p50 ms':>12}"
+             f"{'lag p99 ms':>12}{'scheduled':>12}{'settle s':>10}"]
     for name in store_names:
         for step in knee[name]["steps"]:
             lag = step["lag"] or {"p50_ms": "-", "p99_ms": "-"}
-            lines.append(f"{name:<10}{step['rate']:>10g}{step['sent']['achieved_per_second']:>12}"
+            lines.append(f"{name:<10}{step['rate']:>10g}{step['sent']['sent_per_second']:>9}"
+                         f"{step['sent']['achieved_per_second']:>12}"
                          f"{step['sent']['command']['p50_ms']:>16}{lag['p50_ms']:>12}{lag['p99_ms']:>12}"
-                         f"{step['scheduled']:>6}/{step['cases']:<4}{step['settle_s']:>10}")
+                         f"{step['scheduled']:>7}/{step['cases']:<4}{step['settle_s']:>10}")
         lines.append(f"  {name}: knee {knee[name]['knee']} ({knee[name]['stopped_by']})")
     return "\n".join(lines)
 
