@@ -6,12 +6,13 @@ accepted), on one store. Each round, one request after another from one client:
 - the demo (services/demo.py `load_demo`, which drives the per-service demos services/*/demo.py):
   seed 000's case to an answer, its letters of intent, seed 001's agreement, the evaluation its due
   review plans, and the meeting that decides the case;
-- then, where cheap, the commands the demo does not reach (`extras`): the case dispatched and
-  closed, a document with its uploaded file, a secrecy marking and its lifting, a second case
-  withdrawn, an import of docs/examples' older case, a reminder marked done in each service that
-  raises them; a letter paused, resumed, renewed and terminated; a membership ended, a second
-  meeting's agenda reordered, an item withdrawn and the meeting cancelled; an evaluation planned
-  by hand and a file uploaded to it.
+- then, where cheap, the commands the demo does not reach: the case dispatched and closed, a
+  document with its uploaded file, a secrecy marking and its lifting, an import of docs/examples'
+  older case, the initiatives' own demo (services/initiatives/demo.py) through its whole life
+  (scheduled, decided and finalised by hand), a case withdrawn, a reminder marked done in each
+  service that raises them; a letter paused, resumed, renewed and terminated; a membership
+  ended, a second meeting's agenda reordered, an item withdrawn and the meeting cancelled; an
+  evaluation planned by hand and a file uploaded to it.
 
 Every request that is not a read (GET, HEAD, OPTIONS) is timed on the client side (sent → the whole
 answer read) and named by its route template, matched against the service's own /openapi.json.
@@ -37,7 +38,7 @@ import requests
 
 from bench.services import latency_figures, running
 from services.demo import load_demo
-from services.initiatives.demo import seed_000
+from services.initiatives.demo import Client, load_seed_000, seed_000
 from services.letters_of_intent.demo import seed as letters_seed
 from services.meetings.demo import run_meeting_seed
 from tests.support.services import Api
@@ -157,6 +158,9 @@ class InitiativesExtras:
         checked(api.request("POST", "/imports", "registrar", params={"filename": f"diary-{round_number}.json"},
                             data=json.dumps(older).encode(), headers={"Content-Type": "application/json"}),
                 "POST /imports")
+        # the initiatives' own demo through its whole life: scheduled, decided and finalised by hand, as where
+        # the meetings are not kept in the meetings service (the demo above has them come from its events)
+        load_seed_000(Client(api.base_url, api.session), through="closure")
         mark_a_reminder_done(api)
         self.finish()
         self.waiting = api.command("/initiatives", "case_officer", seed["submission"])
