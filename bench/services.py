@@ -252,6 +252,7 @@ def prepare_cases(base_url: str, count: int, clients: int = 8) -> list[str]:
             numbers.append(case["diary_number"])
 
     remaining = iter(range(count))
+    failures: list[str] = []
 
     def client() -> None:
         api = Api(base_url)
@@ -259,11 +260,16 @@ def prepare_cases(base_url: str, count: int, clients: int = 8) -> list[str]:
             with lock:
                 if next(remaining, None) is None:
                     return
-            prepare(api)
+            try:
+                prepare(api)
+            except AssertionError as error:  # refused: said below, with what the service answered
+                failures.append(str(error)[:300])
+                return
 
     in_threads(client, clients)
     if len(numbers) != count:
-        raise RuntimeError(f"prepared {len(numbers)} of {count} cases")
+        raise RuntimeError(f"prepared {len(numbers)} of {count} cases; first refusal: "
+                           f"{failures[0] if failures else 'none'}")
     return numbers
 
 
