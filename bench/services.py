@@ -10,6 +10,18 @@
 - catch_up      a new subscriber reading a service's feed (GET /events, pages of 1000) from
                 position 0 over 100,000 events (the catch-up docs/events.md describes), the
                 service's relay held off so that only the read is measured.
+- raw_http      the raw HTTP limit: bench/raw_http.py (nameko's own HTTP entrypoint, a constant
+                small JSON answer, no store) under `nameko run`, loaded by the same client as the
+                commands (the submission's body POSTed), one client and eight.
+- knee          propagation as above at rising rates (50, 100, 200, 400, 800/s by default, a few
+                seconds and fresh cases each, on the same running services), up to the first rate
+                whose lag p99 passes one second (the knee) or whose achieved rate falls below 90%
+                of the target (then the knee is above the highest rate sent in full).
+
+Before a propagation is measured, the cases prepared for it have settled: the initiatives'
+outbox has published every event and the meetings' inbox has applied every one it takes
+(each referral), so the figures are those of the paced commands alone, not of a backlog
+the preparation left.
 
 The load comes from this process (threads), on the same two cores as the services.
 """
@@ -18,6 +30,7 @@ from __future__ import annotations
 import os
 import queue
 import statistics
+import sys
 import threading
 import time
 from contextlib import ExitStack, contextmanager
@@ -29,18 +42,29 @@ from services.initiatives.demo import seed_000
 from services.letters_of_intent.demo import seed as letters_seed
 from services.meetings import demo as meetings_demo
 from shared.audit import ServiceClient
-from tests.support.services import Api, ServiceProcess, service_config
+from shared.topology import SUBSCRIPTIONS
+from tests.support.infrastructure import local_infrastructure
+from tests.support.services import Api, ServiceProcess, free_port, service_config
 
 AMQP_URI = os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
 LOGS = Path(__file__).resolve().parent / "results" / "logs"
 AUDITOR = "test-auditor"
 
 
+def run_logs() -> Path:
+    """A directory for the logs of the processes started now (kept: a failure can be read after)."""
+    logs = LOGS / datetime.now().strftime("%Y%m%dT%H%M%S%f")
+    logs.mkdir(parents=True, exist_ok=True)
+    return logs
+
+
 @contextmanager
 def running(services: list[str], store: dict[str, Any], **overrides: Any) -> Iterator[dict[str, tuple[Api, ServiceProcess]]]:
-    """The services on one store, each under `nameko run`; the audit service reads the others."""
-    logs = LOGS / datetime.now().strftime("%Y%m%dT%H%M%S%f")  # kept: a failure can be read after
-    logs.mkdir(parents=True, exist_ok=True)
+    """The services on one store, each under `nameko run`; the audit service reads the others. Their
+    inbox queues are emptied first: events an earlier run's services left there (durable queues of the
+    same vhost; other stores, other positions) must not reach these."""
+    local_infrastructure().purge_inboxes()
+    logs = run_logs()
     with ExitStack() as stack:
         started: dict[str, tuple[Api, ServiceProcess]] = {}
         for service in services:
@@ -186,6 +210,31 @@ def http(store: dict[str, Any], seconds: float) -> dict[str, Any]:
         return figures
 
 
+class RawHttpProcess(ServiceProcess):
+    """bench/raw_http.py under `nameko run`, as the services run."""
+
+    health_path = "/noop"
+
+    def command(self) -> list[str]:
+        nameko = os.path.join(os.path.dirname(sys.executable), "nameko")
+        return [nameko, "run", "--config", "bench/raw_http.yml", "bench.raw_http"]
+
+
+def raw_http(seconds: float) -> dict[str, Any]:
+    """The raw HTTP limit: the submission's body POSTed to a handler that answers a constant, no store."""
+    config = {"AMQP_URI": AMQP_URI, "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}"}
+    process = RawHttpProcess(config, str(run_logs() / "raw_http.log"), "bench_raw_http").start()
+    body = seed_000()["submission"]
+    try:
+        url = f"http://{config['WEB_SERVER_ADDRESS']}"
+        one = under_load(url, lambda api: api.command("/noop", "case_officer", body), 1, seconds)
+        eight = under_load(url, lambda api: api.command("/noop", "case_officer", body), 8, seconds)
+    finally:
+        process.stop()
+    return {"one_client": one, "eight_clients": eight,
+            "x_eight_over_one": round(eight["per_second"] / one["per_second"], 2)}
+
+
 # --- propagation ------------------------------------------------------------------------------
 
 def prepare_cases(base_url: str, count: int, clients: int = 8) -> list[str]:
@@ -203,6 +252,7 @@ def prepare_cases(base_url: str, count: int, clients: int = 8) -> list[str]:
             numbers.append(case["diary_number"])
 
     remaining = iter(range(count))
+    failures: list[str] = []
 
     def client() -> None:
         api = Api(base_url)
@@ -210,11 +260,16 @@ def prepare_cases(base_url: str, count: int, clients: int = 8) -> list[str]:
             with lock:
                 if next(remaining, None) is None:
                     return
-            prepare(api)
+            try:
+                prepare(api)
+            except AssertionError as error:  # refused: said below, with what the service answered
+                failures.append(str(error)[:300])
+                return
 
     in_threads(client, clients)
     if len(numbers) != count:
-        raise RuntimeError(f"prepared {len(numbers)} of {count} cases")
+        raise RuntimeError(f"prepared {len(numbers)} of {count} cases; first refusal: "
+                           f"{failures[0] if failures else 'none'}")
     return numbers
 
 
@@ -226,10 +281,13 @@ def convened_meetings(api: Api, count: int) -> list[str]:
 
 
 def paced(base_url: str, jobs: list[Callable[[Api], Any]], rate: float, workers: int = 8) -> dict[str, Any]:
-    """Sends job i at start + i/rate (open loop: a slow answer does not slow the schedule)."""
+    """Sends job i at start + i/rate (open loop: a slow answer does not slow the schedule, unless every
+    worker is waiting for one). achieved_per_second counts until the last answer; sent_per_second
+    until the last command was sent (one interval after it), the rate the clients kept up."""
     due: queue.Queue[tuple[float, Callable[[Api], Any]] | None] = queue.Queue()
     latencies: list[float] = []
     late: list[float] = []
+    sent_at: list[float] = []
     failures: list[str] = []
     start = time.monotonic() + 0.5
     for index, job in enumerate(jobs):
@@ -243,6 +301,7 @@ def paced(base_url: str, jobs: list[Callable[[Api], Any]], rate: float, workers:
             at, job = item
             time.sleep(max(0.0, at - time.monotonic()))
             late.append(time.monotonic() - at)
+            sent_at.append(time.monotonic())
             sent = time.perf_counter()
             try:
                 job(api)
@@ -255,43 +314,160 @@ def paced(base_url: str, jobs: list[Callable[[Api], Any]], rate: float, workers:
     if failures:
         raise RuntimeError(f"{len(failures)} paced commands failed; first: {failures[0]}")
     return {"commands": len(jobs), "target_per_second": rate, "achieved_per_second": round(len(jobs) / elapsed, 1),
+            "sent_per_second": round(len(jobs) / (max(sent_at) - start + 1 / rate), 1),
             "command": latency_figures(latencies), "start_late_p99_ms": round(percentile(late, 0.99) * 1000, 1)}
 
 
-def events_by_case(client: ServiceClient, event_type: str) -> dict[str, datetime]:
-    return {e["diary_number"]: datetime.fromisoformat(e["occurred_at"])
-            for e in client.feed() if e["type"] == event_type}
+CAUSE, EFFECT = "Meeting.ItemAdded", "Initiative.ScheduledForDecision"
+
+
+class FeedFollower:
+    """A service's feed read on from where it was last read: when each case's event of some types
+    occurred, and the last position of every type seen."""
+
+    def __init__(self, name: str, base_url: str, kept_types: tuple[str, ...]):
+        self.client = ServiceClient(name, base_url, AUDITOR)
+        self.kept_types = kept_types
+        self.after = 0
+        self.occurred: dict[str, dict[str, datetime]] = {kind: {} for kind in kept_types}
+        self.last_position: dict[str, int] = {}
+
+    def read(self) -> None:
+        while True:
+            page = self.client.get("/events", after=self.after, limit=1000)
+            for event in page["events"]:
+                self.last_position[event["type"]] = event["position"]
+                if event["type"] in self.kept_types and event.get("diary_number"):
+                    self.occurred[event["type"]][event["diary_number"]] = datetime.fromisoformat(event["occurred_at"])
+            if page["last_position"] == self.after:
+                return
+            self.after = page["last_position"]
+
+
+def health(api: Api) -> dict[str, Any]:
+    return api.get("/health", None).json()
+
+
+class Propagation:
+    """meetings → initiatives on running services: cases prepared and settled, then an agenda item a
+    case added at a steady rate, each scheduling its case in the initiatives service over RabbitMQ."""
+
+    def __init__(self, initiatives: Api, meetings: Api):
+        self.initiatives, self.meetings = initiatives, meetings
+        self.causes = FeedFollower("meetings", meetings.base_url, (CAUSE,))
+        self.effects = FeedFollower("initiatives", initiatives.base_url, (EFFECT,))
+        self.item = meetings_demo.run_meeting_seed()["item"]
+
+    def settle(self, timeout: float = 600.0) -> float:
+        """Waits until the initiatives' outbox has published every event and the meetings' inbox has
+        applied every one it takes; the seconds it took."""
+        taken = SUBSCRIPTIONS["initiatives"]["meetings"]
+        started = time.monotonic()
+        while True:
+            self.effects.read()
+            wanted = max((self.effects.last_position.get(kind, 0) for kind in taken), default=0)
+            unpublished = health(self.initiatives)["unpublished"]
+            applied = health(self.meetings)["inboxes"]["initiatives"]["applied_position"]
+            if unpublished == 0 and applied >= wanted:
+                return round(time.monotonic() - started, 1)
+            if time.monotonic() - started > timeout:
+                raise RuntimeError(f"not settled within {timeout:.0f} s: {unpublished} events unpublished, "
+                                   f"the meetings' inbox at {applied} of {wanted}")
+            time.sleep(0.2)
+
+    def measure(self, rate: float, count: int, workers: int = 8, wait_s: float = 120.0,
+                all_required: bool = True) -> dict[str, Any]:
+        prepared_at = time.perf_counter()
+        numbers = prepare_cases(self.initiatives.base_url, count)
+        # A meeting is changed by one command at a time (two at once: one is refused 409, a concurrent
+        # change): each command takes a meeting from this pool, at least one a client, and gives it back.
+        free_meetings: queue.Queue[str] = queue.Queue()
+        for meeting_id in convened_meetings(self.meetings, max(workers, count // 25)):
+            free_meetings.put(meeting_id)
+        preparation_s = round(time.perf_counter() - prepared_at, 1)
+        settle_s = self.settle()
+        item = self.item
+
+        def add_to_agenda(diary_number: str) -> Callable[[Api], Any]:
+            def add(api: Api) -> Any:
+                meeting_id = free_meetings.get()
+                try:
+                    return api.command(f"/meetings/{meeting_id}/agenda", "secretary",
+                                       {**item, "diary_number": diary_number})
+                finally:
+                    free_meetings.put(meeting_id)
+
+            return add
+
+        jobs = [add_to_agenda(number) for number in numbers]
+        sent = paced(self.meetings.base_url, jobs, rate, workers)
+        effects = self.effects.occurred[EFFECT]
+        deadline = time.monotonic() + wait_s
+        while True:
+            self.effects.read()
+            scheduled = sum(1 for number in numbers if number in effects)
+            if scheduled == count:
+                break
+            if time.monotonic() > deadline:
+                if all_required:
+                    raise RuntimeError(f"only {scheduled} of {count} cases were scheduled within {wait_s:.0f} s")
+                break
+            time.sleep(0.5)
+        self.causes.read()
+        causes = self.causes.occurred[CAUSE]
+        lags = [(effects[number] - causes[number]).total_seconds() for number in numbers if number in effects]
+        return {"cases": count, "preparation_s": preparation_s, "settle_s": settle_s, "sent": sent,
+                "scheduled": scheduled, "lag": latency_figures(lags) if lags else None,
+                "lag_mean_ms": round(statistics.mean(lags) * 1000, 1) if lags else None}
 
 
 def propagation(store: dict[str, Any], rate: float, seconds: float) -> dict[str, Any]:
-    count = int(rate * seconds)
     with running(["initiatives", "meetings"], store) as started:
         (initiatives, initiatives_process), (meetings, meetings_process) = started["initiatives"], started["meetings"]
-        prepared_at = time.perf_counter()
-        numbers = prepare_cases(initiatives.base_url, count)
-        meeting_ids = convened_meetings(meetings, max(1, count // 25))
-        preparation_s = time.perf_counter() - prepared_at
-        item = meetings_demo.run_meeting_seed()["item"]
+        with RssSampler({"initiatives": initiatives_process, "meetings": meetings_process}) as sampler:
+            measured = Propagation(initiatives, meetings).measure(rate, int(rate * seconds))
+        return {**measured, "rss_peak_under_load_mib": sampler.peak}
 
-        def add_to_agenda(meeting_id: str, diary_number: str) -> Callable[[Api], Any]:
-            return lambda api: api.command(f"/meetings/{meeting_id}/agenda", "secretary",
-                                           {**item, "diary_number": diary_number})
 
-        jobs = [add_to_agenda(meeting_ids[i % len(meeting_ids)], number) for i, number in enumerate(numbers)]
-        processes = {"initiatives": initiatives_process, "meetings": meetings_process}
-        with RssSampler(processes) as sampler:
-            sent = paced(meetings.base_url, jobs, rate)
-            initiatives_feed = ServiceClient("initiatives", initiatives.base_url, AUDITOR)
-            deadline = time.monotonic() + 120
-            while len(effects := events_by_case(initiatives_feed, "Initiative.ScheduledForDecision")) < count:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"only {len(effects)} of {count} cases were scheduled within 120 s")
-                time.sleep(0.5)
-        causes = events_by_case(ServiceClient("meetings", meetings.base_url, AUDITOR), "Meeting.ItemAdded")
-        lags = [(effects[number] - causes[number]).total_seconds() for number in numbers]
-        return {"cases": count, "preparation_s": round(preparation_s, 1), "sent": sent,
-                "lag": latency_figures(lags), "lag_mean_ms": round(statistics.mean(lags) * 1000, 1),
-                "rss_peak_under_load_mib": sampler.peak}
+KNEE_P99_MS = 1000.0
+KNEE_ACHIEVED = 0.9
+
+
+def knee(store: dict[str, Any], rates: list[float], seconds: float, workers: int = 8,
+         wait_s: float = 60.0) -> dict[str, Any]:
+    """Propagation at each rate in turn (fresh cases for each, `seconds` of commands), on the same
+    running services, until lag p99 passes one second or the achieved rate falls below 90% of the
+    target; a step whose cases are not all scheduled `wait_s` after the last command is past it too."""
+    steps: list[dict[str, Any]] = []
+    knee_rate: float | None = None
+    stopped_by = f"every rate up to {rates[-1]:g}/s kept lag p99 <= {KNEE_P99_MS:.0f} ms"
+    with running(["initiatives", "meetings"], store) as started:
+        propagating = Propagation(started["initiatives"][0], started["meetings"][0])
+        for rate in rates:
+            count = max(1, int(rate * seconds))
+            measured = propagating.measure(rate, count, workers, wait_s, all_required=False)
+            steps.append({"rate": rate, **measured})
+            achieved = measured["sent"]["sent_per_second"]
+            p99 = measured["lag"]["p99_ms"] if measured["lag"] else float("inf")
+            if measured["scheduled"] < count:
+                knee_rate = rate
+                stopped_by = f"at {rate:g}/s only {measured['scheduled']} of {count} cases scheduled {wait_s:.0f} s after"
+            elif p99 > KNEE_P99_MS:
+                knee_rate = rate
+                stopped_by = f"at {rate:g}/s lag p99 {p99:.0f} ms"
+            elif achieved < KNEE_ACHIEVED * rate:
+                stopped_by = (f"at {rate:g}/s only {achieved}/s sent by {workers} clients "
+                              f"(command p50 {measured['sent']['command']['p50_ms']} ms); lag p99 {p99:.0f} ms")
+                break
+            if knee_rate is not None:
+                break
+    if knee_rate is not None:
+        knee_text = f"{knee_rate:g}/s"
+    else:
+        passed = [s["rate"] for s in steps if s["sent"]["sent_per_second"] >= KNEE_ACHIEVED * s["rate"]]
+        knee_text = f"above {max(passed):g}/s" if passed else f"none: {rates[0]:g}/s not sent"
+    return {"seconds_per_rate": seconds, "workers": workers, "steps": steps, "knee_per_second": knee_rate,
+            "knee": knee_text, "stopped_by": stopped_by}
 
 
 # --- catch-up ---------------------------------------------------------------------------------

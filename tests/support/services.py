@@ -135,6 +135,8 @@ class ServiceProcess:
 
     Its output (JSON log lines) is kept in the run's log directory (tests.support.logs)."""
 
+    health_path = "/health"  # answers 200 once the process serves
+
     def __init__(self, config: dict[str, Any], log_path: str, service: str = "initiatives"):
         self.service = service
         self.config = config
@@ -149,20 +151,22 @@ class ServiceProcess:
             env[key] = json.dumps(value) if isinstance(value, dict) else str(value)
         return env
 
-    def start(self) -> "ServiceProcess":
+    def command(self) -> list[str]:
         nameko = os.path.join(os.path.dirname(sys.executable), "nameko")
+        return [nameko, "run", "--config", f"services/{self.service}/config.yml", f"services.{self.service}.service"]
+
+    def start(self) -> "ServiceProcess":
         STARTED_PROCESS_LOGS.append(self.log_path)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [nameko, "run", "--config", f"services/{self.service}/config.yml", f"services.{self.service}.service"],
-                cwd=REPO_ROOT, env=self.environment(), stdout=log, stderr=subprocess.STDOUT,
+                self.command(), cwd=REPO_ROOT, env=self.environment(), stdout=log, stderr=subprocess.STDOUT,
             )
         self.wait_until_healthy()
         return self
 
     def wait_until_healthy(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
-        url = f"http://{self.config['WEB_SERVER_ADDRESS']}/health"
+        url = f"http://{self.config['WEB_SERVER_ADDRESS']}{self.health_path}"
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"service exited with {self.process.returncode}; see {self.log_path}")
