@@ -280,10 +280,9 @@ class OutboxRelay:
                 self._wake.clear()
             position = reached
 
-    def publish_pending(self, producer: Any, after: int | None = None) -> int:
-        """Publishes one batch after `after` (the recorded position when None) and records how far it
-        got; returns that position."""
-        position = self.published_position() if after is None else after
+    def publish_pending(self, producer: Any, after: int) -> int:
+        """Publishes one batch after position `after` and records how far it got; returns that position."""
+        position = after
         notifications = self.gate.call(
             self.app.recorder.select_notifications,
             start=position,
@@ -337,7 +336,6 @@ class OutboxRelay:
         if (self.leadership.others_may_lead and self._unreachable_since is not None
                 and time.monotonic() - self._unreachable_since > self.handover_after):
             raise _BrokerUnreachable()
-
 
 
 class _LeadLost(Exception):
