@@ -1,0 +1,46 @@
+"""Logging that the hub's green threads and the store's OS thread can share.
+
+eventlet's monkey-patching makes every `threading` lock green, logging's included (each handler's
+lock and the module's own). A green lock is only a lock among the green threads of one OS thread.
+The services also run code on an OS thread of eventlet's pool (shared.store: SQLite; shared.pdf:
+rendering, where fontTools logs), and that code logs too. When it finds a handler's lock taken by a
+green thread on the hub, it waits in a hub of its own thread, and the release wakes it from the
+main hub: `greenlet.error: Cannot switch to a different thread`, and the pool's thread waits for
+ever, and every later store call with it. (tests/unit/test_threads.py shows it in a few
+milliseconds without this module.)
+
+Here logging's locks are real OS locks again, as oslo.log does for OpenStack's eventlet services
+(its PipeMutex). A handler holds its lock only while it writes a line, which never yields to the
+hub, so a green thread never waits on the hub while another green thread holds it.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+
+def real_rlock() -> Any:
+    from eventlet import patcher
+
+    return patcher.original("threading").RLock()
+
+
+def _create_real_lock(handler: logging.Handler) -> None:
+    handler.lock = real_rlock()  # type: ignore[assignment]
+    logging._register_at_fork_reinit_lock(handler)  # type: ignore[attr-defined]
+
+
+def thread_safe_logging() -> None:
+    """Gives logging's module lock, every handler made so far and every handler made from now on a
+    real OS lock. Only where eventlet has already patched threading (`nameko run` and the tests patch
+    before anything else is imported; a process without eventlet is left alone); idempotent."""
+    patcher = sys.modules.get("eventlet.patcher")
+    if patcher is None or not patcher.is_monkey_patched("thread") or logging.Handler.createLock is _create_real_lock:
+        return
+    logging._lock = real_rlock()  # type: ignore[attr-defined]
+    logging.Handler.createLock = _create_real_lock  # type: ignore[method-assign]
+    for reference in list(logging._handlerList):  # type: ignore[attr-defined]
+        handler = reference()
+        if handler is not None:
+            handler.lock = real_rlock()
