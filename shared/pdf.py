@@ -10,6 +10,7 @@ A document is written top to bottom: `title_block`, `heading`, `facts` (label an
 """
 from __future__ import annotations
 
+import logging
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +26,9 @@ FONT_DIR_VARIABLE = "PDF_FONT_DIR"
 DEFAULT_FONT_DIR = "/usr/share/fonts/truetype/dejavu"
 FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 FAMILY = "body"
+# fontTools reports each step of subsetting a font at INFO: some twenty lines a document, noise in
+# a service's log.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 MARGIN = 20.0  # mm
 LINE = 5.2  # mm, for 10 pt text
