@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Callable
 
+from eventlet import Timeout
 from nameko.extensions import DependencyProvider
 from nameko.standalone.events import get_event_exchange
 
@@ -19,6 +20,24 @@ from shared.telemetry import (
 from shared.topology import inboxes_of, subscribers_of
 
 log = logging.getLogger(__name__)
+
+KILL_CLOSE_SECONDS = 5.0
+
+
+def close_on_kill(close: Callable[[], Any], service_name: str) -> None:
+    """Releases the store's connections when a service is killed, but never waits long for it (a call
+    stuck on the store's thread must not hold the kill up) and never raises."""
+    deadline = Timeout(KILL_CLOSE_SECONDS)
+    try:
+        close()
+    except Timeout as expired:
+        if expired is not deadline:
+            raise
+        log.warning("%s: the store did not close within %g s of the kill", service_name, KILL_CLOSE_SECONDS)
+    except Exception:  # noqa: BLE001 - a kill must not raise
+        log.warning("%s: the store was not closed on kill", service_name, exc_info=True)
+    finally:
+        deadline.cancel()
 
 
 class EventSourcedApplication(DependencyProvider):
@@ -125,10 +144,7 @@ class EventSourcedApplication(DependencyProvider):
 
     def kill(self) -> None:
         self._stop_workers()
-        try:
-            self.gate.call(self.app.close)  # release the database connections even when killed
-        except Exception:  # noqa: BLE001 - a kill must not raise
-            pass
+        close_on_kill(lambda: self.gate.call(self.app.close), self.container.service_name)
 
     def get_dependency(self, worker_ctx: Any) -> GatedApplication:
         return self.gated

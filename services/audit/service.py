@@ -30,7 +30,7 @@ from shared.archive import export_case
 from shared.audit import Case, ServiceClient, case_states, clients_for, read_indexed_case, verify_case, verify_service
 from shared.auth import ROLES, Actor, Auth, ConfigurationError
 from shared.context import note
-from shared.dependencies import Clearance
+from shared.dependencies import Clearance, close_on_kill
 from shared.secrecy import markings_from_events, redact_case, redact_event, redact_events
 from shared.envelope import read_basis
 from shared.errors import NotFound
@@ -180,10 +180,7 @@ class AuditIndex(DependencyProvider):
         self._stopped = True
         for consumer in self.consumers:
             consumer.stop()
-        try:
-            self.index.close()  # release the store's connections even when killed
-        except Exception:  # noqa: BLE001 - a kill must not raise
-            pass
+        close_on_kill(self.index.close, self.container.service_name)
 
     def get_dependency(self, worker_ctx: Any) -> CaseIndex:
         return self.index
