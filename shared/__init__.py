@@ -13,8 +13,3 @@ os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
 # thread keeps eventsourcing's (green) locks uncontended. See shared.store.
 # Set outright: a larger pool would let two OS threads share SQLite and green locks.
 os.environ["EVENTLET_THREADPOOL_SIZE"] = "1"
-
-# Logging's locks must be real OS locks where code on that pool thread logs (shared.threads).
-from shared.threads import thread_safe_logging  # noqa: E402
-
-thread_safe_logging()

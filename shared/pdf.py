@@ -22,6 +22,8 @@ from fpdf import FPDF
 from fpdf.enums import TableBordersLayout, XPos, YPos
 from fpdf.fonts import FontFace
 
+from shared.threads import thread_safe_logging
+
 FONT_DIR_VARIABLE = "PDF_FONT_DIR"
 DEFAULT_FONT_DIR = "/usr/share/fonts/truetype/dejavu"
 FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
@@ -279,5 +281,6 @@ def rendered(render: Callable[..., bytes], *arguments: Any) -> bytes:
     service): rendering is CPU work of up to seconds for a large protokoll, and on the hub it would hold
     up the service's other requests, its inboxes, outbox relay and timers meanwhile."""
     if patcher.is_monkey_patched("thread"):
+        thread_safe_logging()  # fontTools logs while it subsets the font
         return tpool.execute(render, *arguments)
     return render(*arguments)

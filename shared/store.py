@@ -20,6 +20,7 @@ from kombu.utils.functional import retry_over_time
 
 from shared.errors import ConcurrentChange, StoreUnavailable
 from shared.telemetry import operation_name
+from shared.threads import thread_safe_logging
 
 T = TypeVar("T")
 
@@ -62,6 +63,8 @@ class StoreGate:
 
     def __init__(self, env: Mapping[str, str]):
         self.offload = env.get("PERSISTENCE_MODULE") == "eventsourcing.sqlite"
+        if self.offload:
+            thread_safe_logging()  # the calls on the pool thread log
         # Told each call's operation and seconds (the store_call_duration_seconds histogram).
         self.observe: Callable[[str, float], None] | None = None
 

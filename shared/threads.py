@@ -31,16 +31,31 @@ def _create_real_lock(handler: logging.Handler) -> None:
     logging._register_at_fork_reinit_lock(handler)  # type: ignore[attr-defined]
 
 
+_real_module_lock: Any = None
+
+
+def _handlers_made_so_far() -> list[logging.Handler]:
+    """Those logging keeps a reference to, and those on a logger (logging.config forgets the former)."""
+    handlers = [reference() for reference in list(logging._handlerList)]  # type: ignore[attr-defined]
+    loggers = [logging.getLogger(), *(logger for logger in list(logging.Logger.manager.loggerDict.values())
+                                     if isinstance(logger, logging.Logger))]
+    handlers += [handler for logger in loggers for handler in list(logger.handlers)]
+    return list({id(handler): handler for handler in handlers if handler is not None}.values())
+
+
 def thread_safe_logging() -> None:
     """Gives logging's module lock, every handler made so far and every handler made from now on a
-    real OS lock. Only where eventlet has already patched threading (`nameko run` and the tests patch
-    before anything else is imported; a process without eventlet is left alone); idempotent."""
+    real OS lock. Called before the pool thread is first given work (shared.store's gate, shared.pdf),
+    on the hub, where no line is being written; only where eventlet has patched threading; idempotent.
+    (The module lock is left for a later call while logging.config holds it.)"""
+    global _real_module_lock
     patcher = sys.modules.get("eventlet.patcher")
-    if patcher is None or not patcher.is_monkey_patched("thread") or logging.Handler.createLock is _create_real_lock:
+    if patcher is None or not patcher.is_monkey_patched("thread"):
         return
-    logging._lock = real_rlock()  # type: ignore[attr-defined]
-    logging.Handler.createLock = _create_real_lock  # type: ignore[method-assign]
-    for reference in list(logging._handlerList):  # type: ignore[attr-defined]
-        handler = reference()
-        if handler is not None:
+    if logging.Handler.createLock is not _create_real_lock:
+        logging.Handler.createLock = _create_real_lock  # type: ignore[method-assign]
+        for handler in _handlers_made_so_far():
             handler.lock = real_rlock()
+    module_lock = logging._lock  # type: ignore[attr-defined]
+    if module_lock is not _real_module_lock and not getattr(module_lock, "_is_owned", lambda: False)():
+        _real_module_lock = logging._lock = real_rlock()  # type: ignore[attr-defined]

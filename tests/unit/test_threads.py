@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 BOTH_LOG = '''
@@ -16,11 +18,17 @@ import eventlet
 eventlet.monkey_patch()
 import logging, os, sys
 from eventlet import tpool
-if sys.argv[1] == "shared":
-    import shared  # noqa: F401 - what every service imports: logging's locks made real
+import logging.config
+if sys.argv[1] == "configured":  # nameko run's dictConfig makes the handlers; one of its factories calls us
+    from shared.threads import thread_safe_logging
+    logging.config.dictConfig({"version": 1, "disable_existing_loggers": False, "filters": {
+        "made_while_configuring": {"()": thread_safe_logging}}})
 handler = logging.FileHandler(sys.argv[2])
 logging.getLogger().addHandler(handler)
 logging.getLogger().setLevel(logging.INFO)
+if sys.argv[1] != "plain":  # a service's store on SQLite: its gate makes logging's locks real
+    from shared.store import StoreGate
+    StoreGate({"PERSISTENCE_MODULE": "eventsourcing.sqlite"})
 log = logging.getLogger("race")
 
 def on_the_pool_thread(lines):
@@ -55,8 +63,9 @@ def run(mode: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=60)
 
 
-def test_green_threads_and_the_pool_thread_log_to_one_handler_without_getting_stuck(tmp_path: Path) -> None:
-    finished = run("shared", tmp_path)
+@pytest.mark.parametrize("mode", ["store", "configured"])
+def test_green_threads_and_the_pool_thread_log_to_one_handler_without_getting_stuck(mode: str, tmp_path: Path) -> None:
+    finished = run(mode, tmp_path)
     assert finished.returncode == 0 and "done 20000" in finished.stdout, finished.stdout + finished.stderr
     lines = (tmp_path / "out.log").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 20000 + 4 * 5000 and all(line.startswith("from the ") for line in lines)
