@@ -164,6 +164,10 @@ def table(results: dict[str, Any], store_names: list[str]) -> str:
         row(f"propagation at {RATE:.0f}/s: achieved /s", lambda n: results["propagation"][n]["sent"]["achieved_per_second"])
         row("  lag p50 ms", lambda n: results["propagation"][n]["lag"]["p50_ms"])
         row("  lag p99 ms", lambda n: results["propagation"][n]["lag"]["p99_ms"])
+        row("  machine CPU ms per item", lambda n: results["propagation"][n]["cpu"]["cpu_ms_per_item"]["machine"])
+        row("    initiatives + meetings / PostgreSQL / RabbitMQ / load", lambda n: "{initiatives} + {meetings} / "
+            "{postgres} / {rabbitmq} / {load}".format(**results["propagation"][n]["cpu"]["cpu_ms_per_item"]))
+        row("  ceiling /s (cores / CPU per item)", lambda n: results["propagation"][n]["cpu"]["ceiling_per_second"])
         if "propagation_p50_over_broker_p50" in results["ratios"][store_names[0]]:
             row("  p50 over the broker's own p50", lambda n: results["ratios"][n]["propagation_p50_over_broker_p50"])
     if "knee" in results:
@@ -200,14 +204,15 @@ def knee_table(knee: dict[str, Any], store_names: list[str]) -> str:
     lines = [f"Propagation meetings -> initiatives at rising rates ({first['seconds_per_rate']:g} s each, "
              f"{first['workers']} clients):",
              f"{'store':<10}{'target/s':>10}{'sent/s':>9}{'achieved/s':>12}{'command p50 ms':>16}{'lag p50 ms':>12}"
-             f"{'lag p99 ms':>12}{'scheduled':>12}{'settle s':>10}"]
+             f"{'lag p99 ms':>12}{'scheduled':>12}{'settle s':>10}{'CPU ms/item':>13}{'ceiling/s':>11}"]
     for name in store_names:
         for step in knee[name]["steps"]:
             lag = step["lag"] or {"p50_ms": "-", "p99_ms": "-"}
             lines.append(f"{name:<10}{step['rate']:>10g}{step['sent']['sent_per_second']:>9}"
                          f"{step['sent']['achieved_per_second']:>12}"
                          f"{step['sent']['command']['p50_ms']:>16}{lag['p50_ms']:>12}{lag['p99_ms']:>12}"
-                         f"{step['scheduled']:>7}/{step['cases']:<4}{step['settle_s']:>10}")
+                         f"{step['scheduled']:>7}/{step['cases']:<4}{step['settle_s']:>10}"
+                         f"{step['cpu']['cpu_ms_per_item']['machine']:>13}{step['cpu']['ceiling_per_second']:>11}")
         lines.append(f"  {name}: knee {knee[name]['knee']} ({knee[name]['stopped_by']})")
     return "\n".join(lines)
 

@@ -38,6 +38,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from bench import cpu
 from services.initiatives.demo import seed_000
 from services.letters_of_intent.demo import seed as letters_seed
 from services.meetings import demo as meetings_demo
@@ -352,8 +353,9 @@ class Propagation:
     """meetings → initiatives on running services: cases prepared and settled, then an agenda item a
     case added at a steady rate, each scheduling its case in the initiatives service over RabbitMQ."""
 
-    def __init__(self, initiatives: Api, meetings: Api):
+    def __init__(self, initiatives: Api, meetings: Api, pids: dict[str, int] | None = None):
         self.initiatives, self.meetings = initiatives, meetings
+        self.pids = pids or {}  # the services' processes, for the CPU budget (bench.cpu)
         self.causes = FeedFollower("meetings", meetings.base_url, (CAUSE,))
         self.effects = FeedFollower("initiatives", initiatives.base_url, (EFFECT,))
         self.item = meetings_demo.run_meeting_seed()["item"]
@@ -400,6 +402,7 @@ class Propagation:
             return add
 
         jobs = [add_to_agenda(number) for number in numbers]
+        cpu_before = cpu.sample(self.pids)
         sent = paced(self.meetings.base_url, jobs, rate, workers)
         effects = self.effects.occurred[EFFECT]
         deadline = time.monotonic() + wait_s
@@ -413,19 +416,24 @@ class Propagation:
                     raise RuntimeError(f"only {scheduled} of {count} cases were scheduled within {wait_s:.0f} s")
                 break
             time.sleep(0.5)
+        spent = cpu.budget(cpu_before, cpu.sample(self.pids), scheduled)  # until the last effect was seen
         self.causes.read()
         causes = self.causes.occurred[CAUSE]
         lags = [(effects[number] - causes[number]).total_seconds() for number in numbers if number in effects]
         return {"cases": count, "preparation_s": preparation_s, "settle_s": settle_s, "sent": sent,
                 "scheduled": scheduled, "lag": latency_figures(lags) if lags else None,
-                "lag_mean_ms": round(statistics.mean(lags) * 1000, 1) if lags else None}
+                "lag_mean_ms": round(statistics.mean(lags) * 1000, 1) if lags else None, "cpu": spent}
+
+
+def pids_of(started: dict[str, tuple[Api, ServiceProcess]]) -> dict[str, int]:
+    return {name: process.process.pid for name, (_, process) in started.items() if process.process is not None}
 
 
 def propagation(store: dict[str, Any], rate: float, seconds: float) -> dict[str, Any]:
     with running(["initiatives", "meetings"], store) as started:
         (initiatives, initiatives_process), (meetings, meetings_process) = started["initiatives"], started["meetings"]
         with RssSampler({"initiatives": initiatives_process, "meetings": meetings_process}) as sampler:
-            measured = Propagation(initiatives, meetings).measure(rate, int(rate * seconds))
+            measured = Propagation(initiatives, meetings, pids_of(started)).measure(rate, int(rate * seconds))
         return {**measured, "rss_peak_under_load_mib": sampler.peak}
 
 
@@ -442,7 +450,7 @@ def knee(store: dict[str, Any], rates: list[float], seconds: float, workers: int
     knee_rate: float | None = None
     stopped_by = f"every rate up to {rates[-1]:g}/s kept lag p99 <= {KNEE_P99_MS:.0f} ms"
     with running(["initiatives", "meetings"], store) as started:
-        propagating = Propagation(started["initiatives"][0], started["meetings"][0])
+        propagating = Propagation(started["initiatives"][0], started["meetings"][0], pids_of(started))
         for rate in rates:
             count = max(1, int(rate * seconds))
             measured = propagating.measure(rate, count, workers, wait_s, all_required=False)
