@@ -165,8 +165,9 @@ def table(results: dict[str, Any], store_names: list[str]) -> str:
         row("  lag p50 ms", lambda n: results["propagation"][n]["lag"]["p50_ms"])
         row("  lag p99 ms", lambda n: results["propagation"][n]["lag"]["p99_ms"])
         row("  machine CPU ms per item", lambda n: results["propagation"][n]["cpu"]["cpu_ms_per_item"]["machine"])
-        row("    initiatives + meetings / PostgreSQL / RabbitMQ / load", lambda n: "{initiatives} + {meetings} / "
-            "{postgres} / {rabbitmq} / {load}".format(**results["propagation"][n]["cpu"]["cpu_ms_per_item"]))
+        for part, label in (("initiatives", "initiatives"), ("meetings", "meetings"), ("postgres", "PostgreSQL"),
+                            ("rabbitmq", "RabbitMQ"), ("load", "the load (this process)")):
+            row(f"    of it {label}", lambda n, p=part: results["propagation"][n]["cpu"]["cpu_ms_per_item"][p])
         row("  ceiling /s (cores / CPU per item)", lambda n: results["propagation"][n]["cpu"]["ceiling_per_second"])
         if "propagation_p50_over_broker_p50" in results["ratios"][store_names[0]]:
             row("  p50 over the broker's own p50", lambda n: results["ratios"][n]["propagation_p50_over_broker_p50"])
