@@ -65,6 +65,10 @@ class StoreGate:
         self.offload = env.get("PERSISTENCE_MODULE") == "eventsourcing.sqlite"
         if self.offload:
             thread_safe_logging()  # the calls on the pool thread log
+        elif env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres":
+            from shared.pgwait import use_ready_first_wait
+
+            use_ready_first_wait()
         # Told each call's operation and seconds (the store_call_duration_seconds histogram).
         self.observe: Callable[[str, float], None] | None = None
 
