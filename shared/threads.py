@@ -9,9 +9,12 @@ main hub: `greenlet.error: Cannot switch to a different thread`, and the pool's 
 ever, and every later store call with it. (tests/unit/test_threads.py shows it in a few
 milliseconds without this module.)
 
-Here logging's locks are real OS locks again, as oslo.log does for OpenStack's eventlet services
-(its PipeMutex). A handler holds its lock only while it writes a line, which never yields to the
-hub, so a green thread never waits on the hub while another green thread holds it.
+Here logging's locks are real OS locks again (oslo.log does much the same for OpenStack's eventlet
+services with its PipeMutex). A real lock belongs to the OS thread, so it does not keep two green
+threads of the hub apart; it need not: our handlers write a line without ever yielding to the hub.
+Records no longer carry the thread's name (`logging.logThreads`): asking for it on the pool
+thread went through `threading.enumerate()` and its green lock on every line, and no log line
+of ours shows it.
 """
 from __future__ import annotations
 
@@ -28,10 +31,16 @@ def real_rlock() -> Any:
 
 def _create_real_lock(handler: logging.Handler) -> None:
     handler.lock = real_rlock()  # type: ignore[assignment]
+    handler._real_lock = True  # type: ignore[attr-defined]
     logging._register_at_fork_reinit_lock(handler)  # type: ignore[attr-defined]
 
 
 _real_module_lock: Any = None
+
+
+def _held(lock: Any) -> bool:
+    """Whether a green RLock is held by any green thread (it is then left for a later call)."""
+    return getattr(lock, "_count", 0) > 0
 
 
 def _handlers_made_so_far() -> list[logging.Handler]:
@@ -45,17 +54,19 @@ def _handlers_made_so_far() -> list[logging.Handler]:
 
 def thread_safe_logging() -> None:
     """Gives logging's module lock, every handler made so far and every handler made from now on a
-    real OS lock. Called before the pool thread is first given work (shared.store's gate, shared.pdf),
-    on the hub, where no line is being written; only where eventlet has patched threading; idempotent.
-    (The module lock is left for a later call while logging.config holds it.)"""
+    real OS lock, and stops records asking for the thread's name. Called before the pool thread is
+    given work (shared.store's gate, shared.pdf), on the hub; only where eventlet has patched
+    threading; idempotent. A lock held at that moment (logging.config holding the module lock) is
+    swapped by a later call."""
     global _real_module_lock
     patcher = sys.modules.get("eventlet.patcher")
     if patcher is None or not patcher.is_monkey_patched("thread"):
         return
-    if logging.Handler.createLock is not _create_real_lock:
-        logging.Handler.createLock = _create_real_lock  # type: ignore[method-assign]
-        for handler in _handlers_made_so_far():
-            handler.lock = real_rlock()
-    module_lock = logging._lock  # type: ignore[attr-defined]
-    if module_lock is not _real_module_lock and not getattr(module_lock, "_is_owned", lambda: False)():
+    logging.logThreads = False
+    logging.Handler.createLock = _create_real_lock  # type: ignore[method-assign]
+    for handler in _handlers_made_so_far():
+        if not getattr(handler, "_real_lock", False) and not _held(handler.lock):
+            handler.lock = real_rlock()  # type: ignore[assignment]
+            handler._real_lock = True  # type: ignore[attr-defined]
+    if logging._lock is not _real_module_lock and not _held(logging._lock):  # type: ignore[attr-defined]
         _real_module_lock = logging._lock = real_rlock()  # type: ignore[attr-defined]

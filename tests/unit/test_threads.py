@@ -38,7 +38,10 @@ def on_the_pool_thread(lines):
 
 def on_the_hub(lines):
     for line in range(lines):
-        log.info("from the hub %d", line)
+        if line % 10 == 0:  # a new green thread's first line (a request's, a worker's)
+            eventlet.spawn(log.info, "from the hub %d", line).wait()
+        else:
+            log.info("from the hub %d", line)
         if line % 50 == 0:
             eventlet.sleep(0)
 
