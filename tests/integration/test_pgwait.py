@@ -28,10 +28,11 @@ def hub_waits_during(connection: psycopg.Connection, rows: int, monkeypatch: Any
     """How many times the hub was asked to wait while `rows` rows were written in one executemany."""
     waits = [0]
     green_select = select.select
+    socket = connection.fileno()
 
-    def counted(*arguments: Any) -> Any:
-        waits[0] += 1
-        return green_select(*arguments)
+    def counted(readable: Any, writable: Any, exceptional: Any, *timeout: Any) -> Any:
+        waits[0] += socket in exceptional  # this connection's waits only (psycopg's wait passes it there)
+        return green_select(readable, writable, exceptional, *timeout)
 
     with monkeypatch.context() as patch:
         patch.setattr(select, "select", counted)
@@ -56,6 +57,14 @@ def test_a_long_write_still_gives_the_hub_a_turn(connection: psycopg.Connection,
     rows = 20 * pgwait.YIELD_EVERY
     assert hub_waits_during(connection, rows, monkeypatch) >= rows // pgwait.YIELD_EVERY
     assert connection.execute("SELECT count(*), min(n), max(n) FROM written").fetchone() == (rows, 0, rows - 1)
+
+
+def test_a_socket_numbered_beyond_select_is_waited_for_on_the_hub(
+        connection: psycopg.Connection, monkeypatch: Any) -> None:
+    monkeypatch.setattr(psycopg.waiting, "wait", pgwait.wait_ready_first)
+    monkeypatch.setattr(pgwait, "PROBED_BELOW", connection.fileno())  # as if it were numbered 1024
+    assert hub_waits_during(connection, 30, monkeypatch) >= 30
+    assert connection.execute("SELECT count(*) FROM written").fetchone() == (30,)
 
 
 def test_a_service_on_postgresql_waits_this_way(infrastructure: Infrastructure, monkeypatch: Any) -> None:
