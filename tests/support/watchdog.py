@@ -37,6 +37,8 @@ class Watchdog:
         self.test: str | None = None
         self.began = 0.0
         self.thread = real_threading.Thread(target=self._watch, name="test-watchdog", daemon=True)
+        self.green_stacks: Any = list  # set in pytest_configure, imported there rather than while hung
+        self.where_stuck: Any = list
 
     def begin(self, test: str) -> None:
         self.began = real_time.monotonic()
@@ -53,26 +55,32 @@ class Watchdog:
                 self._give_up(test)
 
     def _give_up(self, test: str) -> None:
-        from tests.support.stopping import green_stacks, where_stuck
-
-        stacks = green_stacks()
-        err = os.fdopen(TERMINAL_FD, "w", encoding="utf-8", errors="replace")
-        err.write(f"\n\nWATCHDOG: {test} has run for more than {self.limit:g} s; the run ends here.\n"
-                  f"stuck at: {'; '.join(where_stuck(stacks)) or 'no frame of ours'}\n\n")
-        for stack in stacks:
-            err.write("--- green thread\n" + "".join(traceback.format_list(stack)) + "\n")
-        err.write("--- OS threads\n")
-        err.flush()
-        faulthandler.dump_traceback(file=err, all_threads=True)
-        err.flush()
-        os._exit(EXIT_STATUS)
+        try:
+            err = os.fdopen(TERMINAL_FD, "w", encoding="utf-8", errors="replace")
+            err.write(f"\n\nWATCHDOG: {test} has run for more than {self.limit:g} s; the run ends here.\n")
+            err.flush()
+            try:
+                stacks = self.green_stacks()
+                err.write(f"stuck at: {'; '.join(self.where_stuck(stacks)) or 'no frame of ours'}\n\n")
+                for stack in stacks:
+                    err.write("--- green thread\n" + "".join(traceback.format_list(stack)) + "\n")
+            finally:
+                err.write("--- OS threads\n")
+                err.flush()
+                faulthandler.dump_traceback(file=err, all_threads=True)
+                err.flush()
+        finally:
+            os._exit(EXIT_STATUS)
 
 
 WATCHDOG = pytest.StashKey[Watchdog]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from tests.support.stopping import green_stacks, where_stuck  # after the conftest's monkey-patching
+
     watchdog = config.stash[WATCHDOG] = Watchdog(float(os.environ.get("CASES_TEST_LIMIT_SECONDS", "900")))
+    watchdog.green_stacks, watchdog.where_stuck = green_stacks, where_stuck
     watchdog.thread.start()
 
 
