@@ -24,28 +24,36 @@ def _process_seconds(pid: int | str) -> tuple[str, float] | None:
 
 
 def _machine_busy_seconds() -> float:
-    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]  # guest is in user
     return (sum(values) - values[3] - values[4]) / TICKS  # all but idle and iowait
 
 
-def sample(services: dict[str, int]) -> dict[str, float]:
-    """CPU seconds so far: each service (by pid), each group, this process, and the machine."""
-    seconds = {name: (_process_seconds(pid) or ("", 0.0))[1] for name, pid in services.items()}
-    groups = dict.fromkeys(GROUPS, 0.0)
+def sample(services: dict[str, int]) -> dict[str, Any]:
+    """CPU seconds so far: each service (by pid), each group's processes (by pid), this process, the machine."""
+    seconds: dict[str, Any] = {name: (_process_seconds(pid) or ("", 0.0))[1] for name, pid in services.items()}
+    groups: dict[str, dict[str, float]] = {group: {} for group in GROUPS}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             found = _process_seconds(entry)
             if found is not None:
                 for group, names in GROUPS.items():
                     if found[0].startswith(names):
-                        groups[group] += found[1]
+                        groups[group][entry] = found[1]
     return {**seconds, **groups, "load": (_process_seconds(os.getpid()) or ("", 0.0))[1],
             "machine": _machine_busy_seconds()}
 
 
-def budget(before: dict[str, float], after: dict[str, float], items: int) -> dict[str, Any]:
+def _spent(before: Any, after: Any) -> float:
+    """Seconds between two samples: of one process, or of a group's processes (one that started in
+    between counts in full; one that ended in between is not seen after, and counts nothing)."""
+    if isinstance(after, dict):
+        return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+    return after - before
+
+
+def budget(before: dict[str, Any], after: dict[str, Any], items: int) -> dict[str, Any]:
     """CPU ms per item by where it went, and the rate all cores could carry at that cost."""
-    per_item = {name: round(1000 * (after[name] - before[name]) / max(items, 1), 1) for name in before}
+    per_item = {name: round(1000 * _spent(before[name], after[name]) / max(items, 1), 1) for name in before}
     machine = per_item["machine"]
     cores = os.cpu_count() or 1
     return {"cpu_ms_per_item": per_item, "cores": cores,
