@@ -69,7 +69,7 @@ def measure(store_name: str, cases: int, repeat: int) -> dict[str, Any]:
             events = fill_initiatives(app, cases)
             fill_s = time.perf_counter() - started
             started = time.perf_counter()
-            app.rebuild_read_model()  # from nothing (filling took the rows as it saved: ReadModel.apply_saved)
+            app.rebuild_read_model()  # from nothing (filling wrote the rows with its saves: ReadModel.write_within)
             read_model_s = time.perf_counter() - started
             listing = app.read_model.listing("initiatives")
             raw = timed(lambda: app.read_model.view.page(listing, limit=50), repeat)

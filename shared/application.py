@@ -21,6 +21,7 @@ from shared.envelope import describe, effective_on, event_type, read_basis, to_e
 from shared.errors import CaseError, ConcurrentChange, InvalidRequest, NotFound
 from shared.files import FileStore, StoredFile, construct_file_store, resolved_file, resolved_files
 from shared.readmodel import Condition, Page, ReadModel, Tag, equal_to, paged, searched, within
+from shared.recorders import store_of
 from shared.reminders import NEXT_REMINDER_DUE, REMINDERS
 from shared.serials import Serial
 
@@ -172,11 +173,22 @@ class CaseApplication(Application):
         self._record(processing)
 
     def _record(self, processing_event: ProcessingEvent) -> list[Any]:
-        """Records the events; the read model then takes their rows from the aggregates in memory
-        when it can (ReadModel.apply_saved), else its catch-up reads them from the log."""
+        """Records the events and, in their own transaction, the rows they change in the read model,
+        made from the aggregates in memory (shared.recorders; ReadModel.rows_of_save). Where that
+        could not be done (a store without it, someone else's events in between), the read model's
+        catch-up reads them from the log."""
+        if self.read_model is None:
+            return super()._record(processing_event)
+        rows = self.read_model.rows_of_save(processing_event.events, processing_event.aggregates)
+        written: list[bool] = []
+        if rows is not None:
+            processing_event.saved_kwargs["alongside"] = lambda cursor, ids: written.append(
+                self.read_model.write_within(cursor, ids, rows))
         recordings = super()._record(processing_event)
-        if self.read_model is not None:
-            self.read_model.apply_saved(recordings, processing_event.aggregates)
+        if written and written[-1]:  # the last attempt (eventsourcing retries a lost connection) committed
+            self.read_model.written(rows)
+        else:
+            self.read_model.nudge()
         return recordings
 
     # --- reads: the read model, caught up first so that every acknowledged write is seen ----------
@@ -509,7 +521,7 @@ class FactCache:
 def aggregate_notifications(recorder: Any, aggregate_id: UUID) -> list[Notification]:
     """One aggregate's stored events with their positions in the log (the library's
     `select_events` leaves the position out)."""
-    if type(recorder).__module__.startswith("eventsourcing.sqlite"):
+    if store_of(recorder) == "sqlite":
         with recorder.datastore.transaction(commit=False) as cursor:
             cursor.execute(f"SELECT rowid, * FROM {recorder.events_table_name} WHERE originator_id = ? "
                            "ORDER BY originator_version", [aggregate_id.hex])

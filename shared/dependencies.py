@@ -109,10 +109,9 @@ class EventSourcedApplication(DependencyProvider):
         return self.relay.role == "leading"
 
     def after_call(self) -> None:
-        """What a command committed is published, and shown in the lists, without waiting for a poll."""
+        """What a command committed is published without waiting for a poll. (Its rows in the lists were
+        written with it, or the read model was nudged to catch up: CaseApplication._record.)"""
         self.relay.nudge()
-        if self.app.read_model is not None:
-            self.app.read_model.nudge()
 
     def start(self) -> None:
         self.relay_thread = None

@@ -31,6 +31,7 @@ from typing import Any, Mapping
 import filetype
 
 from shared.errors import BodyTooLarge, CaseError, InvalidRequest, UnsupportedMediaType
+from shared.recorders import store_of
 
 log = logging.getLogger(__name__)
 
@@ -263,15 +264,15 @@ class PostgresFileStore(FileStore):
 
 def construct_file_store(recorder: Any, env: Mapping[str, str]) -> FileStore:
     """The file store beside an application's event store (see the module's doc)."""
-    module = type(recorder).__module__
-    if module.startswith("eventsourcing.postgres"):
+    store = store_of(recorder)
+    if store == "postgres":
         return PostgresFileStore(recorder.datastore)
-    if module.startswith("eventsourcing.sqlite"):
+    if store == "sqlite":
         database = str(env.get("SQLITE_DBNAME", ""))
         if database and ":memory:" not in database and "mode=memory" not in database:
             return DirectoryFileStore(Path(database).parent / "files")
         return MemoryFileStore()
-    if module.startswith("eventsourcing.popo"):
+    if store == "popo":
         return MemoryFileStore()
     raise ValueError(f"no file store for {type(recorder).__name__}")
 

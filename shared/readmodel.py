@@ -12,8 +12,8 @@ What the library does not do, and is done here: SQLite has no subscription, and 
 `ProjectionRunner` builds an application of its own and writes one transaction per event.
 `ReadModel.catch_up()` reads the log after the recorded position in batches through the
 service's own application, and writes each batch in one transaction (not a commit per
-event); the service runs it in the background (nudged after every
-command) and before every query, so a read sees every write acknowledged before it, while
+event); the service runs it in the background (nudged after a save whose rows it did not
+write) and before every query, so a read sees every write acknowledged before it, while
 costing only what was written since.
 
 A row is derived from the aggregate as it was at the batch's last event of it (the
@@ -44,6 +44,7 @@ from eventsourcing.utils import resolve_topic
 
 from shared.envelope import dumps
 from shared.errors import InvalidRequest
+from shared.recorders import store_of
 
 log = logging.getLogger(__name__)
 
@@ -360,16 +361,33 @@ class ReadModelTables:
             with self.pipelined(cursor):
                 moved = [self._move_position(cursor, tracking, start),
                          *(self._move_position(cursor, other, other_start) for other, other_start in also)]
-                ordered = sorted(rows, key=lambda entry: (entry[0].name, entry[1]))
-                for listing, entries in itertools.groupby(ordered, key=lambda entry: entry[0]):
-                    if listing.per_item:
-                        for _, aggregate_id, version, items in entries:
-                            self._replace_items(cursor, listing, aggregate_id, version, items)
-                    else:
-                        self._write_rows(cursor, listing, [(aggregate_id, version, row)
-                                                           for _, aggregate_id, version, row in entries])
+                self._write_all(cursor, rows)
             for check in moved:
                 check()  # a position found moved: PositionMoved, and the transaction is rolled back
+
+    def write_within(self, cursor: Any, rows: Sequence[tuple[Listing, str, int, Any]], tracking: Tracking,
+                     first: int) -> bool:
+        """As `apply`, for the events the transaction that holds `cursor` has just written (the first's
+        id `first`, the last's `tracking`'s): the position is moved over them from the event before
+        them first and, found anywhere else, nothing is written and the transaction goes on (False)."""
+        if self._moved_over(cursor, tracking, first).fetchone() is None:
+            return False
+        self._write_all(cursor, rows)
+        return True
+
+    def _moved_over(self, cursor: Any, tracking: Tracking, first: int) -> Any:
+        """SQLite's ids follow each other with no gap (a rolled-back insert's rowid is used again)."""
+        return self._moved_position(cursor, tracking, first - 1)
+
+    def _write_all(self, cursor: Any, rows: Sequence[tuple[Listing, str, int, Any]]) -> None:
+        ordered = sorted(rows, key=lambda entry: (entry[0].name, entry[1]))
+        for listing, entries in itertools.groupby(ordered, key=lambda entry: entry[0]):
+            if listing.per_item:
+                for _, aggregate_id, version, items in entries:
+                    self._replace_items(cursor, listing, aggregate_id, version, items)
+            else:
+                self._write_rows(cursor, listing, [(aggregate_id, version, row)
+                                                   for _, aggregate_id, version, row in entries])
 
     def pipelined(self, cursor: Any) -> Any:
         """Where the store can, the statements of a transaction sent together (PostgreSQL's pipeline)."""
@@ -657,6 +675,18 @@ def _postgres_recorder_class() -> type:
         def tracking_table(self) -> str:
             return f'"{self.datastore.schema}"."{self.tracking_table_name}"'
 
+        def _moved_over(self, cursor: Any, tracking: Tracking, first: int) -> Any:
+            """A rolled-back insert leaves a gap in PostgreSQL's ids: the position must be at the event
+            before `first`, whatever its id (the writer holds the events' lock: none comes between)."""
+            if first == 1:
+                return self._moved_position(cursor, tracking, 0)
+            cursor.execute(
+                f"UPDATE {self.tracking_table()} SET notification_id = %s WHERE application_name = %s "
+                f"AND notification_id = (SELECT max(notification_id) FROM {self.events_table} "
+                "WHERE notification_id < %s) RETURNING notification_id",
+                [tracking.notification_id, tracking.application_name, first])
+            return cursor
+
         def search_table_statements(self) -> list[str]:
             search = self.table(self.name_of("search"))
             return [
@@ -701,12 +731,14 @@ def _postgres_recorder_class() -> type:
 
 def construct_view(recorder: Any, prefix: str, listings: Sequence[Listing]) -> ReadModelTables:
     """A read model's recorder on the store of a recorder (the application's), sharing its connections."""
-    module = type(recorder).__module__
-    if module.startswith("eventsourcing.sqlite"):
+    store = store_of(recorder)
+    if store == "sqlite":
         view = _sqlite_recorder_class()(recorder.datastore)
-    elif module.startswith("eventsourcing.postgres"):
+    elif store == "postgres":
         view = _postgres_recorder_class()(recorder.datastore, tracking_table_name=recorder.tracking_table_name)
-    elif module.startswith("eventsourcing.popo"):
+        if hasattr(recorder, "events_table_name"):  # its own saves' rows written with them (write_within)
+            view.events_table = f'"{recorder.datastore.schema}"."{recorder.events_table_name}"'
+    elif store == "popo":
         # The in-memory store of unit tests: the view in an in-memory SQLite database of its own.
         from uuid import uuid4
 
@@ -787,39 +819,43 @@ class ReadModel(Projection[Any]):
                 return True  # another instance recorded this batch first, or a rebuild began: go on from there
             return len(notifications) == self.batch_size
 
-    def apply_saved(self, recordings: Sequence[Any], aggregates: Mapping[Any, Any]) -> bool:
-        """Writes the rows of what this instance has just saved from the aggregates it holds in memory,
-        when the read model stands right before the save (no one else's events in between): no read of
-        the log and no replay. Otherwise, or while a catch-up is under way here, it leaves the save to
-        the catch-up. True when it wrote the rows."""
+    def rows_of_save(self, events: Sequence[Any], aggregates: Mapping[Any, Any]) -> list[tuple[Listing, str, int, Any]] | None:
+        """The rows a save changes, from the aggregates it holds in memory (no read of the log, no
+        replay), to be written in the events' own transaction (`write_within`). None when it does not
+        hold every aggregate it changed, or a row cannot be made: the catch-up makes them (or
+        reports why not)."""
         touched: dict[Any, tuple[Listing, ...]] = {}
-        for recording in recordings:
-            listings = self._listings_of(type(recording.domain_event))
+        for domain_event in events:
+            listings = self._listings_of(type(domain_event))
             if listings:
-                touched[recording.domain_event.originator_id] = listings
+                touched[domain_event.originator_id] = listings
         for aggregate_id in touched:
             if aggregate_id in aggregates:
                 self._remember(aggregate_id, aggregates[aggregate_id])
-        ids = sorted(recording.notification.id for recording in recordings)
-        if not ids or ids[-1] - ids[0] + 1 != len(ids) or any(key not in aggregates for key in touched):
-            return False
-        if not self._lock.acquire(blocking=False):
-            return False
+        if any(aggregate_id not in aggregates for aggregate_id in touched):
+            return None
         try:
-            rows = [(listing, str(aggregate_id), aggregates[aggregate_id].version, listing.row(aggregates[aggregate_id]))
+            return [(listing, str(aggregate_id), aggregates[aggregate_id].version, listing.row(aggregates[aggregate_id]))
                     for aggregate_id, listings in touched.items() for listing in listings]
-            self.view.apply(rows, tracking=Tracking(application_name=TRACKING_NAME, notification_id=ids[-1]),
-                            start=ids[0] - 1)
-        except PositionMoved:
-            return False  # behind, or someone else's events came first: the catch-up applies these
-        except Exception:  # noqa: BLE001 - the save is committed; the catch-up makes (or reports) the rows
+        except Exception:  # noqa: BLE001 - the save goes on; the catch-up makes (or reports) the rows
             log.warning("read model: the rows of a save were left to the catch-up", exc_info=True)
+            return None
+
+    def write_within(self, cursor: Any, notification_ids: Sequence[int], rows: Sequence[tuple[Listing, str, int, Any]]
+                     ) -> bool:
+        """Writes a save's rows, and moves the position over its events, in the events' own transaction,
+        when the read model stands right before them (no one else's events in between; consecutive
+        ids). Otherwise it writes nothing and leaves them to the catch-up (False)."""
+        ids = sorted(notification_ids)
+        if not ids or ids[-1] - ids[0] + 1 != len(ids):
             return False
-        finally:
-            self._lock.release()
-        for aggregate_id in touched:
-            self.failures.pop(str(aggregate_id), None)
-        return True
+        return self.view.write_within(cursor, rows, Tracking(application_name=TRACKING_NAME, notification_id=ids[-1]),
+                                      first=ids[0])
+
+    def written(self, rows: Sequence[tuple[Listing, str, int, Any]]) -> None:
+        """A save's rows were committed: what kept an aggregate's row from being made is past."""
+        for _, aggregate_id, _, _ in rows:
+            self.failures.pop(aggregate_id, None)
 
     def _remember(self, aggregate_id: Any, aggregate: Any) -> None:
         self._saved[aggregate_id] = aggregate

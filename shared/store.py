@@ -40,6 +40,7 @@ def persistence_env(config: Mapping[str, Any], service_name: str) -> dict[str, s
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(data_dir / f"{service_name}.sqlite"),
             "SQLITE_LOCK_TIMEOUT": str(config.get("SQLITE_LOCK_TIMEOUT", 30)),
+            "PROCESS_RECORDER_TOPIC": "shared.recorders:SQLiteRecorder",
         }
     if persistence == "postgres":
         return {
@@ -54,6 +55,7 @@ def persistence_env(config: Mapping[str, Any], service_name: str) -> dict[str, s
             "POSTGRES_CONNECT_TIMEOUT": str(config.get("POSTGRES_CONNECT_TIMEOUT", 5)),
             "POSTGRES_LOCK_TIMEOUT": str(config.get("POSTGRES_LOCK_TIMEOUT", 0)),
             "POSTGRES_PRE_PING": "y",
+            "PROCESS_RECORDER_TOPIC": "shared.recorders:PostgresRecorder",
         }
     raise ValueError(f"PERSISTENCE must be 'sqlite' or 'postgres', not {persistence!r}")
 

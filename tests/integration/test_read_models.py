@@ -273,3 +273,43 @@ def test_a_batch_read_before_a_rebuild_began_writes_nothing_on_postgres(infrastr
         finally:
             running.close()
             rebuilding.close()
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_a_saves_rows_are_committed_with_its_events_or_not_at_all(infrastructure: Any, tmp_path: Any, store: str,
+                                                                 monkeypatch: Any) -> None:
+    """A save's rows and the read model's position are written in the events' own transaction
+    (shared.recorders): a save that commits is listed with no catch-up, and rows that cannot be
+    written take the events with them, so the log never holds what the lists cannot show."""
+    from contextlib import ExitStack
+
+    from services.initiatives.schemas import SubmitInitiative
+
+    with ExitStack() as stack:
+        if store == "postgres":
+            env = store_env(infrastructure.postgres_config(stack.enter_context(infrastructure.fresh_schema())))
+        else:
+            env = store_env({"PERSISTENCE": "sqlite", "DATA_DIR": str(tmp_path)})
+        app = InitiativesApplication(env)
+        stack.callback(app.close)
+        submission = SubmitInitiative().load(seed_000()["submission"])
+        for _ in range(3):
+            app.submit_initiative(actor="case-officer", **submission)
+        head = app.recorder.max_notification_id()
+        assert app.read_model.position == head  # written with the events: no catch-up was asked for
+        listed = app.read_model.view.dump_rows()
+        assert len(listed["initiatives_rm_initiatives"]) == 3
+
+        def full(*_: Any) -> None:
+            raise RuntimeError("the disk is full")
+
+        monkeypatch.setattr(app.read_model.view, "_write_all", full)
+        with pytest.raises(RuntimeError, match="disk is full"):
+            app.submit_initiative(actor="case-officer", **submission)
+        assert app.recorder.max_notification_id() == head  # the events went with the rows
+        assert app.read_model.position == head
+        monkeypatch.undo()
+        assert app.read_model.view.dump_rows() == listed
+        app.submit_initiative(actor="case-officer", **submission)
+        assert app.read_model.position == app.recorder.max_notification_id() > head
+        assert len(app.read_model.view.dump_rows()["initiatives_rm_initiatives"]) == 4

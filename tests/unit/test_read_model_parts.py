@@ -150,7 +150,7 @@ def test_a_rebuild_beside_a_running_instance_skips_nothing(tmp_path: Any) -> Non
     try:
         fill_initiatives(running, 60, per_save=10)
         view = running.read_model.view
-        view.drop()  # behind the log, as after a restore (its own saves kept it current: ReadModel.apply_saved)
+        view.drop()  # behind the log, as after a restore (its own saves kept it current: ReadModel.write_within)
         running.read_model.batch_size = 50
         assert running.read_model.catch_up_batch()
         start = running.read_model.position  # the running instance reads its next batch ...

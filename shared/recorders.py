@@ -1,0 +1,84 @@
+"""eventsourcing's process recorders, whose events' transaction also runs what a save asks to be
+written with them, before it commits: the read model's rows and position (shared.application).
+
+A save passes `alongside=f` (eventsourcing hands a save's keywords to the recorder); the recorder
+calls `f(cursor, notification_ids)` on the transaction's own cursor once the events are inserted.
+The stores are chosen by eventsourcing's PROCESS_RECORDER_TOPIC (shared.store.persistence_env).
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.sqlite import SQLiteCursor, SQLiteProcessRecorder
+
+
+class RolledBack(BaseException):
+    """What `alongside` raised, carried out of eventsourcing's PostgreSQL insert: it catches Exception
+    inside its transaction and re-raises it only after the transaction has ended (committing the
+    events). A BaseException ends the transaction with a rollback; the error is raised again outside."""
+
+    def __init__(self, error: Exception):
+        super().__init__(error)
+        self.error = error
+
+
+def run_alongside(cursor: Any, notification_ids: Sequence[int] | None, kwargs: dict[str, Any]) -> None:
+    alongside = kwargs.get("alongside")
+    if alongside is not None and notification_ids:
+        try:
+            alongside(cursor, notification_ids)
+        except Exception as error:
+            raise RolledBack(error) from error
+
+
+class SQLiteRecorder(SQLiteProcessRecorder):
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        try:
+            return super().insert_events(stored_events, **kwargs)
+        except RolledBack as rolled_back:
+            raise rolled_back.error from None
+
+    def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+                       ) -> Sequence[int] | None:
+        notification_ids = super()._insert_events(c, stored_events, **kwargs)
+        run_alongside(c, notification_ids, kwargs)
+        return notification_ids
+
+
+def _postgres_recorder() -> type:
+    from eventsourcing.postgres import PostgresProcessRecorder
+
+    class PostgresRecorder(PostgresProcessRecorder):
+        """The ids are fetched after the pipeline's sync, still inside the transaction (and its
+        pipeline: what `alongside` sends goes with the commit, a look at an answer syncs)."""
+
+        def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+            try:
+                return super().insert_events(stored_events, **kwargs)
+            except RolledBack as rolled_back:
+                raise rolled_back.error from None
+
+        def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+                                           ) -> Sequence[int] | None:
+            notification_ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+            run_alongside(curs, notification_ids, kwargs)
+            return notification_ids
+
+    return PostgresRecorder
+
+
+def __getattr__(name: str) -> Any:
+    # PostgreSQL's recorder is made only where it is used (psycopg is imported with it).
+    if name == "PostgresRecorder":
+        globals()[name] = _postgres_recorder()
+        return globals()[name]
+    raise AttributeError(name)
+
+
+def store_of(recorder: Any) -> str:
+    """Which of eventsourcing's stores a recorder writes to ("sqlite", "postgres", "popo"), ours included."""
+    for kind in type(recorder).__mro__:
+        if kind.__module__.startswith("eventsourcing."):
+            return kind.__module__.split(".")[1]
+    raise ValueError(f"{type(recorder).__name__} is none of eventsourcing's recorders")
