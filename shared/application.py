@@ -298,10 +298,11 @@ class CaseApplication(Application):
         return self.read_model.rebuild()
 
     def health(self) -> dict[str, Any]:
-        """Reads the store: the log's head and how far the outbox relay has published it."""
+        """Reads the store: the log's head and how far the outbox relay has published it. The positions
+        that follow the log are read before its head, so none is ever shown past it."""
         from shared.outbox import TRACKING_NAME
 
-        head = self.recorder.max_notification_id() or 0
+        read = self.read_model.position if self.read_model is not None else None
         published = self.recorder.max_tracking_id(TRACKING_NAME) or 0
         inboxes = {
             source: {
@@ -310,7 +311,8 @@ class CaseApplication(Application):
             }
             for source in self.inbox_sources
         }
-        read = self.read_model.position if self.read_model is not None else head
+        head = self.recorder.max_notification_id() or 0
+        read = head if read is None else read
         unlisted = dict(self.read_model.failures) if self.read_model is not None else {}
         return {
             "status": "degraded" if self.inbox_failures or unlisted else "ok",

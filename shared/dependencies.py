@@ -11,7 +11,9 @@ from nameko.standalone.events import get_event_exchange
 from shared import clock
 from shared.amqp import BrokerSettings, broker_settings
 from shared.inbox import InboxConsumer, inbox_queue
-from shared.outbox import DEFAULT_CONFIRM_TIMEOUT, DEFAULT_HANDOVER_SECONDS, OutboxRelay, leadership_for
+from shared.outbox import (
+    DEFAULT_CONFIRM_TIMEOUT, DEFAULT_HANDOVER_SECONDS, DEFAULT_RECORD_EVERY, OutboxRelay, leadership_for,
+)
 from shared.settings import env_flag
 from shared.store import GatedApplication, construct_application, persistence_env
 from shared.telemetry import (
@@ -72,6 +74,7 @@ class EventSourcedApplication(DependencyProvider):
             leadership=leadership_for(env, service_name),
             handover_after=float(config.get("OUTBOX_HANDOVER_SECONDS", DEFAULT_HANDOVER_SECONDS)),
             confirm_timeout=float(config.get("OUTBOX_CONFIRM_TIMEOUT", DEFAULT_CONFIRM_TIMEOUT)),
+            record_every=float(config.get("OUTBOX_RECORD_EVERY", DEFAULT_RECORD_EVERY)),
             subscriber_queues=[
                 inbox_queue(service_name, consumer, routing_keys, broker.quorum_queues)
                 for consumer, routing_keys in subscribers_of(service_name).items()

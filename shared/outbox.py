@@ -3,9 +3,10 @@
 The notification log is written in the same transaction as the events, so it is
 the outbox. The relay reads after its recorded position, publishes each public
 event with publisher confirms, and only then records the new position (a
-tracking row in the same store). A crash between a confirm and that record means
-the event is published again on restart: delivery is at least once, and every
-envelope carries `position` and `event_id` so subscribers apply it exactly once.
+tracking row in the same store), at most once a second while events keep coming.
+A crash between a confirm and that record means the events are published again on
+restart: delivery is at least once, and every envelope carries `position` and
+`event_id` so subscribers apply it exactly once.
 
 Every instance of a service runs a relay; one leads and publishes, the others stand
 by. On PostgreSQL the leader holds a session-level advisory lock on a connection of
@@ -44,6 +45,9 @@ DEFAULT_HANDOVER_SECONDS = 30.0
 # dropped and the batch published again (OUTBOX_CONFIRM_TIMEOUT). Without a bound, a broker that
 # blocks publishers (its disk or memory alarm) would hold the relay, and a stopping service, forever.
 DEFAULT_CONFIRM_TIMEOUT = 10.0
+# While events keep coming, the relay records how far it published at most this often
+# (OUTBOX_RECORD_EVERY): a commit per batch was a commit per command.
+DEFAULT_RECORD_EVERY = 1.0
 
 
 class Leadership(Protocol):
@@ -151,6 +155,7 @@ class OutboxRelay:
         confirm_timeout: float = DEFAULT_CONFIRM_TIMEOUT,
         batch_size: int = 100,
         poll_interval: float = 1.0,
+        record_every: float = DEFAULT_RECORD_EVERY,
     ):
         self.app = app
         self.gate = gate
@@ -162,6 +167,7 @@ class OutboxRelay:
         self.subscriber_queues = subscriber_queues
         self.batch_size = batch_size
         self.poll_interval = poll_interval
+        self.record_every = record_every
         self.leadership = leadership or SoleInstance()
         self.handover_after = handover_after
         self.confirm_timeout = confirm_timeout
@@ -268,29 +274,39 @@ class OutboxRelay:
         connection.collect()
 
     def _publish_until_stopped(self, connection: Any, producer: Any) -> None:
+        """Publishes batch after batch. The position reached is recorded at most every `record_every`
+        seconds while events keep coming, once the relay has been idle a whole poll interval, and
+        when it stops: not a commit per batch. What was published after the last record is published
+        again by the next leader (at least once, as after any crash); subscribers apply it once."""
         # Read once a connection is up: while this instance leads, no one else moves the position.
-        position = self.published_position()
+        position = recorded = self.published_position()
+        recorded_at = time.monotonic()
+        idle_a_whole_interval = False
         while not self._stopped.is_set():
             if not self.leadership.still_leading():
                 raise _LeadLost()
             reached = self.publish_pending(producer, after=position)
+            now = time.monotonic()
+            if reached != recorded and (idle_a_whole_interval or now - recorded_at >= self.record_every):
+                self._record(reached)
+                recorded, recorded_at = reached, now
             if reached == position:
                 connection.heartbeat_check()  # HEARTBEAT: a broker gone is noticed while idle
-                self._wake.wait(self.poll_interval)
+                idle_a_whole_interval = not self._wake.wait(self.poll_interval)
                 self._wake.clear()
+            else:
+                idle_a_whole_interval = False
             position = reached
+        if position != recorded:
+            self._record(position)
+
+    def _record(self, position: int) -> None:
+        self.gate.call(self.app.recorder.insert_tracking, Tracking(application_name=TRACKING_NAME, notification_id=position))
 
     def publish_pending(self, producer: Any, after: int) -> int:
-        """Publishes one batch after position `after` and records how far it got; returns that position."""
-        position = after
-        notifications = self.gate.call(
-            self.app.recorder.select_notifications,
-            start=position,
-            limit=self.batch_size,
-            inclusive_of_start=False,
-        )
-        envelopes = [self.gate.call(self.envelope_for, notification) for notification in notifications]
-        for envelope in self.gate.call(self.redacted, [envelope for envelope in envelopes if envelope is not None]):
+        """Publishes one batch after position `after`; returns the position it reached (not recorded)."""
+        last, envelopes = self.gate.call(self._pending, after)
+        for envelope in envelopes:
             producer.publish(
                 dumps(envelope),
                 exchange=self.exchange,
@@ -305,13 +321,16 @@ class OutboxRelay:
                 confirm_timeout=self.confirm_timeout,
             )
             self.blocked = None  # confirmed: whatever blocked publishing has lifted
-        if not notifications:
-            return position
-        self.gate.call(
-            self.app.recorder.insert_tracking,
-            Tracking(application_name=TRACKING_NAME, notification_id=notifications[-1].id),
-        )
-        return notifications[-1].id
+        return last
+
+    def _pending(self, after: int) -> tuple[int, list[dict[str, Any]]]:
+        """The batch after `after` as published (public events only, redacted) and its last position:
+        one call through the gate (SQLite: one hop to the store's thread, not one per event)."""
+        notifications = self.app.recorder.select_notifications(
+            start=after, limit=self.batch_size, inclusive_of_start=False)
+        envelopes = [self.envelope_for(notification) for notification in notifications]
+        return (notifications[-1].id if notifications else after,
+                self.redacted([envelope for envelope in envelopes if envelope is not None]))
 
     def _on_blocked(self, reason: str) -> None:
         self.blocked = f"RabbitMQ blocks publishing ({reason}): a resource alarm, low disk or memory on the broker"

@@ -255,20 +255,25 @@ class EventLogCollector:
 
 
 def event_log_figures(app: Any) -> dict[str, Any]:
-    """Everything the collector reads, in one call through the gate (one hop to SQLite's thread)."""
+    """Everything the collector reads, in one call through the gate (one hop to SQLite's thread).
+
+    The read model first: a save's rows commit with its events and inbox position, so positions read
+    after them are at least as far as what they show (an incident is never seen before its position)."""
+    read_model = app.read_model
+    incidents = _incidents_by_source(read_model) if app.inbox_sources else None
+    read_model_position = read_model.position if read_model is not None else None
     head, published = _outbox_positions(app)
     oldest = None
     if head > published:
         first = app.recorder.select_notifications(start=published, limit=1, inclusive_of_start=False)
         if first:
             oldest = app.mapper.to_domain_event(first[0]).timestamp
-    read_model = app.read_model
     return {
         "head": head, "published": published, "oldest_unpublished_at": oldest,
         "inbox_positions": {source: app.recorder.max_tracking_id(source) or 0 for source in app.inbox_sources},
-        "read_model_position": read_model.position if read_model is not None else None,
+        "read_model_position": read_model_position,
         "read_model_failures": len(read_model.failures) if read_model is not None else 0,
-        "incidents": _incidents_by_source(read_model) if app.inbox_sources else None,
+        "incidents": incidents,
     }
 
 
