@@ -1,0 +1,88 @@
+"""The outbox relay's record of how far it published: not a commit per batch (shared.outbox).
+The store is eventsourcing's in-memory one; the broker's producer a list (the broker's side is
+tested against RabbitMQ in tests/integration/test_outbox.py and the fault tests)."""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from kombu import Exchange
+
+from services.initiatives.application import InitiativesApplication
+from services.initiatives.demo import seed_000
+from services.initiatives.schemas import SubmitInitiative
+from shared.amqp import BrokerSettings
+from shared.outbox import TRACKING_NAME, OutboxRelay
+
+
+class Direct:
+    def call(self, function: Any, *args: Any, **kwargs: Any) -> Any:
+        return function(*args, **kwargs)
+
+
+class Connection:
+    def heartbeat_check(self) -> None:
+        pass
+
+
+class Producer:
+    def __init__(self, after_each: Any = lambda published: None):
+        self.published: list[int] = []
+        self.after_each = after_each
+
+    def publish(self, body: str, **kwargs: Any) -> None:
+        self.published.append(kwargs["headers"]["position"])
+        self.after_each(self.published)
+
+
+def relay_over_three_cases(**settings: Any) -> tuple[OutboxRelay, list[int]]:
+    app = InitiativesApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    submission = SubmitInitiative().load(seed_000()["submission"])
+    for _ in range(3):
+        app.submit_initiative(actor="case-officer", **submission)
+    relay = OutboxRelay(app=app, gate=Direct(), broker=BrokerSettings(amqp_uri="amqp://"), exchange=Exchange("x"),
+                        envelope_for=app.envelope_for, batch_size=1, **settings)
+    recorded: list[int] = []
+    insert_tracking = app.recorder.insert_tracking
+
+    def record(tracking: Any) -> None:
+        assert tracking.application_name == TRACKING_NAME
+        recorded.append(tracking.notification_id)
+        insert_tracking(tracking)
+
+    app.recorder.insert_tracking = record
+    return relay, recorded
+
+
+def test_while_events_keep_coming_the_position_is_recorded_once_not_per_batch_and_when_it_stops() -> None:
+    relay, recorded = relay_over_three_cases(record_every=3600, poll_interval=3600)
+    head = relay.app.recorder.max_notification_id()
+    producer = Producer(lambda published: relay.stop() if len(published) == 3 else None)
+    relay._publish_until_stopped(Connection(), producer)
+    assert producer.published == [1, 2, 3] == list(range(1, head + 1))
+    assert recorded == [3]  # one batch at a time, one record: at the stop
+    assert relay.published_position() == 3
+
+
+def test_an_idle_relay_records_where_it_stands_after_a_poll_interval() -> None:
+    relay, recorded = relay_over_three_cases(record_every=3600, poll_interval=0.05)
+    producer = Producer()
+    runner = threading.Thread(target=relay._publish_until_stopped, args=(Connection(), producer))
+    runner.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not recorded and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert recorded == [3] and producer.published == [1, 2, 3]  # recorded once idle, not at each batch
+    finally:
+        relay.stop()
+        runner.join(10)
+    assert recorded == [3]  # nothing new to record at the stop
+
+
+def test_with_no_interval_every_batch_is_recorded() -> None:
+    relay, recorded = relay_over_three_cases(record_every=0, poll_interval=3600)
+    producer = Producer(lambda published: relay.stop() if len(published) == 3 else None)
+    relay._publish_until_stopped(Connection(), producer)
+    assert recorded == [1, 2, 3]
