@@ -32,13 +32,17 @@ def run_alongside(cursor: Any, notification_ids: Sequence[int] | None, kwargs: d
             raise RolledBack(error) from error
 
 
-class SQLiteRecorder(SQLiteProcessRecorder):
+class RaisesAfterRollback:
+    """A recorder whose `alongside` failing rolls the events back before the error is raised."""
+
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         try:
-            return super().insert_events(stored_events, **kwargs)
+            return super().insert_events(stored_events, **kwargs)  # type: ignore[misc]
         except RolledBack as rolled_back:
             raise rolled_back.error from None
 
+
+class SQLiteRecorder(RaisesAfterRollback, SQLiteProcessRecorder):
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
                        ) -> Sequence[int] | None:
         notification_ids = super()._insert_events(c, stored_events, **kwargs)
@@ -49,15 +53,9 @@ class SQLiteRecorder(SQLiteProcessRecorder):
 def _postgres_recorder() -> type:
     from eventsourcing.postgres import PostgresProcessRecorder
 
-    class PostgresRecorder(PostgresProcessRecorder):
+    class PostgresRecorder(RaisesAfterRollback, PostgresProcessRecorder):
         """The ids are fetched after the pipeline's sync, still inside the transaction (and its
         pipeline: what `alongside` sends goes with the commit, a look at an answer syncs)."""
-
-        def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-            try:
-                return super().insert_events(stored_events, **kwargs)
-            except RolledBack as rolled_back:
-                raise rolled_back.error from None
 
         def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
                                            ) -> Sequence[int] | None:
