@@ -203,7 +203,8 @@ def store_check(read: Callable[[], Any], gate: Any) -> Check:
 def _outbox_positions(app: Any) -> tuple[int, int]:
     from shared.outbox import TRACKING_NAME
 
-    return app.recorder.max_notification_id() or 0, app.recorder.max_tracking_id(TRACKING_NAME) or 0
+    published = app.recorder.max_tracking_id(TRACKING_NAME) or 0  # before the head, as /health reads them
+    return app.recorder.max_notification_id() or 0, published
 
 
 # --- read at scrape time -----------------------------------------------------------------------
