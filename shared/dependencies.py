@@ -101,7 +101,8 @@ class EventSourcedApplication(DependencyProvider):
         telemetry.register(EventLogCollector(self.app, self.gate, watch))
         telemetry.add_check("store", store_check(self.app.recorder.max_notification_id, self.gate))
         if self.relay_enabled:  # where the relay runs, it must be connected and moving
-            telemetry.watch_connection("outbox", lambda: self.relay.connected or not self.relay_leads())
+            # Connected, or another instance leads: a relay still starting has not connected yet
+            telemetry.watch_connection("outbox", lambda: self.relay.connected or self.relay.role == "standing by")
             stalled_after = float(config.get("OUTBOX_STALLED_AFTER", OUTBOX_STALLED_AFTER))
             telemetry.add_check("outbox", outbox_check(self.app, self.gate, watch, stalled_after, self.relay_leads,
                                                        lambda: self.relay.blocked))
