@@ -21,7 +21,7 @@ from shared.envelope import describe, effective_on, event_type, read_basis, to_e
 from shared.errors import CaseError, ConcurrentChange, InvalidRequest, NotFound
 from shared.files import FileStore, StoredFile, construct_file_store, resolved_file, resolved_files
 from shared.readmodel import Condition, Page, ReadModel, Tag, equal_to, paged, searched, within
-from shared.recorders import store_of
+from shared.recorders import reading, store_of
 from shared.reminders import NEXT_REMINDER_DUE, REMINDERS
 from shared.serials import Serial
 
@@ -524,12 +524,12 @@ def aggregate_notifications(recorder: Any, aggregate_id: UUID) -> list[Notificat
     """One aggregate's stored events with their positions in the log (the library's
     `select_events` leaves the position out)."""
     if store_of(recorder) == "sqlite":
-        with recorder.datastore.transaction(commit=False) as cursor:
+        with reading(recorder.datastore) as cursor:
             cursor.execute(f"SELECT rowid, * FROM {recorder.events_table_name} WHERE originator_id = ? "
                            "ORDER BY originator_version", [aggregate_id.hex])
             rows = [(row["rowid"], row) for row in cursor.fetchall()]
     else:
-        with recorder.datastore.transaction(commit=False) as cursor:
+        with reading(recorder.datastore) as cursor:
             cursor.execute(f'SELECT * FROM "{recorder.datastore.schema}"."{recorder.events_table_name}" '
                            "WHERE originator_id = %s ORDER BY originator_version", [aggregate_id])
             rows = [(row["notification_id"], row) for row in cursor.fetchall()]

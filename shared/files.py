@@ -31,7 +31,7 @@ from typing import Any, Mapping
 import filetype
 
 from shared.errors import BodyTooLarge, CaseError, InvalidRequest, UnsupportedMediaType
-from shared.recorders import store_of
+from shared.recorders import reading, store_of
 
 log = logging.getLogger(__name__)
 
@@ -250,13 +250,13 @@ class PostgresFileStore(FileStore):
                            [stored.sha256, stored.size, stored.media_type, content, stored_at])
 
     def _info(self, sha256: str) -> StoredFile | None:
-        with self.datastore.transaction(commit=False) as cursor:
+        with reading(self.datastore) as cursor:
             cursor.execute(f"SELECT size, media_type FROM {self.table} WHERE sha256 = %s", [sha256])
             row = cursor.fetchone()
         return None if row is None else StoredFile(sha256, int(row["size"]), row["media_type"])
 
     def _read(self, sha256: str) -> bytes | None:
-        with self.datastore.transaction(commit=False) as cursor:
+        with reading(self.datastore) as cursor:
             cursor.execute(f"SELECT content FROM {self.table} WHERE sha256 = %s", [sha256])
             row = cursor.fetchone()
         return None if row is None else bytes(row["content"])

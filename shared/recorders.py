@@ -74,6 +74,16 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
+def reading(datastore: Any) -> Any:
+    """A cursor for reading (a context manager). On PostgreSQL, the pooled connection as it is, in
+    autocommit: a read inside BEGIN ... ROLLBACK would also cost psycopg every statement it had prepared
+    on that connection (it sends DEALLOCATE ALL after a ROLLBACK), and the next statements parsed again.
+    On SQLite, a transaction that is not committed."""
+    if any(kind.__module__ == "eventsourcing.postgres" for kind in type(datastore).__mro__):
+        return datastore.cursor()
+    return datastore.transaction(commit=False)
+
+
 def store_of(recorder: Any) -> str:
     """Which of eventsourcing's stores a recorder writes to ("sqlite", "postgres", "popo"), ours included."""
     for kind in type(recorder).__mro__:

@@ -282,7 +282,7 @@ def _incidents_by_source(read_model: Any) -> dict[str, int] | None:
     if read_model is None or "incidents" not in {listing.name for listing in read_model.listings}:
         return None
     view = read_model.view
-    with view.transaction(commit=False) as cursor:
+    with view.reading() as cursor:
         cursor.execute(f"SELECT source, COUNT(*) AS n FROM {view.table(view.name_of('incidents'))} GROUP BY source")
         return {dict(row)["source"]: int(dict(row)["n"]) for row in cursor.fetchall()}
 
