@@ -349,7 +349,7 @@ class InitiativesApplication(CaseApplication):
         """Cases this meeting had scheduled wait for another; a case since put on another meeting stays."""
         unscheduled = []
         for diary_number in diary_numbers:
-            initiative = self.load(self.find_by_diary_number(diary_number).id, Initiative)
+            initiative = self.find_by_diary_number(diary_number)
             if initiative.is_scheduled_for(meeting_id):
                 initiative.unschedule(**arguments)
                 unscheduled.append(initiative)
@@ -368,7 +368,7 @@ class InitiativesApplication(CaseApplication):
         return changed
 
     def _changed(self, diary_number: str, command: str, **arguments: Any) -> Initiative:
-        initiative = self.load(self.find_by_diary_number(diary_number).id, Initiative)
+        initiative = self.find_by_diary_number(diary_number)
         getattr(initiative, command)(**arguments)
         return initiative
 
