@@ -44,7 +44,7 @@ from eventsourcing.utils import resolve_topic
 
 from shared.envelope import dumps
 from shared.errors import InvalidRequest
-from shared.recorders import store_of
+from shared.recorders import reading, store_of
 
 log = logging.getLogger(__name__)
 
@@ -263,6 +263,10 @@ class ReadModelTables:
     add_column = "ADD COLUMN"
     listings: Sequence[Listing] = ()
     prefix = ""
+    # The log's table and its position column, where the view shares the application's store (not the
+    # in-memory store of unit tests): how far the log goes is then read with the view's own position.
+    events_table: str | None = None
+    events_position = "notification_id"
 
     # the store-specific parts
     def table(self, name: str) -> str:
@@ -282,6 +286,9 @@ class ReadModelTables:
 
     def transaction(self, commit: bool) -> Any:
         return self.datastore.transaction(commit=commit)  # type: ignore[attr-defined]
+
+    def reading(self) -> Any:
+        return reading(self.datastore)  # type: ignore[attr-defined]
 
     # --- schema -------------------------------------------------------------------------
 
@@ -477,6 +484,18 @@ class ReadModelTables:
     def tracking_table(self) -> str:
         raise NotImplementedError
 
+    def standing(self, name: str) -> tuple[int, int | None]:
+        """The position recorded under `name` and the log's head, in one statement: a view already caught
+        up costs a read one round trip. The head is None where the view does not share the log's store."""
+        if self.events_table is None:
+            return self.max_tracking_id(name) or 0, None  # type: ignore[attr-defined]
+        with self.reading() as cursor:
+            cursor.execute(self.sql(
+                f"SELECT (SELECT max(notification_id) FROM {self.tracking_table()} WHERE application_name = ?) "
+                f"AS position, (SELECT max({self.events_position}) FROM {self.events_table}) AS head"), [name])
+            row = dict(cursor.fetchone())
+        return int(row["position"] or 0), int(row["head"] or 0)
+
     # --- reading ------------------------------------------------------------------------
 
     def page(
@@ -497,7 +516,7 @@ class ReadModelTables:
         statement = (f"SELECT id, {order_by} AS ordered_by, view FROM {rows}"
                      + (" WHERE " + " AND ".join(where) if where else "")
                      + f" ORDER BY {order_by} {direction}, id {direction} LIMIT ?")
-        with self.transaction(commit=False) as cursor:
+        with self.reading() as cursor:
             cursor.execute(self.sql(statement), [*params, limit + 1])
             found = [dict(row) for row in cursor.fetchall()]
         more = len(found) > limit
@@ -521,7 +540,7 @@ class ReadModelTables:
         statement = (f"SELECT {names} FROM (SELECT {names}, ROW_NUMBER() OVER (PARTITION BY {column} "
                      f"ORDER BY sort_key, id) AS row_number FROM {self.table(self.name_of(listing.name))} WHERE "
                      + " AND ".join(where) + ") ranked WHERE row_number <= ? ORDER BY sort_key, id")
-        with self.transaction(commit=False) as cursor:
+        with self.reading() as cursor:
             cursor.execute(self.sql(statement), [*params, *values, per_value])
             return [{"id": row["id"], "view": json.loads(row["view"]),
                      "columns": {name: row[name] for name in listing.columns}}
@@ -548,7 +567,7 @@ class ReadModelTables:
         params: list[Any] = [self.match_expression(words)]
         if after is not None:
             params += [float(after[0]), float(after[0]), str(after[1])]
-        with self.transaction(commit=False) as cursor:
+        with self.reading() as cursor:
             cursor.execute(self.search_page_statement(after is not None), [*params, limit + 1])
             found = [dict(row) for row in cursor.fetchall()]
             more = len(found) > limit
@@ -562,7 +581,7 @@ class ReadModelTables:
         return hits, (hits[-1]["key"] if more else None)
 
     def count_rows(self) -> dict[str, int]:
-        with self.transaction(commit=False) as cursor:
+        with self.reading() as cursor:
             counts = {}
             for name in self.read_model_tables():
                 cursor.execute(f"SELECT COUNT(*) AS n FROM {self.table(name)}")
@@ -572,7 +591,7 @@ class ReadModelTables:
     def dump_rows(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of every read-model table, in a fixed order (what a rebuild must reproduce)."""
         tables: dict[str, list[tuple[Any, ...]]] = {}
-        with self.transaction(commit=False) as cursor:
+        with self.reading() as cursor:
             for listing in self.listings:
                 for name, order in ((self.name_of(listing.name), "id"),
                                     (self.name_of(listing.name, "_tags"), "tag, value, id")):
@@ -734,6 +753,8 @@ def construct_view(recorder: Any, prefix: str, listings: Sequence[Listing]) -> R
     store = store_of(recorder)
     if store == "sqlite":
         view = _sqlite_recorder_class()(recorder.datastore)
+        if hasattr(recorder, "events_table_name"):
+            view.events_table, view.events_position = recorder.events_table_name, "rowid"
     elif store == "postgres":
         view = _postgres_recorder_class()(recorder.datastore, tracking_table_name=recorder.tracking_table_name)
         if hasattr(recorder, "events_table_name"):  # its own saves' rows written with them (write_within)
@@ -796,28 +817,38 @@ class ReadModel(Projection[Any]):
         return self.view.max_tracking_id(TRACKING_NAME) or 0
 
     def catch_up(self, max_batches: int | None = None) -> int:
-        """Applies whatever the log holds after the recorded position (at most `max_batches` batches
-        of it); returns the position reached."""
+        """Applies whatever the log held, when asked, after the recorded position (at most `max_batches`
+        batches of it); returns the position reached. Already caught up, it costs one statement."""
         with self._lock:
-            batches = 1
-            while self.catch_up_batch() and (max_batches is None or batches < max_batches):
+            position, head = self.view.standing(TRACKING_NAME)
+            batches = 0
+            while (head is None or position < head) and (max_batches is None or batches < max_batches):
                 batches += 1
-            return self.position
+                more, position = self._apply_batch_after(position)
+                if not more:
+                    break
+            return position
 
     def catch_up_batch(self) -> bool:
         """Applies one batch after the recorded position; True when more may follow."""
         with self._lock:
-            position = self.position
-            notifications = self.app.recorder.select_notifications(
-                start=position, limit=self.batch_size, inclusive_of_start=False)
-            if not notifications:
+            position, head = self.view.standing(TRACKING_NAME)
+            if head is not None and position >= head:
                 return False
-            try:
-                self.view.apply(self.rows_for(notifications), start=position,
-                                tracking=Tracking(application_name=TRACKING_NAME, notification_id=notifications[-1].id))
-            except PositionMoved:
-                return True  # another instance recorded this batch first, or a rebuild began: go on from there
-            return len(notifications) == self.batch_size
+            return self._apply_batch_after(position)[0]
+
+    def _apply_batch_after(self, position: int) -> tuple[bool, int]:
+        """Applies one batch after `position`: whether more may follow, and the position now recorded."""
+        notifications = self.app.recorder.select_notifications(
+            start=position, limit=self.batch_size, inclusive_of_start=False)
+        if not notifications:
+            return False, position
+        try:
+            self.view.apply(self.rows_for(notifications), start=position,
+                            tracking=Tracking(application_name=TRACKING_NAME, notification_id=notifications[-1].id))
+        except PositionMoved:
+            return True, self.position  # another instance recorded this batch first, or a rebuild began
+        return len(notifications) == self.batch_size, notifications[-1].id
 
     def rows_of_save(self, events: Sequence[Any], aggregates: Mapping[Any, Any]) -> list[tuple[Listing, str, int, Any]] | None:
         """The rows a save changes, from the aggregates it holds in memory (no read of the log, no
