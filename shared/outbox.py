@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 TRACKING_NAME = "outbox-relay"
 LEADERSHIP_RETRY_SECONDS = 1.0
+LEADERSHIP_CHECK_SECONDS = 1.0  # how often a leading relay asks whether its lock's session lives
 SERVER_SIDE_KEEPALIVES = ("-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3 "
                           "-c tcp_user_timeout=10000")
 # A leader that cannot reach RabbitMQ for this long hands the lead to an instance that may
@@ -90,6 +91,7 @@ class AdvisoryLock:
         self.connection_settings = dict(connection_settings)
         self.key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
         self._connection: psycopg.Connection | None = None
+        self._checked_at = float("-inf")
 
     def acquire(self) -> bool:
         try:
@@ -102,6 +104,7 @@ class AdvisoryLock:
                     **self.connection_settings,
                 )
             row = self._connection.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
+            self._checked_at = time.monotonic()
             return bool(row and row[0])
         except psycopg.Error as error:
             log.warning("outbox relay cannot reach PostgreSQL to take the lead (%s)", error)
@@ -109,10 +112,16 @@ class AdvisoryLock:
             return False
 
     def still_leading(self) -> bool:
+        """Whether the session holding the lock lives: asked of PostgreSQL at most every
+        LEADERSHIP_CHECK_SECONDS, not before each batch (a relay that lost its session meanwhile publishes
+        what the next leader publishes again; subscribers apply each position once)."""
         if self._connection is None:
             return False
+        if time.monotonic() - self._checked_at < LEADERSHIP_CHECK_SECONDS:
+            return True
         try:
             self._connection.execute("SELECT 1")  # the session holds the lock for as long as it lives
+            self._checked_at = time.monotonic()
             return True
         except psycopg.Error:
             self.release()
@@ -285,12 +294,12 @@ class OutboxRelay:
         while not self._stopped.is_set():
             if not self.leadership.still_leading():
                 raise _LeadLost()
-            reached = self.publish_pending(producer, after=position)
+            reached, more = self.publish_pending(producer, after=position)
             now = time.monotonic()
             if reached != recorded and (idle_a_whole_interval or now - recorded_at >= self.record_every):
                 self._record(reached)
                 recorded, recorded_at = reached, now
-            if reached == position:
+            if not more:  # a batch short of full reached the log's head: wait for a nudge, not another read
                 connection.heartbeat_check()  # HEARTBEAT: a broker gone is noticed while idle
                 idle_a_whole_interval = not self._wake.wait(self.poll_interval)
                 self._wake.clear()
@@ -303,9 +312,10 @@ class OutboxRelay:
     def _record(self, position: int) -> None:
         self.gate.call(self.app.recorder.insert_tracking, Tracking(application_name=TRACKING_NAME, notification_id=position))
 
-    def publish_pending(self, producer: Any, after: int) -> int:
-        """Publishes one batch after position `after`; returns the position it reached (not recorded)."""
-        last, envelopes = self.gate.call(self._pending, after)
+    def publish_pending(self, producer: Any, after: int) -> tuple[int, bool]:
+        """Publishes one batch after position `after`; returns the position it reached (not recorded) and
+        whether the batch was full (more may follow at once)."""
+        last, envelopes, more = self.gate.call(self._pending, after)
         for envelope in envelopes:
             producer.publish(
                 dumps(envelope),
@@ -321,16 +331,18 @@ class OutboxRelay:
                 confirm_timeout=self.confirm_timeout,
             )
             self.blocked = None  # confirmed: whatever blocked publishing has lifted
-        return last
+        return last, more
 
-    def _pending(self, after: int) -> tuple[int, list[dict[str, Any]]]:
-        """The batch after `after` as published (public events only, redacted) and its last position:
-        one call through the gate (SQLite: one hop to the store's thread, not one per event)."""
+    def _pending(self, after: int) -> tuple[int, list[dict[str, Any]], bool]:
+        """The batch after `after` as published (public events only, redacted), its last position, and
+        whether it was full: one call through the gate (SQLite: one hop to the store's thread, not one
+        per event)."""
         notifications = self.app.recorder.select_notifications(
             start=after, limit=self.batch_size, inclusive_of_start=False)
         envelopes = [self.envelope_for(notification) for notification in notifications]
         return (notifications[-1].id if notifications else after,
-                self.redacted([envelope for envelope in envelopes if envelope is not None]))
+                self.redacted([envelope for envelope in envelopes if envelope is not None]),
+                len(notifications) == self.batch_size)
 
     def _on_blocked(self, reason: str) -> None:
         self.blocked = f"RabbitMQ blocks publishing ({reason}): a resource alarm, low disk or memory on the broker"
