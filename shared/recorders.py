@@ -55,7 +55,19 @@ def _postgres_recorder() -> type:
 
     class PostgresRecorder(RaisesAfterRollback, PostgresProcessRecorder):
         """The ids are fetched after the pipeline's sync, still inside the transaction (and its
-        pipeline: what `alongside` sends goes with the commit, a look at an answer syncs)."""
+        pipeline: what `alongside` sends goes with the commit, a look at an answer syncs).
+
+        A save sends no NOTIFY: nothing here LISTENs (the relay and the read model are nudged in the
+        process, and poll for what other instances wrote), and a NOTIFY holds a lock of the whole
+        database while its transaction commits. Nor does it set a lock timeout of 0, the default."""
+
+        def __init__(self, *args: Any, **kwargs: Any):
+            super().__init__(*args, **kwargs)
+            if not self.datastore.lock_timeout:
+                self.lock_table_statements = self.lock_table_statements[1:]  # LOCK TABLE alone
+
+        def _notify_channel(self, curs: Any) -> None:
+            pass
 
         def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
                                            ) -> Sequence[int] | None:
