@@ -35,7 +35,7 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Iterable, Mapping, Sequence
+from typing import Any, Callable, ClassVar, Iterable, Iterator, Mapping, Sequence
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import InterfaceError, OperationalError, Tracking
@@ -454,12 +454,14 @@ class ReadModelTables:
               *(stored(row.columns.get(column)) for column in listing.columns)] for row_id, version, row in rows])
         tags = self.table(self.name_of(listing.name, "_tags"))
         if not tags_deleted:
-            cursor.executemany(self.sql(f"DELETE FROM {tags} WHERE id = ?"), [[row_id] for row_id, _, _ in rows])
-        pairs = [[tag, value, row_id] for row_id, _, row in rows
+            for part in chunks([row_id for row_id, _, _ in rows]):
+                cursor.execute(self.sql(f"DELETE FROM {tags} WHERE id IN ({', '.join('?' * len(part))})"), part)
+        pairs = [(tag, value, row_id) for row_id, _, row in rows
                  for tag, value in sorted({(tag, tag_value(stored(value))) for tag, values in row.tags.items()
                                            for value in values if value})]
-        if pairs:
-            cursor.executemany(self.sql(f"INSERT INTO {tags} (tag, value, id) VALUES (?, ?, ?)"), pairs)
+        for part in chunks(pairs):  # a row's tags in one statement, not one each
+            cursor.execute(self.sql(f"INSERT INTO {tags} (tag, value, id) VALUES {', '.join(['(?, ?, ?)'] * len(part))}"),
+                           [value for pair in part for value in pair])
         documents = [[row_id, listing.kind, listing.name, stored(row.document.diary_number),
                       stored(row.document.title), stored(row.document.body)]
                      for row_id, _, row in rows if row.document is not None]
@@ -771,6 +773,12 @@ def construct_view(recorder: Any, prefix: str, listings: Sequence[Listing]) -> R
     view.configure(prefix, listings)
     view.create_table()
     return view
+
+
+def chunks(items: Sequence[Any], size: int = 250) -> Iterator[Sequence[Any]]:
+    """`items` in runs of at most `size`: what one statement sends (SQLite allows 32,766 parameters)."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 # --- the projection ----------------------------------------------------------------------------
