@@ -402,10 +402,15 @@ class InitiativesApplication(CaseApplication):
         return self.load(initiative_id, Initiative)
 
     def find_by_diary_number(self, diary_number: str) -> Initiative:
-        """The case with that diary number, as stored now (the read model only says which one it is)."""
+        """The case with that diary number, as stored now (the read model only says which one it is, once:
+        a diary number is given to one case for good)."""
+        initiative_id = self.facts.get(("diary number", diary_number), lambda: self._case_numbered(diary_number))
+        return self.load(initiative_id, Initiative)
+
+    def _case_numbered(self, diary_number: str) -> UUID:
         page = self.list_page("initiatives", {"limit": 1}, conditions=[Condition("diary_number", "=", diary_number)],
                               diary_number=diary_number, complete=True)
-        return self.load(UUID(page.items[0]["id"]), Initiative)
+        return UUID(page.items[0]["id"])
 
     def list_initiatives(self, query: dict[str, Any], *, today: date) -> Page:
         """A page of cases; every filter given must hold. `overdue`: undecided past the due date."""
