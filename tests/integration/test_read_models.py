@@ -313,3 +313,85 @@ def test_a_saves_rows_are_committed_with_its_events_or_not_at_all(infrastructure
         app.submit_initiative(actor="case-officer", **submission)
         assert app.read_model.position == app.recorder.max_notification_id() > head
         assert len(app.read_model.view.dump_rows()["initiatives_rm_initiatives"]) == 4
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_a_read_of_lists_already_caught_up_reads_no_events_and_a_diary_number_is_looked_up_once(
+        infrastructure: Any, tmp_path: Any, store: str, monkeypatch: Any) -> None:
+    """A list read asks the store how far the log goes with the read model's own position (one
+    statement, ReadModelTables.standing) and reads events only when the log holds more; the case a
+    diary number names is looked up in the read model once. A read after events that were not
+    written with their rows (another instance's, say) still catches them up."""
+    from contextlib import ExitStack
+
+    from services.initiatives.schemas import SubmitInitiative
+
+    with ExitStack() as stack:
+        if store == "postgres":
+            env = store_env(infrastructure.postgres_config(stack.enter_context(infrastructure.fresh_schema())))
+        else:
+            env = store_env({"PERSISTENCE": "sqlite", "DATA_DIR": str(tmp_path)})
+        app = InitiativesApplication(env)
+        stack.callback(app.close)
+        submission = SubmitInitiative().load(seed_000()["submission"])
+        case = app.submit_initiative(actor="case-officer", **submission)
+        case = app.register_initiative(case.id, actor="registrar")
+        read_events = []
+        select_notifications = app.recorder.select_notifications
+        monkeypatch.setattr(app.recorder, "select_notifications",
+                            lambda *a, **k: read_events.append(1) or select_notifications(*a, **k))
+        assert app.list_initiatives({"limit": 10}, today=clock.today()).items[0]["id"] == str(case.id)
+        assert app.read_model.catch_up() == app.recorder.max_notification_id()
+        assert read_events == []  # caught up: nothing read from the log
+
+        looked_up = []
+        list_page = app.list_page
+        monkeypatch.setattr(app, "list_page", lambda *a, **k: looked_up.append(1) or list_page(*a, **k))
+        assert app.find_by_diary_number(case.diary_number).id == case.id
+        assert app.find_by_diary_number(case.diary_number).id == case.id
+        assert looked_up == [1]
+
+        monkeypatch.setattr(app.read_model, "rows_of_save", lambda *_: None)  # left to the catch-up
+        app.submit_initiative(actor="case-officer", **submission)
+        assert len(app.list_initiatives({"limit": 10}, today=clock.today()).items) == 2
+        assert read_events  # the log held more than the lists: read, and caught up
+        assert app.read_model.position == app.recorder.max_notification_id()
+
+
+def test_a_save_on_postgresql_sends_no_notify(infrastructure: Any) -> None:
+    """Nothing LISTENs to the events table; a NOTIFY would take a lock of the whole database while
+    each save commits (shared.recorders.PostgresRecorder)."""
+    import psycopg
+
+    from services.initiatives.schemas import SubmitInitiative
+
+    with infrastructure.fresh_schema() as schema:
+        config = infrastructure.postgres_config(schema)
+        app = InitiativesApplication(store_env(config))
+        try:
+            settings = dict(host=config["POSTGRES_HOST"], port=config["POSTGRES_PORT"], user=config["POSTGRES_USER"],
+                            password=config.get("POSTGRES_PASSWORD") or "", dbname=config["POSTGRES_DBNAME"])
+            with psycopg.connect(autocommit=True, **settings) as listener:
+                listener.execute(f"LISTEN {app.recorder.channel_name}")
+                app.submit_initiative(actor="case-officer", **SubmitInitiative().load(seed_000()["submission"]))
+                assert app.recorder.max_notification_id() == 1
+                assert list(listener.notifies(timeout=1.0)) == []
+        finally:
+            app.close()
+
+
+def test_reads_on_postgresql_run_outside_a_transaction(infrastructure: Any) -> None:
+    """A read in BEGIN … ROLLBACK would cost psycopg every statement it had prepared on the connection
+    (a ROLLBACK makes it send DEALLOCATE ALL): reads run in autocommit (shared.recorders.reading)."""
+    from psycopg.pq import TransactionStatus
+
+    from shared.recorders import reading
+
+    with infrastructure.fresh_schema() as schema:
+        app = InitiativesApplication(store_env(infrastructure.postgres_config(schema)))
+        try:
+            with reading(app.recorder.datastore) as cursor:
+                cursor.execute("SELECT 1")
+                assert cursor.connection.info.transaction_status == TransactionStatus.IDLE
+        finally:
+            app.close()

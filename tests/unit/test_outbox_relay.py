@@ -86,3 +86,28 @@ def test_with_no_interval_every_batch_is_recorded() -> None:
     producer = Producer(lambda published: relay.stop() if len(published) == 3 else None)
     relay._publish_until_stopped(Connection(), producer)
     assert recorded == [1, 2, 3]
+
+
+def test_a_batch_short_of_full_is_the_logs_head_the_relay_waits_for_a_nudge_before_reading_again() -> None:
+    relay, _ = relay_over_three_cases(record_every=3600, poll_interval=3600)
+    relay.batch_size = 100
+    reads: list[int] = []
+    select_notifications = relay.app.recorder.select_notifications
+    relay.app.recorder.select_notifications = lambda **kwargs: reads.append(kwargs["start"]) or select_notifications(**kwargs)
+    producer = Producer()
+    runner = threading.Thread(target=relay._publish_until_stopped, args=(Connection(), producer))
+    runner.start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(producer.published) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)
+        assert producer.published == [1, 2, 3] and reads == [0]  # one read: three of a hundred, the head
+        relay.nudge()  # a save was committed
+        deadline = time.monotonic() + 10
+        while len(reads) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert reads == [0, 3]
+    finally:
+        relay.stop()
+        runner.join(10)
