@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any, Callable, ClassVar, Hashable, Iterable, Iterator, Mapping, Sequence, TypeVar
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, Repository
 from eventsourcing.domain import Aggregate, DomainEventProtocol
 from eventsourcing.persistence import (
     IntegrityError, JSONTranscoder, Notification, ProcessRecorder, Tracking, Transcoding,
@@ -39,6 +39,23 @@ class DateAsISO(Transcoding):
 
     def decode(self, data: str) -> date:
         return date.fromisoformat(data)
+
+
+def projected(aggregate: Any, domain_events: Iterable[Any]) -> Any:
+    """eventsourcing's `project_aggregate` without its `assert isinstance(event, CanMutateProtocol)`:
+    a runtime-checkable Protocol, checked per event, was a third of the time an aggregate takes to
+    load (about 40 µs an event on this machine); every event of ours is one of eventsourcing's."""
+    for domain_event in domain_events:
+        aggregate = domain_event.mutate(aggregate)
+    return aggregate
+
+
+class CaseRepository(Repository):
+    """eventsourcing's repository, its aggregates projected by `projected`."""
+
+    def get(self, aggregate_id: Any, *, version: int | None = None, projector_func: Any = projected,
+            **options: Any) -> Any:
+        return super().get(aggregate_id, version=version, projector_func=projector_func, **options)
 
 
 class CaseApplication(Application):
@@ -353,6 +370,9 @@ class CaseApplication(Application):
             super()._take_snapshots(processing_event)
         except Exception:  # noqa: BLE001
             log.warning("could not take a snapshot; the events are saved", exc_info=True)
+
+    def construct_repository(self) -> CaseRepository:
+        return CaseRepository(event_store=self.events, snapshot_store=self.snapshots)  # no aggregate cache
 
     def construct_recorder(self) -> ProcessRecorder:
         return self.factory.process_recorder()
