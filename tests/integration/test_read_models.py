@@ -3,8 +3,9 @@ pages with cursors and Link headers, filters, diary look-ups, Swedish full-text 
 input refused, a rebuild equal to the live tables, a restart that needs no replay."""
 from __future__ import annotations
 
+from contextlib import ExitStack
 from datetime import timedelta
-from typing import Any
+from typing import Any, Iterator
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -275,87 +276,82 @@ def test_a_batch_read_before_a_rebuild_began_writes_nothing_on_postgres(infrastr
             rebuilding.close()
 
 
-@pytest.mark.parametrize("store", ["sqlite", "postgres"])
-def test_a_saves_rows_are_committed_with_its_events_or_not_at_all(infrastructure: Any, tmp_path: Any, store: str,
+@pytest.fixture(params=["sqlite", "postgres"])
+def initiatives_app(request: Any, infrastructure: Any, tmp_path: Any) -> Iterator[InitiativesApplication]:
+    """The initiatives application (no service around it) on an empty store of each kind."""
+    with ExitStack() as stack:
+        if request.param == "postgres":
+            env = store_env(infrastructure.postgres_config(stack.enter_context(infrastructure.fresh_schema())))
+        else:
+            env = store_env({"PERSISTENCE": "sqlite", "DATA_DIR": str(tmp_path)})
+        app = InitiativesApplication(env)
+        stack.callback(app.close)
+        yield app
+
+
+def test_a_saves_rows_are_committed_with_its_events_or_not_at_all(initiatives_app: InitiativesApplication,
                                                                  monkeypatch: Any) -> None:
     """A save's rows and the read model's position are written in the events' own transaction
     (shared.recorders): a save that commits is listed with no catch-up, and rows that cannot be
     written take the events with them, so the log never holds what the lists cannot show."""
-    from contextlib import ExitStack
-
     from services.initiatives.schemas import SubmitInitiative
 
-    with ExitStack() as stack:
-        if store == "postgres":
-            env = store_env(infrastructure.postgres_config(stack.enter_context(infrastructure.fresh_schema())))
-        else:
-            env = store_env({"PERSISTENCE": "sqlite", "DATA_DIR": str(tmp_path)})
-        app = InitiativesApplication(env)
-        stack.callback(app.close)
-        submission = SubmitInitiative().load(seed_000()["submission"])
-        for _ in range(3):
-            app.submit_initiative(actor="case-officer", **submission)
-        head = app.recorder.max_notification_id()
-        assert app.read_model.position == head  # written with the events: no catch-up was asked for
-        listed = app.read_model.view.dump_rows()
-        assert len(listed["initiatives_rm_initiatives"]) == 3
-
-        def full(*_: Any) -> None:
-            raise RuntimeError("the disk is full")
-
-        monkeypatch.setattr(app.read_model.view, "_write_all", full)
-        with pytest.raises(RuntimeError, match="disk is full"):
-            app.submit_initiative(actor="case-officer", **submission)
-        assert app.recorder.max_notification_id() == head  # the events went with the rows
-        assert app.read_model.position == head
-        monkeypatch.undo()
-        assert app.read_model.view.dump_rows() == listed
+    app = initiatives_app
+    submission = SubmitInitiative().load(seed_000()["submission"])
+    for _ in range(3):
         app.submit_initiative(actor="case-officer", **submission)
-        assert app.read_model.position == app.recorder.max_notification_id() > head
-        assert len(app.read_model.view.dump_rows()["initiatives_rm_initiatives"]) == 4
+    head = app.recorder.max_notification_id()
+    assert app.read_model.position == head  # written with the events: no catch-up was asked for
+    listed = app.read_model.view.dump_rows()
+    assert len(listed["initiatives_rm_initiatives"]) == 3
+
+    def full(*_: Any) -> None:
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(app.read_model.view, "_write_all", full)
+    with pytest.raises(RuntimeError, match="disk is full"):
+        app.submit_initiative(actor="case-officer", **submission)
+    assert app.recorder.max_notification_id() == head  # the events went with the rows
+    assert app.read_model.position == head
+    monkeypatch.undo()
+    assert app.read_model.view.dump_rows() == listed
+    app.submit_initiative(actor="case-officer", **submission)
+    assert app.read_model.position == app.recorder.max_notification_id() > head
+    assert len(app.read_model.view.dump_rows()["initiatives_rm_initiatives"]) == 4
 
 
-@pytest.mark.parametrize("store", ["sqlite", "postgres"])
 def test_a_read_of_lists_already_caught_up_reads_no_events_and_a_diary_number_is_looked_up_once(
-        infrastructure: Any, tmp_path: Any, store: str, monkeypatch: Any) -> None:
+        initiatives_app: InitiativesApplication, monkeypatch: Any) -> None:
     """A list read asks the store how far the log goes with the read model's own position (one
     statement, ReadModelTables.standing) and reads events only when the log holds more; the case a
     diary number names is looked up in the read model once. A read after events that were not
     written with their rows (another instance's, say) still catches them up."""
-    from contextlib import ExitStack
-
     from services.initiatives.schemas import SubmitInitiative
 
-    with ExitStack() as stack:
-        if store == "postgres":
-            env = store_env(infrastructure.postgres_config(stack.enter_context(infrastructure.fresh_schema())))
-        else:
-            env = store_env({"PERSISTENCE": "sqlite", "DATA_DIR": str(tmp_path)})
-        app = InitiativesApplication(env)
-        stack.callback(app.close)
-        submission = SubmitInitiative().load(seed_000()["submission"])
-        case = app.submit_initiative(actor="case-officer", **submission)
-        case = app.register_initiative(case.id, actor="registrar")
-        read_events = []
-        select_notifications = app.recorder.select_notifications
-        monkeypatch.setattr(app.recorder, "select_notifications",
-                            lambda *a, **k: read_events.append(1) or select_notifications(*a, **k))
-        assert app.list_initiatives({"limit": 10}, today=clock.today()).items[0]["id"] == str(case.id)
-        assert app.read_model.catch_up() == app.recorder.max_notification_id()
-        assert read_events == []  # caught up: nothing read from the log
+    app = initiatives_app
+    submission = SubmitInitiative().load(seed_000()["submission"])
+    case = app.submit_initiative(actor="case-officer", **submission)
+    case = app.register_initiative(case.id, actor="registrar")
+    read_events = []
+    select_notifications = app.recorder.select_notifications
+    monkeypatch.setattr(app.recorder, "select_notifications",
+                        lambda *a, **k: read_events.append(1) or select_notifications(*a, **k))
+    assert app.list_initiatives({"limit": 10}, today=clock.today()).items[0]["id"] == str(case.id)
+    assert app.read_model.catch_up() == app.recorder.max_notification_id()
+    assert read_events == []  # caught up: nothing read from the log
 
-        looked_up = []
-        list_page = app.list_page
-        monkeypatch.setattr(app, "list_page", lambda *a, **k: looked_up.append(1) or list_page(*a, **k))
-        assert app.find_by_diary_number(case.diary_number).id == case.id
-        assert app.find_by_diary_number(case.diary_number).id == case.id
-        assert looked_up == [1]
+    looked_up = []
+    list_page = app.list_page
+    monkeypatch.setattr(app, "list_page", lambda *a, **k: looked_up.append(1) or list_page(*a, **k))
+    assert app.find_by_diary_number(case.diary_number).id == case.id
+    assert app.find_by_diary_number(case.diary_number).id == case.id
+    assert looked_up == [1]
 
-        monkeypatch.setattr(app.read_model, "rows_of_save", lambda *_: None)  # left to the catch-up
-        app.submit_initiative(actor="case-officer", **submission)
-        assert len(app.list_initiatives({"limit": 10}, today=clock.today()).items) == 2
-        assert read_events  # the log held more than the lists: read, and caught up
-        assert app.read_model.position == app.recorder.max_notification_id()
+    monkeypatch.setattr(app.read_model, "rows_of_save", lambda *_: None)  # left to the catch-up
+    app.submit_initiative(actor="case-officer", **submission)
+    assert len(app.list_initiatives({"limit": 10}, today=clock.today()).items) == 2
+    assert read_events  # the log held more than the lists: read, and caught up
+    assert app.read_model.position == app.recorder.max_notification_id()
 
 
 def test_a_save_on_postgresql_sends_no_notify(infrastructure: Any) -> None:
