@@ -91,14 +91,15 @@ def reading(datastore: Any) -> Any:
     autocommit: a read inside BEGIN ... ROLLBACK would also cost psycopg every statement it had prepared
     on that connection (it sends DEALLOCATE ALL after a ROLLBACK), and the next statements parsed again.
     On SQLite, a transaction that is not committed."""
-    if any(kind.__module__ == "eventsourcing.postgres" for kind in type(datastore).__mro__):
+    if store_of(datastore) == "postgres":
         return datastore.cursor()
     return datastore.transaction(commit=False)
 
 
-def store_of(recorder: Any) -> str:
-    """Which of eventsourcing's stores a recorder writes to ("sqlite", "postgres", "popo"), ours included."""
-    for kind in type(recorder).__mro__:
+def store_of(part: Any) -> str:
+    """Which of eventsourcing's stores a recorder or datastore belongs to ("sqlite", "postgres", "popo"),
+    ours included."""
+    for kind in type(part).__mro__:
         if kind.__module__.startswith("eventsourcing."):
             return kind.__module__.split(".")[1]
-    raise ValueError(f"{type(recorder).__name__} is none of eventsourcing's recorders")
+    raise ValueError(f"{type(part).__name__} is none of eventsourcing's recorders or datastores")
