@@ -443,9 +443,15 @@ class CaseApplication(Application):
 
     def change(
         self, aggregate_id: UUID, aggregate_class: type[TAggregate], command: str, *,
-        retry_on_conflict: bool = False, **arguments: Any,
+        retry_on_conflict: bool = False, derived: Callable[[TAggregate], Mapping[str, Any]] | None = None,
+        **arguments: Any,
     ) -> TAggregate:
         """Load → command → save: the shape of most use cases.
+
+        `derived` gives the command's arguments that depend on the loaded aggregate or are checked
+        after it (an uploaded file's record, the members of the meeting's body): it is called with
+        the aggregate once it is loaded, so a case that does not exist is a 404, or a case in the wrong
+        state a 409, before the input is looked at, and the aggregate is loaded once.
 
         A concurrent save by someone else is a 409 for the user to look at again, unless
         what was saved meanwhile was background work that never conflicts with a command in
@@ -456,16 +462,18 @@ class CaseApplication(Application):
         from shared.serials import retrying_on_conflict
 
         return retrying_on_conflict(self._change_once, aggregate_id, aggregate_class, command, arguments,
-                                    retry_on_conflict)
+                                    retry_on_conflict, derived)
 
     def _change_once(
         self, aggregate_id: UUID, aggregate_class: type[TAggregate], command: str, arguments: dict[str, Any],
-        retry_on_conflict: bool,
+        retry_on_conflict: bool, derived: Callable[[TAggregate], Mapping[str, Any]] | None,
     ) -> TAggregate:
         aggregate = self.load(aggregate_id, aggregate_class)
         loaded = aggregate.version
         if getattr(aggregate, "diary_number", None):
             note(diary_number=aggregate.diary_number)  # on the log lines of the command
+        if derived is not None:
+            arguments = {**arguments, **derived(aggregate)}
         getattr(aggregate, command)(**arguments)
         try:
             self.save(aggregate)

@@ -36,9 +36,11 @@ class EvaluationsApplication(CaseApplication):
 
     def revise_findings(self, evaluation_id: UUID, *, actor: str, **findings: Any) -> Evaluation:
         """The report's files must have been uploaded (POST /files); the findings record them as stored."""
-        self.load(evaluation_id, Evaluation).check_allows("revise_findings")  # 404 and 409 before 400
-        findings["files"] = self.resolved_files(findings.get("files"), "files")
-        return self.change(evaluation_id, Evaluation, "revise_findings", findings=findings, actor=actor)
+        def with_files_as_stored(evaluation: Evaluation) -> dict[str, Any]:
+            evaluation.check_allows("revise_findings")  # 404 and 409 before 400
+            return {"findings": {**findings, "files": self.resolved_files(findings.get("files"), "files")}}
+
+        return self.change(evaluation_id, Evaluation, "revise_findings", actor=actor, derived=with_files_as_stored)
 
     def report_file(self, evaluation_id: UUID, sha256: str) -> tuple[dict[str, Any], bytes]:
         evaluation = self.load(evaluation_id, Evaluation)

@@ -92,14 +92,18 @@ class InitiativesApplication(CaseApplication):
     ) -> Initiative:
         """An evaluation cited as a basis document must be one this service knows to be completed.
         `secret_sections` (section → provision) are marked secret in the same save as the draft."""
-        self.load(initiative_id, Initiative).check_allows("draft_answer")  # 404 and 409 before 400
-        for number, document in enumerate(answer.get("basis_documents", [])):
-            if document.get("evaluation_id") is not None:
-                self._check_citable(str(document["evaluation_id"]), f"basis_documents.{number}.evaluation_id")
+        def with_citations_checked(initiative: Initiative) -> dict[str, Any]:
+            initiative.check_allows("draft_answer")  # 404 and 409 before 400
+            for number, document in enumerate(answer.get("basis_documents", [])):
+                if document.get("evaluation_id") is not None:
+                    self._check_citable(str(document["evaluation_id"]), f"basis_documents.{number}.evaluation_id")
+            return {}
+
         drafted_on = answer.pop("drafted_on", None)  # the event's effective date, not the answer's content
         with also(effective_on=drafted_on) if drafted_on else nullcontext():
             return self._change(initiative_id, "draft_answer", actor=actor, answer=answer,
-                                secret_sections=secret_sections or {}, marked_on=clock.today())
+                                secret_sections=secret_sections or {}, marked_on=clock.today(),
+                                derived=with_citations_checked)
 
     def register_document(
         self, initiative_id: UUID, *, actor: str, kind: str, direction: str, title: str, dated: date,
@@ -107,11 +111,11 @@ class InitiativesApplication(CaseApplication):
     ) -> Initiative:
         """A document (handling) registered on the case; its file, if any, must have been uploaded
         (POST /files): the event records its hash, size and media type as the store has them."""
-        self.load(initiative_id, Initiative)  # 404 before 400
         return self._change(
             initiative_id, "register_document", actor=actor, document_id=str(uuid4()), kind=kind,
             direction=direction, title=title, dated=dated, counterpart=counterpart,
-            file=self.resolved_file(file, "file"), registered_on=clock.today(), secret_under=secret_under,
+            registered_on=clock.today(), secret_under=secret_under,
+            derived=lambda initiative: {"file": self.resolved_file(file, "file")},  # 404 before 400
         )
 
     def document_file(self, initiative_id: UUID, document_id: UUID) -> tuple[dict[str, Any], bytes]:

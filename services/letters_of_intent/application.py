@@ -43,9 +43,8 @@ class LettersOfIntentApplication(CaseApplication):
     def add_follow_up(self, letter_id: UUID, *, actor: str, files: Sequence[dict[str, Any]] = (), **entry: Any
                       ) -> LetterOfIntent:
         """Its files must have been uploaded (POST /files); the event records them as the store has them."""
-        self.load(letter_id, LetterOfIntent)  # 404 before 400
         return self.change(letter_id, LetterOfIntent, "add_follow_up", follow_up_id=uuid4().hex, actor=actor,
-                           files=self.resolved_files(files, "files"), **entry)
+                           derived=lambda letter: {"files": self.resolved_files(files, "files")}, **entry)
 
     def follow_up_file(self, letter_id: UUID, sha256: str) -> tuple[dict[str, Any], bytes]:
         letter = self.load(letter_id, LetterOfIntent)
@@ -88,9 +87,12 @@ class LettersOfIntentApplication(CaseApplication):
 
     def record_reply(self, agreement_id: UUID, consultation_id: str, *, actor: str,
                      files: Sequence[dict[str, Any]] = (), **reply: Any) -> CollaborationAgreement:
-        self.load(agreement_id, CollaborationAgreement).consultation(consultation_id)  # 404 before 400
+        def with_files_as_stored(agreement: CollaborationAgreement) -> dict[str, Any]:
+            agreement.consultation(consultation_id)  # 404 before 400
+            return {"files": self.resolved_files(files, "files")}
+
         return self.change_agreement(agreement_id, "record_reply", consultation_id=consultation_id, actor=actor,
-                                     files=self.resolved_files(files, "files"), **reply)
+                                     derived=with_files_as_stored, **reply)
 
     def reply_file(self, agreement_id: UUID, sha256: str) -> tuple[dict[str, Any], bytes]:
         agreement = self.load(agreement_id, CollaborationAgreement)

@@ -87,9 +87,11 @@ class MeetingsApplication(CaseApplication):
 
     def record_attendance(self, meeting_id: UUID, *, actor: str, present: list[dict[str, Any]]) -> Meeting:
         """Checked against the body's members on the day of the meeting."""
-        meeting = self.load(meeting_id, Meeting)
-        members = self.load(meeting.body_id, Body).members_on(meeting.local_date)
-        return self.change(meeting_id, Meeting, "record_attendance", present=present, members=members, actor=actor)
+        return self.change(meeting_id, Meeting, "record_attendance", present=present, actor=actor,
+                           derived=lambda meeting: {"members": self.members_on_the_day(meeting)})
+
+    def members_on_the_day(self, meeting: Meeting) -> list[dict[str, Any]]:
+        return self.load(meeting.body_id, Body).members_on(meeting.local_date)
 
     def open_meeting(self, meeting_id: UUID, *, actor: str) -> Meeting:
         return self.change(meeting_id, Meeting, "open", actor=actor)
