@@ -454,14 +454,12 @@ class ReadModelTables:
               *(stored(row.columns.get(column)) for column in listing.columns)] for row_id, version, row in rows])
         tags = self.table(self.name_of(listing.name, "_tags"))
         if not tags_deleted:
-            for part in chunks([row_id for row_id, _, _ in rows]):
-                cursor.execute(self.sql(f"DELETE FROM {tags} WHERE id IN ({', '.join('?' * len(part))})"), part)
-        pairs = [(tag, value, row_id) for row_id, _, row in rows
-                 for tag, value in sorted({(tag, tag_value(stored(value))) for tag, values in row.tags.items()
-                                           for value in values if value})]
-        for part in chunks(pairs):  # a row's tags in one statement, not one each
-            cursor.execute(self.sql(f"INSERT INTO {tags} (tag, value, id) VALUES {', '.join(['(?, ?, ?)'] * len(part))}"),
-                           [value for pair in part for value in pair])
+            self._delete_tags(cursor, tags, [row_id for row_id, _, _ in rows])
+        triples = [(tag, value, row_id) for row_id, _, row in rows
+                   for tag, value in sorted({(tag, tag_value(stored(value))) for tag, values in row.tags.items()
+                                             for value in values if value})]
+        if triples:
+            self._insert_tags(cursor, tags, triples)
         documents = [[row_id, listing.kind, listing.name, stored(row.document.diary_number),
                       stored(row.document.title), stored(row.document.body)]
                      for row_id, _, row in rows if row.document is not None]
@@ -471,6 +469,16 @@ class ReadModelTables:
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, "
                 "listing = excluded.listing, diary_number = excluded.diary_number, title = excluded.title, "
                 "body = excluded.body"), documents)
+
+    def _delete_tags(self, cursor: Any, tags: str, row_ids: Sequence[str]) -> None:
+        for part in chunks(row_ids):
+            cursor.execute(self.sql(f"DELETE FROM {tags} WHERE id IN ({', '.join('?' * len(part))})"), part)
+
+    def _insert_tags(self, cursor: Any, tags: str, triples: Sequence[tuple[str, str, str]]) -> None:
+        """(tag, value, row id) triples: the rows' tags in one statement, not one each."""
+        for part in chunks(triples):
+            cursor.execute(self.sql(f"INSERT INTO {tags} (tag, value, id) VALUES {', '.join(['(?, ?, ?)'] * len(part))}"),
+                           [value for triple in part for value in triple])
 
     def drop(self) -> None:
         """Drops every read-model table, forgets the position and creates the tables anew, in one
@@ -686,6 +694,16 @@ def _postgres_recorder_class() -> type:
 
         def pipelined(self, cursor: Any) -> Any:
             return cursor.connection.pipeline()
+
+        # Arrays, not a placeholder per value: the statement's text is the same however many tags a
+        # row has, so psycopg converts it once and PostgreSQL plans it once (prepared), where a VALUES
+        # list of each length was a statement of its own, parsed anew each time.
+        def _delete_tags(self, cursor: Any, tags: str, row_ids: Sequence[str]) -> None:
+            cursor.execute(f"DELETE FROM {tags} WHERE id = ANY(%s::text[])", [list(row_ids)])
+
+        def _insert_tags(self, cursor: Any, tags: str, triples: Sequence[tuple[str, str, str]]) -> None:
+            cursor.execute(f"INSERT INTO {tags} (tag, value, id) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[])",
+                           [list(column) for column in zip(*triples)])
 
         def _move_position(self, cursor: Any, tracking: Tracking, start: int) -> Callable[[], None]:
             """The position's statement on a cursor of its own, read when the pipeline has been sent:

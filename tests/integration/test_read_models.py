@@ -17,6 +17,7 @@ from services.initiatives.service import InitiativesService
 from shared import clock
 from shared.read_models_cli import main as read_models
 from shared.readmodel import Cursors
+from shared.recorders import store_of
 from shared.store import persistence_env
 from tests.integration.conftest import running
 from tests.support.cases import drive, submit
@@ -352,6 +353,50 @@ def test_a_read_of_lists_already_caught_up_reads_no_events_and_a_diary_number_is
     assert len(app.list_initiatives({"limit": 10}, today=clock.today()).items) == 2
     assert read_events  # the log held more than the lists: read, and caught up
     assert app.read_model.position == app.recorder.max_notification_id()
+
+
+class RecordingCursor:
+    """A cursor that notes each statement it is given before the store's own cursor runs it."""
+
+    def __init__(self, cursor: Any, statements: list[tuple[str, int]]):
+        self.cursor, self.statements = cursor, statements
+
+    def execute(self, statement: str, parameters: Any = ()) -> Any:
+        self.statements.append((statement, len(parameters)))
+        return self.cursor.execute(statement, parameters)
+
+    def executemany(self, statement: str, rows: Any) -> Any:
+        self.statements.append((statement, -1))
+        return self.cursor.executemany(statement, rows)
+
+
+def test_a_rows_tags_are_written_and_replaced_whatever_their_number(initiatives_app: InitiativesApplication) -> None:
+    """A row's tags are written with one statement, more tags than one statement's run (250) too,
+    found by each and replaced when the row is written again. On PostgreSQL the statements are the
+    same text however many tags a row has (arrays, not a placeholder per value): converted once by
+    psycopg and prepared once by the server."""
+    from shared.readmodel import Row, Tag
+
+    view = initiatives_app.read_model.view
+    listing = next(listing for listing in view.listings if listing.name == "initiatives")
+
+    def write(row_id: str, parties: list[str]) -> list[tuple[str, int]]:
+        statements: list[tuple[str, int]] = []
+        with view.transaction(commit=True) as cursor:
+            view._write_rows(RecordingCursor(cursor, statements), listing,
+                             [(row_id, 1, Row(sort_key=row_id, view={"id": row_id}, tags={"party": parties}))])
+        return [(statement, parameters) for statement, parameters in statements if "_tags" in statement]
+
+    def tagged_with(party: str) -> list[str]:
+        return [row["id"] for row in view.page(listing, tags=[Tag("party", party)])[0]]
+
+    one = write("row-1", ["S"])
+    many = write("row-2", [f"P{number}" for number in range(300)])
+    assert tagged_with("S") == ["row-1"] and tagged_with("P0") == ["row-2"] and tagged_with("P299") == ["row-2"]
+    write("row-2", ["S", "P7"])
+    assert tagged_with("S") == ["row-1", "row-2"] and tagged_with("P7") == ["row-2"] and tagged_with("P299") == []
+    if store_of(initiatives_app.recorder) == "postgres":
+        assert one == many and all(parameters <= 3 for _, parameters in many)
 
 
 def test_a_save_on_postgresql_sends_no_notify(infrastructure: Any) -> None:
