@@ -104,6 +104,13 @@ def ratios(results: dict[str, Any], store_names: list[str]) -> dict[str, Any]:
             ratio["composite_limit_per_second"] = round(composite, 1)
             if http is not None:
                 ratio["http_1_client_over_composite_limit"] = round(http["one_client"]["per_second"] / composite, 2)
+                ratio["http_1_client_alone_over_composite_limit"] = round(
+                    http["one_client_alone"]["per_second"] / composite, 2)
+            # What one client could reach if a command cost one raw HTTP round trip plus the application's
+            # own submit in the process (validation, the case, its save and read-model rows), nothing else.
+            in_process = results["stores"][name]["submit_in_process"]["per_second"]
+            ratio["http_plus_application_limit_per_second"] = round(
+                composite_limit(results["raw_http"]["one_client"]["per_second"], in_process), 1)
         if raw_save is not None and http is not None:
             ratio["http_1_client_over_raw_save"] = round(http["one_client"]["per_second"] / raw_save, 2)
             ratio["http_8_clients_over_raw_save"] = round(http["eight_clients"]["per_second"] / raw_save, 2)
@@ -148,14 +155,24 @@ def table(results: dict[str, Any], store_names: list[str]) -> str:
         row("raw eventsourcing save /s (the store's limit)", lambda n: results["stores"][n]["raw_save"]["per_second"])
         row("chained save /s (x raw)", lambda n: f"{results['stores'][n]['chained_save']['per_second']} "
             f"({results['stores'][n]['chained_save']['x_raw']})")
+        row("the application's submit in the process /s (x raw)",
+            lambda n: f"{results['stores'][n]['submit_in_process']['per_second']} "
+            f"({results['stores'][n]['submit_in_process']['x_raw']})")
     if "composite_limit_per_second" in results["ratios"][store_names[0]]:
         row("composite limit 1/(1/raw HTTP + 1/raw save) /s", lambda n: results["ratios"][n]["composite_limit_per_second"])
+        row("  1/(1/raw HTTP + 1/the submit in the process) /s",
+            lambda n: results["ratios"][n]["http_plus_application_limit_per_second"])
     if "http" in results:
         row("HTTP submit, 1 client /s", lambda n: results["http"][n]["initiatives"]["one_client"]["per_second"])
         row("  p50 / p99 ms", lambda n: f"{results['http'][n]['initiatives']['one_client']['p50_ms']} / "
             f"{results['http'][n]['initiatives']['one_client']['p99_ms']}")
         if "http_1_client_over_composite_limit" in results["ratios"][store_names[0]]:
             row("  over the composite limit", lambda n: results["ratios"][n]["http_1_client_over_composite_limit"])
+        row("HTTP submit, 1 client, the service alone /s",
+            lambda n: results["http"][n]["initiatives"]["one_client_alone"]["per_second"])
+        if "http_1_client_alone_over_composite_limit" in results["ratios"][store_names[0]]:
+            row("  over the composite limit",
+                lambda n: results["ratios"][n]["http_1_client_alone_over_composite_limit"])
         row("HTTP submit, 8 clients /s", lambda n: results["http"][n]["initiatives"]["eight_clients"]["per_second"])
         row("  8 clients over 1", lambda n: results["http"][n]["initiatives"]["x_eight_over_one"])
         if "http_8_clients_over_raw_save" in results["ratios"][store_names[0]]:

@@ -188,6 +188,13 @@ def read_timeline(diary_number: str) -> Callable[[Api], Any]:
 
 
 def http(store: dict[str, Any], seconds: float) -> dict[str, Any]:
+    """Each service's usual command under one client and under eight, the five services running
+    together (the audit service indexing every event as it is published); first, one client of the
+    initiatives service running alone, as the raw limits are measured."""
+    with running(["initiatives"], store) as alone:
+        alone_url = alone["initiatives"][0].base_url
+        under_load(alone_url, submit_initiative, 1, 2)  # warm up
+        initiatives_alone = under_load(alone_url, submit_initiative, 1, seconds)
     services = ["initiatives", "letters_of_intent", "meetings", "evaluations", "audit"]
     with running(services, store) as started:
         processes = {name: process for name, (_, process) in started.items()}
@@ -208,6 +215,7 @@ def http(store: dict[str, Any], seconds: float) -> dict[str, Any]:
                              "one_client": one, "eight_clients": eight,
                              "x_eight_over_one": round(eight["per_second"] / one["per_second"], 2),
                              "rss_idle_mib": idle[name], "rss_peak_under_load_mib": sampler.peak[name]}
+        figures["initiatives"]["one_client_alone"] = initiatives_alone
         return figures
 
 
