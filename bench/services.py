@@ -1,8 +1,10 @@
 """The services under load, run as operators run them (`nameko run`, config.yml), on one store.
 
 - http          commands/s through each service's HTTP API (its usual "create" command), with
-                one client and with eight concurrent clients; latency p50/p99; the service's
-                RSS idle (just started) and its peak under the eight clients.
+                one client and with eight concurrent clients, the five services running together;
+                latency p50/p99; the service's RSS idle (just started) and its peak under the
+                eight clients. First, one client of the initiatives service running alone (as the
+                raw limits are measured: no other service indexing its events meanwhile).
 - propagation   meetings → initiatives: agenda items added at a steady rate (100/s), each
                 scheduling a prepared case in the initiatives service through RabbitMQ. Lag =
                 the initiative's ScheduledForDecision timestamp − the meeting's ItemAdded

@@ -3,6 +3,9 @@
 - raw_save       stock eventsourcing (no chain): one new aggregate with one event per save,
                  one save after another. The baseline of every command figure.
 - chained_save   the same through CaseApplication, with the hash chain: what the chain costs a save.
+- submit_in_process  the initiatives application's submit, its schema's validation included, in this
+                 process: what `POST /initiatives` does apart from HTTP, the outbox and the service's
+                 plumbing (the case, its save, its rows in the read model).
 """
 from __future__ import annotations
 
