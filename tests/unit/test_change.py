@@ -5,28 +5,9 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from eventsourcing.domain import event
 
-from shared.application import CaseApplication
-from shared.domain import TracedAggregate
 from shared.errors import InvalidRequest, NotFound
-
-
-class Docket(TracedAggregate):
-    @event("Opened")
-    def __init__(self, *, title: str, actor: str) -> None:
-        self.title = title
-        self.entries: list[str] = []
-
-    @event("Entered")
-    def enter(self, text: str, numbered: int, actor: str) -> None:
-        self.entries.append(f"{numbered}. {text}")
-
-
-class DocketApp(CaseApplication):
-    name = "dockets"
-    source = "dockets"
-    published = (Docket,)
+from tests.support.dockets import Docket, DocketApp
 
 
 @pytest.fixture
@@ -51,10 +32,11 @@ def test_derived_arguments_come_from_the_aggregate_loaded_once_for_the_command(a
     app.save(docket)
     loads = counting_loads(app)
 
-    changed = app.change(docket.id, Docket, "enter", text="Motion", actor="Rut",
-                         derived=lambda loaded: {"numbered": len(loaded.entries) + 1})
-    app.change(docket.id, Docket, "enter", text="Svar", actor="Rut",
-               derived=lambda loaded: {"numbered": len(loaded.entries) + 1})
+    def numbered(text: str) -> Any:
+        return lambda loaded: {"text": f"{len(loaded.entries) + 1}. {text}"}
+
+    changed = app.change(docket.id, Docket, "enter", actor="Rut", derived=numbered("Motion"))
+    app.change(docket.id, Docket, "enter", actor="Rut", derived=numbered("Svar"))
 
     assert loads == [docket.id, docket.id]  # one load a command
     assert changed.entries == ["1. Motion"]
@@ -66,11 +48,11 @@ def test_an_aggregate_that_does_not_exist_is_404_before_its_derived_arguments_ar
         raise InvalidRequest.for_field("file", "no such file")
 
     with pytest.raises(NotFound):
-        app.change(uuid4(), Docket, "enter", text="Motion", actor="Rut", derived=refused)
+        app.change(uuid4(), Docket, "enter", actor="Rut", derived=refused)
     docket = Docket(title="Diarium", actor="Rut")
     app.save(docket)
     with pytest.raises(InvalidRequest):
-        app.change(docket.id, Docket, "enter", text="Motion", actor="Rut", derived=refused)
+        app.change(docket.id, Docket, "enter", actor="Rut", derived=refused)
     assert app.repository.get(docket.id).version == 1  # nothing written
 
 

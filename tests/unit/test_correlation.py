@@ -11,42 +11,18 @@ from unittest.mock import MagicMock
 from uuid import UUID
 
 import pytest
-from eventsourcing.domain import event
 from eventsourcing.persistence import StoredEvent
 from kombu import Queue
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from shared.amqp import BrokerSettings
-from shared.application import CaseApplication
 from shared.chain import Record, digest, seal, unseal, verify_chain
 from shared.context import working_on
-from shared.domain import TracedAggregate
 from shared.http import request_id_of
 from shared.inbox import InboxConsumer, inbound_context
 from shared.store import StoreGate
-
-
-class Docket(TracedAggregate):
-    @event("Opened")
-    def __init__(self, *, title: str, actor: str) -> None:
-        self.title = title
-        self.entries: list[str] = []
-
-    @event("Entered")
-    def enter(self, text: str, actor: str) -> None:
-        self.entries.append(text)
-
-
-class DocketApp(CaseApplication):
-    """Opens a docket for every event it is sent, as a service's policy records what another's event causes."""
-
-    name = "dockets"
-    source = "dockets"
-    published = (Docket,)
-
-    def when(self, source: str, envelope: dict[str, Any]) -> list[Docket]:
-        return [Docket(title=envelope["type"], actor=source)]
+from tests.support.dockets import Docket, DocketApp
 
 
 @pytest.fixture
