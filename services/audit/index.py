@@ -11,7 +11,8 @@ every timeline, state and verification is recomputed from the services' records.
 
 The OParl objects (services.audit.oparl) follow the same feeds with positions of their own
 (`oparl/meetings`, `oparl/initiatives`), read by a follower of their own (`catch_up_oparl`, woken by
-every inbox message and by a timer): only ever from the feed, after OParl's own position, so no event
+every inbox message, then reading its source as far as the message's position, and by a timer, then
+reading every source to its end): only ever from the feed, after OParl's own position, so no event
 can be passed over, and never on the inboxes' path, so the case index never waits for OParl. A store
 indexed before OParl existed reads each feed from its start for it, and an event OParl cannot take
 holds OParl in that source (never the case index) until it can. Each OParl write also moves one
@@ -72,6 +73,10 @@ class CaseIndex:
         self.oparl_sources = [name for name in self.sources if name in Projector.SOURCES]
         self.oparl_wake = threading.Event()
         self.oparl_wake.set()  # the follower's first round at once: a store from before OParl fills itself
+        # How far each source's feed goes at least, as its inbox's messages since the last round said:
+        # the follower reads a woken source to there, not to the feed's end (one read a message, not three).
+        self._oparl_targets: dict[str, int] = {}
+        self._targets_lock = threading.Lock()
         self._oparl_lock = threading.Lock()  # one OParl write at a time in this instance (OPARL_SERIAL across)
         # Whether the index has every event of a source up to its position, so that the next message
         # of its queue can follow on: not before its first catch-up from the feed, nor after a message
@@ -114,7 +119,9 @@ class CaseIndex:
                 self._apply(entries, source, envelope["position"], position)
                 outcome = "applied" if entries else "ignored"
         if source in self.oparl_sources:
-            self.oparl_wake.set()  # OParl reads it from the feed, after its own position
+            with self._targets_lock:  # OParl reads it from the feed, after its own position
+                self._oparl_targets[source] = max(envelope["position"], self._oparl_targets.get(source, 0))
+            self.oparl_wake.set()
         return outcome
 
     def give_up_inbound(self, source: str, envelope: Any, error: Exception) -> None:
@@ -143,14 +150,17 @@ class CaseIndex:
         self._continuous[source] = True
         return reached
 
-    def _read_feed(self, source: str, after: int, apply: Callable[[list[dict[str, Any]], int, int], int]) -> int:
-        """The source's feed after `after`, to its end, a page at a time: `apply(events, the page's last
-        position, the position before it)` takes each and returns the position it reached."""
-        while True:
+    def _read_feed(self, source: str, after: int, apply: Callable[[list[dict[str, Any]], int, int], int],
+                   until: int | None = None) -> int:
+        """The source's feed after `after`, to its end (or once `until` is reached), a page at a time:
+        `apply(events, the page's last position, the position before it)` takes each and returns the
+        position it reached."""
+        while until is None or after < until:
             page = self.sources[source].get("/events", after=after, limit=FEED_PAGE)
             if page["last_position"] <= after:
                 return after
             after = apply(page["events"], page["last_position"], after)
+        return after
 
     def _apply(self, entries: list[tuple[Listing, str, int, Row]], source: str, position: int, start: int) -> None:
         """Entries and the source's new position in one transaction, if the position is still `start`."""
@@ -176,24 +186,31 @@ class CaseIndex:
     def oparl_positions(self) -> dict[str, int]:
         return {name: self._position(OPARL_PREFIX + name) for name in self.oparl_sources}
 
-    def catch_up_oparl(self, source: str) -> int:
-        """OParl's objects caught up from the source's feed, after OParl's own position, to its end; returns
-        the position reached. EventFailed when an event holds it there (nothing of that event written)."""
+    def catch_up_oparl(self, source: str, until: int | None = None) -> int:
+        """OParl's objects caught up from the source's feed, after OParl's own position, to its end (or
+        once past `until`); returns the position reached. EventFailed when an event holds it there
+        (nothing of that event written)."""
         with self._oparl_lock:
             return self._read_feed(source, self._position(OPARL_PREFIX + source),
                                    lambda events, last_position, start: self._oparl_apply(
-                                       source, events, last_position, start))
+                                       source, events, last_position, start), until)
 
     def follow_oparl(self, interval: float, stopped: Callable[[], bool]) -> None:
-        """The OParl follower: every source caught up after each wake (an inbox message) and every
-        `interval` seconds, until `stopped`; a source that fails is logged and tried again next time."""
+        """The OParl follower, until `stopped`: after a wake by inbox messages, each source they came from
+        caught up to the last of them at least; at its first round, after a round that failed and every
+        `interval` seconds, every source to its feed's end. A source that fails is logged and tried again."""
+        failed = False
         while not stopped():
-            self.oparl_wake.wait(interval)
+            woken = self.oparl_wake.wait(interval)
             self.oparl_wake.clear()
+            with self._targets_lock:
+                targets, self._oparl_targets = self._oparl_targets, {}
+            rounds: dict[str, int | None] = dict(targets) if woken and targets and not failed else \
+                {source: None for source in self.oparl_sources}
             failed = False
-            for source in self.oparl_sources:
+            for source, until in rounds.items():
                 try:
-                    self.catch_up_oparl(source)
+                    self.catch_up_oparl(source, until)
                 except EventFailed:
                     failed = True  # logged and shown in /health by _oparl_apply; held until it can be taken
                 except Exception as error:  # noqa: BLE001 - the follower outlives the feed's or store's failures

@@ -316,3 +316,30 @@ def test_the_oparl_follower_reads_every_source_from_its_feed_and_goes_on_past_a_
         assert index.positions() == {"meetings": 0, "initiatives": 0}  # the case index is not its business
     finally:
         index.close()
+
+
+def test_the_follower_woken_by_messages_reads_their_source_only_and_only_to_the_last_of_them(tmp_path: Any) -> None:
+    """Each inbox message says how far its source's feed goes at least: the follower reads that source
+    to there (one read for the messages since its last round), not every source to its end; the timer's
+    round still reads every source to its end (what no message announced)."""
+    events = meetings_events()
+    feeds = {"meetings": FakeFeed(events[:2]), "initiatives": FakeFeed(initiatives_events())}
+    index = index_over(tmp_path, **feeds)
+    try:
+        assert index.catch_up_all() == {}
+        reads = {source: feed.reads for source, feed in feeds.items()}
+        feeds["meetings"].envelopes += events[2:4]
+        for event in events[2:4]:
+            index.apply_inbound("meetings", event)
+        rounds = iter([False, True])
+        index.follow_oparl(60.0, lambda: next(rounds))
+        assert index.oparl_positions() == {"meetings": events[3]["position"], "initiatives": 2}
+        assert {source: feed.reads - reads[source] for source, feed in feeds.items()} == {"meetings": 1, "initiatives": 0}
+
+        feeds["meetings"].envelopes += events[4:]  # no message announced them
+        rounds = iter([False, True])
+        index.follow_oparl(0.01, lambda: next(rounds))  # the timer's round
+        assert index.oparl_positions() == {"meetings": events[-1]["position"], "initiatives": 2}
+        assert feeds["initiatives"].reads - reads["initiatives"] == 1
+    finally:
+        index.close()
