@@ -210,7 +210,11 @@ def http(store: dict[str, Any], seconds: float) -> dict[str, Any]:
         figures = {}
         for name, command in commands.items():
             url = started[name][0].base_url
+            before = cpu.sample(pids_of(started))
             one = under_load(url, command, 1, seconds)
+            # What one client's commands cost the machine (every service, PostgreSQL, RabbitMQ, the
+            # client): the ceiling over one client's rate bounds what eight clients can gain here.
+            one["cpu"] = cpu.budget(before, cpu.sample(pids_of(started)), one["commands"])
             with RssSampler({name: processes[name]}) as sampler:
                 eight = under_load(url, command, 8, seconds)
             figures[name] = {"command": command.__name__ if hasattr(command, "__name__") else name,
