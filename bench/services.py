@@ -213,7 +213,8 @@ def http(store: dict[str, Any], seconds: float) -> dict[str, Any]:
             before = cpu.sample(pids_of(started))
             one = under_load(url, command, 1, seconds)
             # What one client's commands cost the machine (every service, PostgreSQL, RabbitMQ, the
-            # client): the ceiling over one client's rate bounds what eight clients can gain here.
+            # client). The ceiling over one client's rate is what eight clients could gain here if a
+            # command cost as much under them (under load some costs are shared: the relay's batches).
             one["cpu"] = cpu.budget(before, cpu.sample(pids_of(started)), one["commands"])
             with RssSampler({name: processes[name]}) as sampler:
                 eight = under_load(url, command, 8, seconds)
