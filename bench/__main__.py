@@ -178,7 +178,7 @@ def table(results: dict[str, Any], store_names: list[str]) -> str:
         row("  machine CPU ms per command, 1 client", lambda n: results["http"][n]["initiatives"]["one_client"]
             ["cpu"]["cpu_ms_per_item"]["machine"])
         row("  ceiling at that CPU per command, over 1 client", lambda n: round(
-            results["http"][n]["initiatives"]["one_client"]["cpu"]["ceiling_per_second"]
+            (results["http"][n]["initiatives"]["one_client"]["cpu"]["ceiling_per_second"] or 0)
             / results["http"][n]["initiatives"]["one_client"]["per_second"], 2))
         if "http_8_clients_over_raw_save" in results["ratios"][store_names[0]]:
             row("  8 clients over raw save", lambda n: results["ratios"][n]["http_8_clients_over_raw_save"])

@@ -108,21 +108,21 @@ class CaseIndex:
         if source not in self._locks or not _is_envelope(envelope):
             log.warning("not an event envelope from %s: %r", source, envelope if isinstance(envelope, dict) else "")
             return "rejected"
-        with self._locks[source]:
-            if not self._continuous[source]:
-                self._catch_up(source)  # what the queue may not hold (before it existed, or given up)
-            position = self._position(source)
-            if envelope["position"] <= position:
-                outcome = "duplicate"
-            else:
+        try:
+            with self._locks[source]:
+                if not self._continuous[source]:
+                    self._catch_up(source)  # what the queue may not hold (before it existed, or given up)
+                position = self._position(source)
+                if envelope["position"] <= position:
+                    return "duplicate"
                 entries = list(self._entries(source, [envelope]))
                 self._apply(entries, source, envelope["position"], position)
-                outcome = "applied" if entries else "ignored"
-        if source in self.oparl_sources:
-            with self._targets_lock:  # OParl reads it from the feed, after its own position
-                self._oparl_targets[source] = max(envelope["position"], self._oparl_targets.get(source, 0))
-            self.oparl_wake.set()
-        return outcome
+                return "applied" if entries else "ignored"
+        finally:  # whatever became of it in the case index, OParl reads it from the feed after its own position
+            if source in self.oparl_sources:
+                with self._targets_lock:
+                    self._oparl_targets[source] = max(envelope["position"], self._oparl_targets.get(source, 0))
+                self.oparl_wake.set()
 
     def give_up_inbound(self, source: str, envelope: Any, error: Exception) -> None:
         """An event the index could not take: the next message first catches up from the feed, which
@@ -196,17 +196,21 @@ class CaseIndex:
                                        source, events, last_position, start), until)
 
     def follow_oparl(self, interval: float, stopped: Callable[[], bool]) -> None:
-        """The OParl follower, until `stopped`: after a wake by inbox messages, each source they came from
-        caught up to the last of them at least; at its first round, after a round that failed and every
-        `interval` seconds, every source to its feed's end. A source that fails is logged and tried again."""
+        """The OParl follower, until `stopped`. Its first round, a round after one that failed, and a round
+        every `interval` seconds (however many messages wake it meanwhile) read every source to its feed's
+        end; a round woken by inbox messages in between reads only their sources, each as far as the last
+        of its messages at least. A source that fails is logged and tried again."""
+        full_round_due = time.monotonic()
         failed = False
         while not stopped():
-            woken = self.oparl_wake.wait(interval)
+            woken = self.oparl_wake.wait(max(0.0, full_round_due - time.monotonic()))
             self.oparl_wake.clear()
             with self._targets_lock:
                 targets, self._oparl_targets = self._oparl_targets, {}
-            rounds: dict[str, int | None] = dict(targets) if woken and targets and not failed else \
-                {source: None for source in self.oparl_sources}
+            rounds: dict[str, int | None] = dict(targets)
+            if failed or not woken or time.monotonic() >= full_round_due:
+                rounds = {source: None for source in self.oparl_sources}
+                full_round_due = time.monotonic() + interval
             failed = False
             for source, until in rounds.items():
                 try:

@@ -43,8 +43,12 @@ class LettersOfIntentApplication(CaseApplication):
     def add_follow_up(self, letter_id: UUID, *, actor: str, files: Sequence[dict[str, Any]] = (), **entry: Any
                       ) -> LetterOfIntent:
         """Its files must have been uploaded (POST /files); the event records them as the store has them."""
+        def with_files_as_stored(letter: LetterOfIntent) -> dict[str, Any]:
+            letter.check_allows("add_follow_up")  # 404 and 409 before 400
+            return {"files": self.resolved_files(files, "files")}
+
         return self.change(letter_id, LetterOfIntent, "add_follow_up", follow_up_id=uuid4().hex, actor=actor,
-                           derived=lambda letter: {"files": self.resolved_files(files, "files")}, **entry)
+                           derived=with_files_as_stored, **entry)
 
     def follow_up_file(self, letter_id: UUID, sha256: str) -> tuple[dict[str, Any], bytes]:
         letter = self.load(letter_id, LetterOfIntent)

@@ -65,10 +65,14 @@ class MeetingsApplication(CaseApplication):
         self, meeting_id: UUID, *, actor: str, title: str, diary_number: str | None = None,
         goal_area: str | None = None,
     ) -> Meeting:
-        if diary_number:
-            self.check_case_not_pending_elsewhere(diary_number, meeting_id)
+        def checked_against_other_agendas(meeting: Meeting) -> dict[str, Any]:
+            if diary_number:  # once the meeting is found (404 before 400)
+                self.check_case_not_pending_elsewhere(diary_number, meeting_id)
+            return {}
+
         return self.change(meeting_id, Meeting, "add_item", item_id=uuid4().hex, title=title,
-                           diary_number=diary_number, goal_area=goal_area, actor=actor)
+                           diary_number=diary_number, goal_area=goal_area, actor=actor,
+                           derived=checked_against_other_agendas)
 
     def check_case_not_pending_elsewhere(self, diary_number: str, meeting_id: UUID) -> None:
         """A case waits for one meeting at a time (a tabled one is decided first, then carried over)."""
