@@ -1,7 +1,7 @@
 """`make bench`: every figure beside the raw limit measured in the same run, on SQLite and PostgreSQL.
 
     python -m bench [--stores sqlite,postgres] [--quick] [--sizes 1000,100000]
-                    [--only reads|http|knee|commands]
+                    [--only reads|http|knee|backlog|commands]
 
 Prints a table and writes bench/results/latest.json (not committed). The figures'
 definitions are in bench/broker.py, bench/stores.py, bench/services.py,
@@ -12,7 +12,8 @@ knee is the rate at which propagation's lag p99 passes one second; the commands
 table times every command of every service as the demo's flows send them, and
 lists those no flow sent. `--only` runs one part: reads (as the history grows),
 http (raw save, raw HTTP and the services' commands under load: the composite
-limit), knee, or commands. Nothing here asserts a timing; a run fails only if the
+limit), knee, backlog (an inbox's backlog after a stop, one message at a time and in runs), or
+commands. Nothing here asserts a timing; a run fails only if the
 system misbehaves (a command refused, an event lost, a chain broken).
 """
 from __future__ import annotations
@@ -30,16 +31,18 @@ from bench import broker, commands, reads, replay, services, stores
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 FULL = {"broker_messages": 10_000, "saves": 2000, "http_seconds": 8.0, "propagation_seconds": 20.0,
-        "knee_rates": [50, 100, 200, 400, 800], "knee_seconds": 6.0, "command_rounds": 30,
+        "knee_rates": [50, 100, 200, 400, 800], "knee_seconds": 6.0, "command_rounds": 30, "backlog_events": 500,
         "replay_events": 10_000, "replay_repeat": 5, "catch_up_events": 100_000,
         "read_sizes": [1000, 100_000], "read_repeat": 200}
 QUICK = {"broker_messages": 2000, "saves": 300, "http_seconds": 3.0, "propagation_seconds": 3.0,
-         "knee_rates": [50, 100, 200, 400, 800], "knee_seconds": 1.5, "command_rounds": 2,
+         "knee_rates": [50, 100, 200, 400, 800], "knee_seconds": 1.5, "command_rounds": 2, "backlog_events": 50,
          "replay_events": 2000, "replay_repeat": 2, "catch_up_events": 5000,
          "read_sizes": [200, 2000], "read_repeat": 40}
 # What each --only runs; a whole run runs every part.
-PARTS = ("reads", "broker", "stores", "replay", "raw_http", "http", "propagation", "knee", "catch_up", "commands")
-ONLY = {"reads": ("reads",), "http": ("stores", "raw_http", "http"), "knee": ("knee",), "commands": ("commands",)}
+PARTS = ("reads", "broker", "stores", "replay", "raw_http", "http", "propagation", "knee", "backlog", "catch_up",
+         "commands")
+ONLY = {"reads": ("reads",), "http": ("stores", "raw_http", "http"), "knee": ("knee",), "backlog": ("backlog",),
+        "commands": ("commands",)}
 RATE = 100.0
 
 
@@ -71,6 +74,7 @@ def run(store_names: list[str], settings: dict[str, Any], only: str | None = Non
         ("http", lambda store: services.http(store, settings["http_seconds"])),
         ("propagation", lambda store: services.propagation(store, RATE, settings["propagation_seconds"])),
         ("knee", lambda store: services.knee(store, settings["knee_rates"], settings["knee_seconds"])),
+        ("backlog", lambda store: services.backlog(store, settings["backlog_events"])),
         ("catch_up", lambda store: services.catch_up(store, settings["catch_up_events"])),
         ("commands", lambda store: commands.run(store, settings["command_rounds"])),
     ):
@@ -195,6 +199,10 @@ def table(results: dict[str, Any], store_names: list[str]) -> str:
             row("  p50 over the broker's own p50", lambda n: results["ratios"][n]["propagation_p50_over_broker_p50"])
     if "knee" in results:
         row("knee: rate where propagation lag p99 > 1 s", lambda n: results["knee"][n]["knee"])
+    if "backlog" in results:
+        row("inbox backlog after a stop: one at a time /s", lambda n: results["backlog"][n]["one_at_a_time_per_second"])
+        row("  in runs (INBOX_RUN) /s (x one at a time)", lambda n: f"{results['backlog'][n]['in_runs_per_second']} "
+            f"({results['backlog'][n]['runs_over_one_at_a_time']})")
     if "replay" in results:
         replay_key = next(iter(results["replay"]))
         for figure in ("raw_replay", "replay", "verify", "replay_verify"):
@@ -247,7 +255,8 @@ def main() -> None:
     parser.add_argument("--sizes", help="comma-separated numbers of cases the reads are measured at "
                                         "(default 1000,100000; --quick 200,2000)")
     parser.add_argument("--only", choices=sorted(ONLY), help="run one part: reads (as the history grows); http "
-                        "(raw save, raw HTTP, the services' commands under load); knee; commands (every command "
+                        "(raw save, raw HTTP, the services' commands under load); knee; backlog (an inbox's backlog "
+                        "after a stop, one at a time and in runs); commands (every command "
                         "of every service)")
     arguments = parser.parse_args()
     store_names = arguments.stores.split(",")

@@ -9,6 +9,9 @@
                 scheduling a prepared case in the initiatives service through RabbitMQ. Lag =
                 the initiative's ScheduledForDecision timestamp − the meeting's ItemAdded
                 timestamp (both taken by the services as they record the events): p50, p99, max.
+- backlog       the initiatives service started after `backlog_events` agenda items were added while
+                it was stopped: cases scheduled per second from the waiting inbox queue, one message
+                at a time (INBOX_RUN=1) and in runs (the default), alternating rounds, medians.
 - catch_up      a new subscriber reading a service's feed (GET /events, pages of 1000) from
                 position 0 over 100,000 events (the catch-up docs/events.md describes), the
                 service's relay held off so that only the read is measured.
@@ -440,6 +443,30 @@ class Propagation:
                 "lag_mean_ms": round(statistics.mean(lags) * 1000, 1) if lags else None, "cpu": spent}
 
 
+    def after_downtime(self, process: ServiceProcess, run_size: int, count: int) -> float:
+        """`count` agenda items added while the initiatives service is stopped, then the service started
+        with INBOX_RUN=`run_size`: the cases it scheduled per second from its backlog (first to last
+        effect, so its start is not counted)."""
+        numbers = prepare_cases(self.initiatives.base_url, count)
+        meetings = convened_meetings(self.meetings, max(1, count // 25))
+        self.settle()
+        process.stop()
+        for index, number in enumerate(numbers):
+            self.meetings.command(f"/meetings/{meetings[index % len(meetings)]}/agenda", "secretary",
+                                  {**self.item, "diary_number": number})
+        process.config["INBOX_RUN"] = run_size
+        process.start()
+        effects = self.effects.occurred[EFFECT]
+        deadline = time.monotonic() + 300
+        while not all(number in effects for number in numbers):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the backlog of {count} was not applied within 300 s (INBOX_RUN={run_size})")
+            time.sleep(0.5)
+            self.effects.read()
+        times = sorted(effects[number] for number in numbers)
+        return round((count - 1) / max((times[-1] - times[0]).total_seconds(), 1e-3), 1)
+
+
 def pids_of(started: dict[str, tuple[Api, ServiceProcess]]) -> dict[str, int]:
     return {name: process.process.pid for name, (_, process) in started.items() if process.process is not None}
 
@@ -491,6 +518,25 @@ def knee(store: dict[str, Any], rates: list[float], seconds: float, workers: int
         knee_text = f"above {max(passed):g}/s" if passed else f"none: {rates[0]:g}/s not sent"
     return {"seconds_per_rate": seconds, "workers": workers, "steps": steps, "knee_per_second": knee_rate,
             "knee": knee_text, "stopped_by": stopped_by}
+
+
+def backlog(store: dict[str, Any], events: int, rounds: int = 2) -> dict[str, Any]:
+    """The initiatives service back after a stop, `events` agenda items waiting in its inbox queue:
+    the cases scheduled per second, its inbox taking one message at a time (INBOX_RUN=1) and in runs
+    (the default), in alternating rounds on the same services (the machine's drift hits both)."""
+    from shared.inbox import DEFAULT_RUN
+
+    per_second: dict[int, list[float]] = {1: [], DEFAULT_RUN: []}
+    with running(["initiatives", "meetings"], store) as started:
+        (initiatives, process), (meetings, _) = started["initiatives"], started["meetings"]
+        propagating = Propagation(initiatives, meetings)
+        for _ in range(rounds):
+            for run_size, rates in per_second.items():
+                rates.append(propagating.after_downtime(process, run_size, events))
+    one_at_a_time, in_runs = statistics.median(per_second[1]), statistics.median(per_second[DEFAULT_RUN])
+    return {"events": events, "rounds": rounds, "run_size": DEFAULT_RUN, "one_at_a_time_per_second": one_at_a_time,
+            "in_runs_per_second": in_runs, "runs_over_one_at_a_time": round(in_runs / one_at_a_time, 2),
+            "each_round": {str(size): rates for size, rates in per_second.items()}}
 
 
 # --- catch-up ---------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ import itertools
 import logging
 import time
 from collections import OrderedDict
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from typing import Any, Callable, ClassVar, Hashable, Iterable, Iterator, Mapping, Sequence, TypeVar
 from uuid import UUID, uuid4
@@ -50,12 +52,31 @@ def projected(aggregate: Any, domain_events: Iterable[Any]) -> Any:
     return aggregate
 
 
+# The aggregates a run of inbound events has changed so far, not yet saved (CaseApplication.apply_inbound_run).
+_held: ContextVar[dict[Any, Any] | None] = ContextVar("held_aggregates", default=None)
+
+
 class CaseRepository(Repository):
-    """eventsourcing's repository, its aggregates projected by `projected`."""
+    """eventsourcing's repository, its aggregates projected by `projected`. Inside `holding()`, an
+    aggregate changed or created earlier in the same unit of work is the one got, as it stands in
+    memory: a later event of the run sees what the earlier ones did before anything is saved."""
 
     def get(self, aggregate_id: Any, *, version: int | None = None, projector_func: Any = projected,
             **options: Any) -> Any:
+        held = _held.get()
+        if held is not None and version is None and aggregate_id in held:
+            return held[aggregate_id]
         return super().get(aggregate_id, version=version, projector_func=projector_func, **options)
+
+    @staticmethod
+    @contextmanager
+    def holding() -> Iterator[dict[Any, Any]]:
+        """A unit of work's aggregates, by id: put each one changed in it; forgotten when it ends."""
+        token = _held.set({})
+        try:
+            yield _held.get()  # type: ignore[misc]
+        finally:
+            _held.reset(token)
 
 
 class CaseApplication(Application):
@@ -172,6 +193,44 @@ class CaseApplication(Application):
         processing.collect_events(*changed)
         self._record(processing)
         return outcome
+
+    def apply_inbound_run(self, source: str, envelopes: Sequence[Any]) -> list[str] | None:
+        """Applies consecutive events of one source (a backlog the inbox took at once) in one
+        transaction: their effects, in order, and the last one's position. An event's policy sees
+        what the earlier ones of the run did (the repository holds their aggregates). Each event's
+        own context makes the causation of what it records, as when applied alone.
+
+        None, with nothing saved, when one of them would not simply apply: not an envelope, out
+        of order, or refused or malformed (an incident is made one event at a time, its own
+        transaction); the inbox then applies them one at a time. Anything else (the store, a
+        concurrent change, a bug) propagates, and the inbox does the same.
+        """
+        from shared.inbox import inbound_context
+
+        if not all(_is_envelope(envelope) for envelope in envelopes):
+            return None
+        positions = [envelope["position"] for envelope in envelopes]
+        if positions != sorted(set(positions)):
+            return None
+        applied = self.recorder.max_tracking_id(source) or 0
+        outcomes: list[str] = []
+        processing = ProcessingEvent(tracking=Tracking(application_name=source, notification_id=positions[-1]))
+        with self.repository.holding() as held:
+            for envelope in envelopes:
+                if envelope["position"] <= applied:
+                    outcomes.append("duplicate")
+                    continue
+                with working_on(**inbound_context(envelope)):
+                    try:
+                        changed = self.when(source, envelope)
+                    except (CaseError, KeyError, TypeError, ValueError):
+                        return None
+                held.update((aggregate.id, aggregate) for aggregate in changed)
+                processing.collect_events(*changed)
+                outcomes.append("applied" if changed else "ignored")
+        if positions[-1] > applied:
+            self._record(processing)
+        return outcomes
 
     def give_up_inbound(self, source: str, envelope: Any, error: Exception) -> None:
         """Records that an event kept failing, with its position, so the inbox can go on."""

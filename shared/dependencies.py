@@ -10,7 +10,7 @@ from nameko.standalone.events import get_event_exchange
 
 from shared import clock
 from shared.amqp import BrokerSettings, broker_settings
-from shared.inbox import InboxConsumer, inbox_queue
+from shared.inbox import DEFAULT_RUN, InboxConsumer, inbox_queue
 from shared.outbox import (
     DEFAULT_CONFIRM_TIMEOUT, DEFAULT_HANDOVER_SECONDS, DEFAULT_RECORD_EVERY, OutboxRelay, leadership_for,
 )
@@ -88,7 +88,7 @@ class EventSourcedApplication(DependencyProvider):
             InboxConsumer(
                 app=self.app, gate=self.gate, broker=broker, source=source,
                 queue=inbox_queue(source, service_name, routing_keys, broker.quorum_queues),
-                on_applied=self.after_call,
+                on_applied=self.after_call, run_size=int(config.get("INBOX_RUN", DEFAULT_RUN)),
             )
             for source, routing_keys in inboxes_of(service_name).items()
         ]

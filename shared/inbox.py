@@ -2,8 +2,8 @@
 
 Each consuming service has one durable queue per source,
 `<source>.events--<service>.inbox`, with RabbitMQ's single-active-consumer, so
-however many instances run, one takes the messages, one at a time (prefetch 1):
-the order the source published in. Applying an event and recording its position
+however many instances run, one takes the messages, in the order the source
+published them. Applying an event and recording its position
 (a tracking row) are one transaction, so a redelivered or republished event is
 recognised by its position and skipped. An event the service cannot apply to its
 cases (unknown diary number, a closed case), or that breaks the envelope contract, is
@@ -14,6 +14,14 @@ is tried MAX_ATTEMPTS times, then recorded as an Incident with its position, so
 one bad event cannot stop every later one. Whatever applying an event records (a
 decision, an incident) is caused by it: its events' `causation_id` is the inbound
 `event_id`, and their `correlation_id` continues the inbound one (docs/events.md).
+
+When a backlog waits (the service was busy, stopped, or the source published a burst), the
+inbox of a classic queue takes up to INBOX_RUN messages at once (its prefetch) and applies them in one transaction
+with the last one's position (CaseApplication.apply_inbound_run): one commit, one lock of the
+log and one acknowledgement for the run instead of one each. A run that would not simply apply
+(an incident to record, a failure) is applied one message at a time as above. A message that
+fails is put back with every message after it, in their order, by closing the channel they came
+on (InboxConsumer._consume), so nothing overtakes it.
 """
 from __future__ import annotations
 
@@ -39,6 +47,8 @@ log = logging.getLogger(__name__)
 
 RETRY_PAUSE_SECONDS = 1.0
 MAX_ATTEMPTS = 5
+# The most messages taken and applied at once when a backlog waits (INBOX_RUN; 1: one at a time).
+DEFAULT_RUN = 50
 # Failures that pass by themselves: retried for as long as they last, never given up on.
 TRANSIENT_ERRORS = (StoreUnavailable, ConcurrentChange)
 
@@ -105,7 +115,7 @@ def _binding(exchange: Any, routing_key: str) -> Any:
 class InboxConsumer:
     def __init__(
         self, *, app: Any, gate: Any, broker: BrokerSettings, source: str, queue: Queue,
-        on_applied: Callable[[], None] = lambda: None,
+        on_applied: Callable[[], None] = lambda: None, run_size: int = 1,
     ):
         self.on_applied = on_applied
         self.app = app
@@ -113,6 +123,13 @@ class InboxConsumer:
         self.broker = broker
         self.source = source
         self.queue = queue
+        # Messages taken at most at once (the prefetch). Above 1 only for an application that can apply
+        # a run of them (apply_inbound_run), and only from a classic queue: a quorum queue gives the
+        # messages on their way to a closed channel back after later ones (docs/operations.md), and an
+        # event overtaken by a later one would be skipped as applied.
+        runs = hasattr(app, "apply_inbound_run") and not broker.quorum_queues
+        self.run_size = max(1, run_size) if runs else 1
+        self._received: list[tuple[Any, Any]] = []
         self._stopped = threading.Event()
         self.connected = False  # consuming from RabbitMQ (read by /ready, /health, /metrics)
 
@@ -125,47 +142,110 @@ class InboxConsumer:
                 with self.broker.connection() as connection:
                     connection.ensure_connection(max_retries=None, interval_start=0.2, interval_step=0.5,
                                                  interval_max=2.0, callback=self._unless_stopped)
-                    with Consumer(connection.channel(), queues=[self.queue], callbacks=[self.on_message],
-                                  on_decode_error=self.on_decode_error, accept=["json"], prefetch_count=1):
-                        self.connected = True
-                        while not self._stopped.is_set():
-                            try:
-                                connection.drain_events(timeout=1)
-                            except socket.timeout:
-                                connection.heartbeat_check()
+                    while not self._stopped.is_set():
+                        self._consume(connection)  # returns when a message is to be tried again
+                        self._stopped.wait(RETRY_PAUSE_SECONDS)
             except Exception:  # noqa: BLE001 - the consumer must outlive any failure
                 self.connected = False
                 if not self._stopped.is_set():
                     log.exception("inbox for %s failed; reconnecting", self.source)
                     self._stopped.wait(RETRY_PAUSE_SECONDS)
 
+    def _consume(self, connection: Any) -> None:
+        """Takes and applies messages on a channel of its own until one is not applied. Closing the
+        channel then puts back every message RabbitMQ gave on it and was not acknowledged: the one
+        that failed, those taken after it and those on their way, in their order, to be given again
+        on the next channel. (Putting back the failed message alone would let those already on their
+        way overtake it.)"""
+        channel = connection.channel()
+        self._received = []
+        try:
+            with Consumer(channel, queues=[self.queue], callbacks=[self._receive], on_decode_error=self.on_decode_error,
+                          accept=["json"], prefetch_count=self.run_size):
+                self.connected = True
+                while not self._stopped.is_set():
+                    try:
+                        connection.drain_events(timeout=1)
+                    except socket.timeout:
+                        connection.heartbeat_check()
+                        continue
+                    self._take_waiting(connection)
+                    if not self.apply_received():
+                        return
+        finally:
+            self._received = []
+            channel.close()
+
     def _unless_stopped(self) -> None:
         """Called by kombu between attempts to connect: a service stopping during an outage stops."""
         if self._stopped.is_set():
             raise Stopped()
 
-    def on_message(self, envelope: Any, message: Any) -> None:
-        with working_on(**inbound_context(envelope)):
-            self._on_message(envelope, message)
+    def _receive(self, envelope: Any, message: Any) -> None:
+        self._received.append((envelope, message))
 
-    def _on_message(self, envelope: Any, message: Any) -> None:
+    def _take_waiting(self, connection: Any) -> None:
+        """The deliveries already here, up to the run's size, without waiting for more."""
+        while len(self._received) < self.run_size:
+            try:
+                connection.drain_events(timeout=0)
+            except socket.timeout:
+                return
+
+    def apply_received(self) -> bool:
+        """The messages taken: as one run when there are several and they apply simply, else one at a
+        time. False when one was not applied: it and every one after it are to be given again."""
+        received, self._received = self._received, []
+        if len(received) > 1 and self._applied_as_run(received):
+            return True
+        return self.apply_one_at_a_time(received)
+
+    def on_message(self, envelope: Any, message: Any) -> bool:
+        return self.apply_one_at_a_time([(envelope, message)])
+
+    def apply_one_at_a_time(self, received: list[tuple[Any, Any]]) -> bool:
+        for envelope, message in received:
+            with working_on(**inbound_context(envelope)):
+                if not self._applied(envelope, message):
+                    return False
+        return True
+
+    def _applied(self, envelope: Any, message: Any) -> bool:
         try:
             outcome = self.gate.call(self.app.apply_inbound, self.source, envelope)
         except Exception as error:  # noqa: BLE001 - not applied: tried again, or flagged after MAX_ATTEMPTS
             if not self._failed(envelope, error):
-                message.requeue()
-                self._stopped.wait(RETRY_PAUSE_SECONDS)
-                return
+                return False
             outcome = "given up"
         self.app.inbox_failures.pop(self.source, None)
         log.info("%s event %s at position %s: %s", self.source, _type(envelope), _position(envelope), outcome)
         message.ack()
         self.on_applied()  # what it changed is in the outbox now
+        return True
+
+    def _applied_as_run(self, received: list[tuple[Any, Any]]) -> bool:
+        """Several messages applied in one transaction; False when they must go one at a time."""
+        envelopes = [envelope for envelope, _ in received]
+        try:
+            outcomes = self.gate.call(self.app.apply_inbound_run, self.source, envelopes)
+        except Exception as error:  # noqa: BLE001 - one at a time shows, retries or flags the failure
+            log.warning("%d %s events could not be applied at once (%s: %s); one at a time", len(received),
+                        self.source, type(error).__name__, error)
+            return False
+        if outcomes is None:
+            return False
+        self.app.inbox_failures.pop(self.source, None)
+        for envelope, outcome in zip(envelopes, outcomes):
+            with working_on(**inbound_context(envelope)):
+                log.info("%s event %s at position %s: %s", self.source, _type(envelope), _position(envelope), outcome)
+        received[-1][1].ack(multiple=True)  # the run's, and every delivery before it
+        self.on_applied()
+        return True
 
     def on_decode_error(self, message: Any, error: Exception) -> None:
         """A body that is not JSON: kept as an incident, so it neither blocks the queue nor vanishes."""
         body = message.body[:2000] if isinstance(message.body, (bytes, str)) else message.body
-        self.on_message({"undecodable": repr(body), "error": str(error)}, message)
+        self._receive({"undecodable": repr(body), "error": str(error)}, message)
 
     def _failed(self, envelope: Any, error: Exception) -> bool:
         """Notes a failure for /health; True once an event has failed for a reason that will not pass."""

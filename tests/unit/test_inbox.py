@@ -29,20 +29,19 @@ def consumer(app: StubApplication) -> InboxConsumer:
     return inbox
 
 
-def test_a_failing_event_is_requeued_and_shown_until_it_succeeds() -> None:
+def test_a_failing_event_is_put_back_and_shown_until_it_succeeds() -> None:
     app = StubApplication(failures=1)
     inbox = consumer(app)
     envelope = {"position": 7, "type": "Meeting.ItemDecided", "payload": {}}
 
     failing = MagicMock()
-    inbox.on_message(envelope, failing)
-    failing.requeue.assert_called_once()
+    assert inbox.on_message(envelope, failing) is False  # the channel is closed: RabbitMQ gives it again
     failing.ack.assert_not_called()
     assert app.inbox_failures["meetings"]["position"] == 7
     assert "the store went away" in app.inbox_failures["meetings"]["error"]
 
     retried = MagicMock()
-    inbox.on_message(envelope, retried)
+    assert inbox.on_message(envelope, retried) is True
     retried.ack.assert_called_once()
     assert app.inbox_failures == {}
 
@@ -66,9 +65,10 @@ def test_an_event_that_keeps_failing_is_recorded_after_the_last_attempt_and_the_
     app = AlwaysFailing(AttributeError("a bug"))
     inbox = consumer(app)
     messages = [MagicMock() for _ in range(MAX_ATTEMPTS)]
-    for message in messages:
-        inbox.on_message({"position": 3, "type": "Meeting.ItemAdded", "payload": {}}, message)
-    assert all(m.requeue.called for m in messages[:-1])
+    applied = [inbox.on_message({"position": 3, "type": "Meeting.ItemAdded", "payload": {}}, message)
+               for message in messages]
+    assert applied == [False] * (MAX_ATTEMPTS - 1) + [True]
+    assert not any(m.ack.called for m in messages[:-1])
     messages[-1].ack.assert_called_once()
     assert app.given_up == [(3, "a bug")]
 
@@ -81,7 +81,7 @@ def test_a_store_outage_is_retried_for_as_long_as_it_lasts() -> None:
     inbox = consumer(app)
     for _ in range(MAX_ATTEMPTS * 2):
         message = MagicMock()
-        inbox.on_message({"position": 3, "type": "Meeting.ItemAdded", "payload": {}}, message)
-        message.requeue.assert_called_once()
+        assert inbox.on_message({"position": 3, "type": "Meeting.ItemAdded", "payload": {}}, message) is False
+        message.ack.assert_not_called()
     assert app.given_up == []
     assert app.inbox_failures["meetings"]["attempts"] == MAX_ATTEMPTS * 2
