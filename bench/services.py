@@ -533,7 +533,7 @@ def backlog(store: dict[str, Any], events: int, rounds: int = 2) -> dict[str, An
         for _ in range(rounds):
             for run_size, rates in per_second.items():
                 rates.append(propagating.after_downtime(process, run_size, events))
-    one_at_a_time, in_runs = statistics.median(per_second[1]), statistics.median(per_second[DEFAULT_RUN])
+    one_at_a_time, in_runs = (round(statistics.median(per_second[size]), 1) for size in (1, DEFAULT_RUN))
     return {"events": events, "rounds": rounds, "run_size": DEFAULT_RUN, "one_at_a_time_per_second": one_at_a_time,
             "in_runs_per_second": in_runs, "runs_over_one_at_a_time": round(in_runs / one_at_a_time, 2),
             "each_round": {str(size): rates for size, rates in per_second.items()}}

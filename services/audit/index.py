@@ -2,7 +2,7 @@
 
 Kept in the audit service's own store (SQLite by default, PostgreSQL as an option). Fed from
 every service's events over RabbitMQ, one inbox per source (shared.inbox: single active
-consumer, one message at a time, in the order the source published), and caught up from
+consumer, in the order the source published; a backlog in runs of INBOX_RUN), and caught up from
 the sources' feeds when the service starts and every `AUDIT_CATCH_UP_SECONDS` (events
 published before its queues existed, or anything the broker lost). An entry and the source's
 position are written in one transaction, and a position already recorded is skipped, so
@@ -108,20 +108,35 @@ class CaseIndex:
         if source not in self._locks or not _is_envelope(envelope):
             log.warning("not an event envelope from %s: %r", source, envelope if isinstance(envelope, dict) else "")
             return "rejected"
+        return self._index(source, [envelope])[0]
+
+    def apply_inbound_run(self, source: str, envelopes: list[Any]) -> list[str] | None:
+        """Messages of the source's queue taken at once (a backlog; shared.inbox): their entries and the
+        last one's position in one transaction. None, for one at a time, when one of them is not an
+        event envelope or they are out of order."""
+        if source not in self._locks or not all(_is_envelope(envelope) for envelope in envelopes):
+            return None
+        positions = [envelope["position"] for envelope in envelopes]
+        if positions != sorted(set(positions)):
+            return None
+        return self._index(source, envelopes)
+
+    def _index(self, source: str, envelopes: list[dict[str, Any]]) -> list[str]:
         try:
             with self._locks[source]:
                 if not self._continuous[source]:
                     self._catch_up(source)  # what the queue may not hold (before it existed, or given up)
                 position = self._position(source)
-                if envelope["position"] <= position:
-                    return "duplicate"
-                entries = list(self._entries(source, [envelope]))
-                self._apply(entries, source, envelope["position"], position)
-                return "applied" if entries else "ignored"
+                fresh = {envelope["position"]: list(self._entries(source, [envelope]))
+                         for envelope in envelopes if envelope["position"] > position}
+                if fresh:
+                    self._apply([entry for entries in fresh.values() for entry in entries], source, max(fresh), position)
+                return ["duplicate" if envelope["position"] not in fresh else "applied" if fresh[envelope["position"]]
+                        else "ignored" for envelope in envelopes]
         finally:  # whatever became of it in the case index, OParl reads it from the feed after its own position
             if source in self.oparl_sources:
                 with self._targets_lock:
-                    self._oparl_targets[source] = max(envelope["position"], self._oparl_targets.get(source, 0))
+                    self._oparl_targets[source] = max(envelopes[-1]["position"], self._oparl_targets.get(source, 0))
                 self.oparl_wake.set()
 
     def give_up_inbound(self, source: str, envelope: Any, error: Exception) -> None:

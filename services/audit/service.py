@@ -35,7 +35,7 @@ from shared.secrecy import markings_from_events, redact_case, redact_event, reda
 from shared.envelope import read_basis
 from shared.errors import NotFound
 from shared.http import Paged
-from shared.inbox import InboxConsumer, inbox_queue
+from shared.inbox import DEFAULT_RUN, InboxConsumer, inbox_queue
 from shared.openapi import ApiDoc
 from shared.operations import AUDITORS
 from shared.probes import probes, with_broker
@@ -130,7 +130,8 @@ class AuditIndex(DependencyProvider):
         broker = broker_settings(config)
         self.consumers = [
             InboxConsumer(app=self.index, gate=_Direct(), broker=broker, source=source,
-                          queue=inbox_queue(source, "audit", routing_keys, broker.quorum_queues))
+                          queue=inbox_queue(source, "audit", routing_keys, broker.quorum_queues),
+                          run_size=int(config.get("INBOX_RUN", DEFAULT_RUN)))
             for source, routing_keys in inboxes_of("audit").items() if source in clients
         ]
         self._stopped = False

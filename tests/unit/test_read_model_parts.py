@@ -126,6 +126,30 @@ def test_the_audit_index_applies_each_source_position_once_and_in_order(tmp_path
         index.close()
 
 
+def test_the_audit_index_applies_a_run_of_messages_in_one_transaction_skipping_those_it_has(tmp_path: Any) -> None:
+    env = persistence_env({"PERSISTENCE": "sqlite", "DATA_DIR": str(tmp_path)}, "audit")
+    index = CaseIndex(env, {"initiatives": FakeFeed([envelope(1, "RUN 2025-0007", "c7")])}, StoreGate(env))  # type: ignore[dict-item]
+    transactions: list[int] = []
+    apply = index.view.apply
+    index.view.apply = lambda entries, *args, **kwargs: transactions.append(len(entries)) or apply(  # type: ignore[method-assign]
+        entries, *args, **kwargs)
+    try:
+        run = [envelope(1, "RUN 2025-0007", "c7"), envelope(2, "RUN 2025-0001", "c1"), envelope(3, None, "c3"),
+               envelope(4, "RUN 2025-0002", "c2"), envelope(5, "RUN 2025-0001", "c1")]
+        assert index.apply_inbound_run("initiatives", run) == ["duplicate", "applied", "ignored", "applied", "applied"]
+        assert transactions == [1, 3]  # the feed before the first message (position 1), then the run at once
+        assert index.aggregates_of("RUN 2025-0001") == [("initiatives", "c1", "Initiative")]
+        assert index.aggregates_of("RUN 2025-0002") == [("initiatives", "c2", "Initiative")]
+        assert index.positions() == {"initiatives": 5}
+        assert index.apply_inbound_run("initiatives", [envelope(4, "RUN 2025-0009", "c9"), envelope(5, None)]) == [
+            "duplicate", "duplicate"]
+        assert index.apply_inbound_run("initiatives", [envelope(7, None), envelope(6, None)]) is None  # out of order
+        assert index.apply_inbound_run("initiatives", [envelope(6, None), {"not": "an envelope"}]) is None
+        assert index.aggregates_of("RUN 2025-0009") == [] and index.positions() == {"initiatives": 5}
+    finally:
+        index.close()
+
+
 def test_a_read_model_on_the_in_memory_store_lists_what_was_saved() -> None:
     app = InitiativesApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     from services.initiatives.demo import seed_000
