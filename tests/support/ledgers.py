@@ -4,28 +4,17 @@ from __future__ import annotations
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.domain import event
-
 from shared.application import CaseApplication
-from shared.domain import TracedAggregate
 from shared.errors import CaseError
+from tests.support.dockets import Docket
 
 
-class Ledger(TracedAggregate):
-    """One per diary number: the lines other services' events wrote in it."""
+class Ledger(Docket):
+    """A docket per diary number, its title: the lines other services' events wrote in it."""
 
     @staticmethod
-    def create_id(number: str) -> UUID:
-        return uuid5(NAMESPACE_URL, f"ledger/{number}")
-
-    @event("Opened")
-    def __init__(self, *, number: str, actor: str) -> None:
-        self.number = number
-        self.lines: list[str] = []
-
-    @event("Written")
-    def write(self, line: str, actor: str) -> None:
-        self.lines.append(line)
+    def create_id(title: str) -> UUID:
+        return uuid5(NAMESPACE_URL, f"ledger/{title}")
 
 
 class Refused(CaseError):
@@ -38,7 +27,7 @@ class LedgerApp(CaseApplication):
 
     name = "ledgers"
     source = "ledgers"
-    published = (Ledger,)
+    published = (Docket,)
     inbox_sources = ("meetings",)
 
     def when(self, source: str, envelope: dict[str, Any]) -> list[Ledger]:
@@ -48,12 +37,12 @@ class LedgerApp(CaseApplication):
         if self.exists(Ledger.create_id(number)):
             ledger = self.repository.get(Ledger.create_id(number))
         else:
-            ledger = Ledger(number=number, actor=source)
-        ledger.write(str(envelope["position"]), actor=source)
+            ledger = Ledger(title=number, actor=source)
+        ledger.enter(str(envelope["position"]), actor=source)
         return [ledger]
 
     def lines(self, number: str) -> list[int]:
-        return [int(line) for line in self.repository.get(Ledger.create_id(number)).lines]
+        return [int(line) for line in self.repository.get(Ledger.create_id(number)).entries]
 
 
 class FailingAt(LedgerApp):

@@ -38,9 +38,9 @@ def test_a_run_is_one_transaction_its_events_applied_in_order_each_seeing_the_on
     assert app.recorder.max_tracking_id("meetings") == 8
     events = app.feed(0, 100)["events"]
     assert [(e["type"], e["causation_id"], e["correlation_id"]) for e in events] == [
-        ("Ledger.Opened", "e-3", "c-3"), ("Ledger.Written", "e-3", "c-3"),
-        ("Ledger.Opened", "e-5", "c-5"), ("Ledger.Written", "e-5", "c-5"),
-        ("Ledger.Written", "e-8", "c-8")]  # each caused by its own event, as when applied alone
+        ("Ledger.Opened", "e-3", "c-3"), ("Docket.Entered", "e-3", "c-3"),
+        ("Ledger.Opened", "e-5", "c-5"), ("Docket.Entered", "e-5", "c-5"),
+        ("Docket.Entered", "e-8", "c-8")]  # each caused by its own event, as when applied alone
     assert [e["aggregate_version"] for e in events if e["aggregate_id"] == str(Ledger.create_id("RS 2026-0001"))] == [1, 2, 3]
 
 
