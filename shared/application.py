@@ -207,14 +207,17 @@ class CaseApplication(Application):
         """
         from shared.inbox import inbound_context
 
-        if not all(_is_envelope(envelope) for envelope in envelopes):
+        if not getattr(self.recorder, "writes_alongside", False) or not all(_is_envelope(e) for e in envelopes):
             return None
         positions = [envelope["position"] for envelope in envelopes]
         if positions != sorted(set(positions)):
             return None
         applied = self.recorder.max_tracking_id(source) or 0
+        fresh = [position for position in positions if position > applied]
+        if not fresh:
+            return ["duplicate"] * len(envelopes)
         outcomes: list[str] = []
-        processing = ProcessingEvent(tracking=Tracking(application_name=source, notification_id=positions[-1]))
+        processing = ProcessingEvent(tracking=Tracking(application_name=source, notification_id=fresh[0]))
         with self.repository.holding() as held:
             for envelope in envelopes:
                 if envelope["position"] <= applied:
@@ -228,8 +231,15 @@ class CaseApplication(Application):
                 held.update((aggregate.id, aggregate) for aggregate in changed)
                 processing.collect_events(*changed)
                 outcomes.append("applied" if changed else "ignored")
-        if positions[-1] > applied:
-            self._record(processing)
+        last = Tracking(application_name=source, notification_id=fresh[-1])
+        if not processing.events:
+            processing.tracking = last  # nothing that could take effect twice
+        elif fresh[-1] != fresh[0]:
+            # Compare-and-set: the run's first position is recorded first, which fails if another instance
+            # has applied any of the run meanwhile (it was given the messages when this one's connection
+            # was lost); then its last, in the same transaction.
+            processing.saved_kwargs["alongside"] = lambda cursor, _: self.recorder.record_position(cursor, last)
+        self._record(processing)
         return outcomes
 
     def give_up_inbound(self, source: str, envelope: Any, error: Exception) -> None:
@@ -258,8 +268,9 @@ class CaseApplication(Application):
         rows = self.read_model.rows_of_save(processing_event.events, processing_event.aggregates)
         written: list[bool] = []
         if rows is not None:
-            processing_event.saved_kwargs["alongside"] = lambda cursor, ids: written.append(
-                self.read_model.write_within(cursor, ids, rows))
+            before = processing_event.saved_kwargs.get("alongside") or (lambda cursor, ids: None)
+            processing_event.saved_kwargs["alongside"] = lambda cursor, ids: (
+                before(cursor, ids), written.append(self.read_model.write_within(cursor, ids, rows)))
         recordings = super()._record(processing_event)
         if written and written[-1]:  # the last attempt (eventsourcing retries a lost connection) committed
             self.read_model.written(rows)

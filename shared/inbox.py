@@ -160,20 +160,23 @@ class InboxConsumer:
         channel = connection.channel()
         self._received = []
         try:
-            with Consumer(channel, queues=[self.queue], callbacks=[self._receive], on_decode_error=self.on_decode_error,
-                          accept=["json"], prefetch_count=self.run_size):
-                self.connected = True
-                while not self._stopped.is_set():
-                    try:
-                        connection.drain_events(timeout=1)
-                    except socket.timeout:
-                        connection.heartbeat_check()
-                        continue
-                    self._take_waiting(connection)
-                    if not self.apply_received():
-                        return
+            Consumer(channel, queues=[self.queue], callbacks=[self._receive], on_decode_error=self.on_decode_error,
+                     accept=["json"], prefetch_count=self.run_size).consume()
+            self.connected = True
+            while not self._stopped.is_set():
+                try:
+                    connection.drain_events(timeout=1)
+                except socket.timeout:
+                    connection.heartbeat_check()
+                    continue
+                self._take_waiting(connection)
+                if not self.apply_received():
+                    return
         finally:
             self._received = []
+            # Closed without a cancel first: a cancel would make another instance's waiting consumer the
+            # active one while this channel still holds messages, and it would be given the ones after
+            # them first. A channel closing gives its messages back before the next consumer takes over.
             channel.close()
 
     def _unless_stopped(self) -> None:
@@ -185,10 +188,11 @@ class InboxConsumer:
         self._received.append((envelope, message))
 
     def _take_waiting(self, connection: Any) -> None:
-        """The deliveries already here, up to the run's size, without waiting for more."""
+        """The deliveries already here, up to the run's size, without waiting for more (a millisecond: with
+        no timeout at all py-amqp spins, never yielding, on a frame that arrives in parts)."""
         while len(self._received) < self.run_size:
             try:
-                connection.drain_events(timeout=0)
+                connection.drain_events(timeout=0.001)
             except socket.timeout:
                 return
 
@@ -196,8 +200,10 @@ class InboxConsumer:
         """The messages taken: as one run when there are several and they apply simply, else one at a
         time. False when one was not applied: it and every one after it are to be given again."""
         received, self._received = self._received, []
-        if len(received) > 1 and self._applied_as_run(received):
-            return True
+        if len(received) > 1:
+            applied = self._applied_as_run(received)
+            if applied is not None:
+                return applied
         return self.apply_one_at_a_time(received)
 
     def on_message(self, envelope: Any, message: Any) -> bool:
@@ -223,17 +229,22 @@ class InboxConsumer:
         self.on_applied()  # what it changed is in the outbox now
         return True
 
-    def _applied_as_run(self, received: list[tuple[Any, Any]]) -> bool:
-        """Several messages applied in one transaction; False when they must go one at a time."""
+    def _applied_as_run(self, received: list[tuple[Any, Any]]) -> bool | None:
+        """Several messages applied in one transaction: True. False when the store failed (the run is
+        given back, to be tried again after a pause, as its first message would be); None when they
+        must go one at a time."""
         envelopes = [envelope for envelope, _ in received]
         try:
             outcomes = self.gate.call(self.app.apply_inbound_run, self.source, envelopes)
+        except TRANSIENT_ERRORS as error:
+            with working_on(**inbound_context(envelopes[0])):
+                return self._failed(envelopes[0], error)
         except Exception as error:  # noqa: BLE001 - one at a time shows, retries or flags the failure
             log.warning("%d %s events could not be applied at once (%s: %s); one at a time", len(received),
                         self.source, type(error).__name__, error)
-            return False
+            return None
         if outcomes is None:
-            return False
+            return None
         self.app.inbox_failures.pop(self.source, None)
         for envelope, outcome in zip(envelopes, outcomes):
             with working_on(**inbound_context(envelope)):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import StoredEvent, Tracking
 from eventsourcing.sqlite import SQLiteCursor, SQLiteProcessRecorder
 
 
@@ -34,6 +34,13 @@ def run_alongside(cursor: Any, notification_ids: Sequence[int] | None, kwargs: d
 
 class RaisesAfterRollback:
     """A recorder whose `alongside` failing rolls the events back before the error is raised."""
+
+    writes_alongside = True
+
+    def record_position(self, cursor: Any, tracking: Tracking) -> None:
+        """A position in the transaction of `cursor` (an `alongside`): eventsourcing's own statement, which
+        fails (IntegrityError) unless the position recorded so far is lower."""
+        self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         try:

@@ -1,8 +1,8 @@
 """An inbox's backlog on the real RabbitMQ and store: taken in runs (INBOX_RUN), each event applied
 once and in order, also when applying one fails and it is put back with the messages after it,
-some of them already on their way to the consumer. Both stores; a classic inbox queue, and a quorum
-queue, which is taken one message at a time (shared.inbox: it gives messages on their way back out
-of order)."""
+some of them already on their way to the consumer, and when another instance waits to take over
+the queue. Both stores; a classic inbox queue, and a quorum queue, which is taken one message at a
+time (shared.inbox: it gives messages on their way back out of order)."""
 from __future__ import annotations
 
 import threading
@@ -90,3 +90,46 @@ def test_a_backlog_is_applied_in_runs_each_event_once_and_in_order_through_a_fai
             assert max(inserts) >= 10, inserts
     finally:
         gate.call(app.close)
+
+
+def consuming(consumer: InboxConsumer) -> threading.Thread:
+    thread = threading.Thread(target=consumer.run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_an_instance_waiting_for_the_queue_is_given_a_failing_event_before_the_ones_after_it(
+    store_config: dict[str, Any], infrastructure: Infrastructure, source: str, quorum: bool
+) -> None:
+    """Two instances of a service: the first fails on an event for as long as it runs (its store, say);
+    it gives the queue up, and the second, waiting, must get that event first."""
+    env = persistence_env(store_config, "ledgers")
+    failing, failing_gate = construct_application(FailingAt, env)
+    failing.failing_position = 27
+    waiting, waiting_gate = construct_application(FailingAt, env)  # the same service: its tables are named by its class
+    waiting.failures_left = 0
+    broker = broker_settings({"AMQP_URI": infrastructure.amqp_uri, "AMQP_QUORUM_QUEUES": quorum})
+    consumers = [InboxConsumer(app=app, gate=gate, broker=broker, source=source, run_size=RUN,
+                               queue=inbox_queue(source, "ledgers", ["#"], quorum))
+                 for app, gate in ((failing, failing_gate), (waiting, waiting_gate))]
+    publish_backlog(infrastructure.amqp_uri, source, range(1, EVENTS + 1))
+    threads = [consuming(consumers[0])]
+    try:
+        eventually(lambda: waiting_gate.call(waiting.recorder.max_tracking_id, source),
+                   lambda applied: (applied or 0) >= 1, timeout=30)  # the first instance took the queue
+        threads.append(consuming(consumers[1]))
+        eventually(lambda: waiting_gate.call(waiting.recorder.max_tracking_id, source),
+                   lambda applied: applied == EVENTS, timeout=60)
+    finally:
+        for consumer in consumers:
+            consumer.stop()
+        for thread in threads:
+            thread.join(timeout=10)
+
+    try:
+        for index, number in enumerate(CASES):  # once each, in the order published
+            assert waiting_gate.call(waiting.lines, number) == [
+                p for p in range(1, EVENTS + 1) if p % len(CASES) == index]
+    finally:
+        failing_gate.call(failing.close)
+        waiting_gate.call(waiting.close)

@@ -1,9 +1,11 @@
 """An inbox's backlog applied as runs: several events of one source in one transaction
-(CaseApplication.apply_inbound_run, InboxConsumer.apply_received), on eventsourcing's in-memory
-store; the broker's part is in tests/integration/test_inbox_runs.py."""
+(CaseApplication.apply_inbound_run, InboxConsumer.apply_received), on a SQLite file (a run's
+positions are recorded through the recorder's `alongside`, which eventsourcing's in-memory store
+has not); the broker's part is in tests/integration/test_inbox_runs.py."""
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 from unittest.mock import MagicMock
 
 import pytest
@@ -11,8 +13,11 @@ from kombu import Queue
 
 from shared.amqp import BrokerSettings
 from shared.inbox import Incident, InboxConsumer
-from shared.store import StoreGate
+from shared.store import StoreGate, persistence_env
+from tests.support.dockets import Docket
 from tests.support.ledgers import FailingAt, Ledger, LedgerApp, counting_saves
+
+T = TypeVar("T")
 
 
 def envelope(position: int, number: str = "RS 2026-0001", kind: str = "Meeting.ItemAdded") -> dict[str, Any]:
@@ -21,8 +26,12 @@ def envelope(position: int, number: str = "RS 2026-0001", kind: str = "Meeting.I
 
 
 @pytest.fixture
-def app() -> LedgerApp:
-    return LedgerApp(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+def app(tmp_path: Path) -> LedgerApp:
+    return on_sqlite(LedgerApp, tmp_path)
+
+
+def on_sqlite(app_class: type[T], directory: Path) -> T:
+    return app_class(env=persistence_env({"PERSISTENCE": "sqlite", "DATA_DIR": str(directory)}, "ledgers"))
 
 
 def test_a_run_is_one_transaction_its_events_applied_in_order_each_seeing_the_ones_before(app: LedgerApp) -> None:
@@ -112,8 +121,8 @@ def test_a_run_with_a_refused_event_is_applied_one_at_a_time_the_refusal_an_inci
     assert app.recorder.max_tracking_id("meetings") == 3
 
 
-def test_a_failing_event_stops_the_run_unacknowledged_from_it_on_and_those_before_stay_applied() -> None:
-    app = FailingAt(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+def test_a_failing_event_stops_the_run_unacknowledged_from_it_on_and_those_before_stay_applied(tmp_path: Path) -> None:
+    app = on_sqlite(FailingAt, tmp_path)
     consumer = inbox(app)
     done = MagicMock()  # one record of what was done to every message, in the order it was done
     messages = received(consumer, [envelope(1), envelope(2), envelope(3), envelope(4)])
@@ -137,3 +146,54 @@ def test_an_application_that_cannot_apply_runs_takes_one_message_at_a_time() -> 
 
     assert inbox(OneAtATime()).run_size == 1
     assert inbox(LedgerApp(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}), run_size=0).run_size == 1
+    in_memory = LedgerApp(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})  # it cannot record a run's positions
+    assert in_memory.apply_inbound_run("meetings", [envelope(1), envelope(2)]) is None
+
+
+class Notes(LedgerApp):
+    """Opens a new docket (an id of its own) for every event: effects no version conflict would stop."""
+
+    other: "Notes | None" = None  # another instance on the same store, applying the run's start meanwhile
+
+    def when(self, source: str, envelope: dict[str, Any]) -> list[Docket]:
+        if self.other is not None:
+            other, self.other = self.other, None
+            assert other.apply_inbound_run(source, [envelope, {**envelope, "position": 2}]) == ["applied", "applied"]
+        return [Docket(title=str(envelope["position"]), actor=source)]
+
+
+def test_a_run_another_instance_applied_part_of_meanwhile_takes_no_effect(tmp_path: Path) -> None:
+    from eventsourcing.persistence import IntegrityError
+
+    app, other = on_sqlite(Notes, tmp_path), on_sqlite(Notes, tmp_path)
+    app.other = other  # it is given positions 1 and 2 while this instance applies 1, 2 and 3
+
+    with pytest.raises(IntegrityError):
+        app.apply_inbound_run("meetings", [envelope(1), envelope(2), envelope(3)])
+
+    assert len(app.feed(0, 100)["events"]) == 2  # once each, by the other instance
+    assert app.recorder.max_tracking_id("meetings") == 2
+    assert app.apply_inbound_run("meetings", [envelope(1), envelope(2), envelope(3)]) == [
+        "duplicate", "duplicate", "applied"]
+    assert sorted(e["payload"]["title"] for e in app.feed(0, 100)["events"]) == ["1", "2", "3"]
+
+
+class StoreDown(LedgerApp):
+    def apply_inbound_run(self, source: str, envelopes: Any) -> Any:
+        from shared.errors import StoreUnavailable
+
+        raise StoreUnavailable("the store went away")
+
+    def apply_inbound(self, source: str, envelope: Any) -> str:
+        raise AssertionError("not tried one at a time while the store is down")
+
+
+def test_a_run_the_store_cannot_take_is_given_back_whole_and_shown(tmp_path: Path) -> None:
+    app = on_sqlite(StoreDown, tmp_path)
+    consumer = inbox(app)
+    messages = received(consumer, [envelope(1), envelope(2)])
+
+    assert consumer.apply_received() is False  # given back, tried again after a pause
+
+    assert not any(message.ack.called for message in messages)
+    assert app.inbox_failures["meetings"]["position"] == 1 and "went away" in app.inbox_failures["meetings"]["error"]
