@@ -196,14 +196,17 @@ class CaseApplication(Application):
 
     def apply_inbound_run(self, source: str, envelopes: Sequence[Any]) -> list[str] | None:
         """Applies consecutive events of one source (a backlog the inbox took at once) in one
-        transaction: their effects, in order, and the last one's position. An event's policy sees
-        what the earlier ones of the run did (the repository holds their aggregates). Each event's
-        own context makes the causation of what it records, as when applied alone.
+        transaction: their effects, in order, and the position, the run's first fresh one then its
+        last (a compare-and-set: below). An event's policy sees what the earlier ones of the run did
+        (the repository holds their aggregates). Each event's own context makes the causation of
+        what it records, as when applied alone.
 
         None, with nothing saved, when one of them would not simply apply: not an envelope, out
         of order, or refused or malformed (an incident is made one event at a time, its own
-        transaction); the inbox then applies them one at a time. Anything else (the store, a
-        concurrent change, a bug) propagates, and the inbox does the same.
+        transaction), or the store cannot record a run's positions (eventsourcing's in-memory
+        one); the inbox then applies them one at a time. Anything else propagates: the store
+        failing or a concurrent change (the inbox gives the run back, to try again after a pause),
+        a bug (the inbox applies them one at a time).
         """
         from shared.inbox import inbound_context
 

@@ -16,12 +16,13 @@ decision, an incident) is caused by it: its events' `causation_id` is the inboun
 `event_id`, and their `correlation_id` continues the inbound one (docs/events.md).
 
 When a backlog waits (the service was busy, stopped, or the source published a burst), the
-inbox of a classic queue takes up to INBOX_RUN messages at once (its prefetch) and applies them in one transaction
-with the last one's position (CaseApplication.apply_inbound_run): one commit, one lock of the
-log and one acknowledgement for the run instead of one each. A run that would not simply apply
-(an incident to record, a failure) is applied one message at a time as above. A message that
-fails is put back with every message after it, in their order, by closing the channel they came
-on (InboxConsumer._consume), so nothing overtakes it.
+inbox of a classic queue takes up to INBOX_RUN messages at once (its prefetch) and applies them
+in one transaction with their positions (CaseApplication.apply_inbound_run): one commit, one lock
+of the log and one acknowledgement for the run instead of one each. A run that would not simply
+apply (an incident to record, a bug) is applied one message at a time as above; a run the store
+cannot take now (it is down, or a concurrent change) is given back whole and tried again after a
+pause. A message that fails is put back with every message after it, in their order, by closing
+the channel they came on (InboxConsumer._consume), whichever instance takes the queue next.
 """
 from __future__ import annotations
 

@@ -99,10 +99,12 @@ def consuming(consumer: InboxConsumer) -> threading.Thread:
 
 
 def test_an_instance_waiting_for_the_queue_is_given_a_failing_event_before_the_ones_after_it(
-    store_config: dict[str, Any], infrastructure: Infrastructure, source: str, quorum: bool
+    store_config: dict[str, Any], infrastructure: Infrastructure, source: str, quorum: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Two instances of a service: the first fails on an event for as long as it runs (its store, say);
     it gives the queue up, and the second, waiting, must get that event first."""
+    monkeypatch.setattr("shared.inbox.MAX_ATTEMPTS", 10**6)  # never given up as an incident, however slow the handover
     env = persistence_env(store_config, "ledgers")
     failing, failing_gate = construct_application(FailingAt, env)
     failing.failing_position = 27
