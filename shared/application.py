@@ -19,7 +19,9 @@ from eventsourcing.persistence import (
 
 from shared.chain import ChainedEventStore, ChainedMapper, Record, unseal
 from shared.context import note, working_on
-from shared.envelope import describe, effective_on, event_type, read_basis, to_envelope, to_json_compatible
+from shared.envelope import (
+    describe, effective_on, event_type, is_envelope, read_basis, to_envelope, to_json_compatible,
+)
 from shared.errors import CaseError, ConcurrentChange, InvalidRequest, NotFound
 from shared.files import FileStore, StoredFile, construct_file_store, resolved_file, resolved_files
 from shared.readmodel import Condition, Page, ReadModel, Tag, equal_to, paged, searched, within
@@ -171,7 +173,7 @@ class CaseApplication(Application):
         """
         from shared.inbox import Incident, incident_for
 
-        if not _is_envelope(envelope):
+        if not is_envelope(envelope):
             self.save(Incident(
                 source=source, position=0, event_type=str(_get(envelope, "type")), diary_number=None,
                 problem="Not an event envelope", detail=repr(envelope)[:2000], actor=source,
@@ -201,8 +203,9 @@ class CaseApplication(Application):
         (the repository holds their aggregates). Each event's own context makes the causation of
         what it records, as when applied alone.
 
-        None, with nothing saved, when one of them would not simply apply: not an envelope, out
-        of order, or refused or malformed (an incident is made one event at a time, its own
+        The envelopes are in the order of their positions (the inbox takes only such a run:
+        `shared.inbox.applies_as_run`). None, with nothing saved, when one of them would not simply
+        apply: refused or malformed (an incident is made one event at a time, its own
         transaction), or the store cannot record a run's positions (eventsourcing's in-memory
         one); the inbox then applies them one at a time. Anything else propagates: the store
         failing or a concurrent change (the inbox gives the run back, to try again after a pause),
@@ -210,13 +213,10 @@ class CaseApplication(Application):
         """
         from shared.inbox import inbound_context
 
-        if not getattr(self.recorder, "writes_alongside", False) or not all(_is_envelope(e) for e in envelopes):
-            return None
-        positions = [envelope["position"] for envelope in envelopes]
-        if positions != sorted(set(positions)):
+        if not getattr(self.recorder, "writes_alongside", False):
             return None
         applied = self.recorder.max_tracking_id(source) or 0
-        fresh = [position for position in positions if position > applied]
+        fresh = [envelope["position"] for envelope in envelopes if envelope["position"] > applied]
         if not fresh:
             return ["duplicate"] * len(envelopes)
         outcomes: list[str] = []
@@ -254,7 +254,7 @@ class CaseApplication(Application):
             diary_number=_get(envelope, "diary_number"), problem="Could not be applied",
             detail=f"{type(error).__name__}: {error}"[:2000], actor=source,
         )
-        if not _is_envelope(envelope):
+        if not is_envelope(envelope):
             self.save(incident)
             return
         processing = ProcessingEvent(tracking=Tracking(application_name=source, notification_id=envelope["position"]))
@@ -640,15 +640,6 @@ def aggregate_notifications(recorder: Any, aggregate_id: UUID) -> list[Notificat
 
 class MalformedEvent(CaseError):
     title = "Malformed event"
-
-
-def _is_envelope(envelope: Any) -> bool:
-    return (
-        isinstance(envelope, dict)
-        and isinstance(envelope.get("position"), int) and envelope["position"] > 0
-        and isinstance(envelope.get("type"), str)
-        and isinstance(envelope.get("payload"), dict)
-    )
 
 
 def _get(envelope: Any, key: str) -> Any:

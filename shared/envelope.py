@@ -140,6 +140,17 @@ def effective_on_of(envelope: Mapping[str, Any]) -> date:
     return clock.local_date(datetime.fromisoformat(envelope["occurred_at"]))
 
 
+def is_envelope(envelope: Any) -> bool:
+    """Whether a message keeps the envelope's contract as far as a consumer relies on it: a position,
+    a type and a payload."""
+    return (
+        isinstance(envelope, dict)
+        and isinstance(envelope.get("position"), int) and envelope["position"] > 0
+        and isinstance(envelope.get("type"), str)
+        and isinstance(envelope.get("payload"), dict)
+    )
+
+
 def to_envelope(
     source: str,
     position: int,

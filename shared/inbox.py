@@ -40,6 +40,7 @@ from nameko.standalone.events import get_event_exchange
 from shared.amqp import QUORUM_DELIVERY_LIMIT, BrokerSettings, Stopped
 from shared.context import working_on
 from shared.domain import TracedAggregate
+from shared.envelope import is_envelope
 from shared.errors import ConcurrentChange, StoreUnavailable
 from shared.readmodel import Listing, Row
 from shared.schemas import IncidentView
@@ -235,6 +236,8 @@ class InboxConsumer:
         given back, to be tried again after a pause, as its first message would be); None when they
         must go one at a time."""
         envelopes = [envelope for envelope, _ in received]
+        if not applies_as_run(envelopes):
+            return None
         try:
             outcomes = self.gate.call(self.app.apply_inbound_run, self.source, envelopes)
         except TRANSIENT_ERRORS as error:
@@ -277,6 +280,16 @@ class InboxConsumer:
             log.exception("could not record the failure of %s event %s", self.source, _position(envelope))
             return False
         return True
+
+
+def applies_as_run(envelopes: list[Any]) -> bool:
+    """Whether messages taken at once may be offered as a run (apply_inbound_run): every one an event
+    envelope, their positions strictly increasing. Anything else is applied one at a time, where an
+    envelope that breaks the contract becomes an incident and an event overtaken is recognised."""
+    if not all(is_envelope(envelope) for envelope in envelopes):
+        return False
+    positions = [envelope["position"] for envelope in envelopes]
+    return all(earlier < later for earlier, later in zip(positions, positions[1:]))
 
 
 def inbound_context(envelope: Any) -> dict[str, Any]:

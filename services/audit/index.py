@@ -30,8 +30,8 @@ from eventsourcing.persistence import InfrastructureFactory, Tracking
 from eventsourcing.utils import Environment
 
 from services.audit.oparl import OBJECTS, EventFailed, Projector, Reader
-from shared.application import _is_envelope
 from shared.audit import ServiceClient
+from shared.envelope import is_envelope
 from shared.errors import ConcurrentChange
 from shared.readmodel import Condition, Listing, PositionMoved, Row, construct_view
 from shared.timeline import named_cases
@@ -105,19 +105,16 @@ class CaseIndex:
 
     def apply_inbound(self, source: str, envelope: Any) -> str:
         """A message of the source's queue: applied once, after everything before it."""
-        if source not in self._locks or not _is_envelope(envelope):
+        if source not in self._locks or not is_envelope(envelope):
             log.warning("not an event envelope from %s: %r", source, envelope if isinstance(envelope, dict) else "")
             return "rejected"
         return self._index(source, [envelope])[0]
 
     def apply_inbound_run(self, source: str, envelopes: list[Any]) -> list[str] | None:
-        """Messages of the source's queue taken at once (a backlog; shared.inbox): their entries and the
-        last one's position in one transaction. None, for one at a time, when one of them is not an
-        event envelope or they are out of order."""
-        if source not in self._locks or not all(_is_envelope(envelope) for envelope in envelopes):
-            return None
-        positions = [envelope["position"] for envelope in envelopes]
-        if positions != sorted(set(positions)):
+        """Messages of the source's queue taken at once (a backlog; shared.inbox), envelopes in the order
+        of their positions: their entries and the last one's position in one transaction. None, for one
+        at a time, from a source the index does not follow."""
+        if source not in self._locks:
             return None
         return self._index(source, envelopes)
 
