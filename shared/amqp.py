@@ -24,6 +24,9 @@ from shared.settings import env_flag
 DEFAULT_HEARTBEAT_SECONDS = 60
 # One requeue a second (shared.inbox.RETRY_PAUSE_SECONDS) for more than 30 years.
 QUORUM_DELIVERY_LIMIT = 1_000_000_000
+# How long a consuming loop waits on the broker before it looks whether it is to stop (a message
+# wakes it at once): a service stops within about this much.
+STOP_CHECK_SECONDS = 0.2
 
 
 @dataclass(frozen=True)

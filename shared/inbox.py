@@ -37,7 +37,7 @@ from eventsourcing.domain import event
 from kombu import Consumer, Queue
 from nameko.standalone.events import get_event_exchange
 
-from shared.amqp import QUORUM_DELIVERY_LIMIT, BrokerSettings, Stopped
+from shared.amqp import QUORUM_DELIVERY_LIMIT, STOP_CHECK_SECONDS, BrokerSettings, Stopped
 from shared.context import working_on
 from shared.domain import TracedAggregate
 from shared.envelope import is_envelope
@@ -167,7 +167,7 @@ class InboxConsumer:
             self.connected = True
             while not self._stopped.is_set():
                 try:
-                    connection.drain_events(timeout=1)
+                    connection.drain_events(timeout=STOP_CHECK_SECONDS)
                 except socket.timeout:
                     connection.heartbeat_check()
                     continue

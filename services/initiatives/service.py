@@ -10,7 +10,6 @@ import hashlib
 from typing import Any
 from uuid import UUID
 
-from nameko.rpc import rpc
 
 from werkzeug.wrappers import Response
 
@@ -28,6 +27,7 @@ from shared.http import Paged, file_response
 from shared.openapi import FILE, ApiDoc
 from shared.operations import operations
 from shared.pdf import rendered
+from shared.rpc import rpc
 from shared.secrecy import document_target
 from shared.views import history_response
 

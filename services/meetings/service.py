@@ -9,7 +9,6 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from nameko.rpc import rpc
 from werkzeug.wrappers import Response
 
 from services.meetings import minutes, schemas
@@ -23,6 +22,7 @@ from shared.http import Paged, file_response
 from shared.openapi import FILE, ApiDoc
 from shared.operations import operations
 from shared.pdf import rendered
+from shared.rpc import rpc
 from shared.views import history_response
 
 SECRETARIES = ("secretary",)
