@@ -16,6 +16,9 @@ from cases_subscriber.feed import Feed
 from cases_subscriber.follower import Follower, Handler, InvalidEnvelope, LogMismatch
 from cases_subscriber.store import Store
 
+# How long the loop waits on the broker before it looks whether it is to stop (a message wakes it at once).
+STOP_CHECK_SECONDS = 0.2
+
 log = logging.getLogger("cases_subscriber")
 
 
@@ -163,7 +166,7 @@ class Subscriber:
             while not self._stopped.is_set():
                 self._handle_waiting()
                 try:
-                    connection.drain_events(timeout=min(1.0, self.retry_pause) if self._retrying else 1.0)
+                    connection.drain_events(timeout=min(STOP_CHECK_SECONDS, self.retry_pause))
                 except socket.timeout:
                     connection.heartbeat_check()
                     idle = time.monotonic() - self._last_catch_up >= self.catch_up_interval
