@@ -33,6 +33,7 @@ import time
 from typing import Any, Callable, Iterable
 from uuid import uuid4
 
+from amqp.abstract_channel import IGNORED_METHOD_DURING_CHANNEL_CLOSE
 from eventsourcing.domain import event
 from kombu import Consumer, Queue
 from nameko.standalone.events import get_event_exchange
@@ -46,6 +47,21 @@ from shared.readmodel import Listing, Row
 from shared.schemas import IncidentView
 
 log = logging.getLogger(__name__)
+
+
+class DeliveriesToAClosingChannel(logging.Filter):
+    """py-amqp warns of every delivery that reaches a channel while it closes. The inbox closes its
+    channel to give a run back (InboxConsumer._consume), when up to INBOX_RUN deliveries are on their
+    way: expected, so they are debug lines, written only where py-amqp's debug lines are."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg != IGNORED_METHOD_DURING_CHANNEL_CLOSE:
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+logging.getLogger("amqp").addFilter(DeliveriesToAClosingChannel())
 
 RETRY_PAUSE_SECONDS = 1.0
 MAX_ATTEMPTS = 5

@@ -1,6 +1,7 @@
 """The inbox consumer's handling of one message (a stub application: no broker, no store)."""
 from __future__ import annotations
 
+import logging
 from typing import Any
 from unittest.mock import MagicMock
 
@@ -85,3 +86,16 @@ def test_a_store_outage_is_retried_for_as_long_as_it_lasts() -> None:
         message.ack.assert_not_called()
     assert app.given_up == []
     assert app.inbox_failures["meetings"]["attempts"] == MAX_ATTEMPTS * 2
+
+
+def test_deliveries_reaching_a_channel_the_inbox_closes_are_not_warnings(caplog: Any) -> None:
+    from amqp.abstract_channel import AMQP_LOGGER, IGNORED_METHOD_DURING_CHANNEL_CLOSE
+
+    caplog.set_level(logging.INFO, logger="amqp")
+    AMQP_LOGGER.warning(IGNORED_METHOD_DURING_CHANNEL_CLOSE, (60, 60), 3)
+    AMQP_LOGGER.warning("Something else about channel %s", 3)
+    assert [record.getMessage() for record in caplog.records] == ["Something else about channel 3"]
+
+    caplog.set_level(logging.DEBUG, logger="amqp")
+    AMQP_LOGGER.warning(IGNORED_METHOD_DURING_CHANNEL_CLOSE, (60, 60), 4)
+    assert caplog.records[-1].levelname == "DEBUG" and "channel 4" in caplog.records[-1].getMessage()
