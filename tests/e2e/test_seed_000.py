@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 import requests
 
 from services.initiatives.demo import seed_000
+from shared.topology import SUBSCRIPTIONS
 from tests.support.cases import drive, submit
 from tests.support.infrastructure import Infrastructure
 from tests.support.meetings import establish_body, eventually, hold_meeting
@@ -170,8 +172,9 @@ def test_make_run_starts_the_services_and_loads_the_demo(infrastructure: Infrast
     infrastructure.purge_inboxes()
     ports = {"initiatives": free_port(), "meetings": free_port(), "letters": free_port(), "evaluations": free_port(),
              "audit": free_port(), "web": free_port()}
+    register = f"test-public-register-{uuid.uuid4().hex[:8]}"  # its queues removed after: none left to fill up
     env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "AMQP_URI": infrastructure.amqp_uri,
-           **{f"{service.upper()}_PORT": str(port) for service, port in ports.items()}}
+           "REGISTER_NAME": register, **{f"{service.upper()}_PORT": str(port) for service, port in ports.items()}}
     with open(kept_log_path(str(tmp_path / "run_local.log")), "ab") as log:  # the services' log lines
         runner = subprocess.Popen(
             [sys.executable, "-m", "services.run_local"],
@@ -213,6 +216,7 @@ def test_make_run_starts_the_services_and_loads_the_demo(infrastructure: Infrast
     finally:
         runner.send_signal(signal.SIGTERM)
         runner.wait(timeout=60)
+        infrastructure.delete_queues(*(f"{source}.events--{register}" for source in SUBSCRIPTIONS))
     assert runner.returncode == 0
     for port in ports.values():
         with pytest.raises(requests.ConnectionError):  # the services went with it

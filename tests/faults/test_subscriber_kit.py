@@ -115,7 +115,8 @@ def stack(infrastructure: Infrastructure, tmp_path: Any) -> Iterator[dict[str, A
             password=infrastructure.postgres_password, dbname=infrastructure.postgres_dbname,
             options=f"-csearch_path={register_schema}")
         name = f"test-register-{uuid.uuid4().hex[:8]}"
-        stack_.callback(delete_queue, infrastructure, name)  # after the subscriber stopped
+        # after the subscriber stopped: the register declares a queue for each of its sources
+        stack_.callback(infrastructure.delete_queues, *(f"{source}.events--{name}" for source in ("initiatives", "meetings")))
         marker = str(tmp_path / "crashed")
         subscriber = RegisterProcess({
             "REGISTER_INITIATIVES_URL": f"http://{config['WEB_SERVER_ADDRESS']}", "REGISTER_MEETINGS_URL": "",
@@ -127,13 +128,6 @@ def stack(infrastructure: Infrastructure, tmp_path: Any) -> Iterator[dict[str, A
         store = PostgresStore(conninfo)
         stack_.callback(store.close)
         yield {"initiatives": initiatives, "subscriber": subscriber, "store": store, "name": name, "marker": marker}
-
-
-def delete_queue(infrastructure: Infrastructure, name: str) -> None:
-    from kombu import Connection
-
-    with Connection(infrastructure.amqp_uri) as connection:
-        connection.default_channel.queue_delete(f"{SOURCE}.events--{name}")
 
 
 def feed(api: Api) -> list[dict[str, Any]]:

@@ -74,8 +74,15 @@ class Listener:
         Listener.received.append(envelope)
 
 
+@pytest.fixture
+def listener_queue_removed(infrastructure: Infrastructure) -> Iterator[None]:
+    """The Listener's durable queue, removed after the test (set up before the listener, so removed after it stops)."""
+    yield
+    infrastructure.delete_queues(f"evt-initiatives-Initiative.Registered--{Listener.name}.on_registered")
+
+
 def test_nameko_event_handlers_receive_the_events(
-    api: Api, container_factory: Any, config: dict[str, Any]
+    listener_queue_removed: None, api: Api, container_factory: Any, config: dict[str, Any]
 ) -> None:
     import eventlet
 

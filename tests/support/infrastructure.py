@@ -57,6 +57,13 @@ class Infrastructure:
                     queue.declare()
                     queue.purge()
 
+    def delete_queues(self, *names: str) -> None:
+        """Removes durable queues a test made for a subscriber that will not come back: each would keep
+        every later event of its source, run after run, on a broker that outlives the tests."""
+        with Connection(self.amqp_uri) as connection:
+            for name in names:
+                connection.default_channel.queue_delete(name)
+
     def connect(self, dbname: str | None = None, **kwargs: object) -> psycopg.Connection:
         return psycopg.connect(
             host=self.postgres_host, port=self.postgres_port, user=self.postgres_user,
