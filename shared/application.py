@@ -61,13 +61,22 @@ _held: ContextVar[dict[Any, Any] | None] = ContextVar("held_aggregates", default
 class CaseRepository(Repository):
     """eventsourcing's repository, its aggregates projected by `projected`. Inside `holding()`, an
     aggregate changed or created earlier in the same unit of work is the one got, as it stands in
-    memory: a later event of the run sees what the earlier ones did before anything is saved."""
+    memory: a later event of the run sees what the earlier ones did before anything is saved.
+
+    `snapshots=False`: the aggregate is one of a kind never snapshotted, so the store is not asked for
+    its snapshot first (eventsourcing asks for every aggregate: on PostgreSQL a third of loading a
+    meeting of five agenda items, 1.5 against 1.0 ms)."""
 
     def get(self, aggregate_id: Any, *, version: int | None = None, projector_func: Any = projected,
-            **options: Any) -> Any:
+            snapshots: bool = True, **options: Any) -> Any:
         held = _held.get()
         if held is not None and version is None and aggregate_id in held:
             return held[aggregate_id]
+        if not snapshots and version is None and self.cache is None:
+            aggregate = projector_func(None, self.event_store.get(originator_id=aggregate_id))
+            if aggregate is None:
+                raise AggregateNotFoundError(f"Aggregate {aggregate_id!r} not found.")
+            return aggregate
         return super().get(aggregate_id, version=version, projector_func=projector_func, **options)
 
     @staticmethod
@@ -499,8 +508,9 @@ class CaseApplication(Application):
         return states
 
     def load(self, aggregate_id: UUID, aggregate_class: type[TAggregate]) -> TAggregate:
+        snapshotted = any(issubclass(kind, aggregate_class) for kind in self.snapshotting_intervals)
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate = self.repository.get(aggregate_id, snapshots=snapshotted)
         except AggregateNotFoundError:
             raise NotFound(f"No {aggregate_class.__name__.lower()} with id {aggregate_id}") from None
         if not isinstance(aggregate, aggregate_class):

@@ -219,3 +219,30 @@ def test_a_counter_is_loaded_from_its_latest_snapshot_not_every_number_it_issued
     assert snapshot.originator_version == 200  # one every 100 events
     assert app.repository.get(serial_id).last == 250
     assert verify_chain(str(serial_id), [Record.from_stored(s) for s in app.recorder.select_events(serial_id)]).intact
+
+
+def test_an_aggregate_of_a_kind_never_snapshotted_is_loaded_without_asking_for_a_snapshot(app: LedgerApp) -> None:
+    from uuid import uuid4
+
+    from eventsourcing.application import AggregateNotFoundError
+
+    from shared.errors import NotFound
+    from shared.serials import Serial, next_serial
+
+    ledger = ledger_with_notes(app, 3)
+    for _ in range(120):
+        app.save(next_serial(app, "diary/RUN", 2025))
+    asked: list[Any] = []
+    get_snapshots = app.snapshots.get
+    app.snapshots.get = lambda *args, **kwargs: asked.append(kwargs) or get_snapshots(*args, **kwargs)  # type: ignore[method-assign]
+
+    loaded = app.load(ledger.id, Ledger)
+    assert (loaded.version, loaded.notes) == (ledger.version, ledger.notes) and asked == []
+    with pytest.raises(NotFound):
+        app.load(uuid4(), Ledger)
+    with pytest.raises(AggregateNotFoundError):
+        app.repository.get(uuid4(), snapshots=False)
+    assert asked == []
+
+    serial_id = Serial.create_id("diary/RUN", 2025)
+    assert app.load(serial_id, Serial).last == 120 and len(asked) == 1  # a counter: from its snapshot
