@@ -10,7 +10,6 @@ import hashlib
 from typing import Any
 from uuid import UUID
 
-
 from werkzeug.wrappers import Response
 
 from services.initiatives import reports, schemas

@@ -14,7 +14,6 @@ import pytest
 import requests
 
 from services.initiatives.demo import seed_000
-from shared.topology import SUBSCRIPTIONS
 from tests.support.cases import drive, submit
 from tests.support.infrastructure import Infrastructure
 from tests.support.meetings import establish_body, eventually, hold_meeting
@@ -216,7 +215,7 @@ def test_make_run_starts_the_services_and_loads_the_demo(infrastructure: Infrast
     finally:
         runner.send_signal(signal.SIGTERM)
         runner.wait(timeout=60)
-        infrastructure.delete_queues(*(f"{source}.events--{register}" for source in SUBSCRIPTIONS))
+        infrastructure.delete_subscriber_queues(register)
     assert runner.returncode == 0
     for port in ports.values():
         with pytest.raises(requests.ConnectionError):  # the services went with it

@@ -115,8 +115,7 @@ def stack(infrastructure: Infrastructure, tmp_path: Any) -> Iterator[dict[str, A
             password=infrastructure.postgres_password, dbname=infrastructure.postgres_dbname,
             options=f"-csearch_path={register_schema}")
         name = f"test-register-{uuid.uuid4().hex[:8]}"
-        # after the subscriber stopped: the register declares a queue for each of its sources
-        stack_.callback(infrastructure.delete_queues, *(f"{source}.events--{name}" for source in ("initiatives", "meetings")))
+        stack_.callback(infrastructure.delete_subscriber_queues, name)  # after the subscriber stopped
         marker = str(tmp_path / "crashed")
         subscriber = RegisterProcess({
             "REGISTER_INITIATIVES_URL": f"http://{config['WEB_SERVER_ADDRESS']}", "REGISTER_MEETINGS_URL": "",

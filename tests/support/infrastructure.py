@@ -64,6 +64,10 @@ class Infrastructure:
             for name in names:
                 connection.default_channel.queue_delete(name)
 
+    def delete_subscriber_queues(self, name: str) -> None:
+        """The queues `<source>.events--<name>` a subscriber kit instance of that name declared, whichever sources it followed."""
+        self.delete_queues(*(f"{source}.events--{name}" for source in SUBSCRIPTIONS))
+
     def connect(self, dbname: str | None = None, **kwargs: object) -> psycopg.Connection:
         return psycopg.connect(
             host=self.postgres_host, port=self.postgres_port, user=self.postgres_user,
