@@ -32,6 +32,7 @@ The load comes from this process (threads), on the same two cores as the service
 """
 from __future__ import annotations
 
+import json
 import os
 import queue
 import statistics
@@ -40,6 +41,7 @@ import threading
 import time
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
+from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -50,7 +52,7 @@ from services.meetings import demo as meetings_demo
 from shared.audit import ServiceClient
 from shared.topology import SUBSCRIPTIONS
 from tests.support.infrastructure import local_infrastructure
-from tests.support.services import Api, ServiceProcess, free_port, service_config
+from tests.support.services import TEST_TOKENS, Api, ServiceProcess, free_port, service_config
 
 AMQP_URI = os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
 LOGS = Path(__file__).resolve().parent / "results" / "logs"
@@ -299,10 +301,30 @@ def convened_meetings(api: Api, count: int) -> list[str]:
             for _ in range(count)]
 
 
-def paced(base_url: str, jobs: list[Callable[[Api], Any]], rate: float, workers: int = 8) -> dict[str, Any]:
+class LeanClient:
+    """Commands over one kept-alive connection of Python's own http.client: the paced load's client.
+    It shares the machine's two cores with what it measures, and `requests` (the tests' Api) spent
+    1.5 ms of CPU on a request where this spends 0.35 ms (measured on GET /health)."""
+
+    def __init__(self, base_url: str):
+        host, _, port = base_url.removeprefix("http://").partition(":")
+        self.connection = HTTPConnection(host, int(port), timeout=60)
+
+    def command(self, path: str, role: str, body: Any) -> dict[str, Any]:
+        """A command that must succeed (as Api.command); returns the answer's JSON."""
+        self.connection.request("POST", path, body=json.dumps(body), headers={
+            "Authorization": f"Bearer {TEST_TOKENS[role]['token']}", "Content-Type": "application/json"})
+        response = self.connection.getresponse()
+        content = response.read()
+        assert response.status in (200, 201), f"{path}: {response.status} {content[:300]!r}"
+        return json.loads(content)
+
+
+def paced(base_url: str, jobs: list[Callable[[LeanClient], Any]], rate: float, workers: int = 8) -> dict[str, Any]:
     """Sends job i at start + i/rate (open loop: a slow answer does not slow the schedule, unless every
-    worker is waiting for one). achieved_per_second counts until the last answer; sent_per_second
-    until the last command was sent (one interval after it), the rate the clients kept up."""
+    worker is waiting for one), from `workers` threads, each with a LeanClient. achieved_per_second
+    counts until the last answer; sent_per_second until the last command was sent (one interval after
+    it), the rate the clients kept up."""
     due: queue.Queue[tuple[float, Callable[[Api], Any]] | None] = queue.Queue()
     latencies: list[float] = []
     late: list[float] = []
@@ -315,7 +337,7 @@ def paced(base_url: str, jobs: list[Callable[[Api], Any]], rate: float, workers:
         due.put(None)
 
     def worker() -> None:
-        api = Api(base_url)
+        api = LeanClient(base_url)
         while (item := due.get()) is not None:
             at, job = item
             time.sleep(max(0.0, at - time.monotonic()))
@@ -408,8 +430,8 @@ class Propagation:
         settle_s = self.settle()
         item = self.item
 
-        def add_to_agenda(diary_number: str) -> Callable[[Api], Any]:
-            def add(api: Api) -> Any:
+        def add_to_agenda(diary_number: str) -> Callable[[LeanClient], Any]:
+            def add(api: LeanClient) -> Any:
                 meeting_id = free_meetings.get()
                 try:
                     return api.command(f"/meetings/{meeting_id}/agenda", "secretary",

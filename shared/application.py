@@ -625,10 +625,15 @@ class FactCache:
             return self._facts[key]
         fact = find()
         if fact is not None:
-            self._facts[key] = fact
-            while len(self._facts) > self._size:
-                self._facts.popitem(last=False)
+            self.remember(key, fact)
         return fact
+
+    def remember(self, key: Hashable, fact: Any) -> None:
+        """A fact learnt on the way (read from the log), so that a later `get` need not look for it."""
+        self._facts[key] = fact
+        self._facts.move_to_end(key)
+        while len(self._facts) > self._size:
+            self._facts.popitem(last=False)
 
 
 def aggregate_notifications(recorder: Any, aggregate_id: UUID) -> list[Notification]:

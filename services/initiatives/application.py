@@ -449,6 +449,7 @@ class InitiativesApplication(CaseApplication):
         if not isinstance(domain_event, Initiative.Event):
             return super().diary_number_of(domain_event, position)
         if isinstance(domain_event, Initiative.Registered):  # type: ignore[attr-defined]
+            self._remember_registration(domain_event)
             return domain_event.diary_number
         if domain_event.originator_version == 1:
             return None
@@ -457,6 +458,13 @@ class InitiativesApplication(CaseApplication):
         if registered is None or registered[0] > domain_event.originator_version:
             return None
         return registered[1]
+
+    def _remember_registration(self, registered: Any) -> None:
+        """A registration read from the log (by the outbox relay, as it publishes it): its case's diary
+        number, and which case has that number, are facts for good. Remembered, a later event of the
+        case needs no read of its history to be named, nor an agenda item for it a look-up to find it."""
+        self.facts.remember(registered.originator_id, (registered.originator_version, registered.diary_number))
+        self.facts.remember(("diary number", registered.diary_number), registered.originator_id)
 
     def _registration(self, initiative_id: UUID, up_to_version: int) -> tuple[int, str] | None:
         """(version, diary number) of the case's registration, if it was registered by that version."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 from typing import Any
 
 from kombu import Exchange
@@ -111,3 +112,26 @@ def test_a_batch_short_of_full_is_the_logs_head_the_relay_waits_for_a_nudge_befo
     finally:
         relay.stop()
         runner.join(10)
+
+
+def test_a_registration_the_relay_reads_names_the_case_from_then_on_without_a_read_of_the_store() -> None:
+    """The diary number of a case, and which case has it, are learnt from its Registered event as it is
+    read from the log: a later event of the case is named, and the case found by its number (an agenda
+    item of the meetings service), with no read of its history nor of the read model."""
+    app = InitiativesApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    initiative = app.submit_initiative(actor="case-officer", **SubmitInitiative().load(seed_000()["submission"]))
+    registered = app.register_initiative(initiative.id, actor="registrar")
+    app.feed(after=0, limit=100)  # the envelopes, as the relay reads them to publish
+    app.refer_for_preparation(initiative.id, actor="registrar",
+                              preparers=[{"name": "Kerstin Hamre", "title": "samordnare"}],
+                              due_date=registered.registered_on + timedelta(days=365))
+
+    def no_read(*_: Any) -> Any:
+        raise AssertionError("read the store for a fact it had been told")
+
+    app._registration = no_read  # type: ignore[method-assign]
+    app._case_numbered = no_read  # type: ignore[method-assign]
+    assert app.find_by_diary_number(registered.diary_number).id == initiative.id
+    referred = app.feed(after=0, limit=100)["events"][-1]
+    assert (referred["type"], referred["diary_number"]) == ("Initiative.ReferredForPreparation",
+                                                            registered.diary_number)
