@@ -399,22 +399,20 @@ class CaseApplication(Application):
     def health(self) -> dict[str, Any]:
         """Reads the store: the log's head and how far the outbox relay has published it. The positions
         that follow the log are read before its head, so none is ever shown past it."""
+        from shared.inbox import still_failing
         from shared.outbox import TRACKING_NAME
 
         read = self.read_model.position if self.read_model is not None else None
         published = self.recorder.max_tracking_id(TRACKING_NAME) or 0
-        inboxes = {
-            source: {
-                "applied_position": self.recorder.max_tracking_id(source) or 0,
-                "failing": self.inbox_failures.get(source),
-            }
-            for source in self.inbox_sources
-        }
+        applied = {source: self.recorder.max_tracking_id(source) or 0 for source in self.inbox_sources}
+        failing = still_failing(self.inbox_failures, applied)
+        inboxes = {source: {"applied_position": applied[source], "failing": failing.get(source)}
+                   for source in self.inbox_sources}
         head = self.recorder.max_notification_id() or 0
         read = head if read is None else read
         unlisted = dict(self.read_model.failures) if self.read_model is not None else {}
         return {
-            "status": "degraded" if self.inbox_failures or unlisted else "ok",
+            "status": "degraded" if failing or unlisted else "ok",
             "log_position": head, "published_position": published, "unpublished": head - published,
             "outbox_relay": self.outbox_relay.role if self.outbox_relay is not None else "off",
             "outbox_blocked": self.outbox_relay.blocked if self.outbox_relay is not None else None,

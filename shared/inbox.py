@@ -30,7 +30,7 @@ import logging
 import socket
 import threading
 import time
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 from uuid import uuid4
 
 from amqp.abstract_channel import IGNORED_METHOD_DURING_CHANNEL_CLOSE
@@ -296,6 +296,18 @@ class InboxConsumer:
             log.exception("could not record the failure of %s event %s", self.source, _position(envelope))
             return False
         return True
+
+
+def still_failing(failures: dict[str, dict[str, Any]], applied: Mapping[str, int]) -> dict[str, dict[str, Any]]:
+    """The inboxes' failures (by source) that still hold: one whose event has been applied since, at its
+    position or past it, is forgotten. Another instance did it: with the queue's messages given back
+    when this one closed its channel, that instance took them (as its standby consumer, or this one
+    stopped); this one, no longer given them, would otherwise show the failure for good."""
+    for source, failure in list(failures.items()):
+        position = failure.get("position")
+        if isinstance(position, int) and position <= applied.get(source, 0):
+            failures.pop(source, None)
+    return dict(failures)
 
 
 def applies_as_run(envelopes: list[Any]) -> bool:

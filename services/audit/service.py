@@ -35,7 +35,7 @@ from shared.secrecy import markings_from_events, redact_case, redact_event, reda
 from shared.envelope import read_basis
 from shared.errors import NotFound
 from shared.http import Paged
-from shared.inbox import DEFAULT_RUN, InboxConsumer, inbox_queue
+from shared.inbox import DEFAULT_RUN, InboxConsumer, inbox_queue, still_failing
 from shared.openapi import ApiDoc
 from shared.operations import AUDITORS
 from shared.probes import probes, with_broker
@@ -199,14 +199,15 @@ class AuditService(probes(api)):  # type: ignore[misc]
     @api.route("GET", "/health", summary="The services read, how far the case index has read each, and the RabbitMQ connections",
                errors=(503,))
     def health(self, request: Request) -> dict[str, Any]:
-        failing = dict(self.index.inbox_failures)
+        positions = self.index.positions()
+        failing = still_failing(self.index.inbox_failures, positions)
         # OParl held at an event in a source (found again by the catch-up at start after a restart: OParl's
         # positions are in the store, and an event is never passed over)
         oparl_failures = dict(self.index.oparl_failures)
         return with_broker({"service": self.name, "status": "degraded" if failing or oparl_failures else "ok",
                             "oparl_failures": oparl_failures, "oparl_positions": self.index.oparl_positions(),
                             "sources": {name: client.base_url for name, client in self.sources.items()},
-                            "indexed_positions": self.index.positions(), "inboxes_failing": failing},
+                            "indexed_positions": positions, "inboxes_failing": failing},
                            self.observability)
 
     @api.route("GET", "/openapi.json", summary="This document")

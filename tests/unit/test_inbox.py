@@ -99,3 +99,32 @@ def test_deliveries_reaching_a_channel_the_inbox_closes_are_not_warnings(caplog:
     caplog.set_level(logging.DEBUG, logger="amqp")
     AMQP_LOGGER.warning(IGNORED_METHOD_DURING_CHANNEL_CLOSE, (60, 60), 4)
     assert caplog.records[-1].levelname == "DEBUG" and "channel 4" in caplog.records[-1].getMessage()
+
+
+def test_a_failure_another_instance_got_past_is_no_longer_shown() -> None:
+    """This instance failed on an event and gave the queue's messages back; the other instance, its
+    standby consumer, applied it. This one is no longer given them: what it shows as failing is what the
+    store says has not been applied (health, and the inbox_failing metric)."""
+    from eventsourcing.persistence import Tracking
+    from prometheus_client.core import Metric
+
+    from services.initiatives.application import InitiativesApplication
+    from shared.telemetry import inbox_metrics
+
+    app = InitiativesApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    failing = {"position": 7, "type": "Meeting.ItemDecided", "attempts": 1, "error": "OperationalError: gone"}
+    app.inbox_failures["meetings"] = dict(failing)
+    assert app.health()["inboxes"]["meetings"]["failing"] == failing
+    assert app.health()["status"] == "degraded"
+
+    app.recorder.insert_tracking(Tracking(application_name="meetings", notification_id=6))
+    assert app.health()["inboxes"]["meetings"]["failing"] == failing  # not yet past it
+
+    app.recorder.insert_tracking(Tracking(application_name="meetings", notification_id=7))  # the other instance
+    health = app.health()
+    assert health["inboxes"]["meetings"] == {"applied_position": 7, "failing": None}
+    assert health["status"] == "ok"
+
+    app.inbox_failures["meetings"] = dict(failing)
+    shown: list[Metric] = list(inbox_metrics({"meetings": 7}, app.inbox_failures))
+    assert [sample.value for sample in shown[1].samples] == [0.0]
