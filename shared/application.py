@@ -284,6 +284,7 @@ class CaseApplication(Application):
             processing_event.saved_kwargs["alongside"] = lambda cursor, ids: (
                 before(cursor, ids), written.append(self.read_model.write_within(cursor, ids, rows)))
         recordings = super()._record(processing_event)
+        self.read_model.saved(processing_event.events, processing_event.aggregates)
         if written and written[-1]:  # the last attempt (eventsourcing retries a lost connection) committed
             self.read_model.written(rows)
         else:

@@ -881,14 +881,7 @@ class ReadModel(Projection[Any]):
         replay), to be written in the events' own transaction (`write_within`). None when it does not
         hold every aggregate it changed, or a row cannot be made: the catch-up makes them (or
         reports why not)."""
-        touched: dict[Any, tuple[Listing, ...]] = {}
-        for domain_event in events:
-            listings = self._listings_of(type(domain_event))
-            if listings:
-                touched[domain_event.originator_id] = listings
-        for aggregate_id in touched:
-            if aggregate_id in aggregates:
-                self._remember(aggregate_id, aggregates[aggregate_id])
+        touched = self._touched(events)
         if any(aggregate_id not in aggregates for aggregate_id in touched):
             return None
         try:
@@ -908,6 +901,23 @@ class ReadModel(Projection[Any]):
             return False
         return self.view.write_within(cursor, rows, Tracking(application_name=TRACKING_NAME, notification_id=ids[-1]),
                                       first=ids[0])
+
+    def _touched(self, events: Sequence[Any]) -> dict[Any, tuple[Listing, ...]]:
+        """The aggregates the events change that have a row, with their listings."""
+        touched: dict[Any, tuple[Listing, ...]] = {}
+        for domain_event in events:
+            listings = self._listings_of(type(domain_event))
+            if listings:
+                touched[domain_event.originator_id] = listings
+        return touched
+
+    def saved(self, events: Sequence[Any], aggregates: Mapping[Any, Any]) -> None:
+        """A save has committed: the aggregates it changed, as held in memory, are remembered for a
+        catch-up that makes their rows (`rows_for`). Only then: one whose save failed (someone else saved
+        that version first) would stand for the version the other one saved."""
+        for aggregate_id in self._touched(events):
+            if aggregate_id in aggregates:
+                self._remember(aggregate_id, aggregates[aggregate_id])
 
     def written(self, rows: Sequence[tuple[Listing, str, int, Any]]) -> None:
         """A save's rows were committed: what kept an aggregate's row from being made is past."""

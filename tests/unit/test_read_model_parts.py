@@ -237,6 +237,34 @@ def test_what_an_instance_saves_is_listed_from_memory_and_matches_a_rebuild(tmp_
         other.close()
 
 
+def test_a_save_that_failed_leaves_nothing_for_the_catch_up_to_list(tmp_path: Any) -> None:
+    """An instance changes a case another has just registered, from the version before: its save fails
+    (someone else saved that version first). The read model, behind the log (as after a restore), catches
+    up: the case's row is the registration that was saved, not the one that failed in memory."""
+    from eventsourcing.persistence import IntegrityError
+
+    from services.initiatives.demo import seed_000
+    from services.initiatives.domain import Initiative
+    from services.initiatives.schemas import SubmitInitiative
+
+    env = persistence_env({"PERSISTENCE": "sqlite", "DATA_DIR": str(tmp_path)}, "initiatives")
+    app, other = InitiativesApplication(env), InitiativesApplication(env)
+    try:
+        case = app.submit_initiative(actor="x", **SubmitInitiative().load(seed_000()["submission"]))
+        stale = app.load(case.id, Initiative)
+        app.read_model.view.drop()  # behind the log: no save can write its rows itself
+        registered = other.register_initiative(case.id, actor="registrar")
+        stale.register(diary="RUN", diary_number="RUN 1999-0001", registered_on=clock.today(), actor="x")
+        with pytest.raises(IntegrityError):
+            app.save(stale)
+        assert app.read_model.catch_up() == app.recorder.max_notification_id()
+        [row] = app.list_initiatives({"limit": 10}, today=clock.today()).items
+        assert row["diary_number"] == registered.diary_number
+    finally:
+        app.close()
+        other.close()
+
+
 def test_text_with_a_nul_character_is_refused() -> None:
     from marshmallow import ValidationError
 
