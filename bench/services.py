@@ -325,7 +325,7 @@ def paced(base_url: str, jobs: list[Callable[[LeanClient], Any]], rate: float, w
     worker is waiting for one), from `workers` threads, each with a LeanClient. achieved_per_second
     counts until the last answer; sent_per_second until the last command was sent (one interval after
     it), the rate the clients kept up."""
-    due: queue.Queue[tuple[float, Callable[[Api], Any]] | None] = queue.Queue()
+    due: queue.Queue[tuple[float, Callable[[LeanClient], Any]] | None] = queue.Queue()
     latencies: list[float] = []
     late: list[float] = []
     sent_at: list[float] = []

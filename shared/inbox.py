@@ -257,8 +257,10 @@ class InboxConsumer:
         try:
             outcomes = self.gate.call(self.app.apply_inbound_run, self.source, envelopes)
         except TRANSIENT_ERRORS as error:
-            with working_on(**inbound_context(envelopes[0])):
-                return self._failed(envelopes[0], error)
+            # Shown at the run's last event: the run is past only once all of it is applied (a run given
+            # again after a lost acknowledgement may begin with events applied already).
+            with working_on(**inbound_context(envelopes[-1])):
+                return self._failed(envelopes[-1], error)
         except Exception as error:  # noqa: BLE001 - one at a time shows, retries or flags the failure
             log.warning("%d %s events could not be applied at once (%s: %s); one at a time", len(received),
                         self.source, type(error).__name__, error)
@@ -298,16 +300,14 @@ class InboxConsumer:
         return True
 
 
-def still_failing(failures: dict[str, dict[str, Any]], applied: Mapping[str, int]) -> dict[str, dict[str, Any]]:
-    """The inboxes' failures (by source) that still hold: one whose event has been applied since, at its
-    position or past it, is forgotten. Another instance did it: with the queue's messages given back
-    when this one closed its channel, that instance took them (as its standby consumer, or this one
-    stopped); this one, no longer given them, would otherwise show the failure for good."""
-    for source, failure in list(failures.items()):
-        position = failure.get("position")
-        if isinstance(position, int) and position <= applied.get(source, 0):
-            failures.pop(source, None)
-    return dict(failures)
+def still_failing(failures: Mapping[str, dict[str, Any]], applied: Mapping[str, int]) -> dict[str, dict[str, Any]]:
+    """The inboxes' failures (by source) that still hold: not one whose event has been applied since, at
+    its position or past it. Another instance did that: with the queue's messages given back when this
+    one closed its channel, that instance took them (as its standby consumer, or this one stopped);
+    this one, no longer given them, would otherwise show the failure for good. A filter, changing
+    nothing (the positions only grow, so such a failure stays past; the inbox clears its own entry)."""
+    return {source: failure for source, failure in list(failures.items())
+            if not (isinstance(failure.get("position"), int) and failure["position"] <= applied.get(source, 0))}
 
 
 def applies_as_run(envelopes: list[Any]) -> bool:

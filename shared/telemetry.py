@@ -287,7 +287,7 @@ def _incidents_by_source(read_model: Any) -> dict[str, int] | None:
         return {dict(row)["source"]: int(dict(row)["n"]) for row in cursor.fetchall()}
 
 
-def inbox_metrics(positions: Mapping[str, int], failures: dict[str, Any]) -> Iterable[Metric]:
+def inbox_metrics(positions: Mapping[str, int], failures: Mapping[str, Any]) -> Iterable[Metric]:
     from shared.inbox import still_failing
 
     failures = still_failing(failures, positions)

@@ -293,9 +293,18 @@ class InitiativesApplication(CaseApplication):
         return bool(page.items)
 
     def _save_imported(self, initiative: Initiative, record: dict[str, Any]) -> None:
-        """The case's events and its diary's counter, past the case's serial, in one transaction."""
+        """The case's events and its diary's counter, past the case's serial, in one transaction.
+
+        The counter is read before the diary is looked at again: a number the diary issued before then is
+        found (the file was checked earlier, and a case may have been registered since); one it issues
+        after is above the counter as read, so the counter is moved past it here and the save fails on
+        the counter's version. (Looked at only before, a number the diary issued meanwhile was
+        imported as well: a counter already past it is not written, so nothing conflicted.)"""
         year, number = importing.diary_number_parts(self.diary_number_format, self.diary, record["diary_number"])
         serial = serial_counter(self, f"diary/{self.diary}", year)
+        if self._diary_number_taken(record["diary_number"]):
+            raise ConcurrentChange(f"{record['diary_number']} was registered meanwhile; the cases imported before "
+                                   "it are saved, it and those after it are not")
         serial.continue_after(number)
         try:
             self.save(serial, initiative)

@@ -213,4 +213,20 @@ def test_a_run_the_store_cannot_take_is_given_back_whole_and_shown(tmp_path: Pat
     assert consumer.apply_received() is False  # given back, tried again after a pause
 
     assert not any(message.ack.called for message in messages)
-    assert app.inbox_failures["meetings"]["position"] == 1 and "went away" in app.inbox_failures["meetings"]["error"]
+    assert app.inbox_failures["meetings"]["position"] == 2 and "went away" in app.inbox_failures["meetings"]["error"]
+
+
+def test_a_run_given_again_from_an_event_already_applied_is_shown_failing_until_all_of_it_is_applied(
+        tmp_path: Path) -> None:
+    """A run given again after a lost acknowledgement begins with an event applied already; the store
+    failing, /health names the run's failure until its last event is applied, not as past at once."""
+    from eventsourcing.persistence import Tracking
+
+    app = on_sqlite(StoreDown, tmp_path)
+    app.recorder.insert_tracking(Tracking(application_name="meetings", notification_id=1))
+    consumer = inbox(app)
+    received(consumer, [envelope(1), envelope(2), envelope(3)])
+
+    assert consumer.apply_received() is False
+    assert app.health()["inboxes"]["meetings"]["failing"]["position"] == 3
+    assert app.health()["status"] == "degraded"

@@ -260,6 +260,18 @@ def test_a_save_that_failed_leaves_nothing_for_the_catch_up_to_list(tmp_path: An
         assert app.read_model.catch_up() == app.recorder.max_notification_id()
         [row] = app.list_initiatives({"limit": 10}, today=clock.today()).items
         assert row["diary_number"] == registered.diary_number
+
+        # The instance whose save committed remembers the case as saved: its catch-up makes the row from
+        # memory, reading no event of it.
+        other.read_model.view.drop()
+
+        def not_read(*_: Any) -> Any:
+            raise AssertionError("read an event of an aggregate it had saved")
+
+        other.mapper.to_domain_event = not_read  # type: ignore[method-assign]
+        assert other.read_model.catch_up() == other.recorder.max_notification_id()
+        [row] = other.list_initiatives({"limit": 10}, today=clock.today()).items
+        assert row["diary_number"] == registered.diary_number
     finally:
         app.close()
         other.close()
@@ -302,3 +314,41 @@ def test_an_aggregate_whose_row_cannot_be_made_is_flagged_and_the_others_are_lis
     health = app.health()
     assert health["status"] == "degraded" and list(health["read_model_failures"]) == [str(broken.id)]
     assert health["read_model_position"] == health["log_position"]  # the read model went on
+
+
+def test_a_case_registered_while_a_file_is_imported_keeps_its_number_alone(tmp_path: Any) -> None:
+    """The file is checked first, then each case saved. A case registered in between, in another
+    instance, is given the number an imported case has: that case is not saved (409), so no diary
+    number is given twice."""
+    import json
+    from datetime import date
+    from pathlib import Path
+
+    from services.initiatives.demo import seed_000
+    from services.initiatives.schemas import SubmitInitiative
+    from shared.errors import ConcurrentChange
+
+    data = json.loads((Path(__file__).resolve().parents[2] / "docs" / "examples" / "import-motion-2021.json").read_text())
+    record = data["records"][0]
+    record.update(diary_number="RUN 2024-0001", submitted_on="2024-02-01")
+    record["steps"] = [{"step": "registered", "on": "2024-02-02"}]
+    env = persistence_env({"PERSISTENCE": "sqlite", "DATA_DIR": str(tmp_path)}, "initiatives")
+    app, other = InitiativesApplication(env), InitiativesApplication(env)
+    save_imported = app._save_imported
+    registered = []
+
+    def registered_meanwhile(*args: Any) -> None:
+        case = other.submit_initiative(actor="x", **SubmitInitiative().load(seed_000()["submission"]))
+        registered.append(other.register_initiative(case.id, actor="registrar", registered_on=date(2024, 2, 3)))
+        save_imported(*args)
+
+    app._save_imported = registered_meanwhile  # type: ignore[method-assign]
+    try:
+        with pytest.raises(ConcurrentChange):
+            app.import_cases(json.dumps(data).encode(), "application/json", filename="f.json", actor="registrar")
+        assert registered[0].diary_number == "RUN 2024-0001"
+        numbers = [case["diary_number"] for case in app.list_initiatives({"limit": 10}, today=clock.today()).items]
+        assert numbers == ["RUN 2024-0001"]
+    finally:
+        app.close()
+        other.close()
