@@ -293,8 +293,8 @@ def inbox_metrics(positions: Mapping[str, int], failures: Mapping[str, Any]) -> 
     failures = still_failing(failures, positions)
     applied = GaugeMetricFamily("inbox_applied_position", "The source's last position applied here, by source",
                                 labels=["source"])
-    failing = GaugeMetricFamily("inbox_failing", "1 while the inbox retries an event that failed, by source",
-                                labels=["source"])
+    failing = GaugeMetricFamily("inbox_failing", "1 while the inbox retries an event that failed and no instance "
+                                "has applied it since, by source", labels=["source"])
     for source, position in positions.items():
         applied.add_metric([source], position)
         failing.add_metric([source], 1.0 if failures.get(source) else 0.0)
