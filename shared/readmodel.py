@@ -35,7 +35,7 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, ClassVar, Iterable, Mapping, Sequence
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import InterfaceError, OperationalError, Tracking
@@ -54,6 +54,8 @@ TRACKING_NAME = "read-model"
 MARK_START, MARK_END = "\ue000", "\ue001"
 # An aggregate's search document is cut here (PostgreSQL's tsvector holds at most 1 MB).
 MAX_DOCUMENT_CHARACTERS = 200_000
+# A search document's columns, as written
+SEARCH_COLUMNS = ("id", "kind", "listing", "diary_number", "title", "body")
 BATCH_SIZE = 500
 # How many aggregates a read model keeps as this instance last saved them (ReadModel._saved).
 SAVED_AGGREGATES_KEPT = 256
@@ -259,6 +261,7 @@ class ReadModelTables:
 
     placeholder = "?"
     text = "TEXT"  # compared bytewise in both stores, so keyset pages follow the index's order
+    not_distinct_from = "IS"  # equal, NULL to NULL too
     # instances starting at once after an upgrade both add a new column (SQLite has one instance per file)
     add_column = "ADD COLUMN"
     listings: Sequence[Listing] = ()
@@ -453,32 +456,47 @@ class ReadModelTables:
             [[row_id, stored(row.sort_key), version, dumps(row.view), *extra.values(),
               *(stored(row.columns.get(column)) for column in listing.columns)] for row_id, version, row in rows])
         tags = self.table(self.name_of(listing.name, "_tags"))
-        if not tags_deleted:
-            self._delete_tags(cursor, tags, [row_id for row_id, _, _ in rows])
         triples = [(tag, value, row_id) for row_id, _, row in rows
                    for tag, value in sorted({(tag, tag_value(stored(value))) for tag, values in row.tags.items()
                                              for value in values if value})]
+        if not tags_deleted:
+            self._delete_tags_but(cursor, tags, [row_id for row_id, _, _ in rows], triples)
         if triples:
             self._insert_tags(cursor, tags, triples)
         documents = [[row_id, listing.kind, listing.name, stored(row.document.diary_number),
                       stored(row.document.title), stored(row.document.body)]
                      for row_id, _, row in rows if row.document is not None]
         if documents:
+            search = self.table(self.name_of("search"))
+            same = " AND ".join(f"{column} {self.not_distinct_from} ?" for column in SEARCH_COLUMNS[1:])
             cursor.executemany(self.sql(
-                f"INSERT INTO {self.table(self.name_of('search'))} (id, kind, listing, diary_number, title, body) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, "
-                "listing = excluded.listing, diary_number = excluded.diary_number, title = excluded.title, "
-                "body = excluded.body"), documents)
+                f"INSERT INTO {search} ({', '.join(SEARCH_COLUMNS)}) SELECT {', '.join('?' * len(SEARCH_COLUMNS))} "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {search} WHERE id = ? AND {same}) "
+                "ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, listing = excluded.listing, "
+                "diary_number = excluded.diary_number, title = excluded.title, body = excluded.body"),
+                [document + document for document in documents])
 
-    def _delete_tags(self, cursor: Any, tags: str, row_ids: Sequence[str]) -> None:
-        for part in chunks(row_ids):
-            cursor.execute(self.sql(f"DELETE FROM {tags} WHERE id IN ({', '.join('?' * len(part))})"), part)
+    # A row's tags and search document are written only where they changed: a document is written
+    # again only when it differs from the one stored (its full-text index entries made anew each
+    # time), and of the tags only those the row gained (inserted) and lost (deleted). Most events
+    # change neither (a case scheduled keeps its texts and its submitters), and an agenda item added
+    # to a meeting adds its one tag, not all the meeting's again. Whoever writes a row holds the
+    # read model's position (moved first, in the same transaction), so what it compares against is
+    # what the last writer committed.
+
+    def _delete_tags_but(self, cursor: Any, tags: str, row_ids: Sequence[str],
+                         kept: Sequence[tuple[str, str, str]]) -> None:
+        """Deletes the tags of the rows `row_ids` but those in `kept` (tag, value, row id)."""
+        cursor.execute(self.sql(
+            f"DELETE FROM {tags} WHERE id IN (SELECT value FROM json_each(?)) AND (tag, value, id) NOT IN "
+            "(SELECT kept.value ->> 0, kept.value ->> 1, kept.value ->> 2 FROM json_each(?) AS kept)"),
+            [dumps(list(row_ids)), dumps(list(kept))])
 
     def _insert_tags(self, cursor: Any, tags: str, triples: Sequence[tuple[str, str, str]]) -> None:
-        """(tag, value, row id) triples: the rows' tags in one statement, not one each."""
-        for part in chunks(triples):
-            cursor.execute(self.sql(f"INSERT INTO {tags} (tag, value, id) VALUES {', '.join(['(?, ?, ?)'] * len(part))}"),
-                           [value for triple in part for value in triple])
+        """(tag, value, row id) triples in one statement, not one each; those the store holds are skipped."""
+        cursor.execute(self.sql(
+            f"INSERT INTO {tags} (tag, value, id) SELECT triple.value ->> 0, triple.value ->> 1, triple.value ->> 2 "
+            "FROM json_each(?) AS triple WHERE true ON CONFLICT DO NOTHING"), [dumps(list(triples))])
 
     def drop(self) -> None:
         """Drops every read-model table, forgets the position and creates the tables anew, in one
@@ -688,6 +706,7 @@ def _postgres_recorder_class() -> type:
         placeholder = "%s"
         text = 'TEXT COLLATE "C"'
         add_column = "ADD COLUMN IF NOT EXISTS"
+        not_distinct_from = "IS NOT DISTINCT FROM"
 
         def table(self, name: str) -> str:
             return f'"{self.datastore.schema}"."{name}"'
@@ -698,12 +717,15 @@ def _postgres_recorder_class() -> type:
         # Arrays, not a placeholder per value: the statement's text is the same however many tags a
         # row has, so psycopg converts it once and PostgreSQL plans it once (prepared), where a VALUES
         # list of each length was a statement of its own, parsed anew each time.
-        def _delete_tags(self, cursor: Any, tags: str, row_ids: Sequence[str]) -> None:
-            cursor.execute(f"DELETE FROM {tags} WHERE id = ANY(%s::text[])", [list(row_ids)])
+        def _delete_tags_but(self, cursor: Any, tags: str, row_ids: Sequence[str],
+                             kept: Sequence[tuple[str, str, str]]) -> None:
+            cursor.execute(f"DELETE FROM {tags} WHERE id = ANY(%s::text[]) AND (tag, value, id) NOT IN "
+                           "(SELECT kept ->> 0, kept ->> 1, kept ->> 2 FROM jsonb_array_elements(%s::jsonb) AS kept)",
+                           [list(row_ids), dumps(list(kept))])
 
         def _insert_tags(self, cursor: Any, tags: str, triples: Sequence[tuple[str, str, str]]) -> None:
-            cursor.execute(f"INSERT INTO {tags} (tag, value, id) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[])",
-                           [list(column) for column in zip(*triples)])
+            cursor.execute(f"INSERT INTO {tags} (tag, value, id) SELECT * FROM unnest(%s::text[], %s::text[], "
+                           "%s::text[]) ON CONFLICT DO NOTHING", _columns_of(triples, 3))
 
         def _move_position(self, cursor: Any, tracking: Tracking, start: int) -> Callable[[], None]:
             """The position's statement on a cursor of its own, read when the pipeline has been sent:
@@ -793,10 +815,9 @@ def construct_view(recorder: Any, prefix: str, listings: Sequence[Listing]) -> R
     return view
 
 
-def chunks(items: Sequence[Any], size: int = 250) -> Iterator[Sequence[Any]]:
-    """`items` in runs of at most `size`: what one statement sends (SQLite allows 32,766 parameters)."""
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
+def _columns_of(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
+    """Rows as that many columns (PostgreSQL's arrays for unnest), empty ones when there are no rows."""
+    return [list(column) for column in zip(*rows)] or [[] for _ in range(width)]
 
 
 # --- the projection ----------------------------------------------------------------------------

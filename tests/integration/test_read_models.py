@@ -399,6 +399,63 @@ def test_a_rows_tags_are_written_and_replaced_whatever_their_number(initiatives_
         assert one == many and all(parameters <= 3 for _, parameters in many)
 
 
+class CountingCursor(RecordingCursor):
+    """A cursor that also notes how many rows each statement changed (its rowcount)."""
+
+    def __init__(self, cursor: Any, statements: list[tuple[str, int]], changed: list[tuple[str, int]]):
+        super().__init__(cursor, statements)
+        self.changed = changed
+
+    def execute(self, statement: str, parameters: Any = ()) -> Any:
+        result = super().execute(statement, parameters)
+        self.changed.append((statement.split()[0] + (" tags" if "_tags" in statement else " search" if "_search"
+                                                     in statement else " row"), self.rowcount))
+        return result
+
+    def executemany(self, statement: str, rows: Any) -> Any:
+        result = super().executemany(statement, rows)
+        self.changed.append((statement.split()[0] + (" search" if "_search" in statement else " row"),
+                             self.rowcount))
+        return result
+
+    @property
+    def rowcount(self) -> int:
+        return getattr(self.cursor, "sqlite_cursor", self.cursor).rowcount  # eventsourcing's SQLite cursor wraps one
+
+
+def test_a_rows_tags_and_search_document_are_written_only_where_they_changed(
+        initiatives_app: InitiativesApplication) -> None:
+    """Written again unchanged, a row's search document is not written (its full-text index entries
+    made anew) and of its tags none is deleted or inserted; changed, the document is written and
+    only the tags gained and lost are; a tag or a word is found where it now is, and only there."""
+    from shared.readmodel import Row, SearchDocument, Tag
+
+    view = initiatives_app.read_model.view
+    listing = next(listing for listing in view.listings if listing.name == "initiatives")
+
+    def write(parties: list[str], text: str) -> dict[str, int]:
+        changed: list[tuple[str, int]] = []
+        with view.transaction(commit=True) as cursor:
+            view._write_rows(CountingCursor(cursor, [], changed), listing, [(
+                "row-1", 1, Row(sort_key="row-1", view={"id": "row-1"}, tags={"party": parties},
+                                document=SearchDocument(title="Motion", texts=[text], diary_number="RUN 2026-0001")))])
+        return {what: count for what, count in changed if what != "INSERT row"}
+
+    def tagged_with(party: str) -> list[str]:
+        return [row["id"] for row in view.page(listing, tags=[Tag("party", party)])[0]]
+
+    def found(word: str) -> list[str]:
+        return [hit["aggregate_id"] for hit in view.search([word], limit=10)[0]]
+
+    assert write(["S", "M"], "kollektivtrafik i glesbygd") == {"DELETE tags": 0, "INSERT tags": 2, "INSERT search": 1}
+    assert write(["S", "M"], "kollektivtrafik i glesbygd") == {"DELETE tags": 0, "INSERT tags": 0, "INSERT search": 0}
+    assert write(["S", "V"], "cykelvägar i glesbygd") == {"DELETE tags": 1, "INSERT tags": 1, "INSERT search": 1}
+    assert tagged_with("S") == tagged_with("V") == ["row-1"] and tagged_with("M") == []
+    assert found("cykelvägar") == ["row-1"] and found("kollektivtrafik") == []
+    assert write([], "cykelvägar i glesbygd") == {"DELETE tags": 2, "INSERT search": 0}
+    assert tagged_with("S") == []
+
+
 def test_a_save_on_postgresql_sends_no_notify(infrastructure: Any) -> None:
     """Nothing LISTENs to the events table; a NOTIFY would take a lock of the whole database while
     each save commits (shared.recorders.PostgresRecorder)."""
