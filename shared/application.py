@@ -114,6 +114,9 @@ class CaseApplication(Application):
         super().__init__(env=env)
         # An inbox event that keeps failing (shared.inbox), by source: shown by /health.
         self.inbox_failures: dict[str, dict[str, Any]] = {}
+        # The position this instance last found applied, by source: the store's is at least that (positions
+        # only grow), so an event at or below it is known a duplicate without asking the store.
+        self.applied_at_least: dict[str, int] = {}
         self.read_model = self.read_model_class(self) if self.read_model_class is not None else None
         self.outbox_relay: Any = None  # shared.outbox.OutboxRelay, set where one runs beside the application
         # Facts about an aggregate that never change once true (its diary number from a version on).
@@ -189,7 +192,7 @@ class CaseApplication(Application):
             ))
             return "rejected"
         position = envelope["position"]
-        if position <= (self.recorder.max_tracking_id(source) or 0):
+        if position <= self.applied_at_least.get(source, 0):
             return "duplicate"
         try:
             changed = self.when(source, envelope)
@@ -202,8 +205,26 @@ class CaseApplication(Application):
             outcome = "flagged"
         processing = ProcessingEvent(tracking=Tracking(application_name=source, notification_id=position))
         processing.collect_events(*changed)
-        self._record(processing)
+        try:
+            # The position is recorded only over a lower one (eventsourcing's tracking, a compare-and-set):
+            # an event applied already, here or by another instance, takes nothing of this with it.
+            self._record(processing)
+        except IntegrityError:
+            if self._applied_since(source, position):
+                return "duplicate"
+            raise  # a concurrent change of a case the event changes: tried again
+        self.applied_at_least[source] = position
         return outcome
+
+    def _applied_since(self, source: str, position: int) -> bool:
+        """Whether the store holds `source`'s event at `position` applied."""
+        return position <= self._applied_position(source)
+
+    def _applied_position(self, source: str) -> int:
+        """The position of `source` the store holds applied (read, and remembered)."""
+        applied = self.recorder.max_tracking_id(source) or 0
+        self.applied_at_least[source] = max(applied, self.applied_at_least.get(source, 0))
+        return applied
 
     def apply_inbound_run(self, source: str, envelopes: Sequence[Any]) -> list[str] | None:
         """Applies consecutive events of one source (a backlog the inbox took at once) in one
@@ -224,7 +245,7 @@ class CaseApplication(Application):
 
         if not getattr(self.recorder, "writes_alongside", False):
             return None
-        applied = self.recorder.max_tracking_id(source) or 0
+        applied = self._applied_position(source)  # a run may begin with events applied (given again)
         fresh = [envelope["position"] for envelope in envelopes if envelope["position"] > applied]
         if not fresh:
             return ["duplicate"] * len(envelopes)
@@ -252,6 +273,7 @@ class CaseApplication(Application):
             # was lost); then its last, in the same transaction.
             processing.saved_kwargs["alongside"] = lambda cursor, _: self.recorder.record_position(cursor, last)
         self._record(processing)
+        self.applied_at_least[source] = fresh[-1]
         return outcomes
 
     def give_up_inbound(self, source: str, envelope: Any, error: Exception) -> None:

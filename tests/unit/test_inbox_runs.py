@@ -1,7 +1,8 @@
 """An inbox's backlog applied as runs: several events of one source in one transaction
 (CaseApplication.apply_inbound_run, InboxConsumer.apply_received), on a SQLite file (a run's
 positions are recorded through the recorder's `alongside`, which eventsourcing's in-memory store
-has not); the broker's part is in tests/integration/test_inbox_runs.py."""
+has not), and an event given again applied once; the broker's part is in
+tests/integration/test_inbox_runs.py."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -193,6 +194,32 @@ def test_a_run_another_instance_applied_part_of_meanwhile_takes_no_effect(tmp_pa
     assert app.apply_inbound_run("meetings", [envelope(1), envelope(2), envelope(3)]) == [
         "duplicate", "duplicate", "applied"]
     assert sorted(e["payload"]["title"] for e in app.feed(0, 100)["events"]) == ["1", "2", "3"]
+
+
+def test_an_event_this_instance_applied_is_known_a_duplicate_without_a_read_of_the_store(app: LedgerApp) -> None:
+    assert app.apply_inbound("meetings", envelope(1)) == "applied"
+
+    def read_the_store(source: str) -> int:
+        raise AssertionError("read the store for a position it had recorded itself")
+
+    app.recorder.max_tracking_id = read_the_store  # type: ignore[method-assign]
+    assert app.apply_inbound("meetings", envelope(1)) == "duplicate"
+    assert app.lines("RS 2026-0001") == [1]
+
+
+def test_an_event_another_instance_applied_takes_no_effect_here_and_the_next_one_does(tmp_path: Path) -> None:
+    """The position is recorded only over a lower one: this instance, last told of position 1, is given
+    position 2 after another instance applied it (the queue's messages came back to it); the second
+    docket it would open goes with the refused position, and the event counts as a duplicate."""
+    app, other = on_sqlite(Notes, tmp_path), on_sqlite(Notes, tmp_path)
+    assert app.apply_inbound("meetings", envelope(1)) == "applied"
+    assert other.apply_inbound("meetings", envelope(2)) == "applied"
+
+    assert app.apply_inbound("meetings", envelope(2)) == "duplicate"
+    assert app.apply_inbound("meetings", envelope(1)) == "duplicate"
+    assert sorted(e["payload"]["title"] for e in app.feed(0, 100)["events"]) == ["1", "2"]  # once each
+    assert app.apply_inbound("meetings", envelope(3)) == "applied"
+    assert app.recorder.max_tracking_id("meetings") == 3
 
 
 class StoreDown(LedgerApp):
