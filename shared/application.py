@@ -293,6 +293,14 @@ class CaseApplication(Application):
         self._record(processing)
 
     def _record(self, processing_event: ProcessingEvent) -> list[Any]:
+        """Records the events with their rows; once committed, hands them to the outbox relay, which
+        publishes them without reading them back from the log."""
+        recordings = self._record_with_rows(processing_event)
+        if self.outbox_relay is not None and recordings:
+            self.outbox_relay.saved([recording.notification for recording in recordings])
+        return recordings
+
+    def _record_with_rows(self, processing_event: ProcessingEvent) -> list[Any]:
         """Records the events and, in their own transaction, the rows they change in the read model,
         made from the aggregates in memory (shared.recorders; ReadModel.rows_of_save). Where that
         could not be done (a store without it, someone else's events in between), the read model's

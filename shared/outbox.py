@@ -4,6 +4,9 @@ The notification log is written in the same transaction as the events, so it is
 the outbox. The relay reads after its recorded position, publishes each public
 event with publisher confirms, and only then records the new position (a
 tracking row in the same store), at most once a second while events keep coming.
+What this process's own saves committed it is handed (`saved`), and publishes without
+reading it back, as long as it follows on from the position without a gap; anything
+else (another instance's events, a gap a rolled-back save left) is read from the log.
 A crash between a confirm and that record means the events are published again on
 restart: delivery is at least once, and every envelope carries `position` and
 `event_id` so subscribers apply it exactly once.
@@ -49,6 +52,9 @@ DEFAULT_CONFIRM_TIMEOUT = 10.0
 # While events keep coming, the relay records how far it published at most this often
 # (OUTBOX_RECORD_EVERY): a commit per batch was a commit per command.
 DEFAULT_RECORD_EVERY = 1.0
+# The most notifications of its process's own saves a relay holds to publish (beyond, while it stands by
+# or cannot reach RabbitMQ, it forgets them and reads the log).
+JUST_SAVED_KEPT = 1000
 
 
 class Leadership(Protocol):
@@ -184,12 +190,34 @@ class OutboxRelay:
         self.role = "starting"  # leading | standing by | stopped (GET /health)
         self._wake = threading.Event()
         self._stopped = threading.Event()
+        # The notifications this process's saves committed, by position, not yet published (`saved`)
+        self._just_saved: dict[int, Any] = {}
+        self._just_saved_lock = threading.Lock()  # saves hand them over from any thread (SQLite: the store's)
         self.connected = False  # to RabbitMQ, as far as the relay knows (read by /ready, /health, /metrics)
         # Why RabbitMQ blocks this relay's connection (a resource alarm), while it does (read by /health)
         self.blocked: str | None = None
 
     def nudge(self) -> None:
         self._wake.set()
+
+    def saved(self, notifications: Sequence[Any]) -> None:
+        """A save of this process has committed these notifications: published from here, not read back."""
+        with self._just_saved_lock:
+            if len(self._just_saved) + len(notifications) > JUST_SAVED_KEPT:
+                self._just_saved.clear()  # not publishing them now: the log has them
+            self._just_saved.update((notification.id, notification) for notification in notifications)
+
+    def _just_saved_after(self, after: int) -> tuple[list[Any], bool]:
+        """Those of the notifications handed over that follow on from `after`, consecutive, at most a batch,
+        and whether others wait behind them. None follow on when the next one is not among them: another
+        instance's, one saved before this relay read its position, or none (a rolled-back save's gap)."""
+        with self._just_saved_lock:
+            for position in [position for position in self._just_saved if position <= after]:
+                del self._just_saved[position]  # published already (read from the log)
+            following = []
+            while after + 1 + len(following) in self._just_saved and len(following) < self.batch_size:
+                following.append(self._just_saved.pop(after + 1 + len(following)))
+            return following, bool(self._just_saved)
 
     def stop(self) -> None:
         self._stopped.set()
@@ -335,14 +363,19 @@ class OutboxRelay:
 
     def _pending(self, after: int) -> tuple[int, list[dict[str, Any]], bool]:
         """The batch after `after` as published (public events only, redacted), its last position, and
-        whether it was full: one call through the gate (SQLite: one hop to the store's thread, not one
-        per event)."""
-        notifications = self.app.recorder.select_notifications(
-            start=after, limit=self.batch_size, inclusive_of_start=False)
+        whether more may follow at once: one call through the gate (SQLite: one hop to the store's
+        thread, not one per event). The batch is what this process's saves handed over, when it
+        follows on from `after`; else read from the log."""
+        notifications, others_wait = self._just_saved_after(after)
+        if notifications:
+            more = others_wait or len(notifications) == self.batch_size
+        else:
+            notifications = self.app.recorder.select_notifications(
+                start=after, limit=self.batch_size, inclusive_of_start=False)
+            more = len(notifications) == self.batch_size
         envelopes = [self.envelope_for(notification) for notification in notifications]
         return (notifications[-1].id if notifications else after,
-                self.redacted([envelope for envelope in envelopes if envelope is not None]),
-                len(notifications) == self.batch_size)
+                self.redacted([envelope for envelope in envelopes if envelope is not None]), more)
 
     def _on_blocked(self, reason: str) -> None:
         self.blocked = f"RabbitMQ blocks publishing ({reason}): a resource alarm, low disk or memory on the broker"

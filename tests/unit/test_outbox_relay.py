@@ -3,6 +3,7 @@ The store is eventsourcing's in-memory one; the broker's producer a list (the br
 tested against RabbitMQ in tests/integration/test_outbox.py and the fault tests)."""
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import timedelta
@@ -112,6 +113,52 @@ def test_a_batch_short_of_full_is_the_logs_head_the_relay_waits_for_a_nudge_befo
     finally:
         relay.stop()
         runner.join(10)
+
+
+def test_what_its_process_saved_the_relay_publishes_without_reading_it_back_and_past_a_gap_it_reads_the_log() -> None:
+    """A save hands its committed notifications to the relay, which publishes them as they would have
+    been read; one that does not follow on from the position (another instance's event came between)
+    makes the relay read the log."""
+    relay, _ = relay_over_three_cases(record_every=3600, poll_interval=3600)
+    relay.batch_size = 100
+    app = relay.app
+    app.outbox_relay = relay  # as shared.dependencies sets it
+    submission = SubmitInitiative().load(seed_000()["submission"])
+    reads: list[int] = []
+    select_notifications = app.recorder.select_notifications
+    app.recorder.select_notifications = lambda **kwargs: reads.append(kwargs["start"]) or select_notifications(**kwargs)
+    bodies: dict[int, Any] = {}
+    producer = Producer(lambda published: None)
+    producer.publish = lambda body, **kwargs: bodies.update({kwargs["headers"]["position"]: json.loads(body)})  # type: ignore[method-assign]
+
+    def published_up_to(position: int, nudged: bool = True) -> None:
+        if nudged:
+            relay.nudge()  # as a command's end does (shared.store.GatedApplication)
+        deadline = time.monotonic() + 10
+        while position not in bodies and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.1)
+
+    runner = threading.Thread(target=relay._publish_until_stopped, args=(Connection(), producer))
+    runner.start()
+    try:
+        published_up_to(3, nudged=False)
+        assert sorted(bodies) == [1, 2, 3] and reads == [0]  # saved before the relay began: read
+        app.submit_initiative(actor="case-officer", **submission)
+        published_up_to(4)
+        assert sorted(bodies) == [1, 2, 3, 4] and reads == [0]  # handed over: not read back
+        app.outbox_relay = None  # as if another instance saved position 5
+        app.submit_initiative(actor="case-officer", **submission)
+        app.outbox_relay = relay
+        app.submit_initiative(actor="case-officer", **submission)
+        published_up_to(6)
+        assert sorted(bodies) == [1, 2, 3, 4, 5, 6] and reads == [0, 4]  # 5 was not handed over: the log read
+    finally:
+        relay.stop()
+        runner.join(10)
+    as_read = [relay.envelope_for(notification) for notification in select_notifications(
+        start=0, limit=100, inclusive_of_start=False)]
+    assert [bodies[position] for position in range(1, 7)] == as_read
 
 
 def test_a_registration_the_relay_reads_names_the_case_from_then_on_without_a_read_of_the_store() -> None:
