@@ -59,22 +59,38 @@ class SQLiteRecorder(RaisesAfterRollback, SQLiteProcessRecorder):
 
 def _postgres_recorder() -> type:
     from eventsourcing.postgres import PostgresProcessRecorder
+    from psycopg.sql import SQL, Identifier
 
     class PostgresRecorder(RaisesAfterRollback, PostgresProcessRecorder):
         """The ids are fetched after the pipeline's sync, still inside the transaction (and its
         pipeline: what `alongside` sends goes with the commit, a look at an answer syncs).
 
-        A save sends no NOTIFY: nothing here LISTENs (the relay and the read model are nudged in the
-        process, and poll for what other instances wrote), and a NOTIFY holds a lock of the whole
-        database while its transaction commits. Nor does it set a lock timeout of 0, the default."""
+        A save (its insert is ours, below) sends no NOTIFY: nothing here LISTENs (the relay and the
+        read model are nudged in the process, and poll for what other instances wrote), and a NOTIFY
+        holds a lock of the whole database while its transaction commits. Nor does it set a lock
+        timeout of 0, the default."""
 
         def __init__(self, *args: Any, **kwargs: Any):
             super().__init__(*args, **kwargs)
             if not self.datastore.lock_timeout:
                 self.lock_table_statements = self.lock_table_statements[1:]  # LOCK TABLE alone
+            self.insert_columns_statement = SQL(
+                "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
+                "SELECT * FROM unnest(%b::{id_type}[], %b::bigint[], %b::text[], %b::bytea[]) RETURNING notification_id"
+            ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name),
+                     id_type=Identifier(self.datastore.originator_id_type))
 
-        def _notify_channel(self, curs: Any) -> None:
-            pass
+        def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+            """eventsourcing's insert, its events sent as four arrays in binary (the state as bytes) rather
+            than one array of a composite type in text, where psycopg wrote and PostgreSQL parsed each
+            state as escaped hexadecimal: 0.25 against 0.14 ms of the client's CPU for an event of 2 kB."""
+            self._lock_table(curs)
+            curs.execute(self.insert_columns_statement, [
+                [stored.originator_id for stored in stored_events],
+                [stored.originator_version for stored in stored_events],
+                [stored.topic for stored in stored_events],
+                [stored.state for stored in stored_events],
+            ], prepare=True)
 
         def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
                                            ) -> Sequence[int] | None:
