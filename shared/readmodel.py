@@ -444,7 +444,14 @@ class ReadModelTables:
                     extra: Mapping[str, Any] | None = None, tags_deleted: bool = False) -> None:
         """Rows (id, version, row) of one listing, their tags and search documents (`tags_deleted`: their
         old tags are gone already). Each kind of statement is executed for all the rows at once
-        (executemany: on PostgreSQL a pipeline, not a round trip for each row and tag)."""
+        (executemany: on PostgreSQL a pipeline, not a round trip for each row and tag).
+
+        Tags and documents are written only where they changed: of the tags, those a row gained
+        (inserted) and lost (deleted); a document only when it differs from the one stored (its
+        full-text index entries are made anew each time). Most events change neither (a case
+        scheduled keeps its texts and its submitters), and an agenda item adds its one tag to its
+        meeting, not all the meeting's again. Whoever writes rows has moved the read model's position
+        first, in the same transaction, so what they are compared with is what the last writer committed."""
         if not rows:
             return
         extra = extra or {}
@@ -475,14 +482,6 @@ class ReadModelTables:
                 "ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, listing = excluded.listing, "
                 "diary_number = excluded.diary_number, title = excluded.title, body = excluded.body"),
                 [document + document for document in documents])
-
-    # A row's tags and search document are written only where they changed: a document is written
-    # again only when it differs from the one stored (its full-text index entries made anew each
-    # time), and of the tags only those the row gained (inserted) and lost (deleted). Most events
-    # change neither (a case scheduled keeps its texts and its submitters), and an agenda item added
-    # to a meeting adds its one tag, not all the meeting's again. Whoever writes a row holds the
-    # read model's position (moved first, in the same transaction), so what it compares against is
-    # what the last writer committed.
 
     def _delete_tags_but(self, cursor: Any, tags: str, row_ids: Sequence[str],
                          kept: Sequence[tuple[str, str, str]]) -> None:
@@ -725,7 +724,7 @@ def _postgres_recorder_class() -> type:
 
         def _insert_tags(self, cursor: Any, tags: str, triples: Sequence[tuple[str, str, str]]) -> None:
             cursor.execute(f"INSERT INTO {tags} (tag, value, id) SELECT * FROM unnest(%s::text[], %s::text[], "
-                           "%s::text[]) ON CONFLICT DO NOTHING", _columns_of(triples, 3))
+                           "%s::text[]) ON CONFLICT DO NOTHING", [list(column) for column in zip(*triples)])
 
         def _move_position(self, cursor: Any, tracking: Tracking, start: int) -> Callable[[], None]:
             """The position's statement on a cursor of its own, read when the pipeline has been sent:
@@ -813,11 +812,6 @@ def construct_view(recorder: Any, prefix: str, listings: Sequence[Listing]) -> R
     view.configure(prefix, listings)
     view.create_table()
     return view
-
-
-def _columns_of(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
-    """Rows as that many columns (PostgreSQL's arrays for unnest), empty ones when there are no rows."""
-    return [list(column) for column in zip(*rows)] or [[] for _ in range(width)]
 
 
 # --- the projection ----------------------------------------------------------------------------

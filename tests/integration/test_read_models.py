@@ -371,10 +371,9 @@ class RecordingCursor:
 
 
 def test_a_rows_tags_are_written_and_replaced_whatever_their_number(initiatives_app: InitiativesApplication) -> None:
-    """A row's tags are written with one statement, more tags than one statement's run (250) too,
-    found by each and replaced when the row is written again. On PostgreSQL the statements are the
-    same text however many tags a row has (arrays, not a placeholder per value): converted once by
-    psycopg and prepared once by the server."""
+    """A row's tags are written with one statement, 300 as one, found by each and replaced when the
+    row is written again. On PostgreSQL the statements are the same text however many tags a row has
+    (arrays, not a placeholder per value): converted once by psycopg and prepared once by the server."""
     from shared.readmodel import Row, Tag
 
     view = initiatives_app.read_model.view
