@@ -192,8 +192,9 @@ class CaseApplication(Application):
             ))
             return "rejected"
         position = envelope["position"]
-        if position <= self.applied_at_least.get(source, 0):
-            return "duplicate"
+        known = self.applied_at_least.get(source)
+        if position <= (known if known is not None else self._applied_position(source)):
+            return "duplicate"  # the store is asked once a process (the commonest redelivery follows a restart)
         try:
             changed = self.when(source, envelope)
             outcome = "applied" if changed else "ignored"
@@ -213,7 +214,7 @@ class CaseApplication(Application):
             if self._applied_since(source, position):
                 return "duplicate"
             raise  # a concurrent change of a case the event changes: tried again
-        self.applied_at_least[source] = position
+        self._remember_applied(source, position)
         return outcome
 
     def _applied_since(self, source: str, position: int) -> bool:
@@ -223,8 +224,11 @@ class CaseApplication(Application):
     def _applied_position(self, source: str) -> int:
         """The position of `source` the store holds applied (read, and remembered)."""
         applied = self.recorder.max_tracking_id(source) or 0
-        self.applied_at_least[source] = max(applied, self.applied_at_least.get(source, 0))
+        self._remember_applied(source, applied)
         return applied
+
+    def _remember_applied(self, source: str, position: int) -> None:
+        self.applied_at_least[source] = max(position, self.applied_at_least.get(source, 0))
 
     def apply_inbound_run(self, source: str, envelopes: Sequence[Any]) -> list[str] | None:
         """Applies consecutive events of one source (a backlog the inbox took at once) in one
@@ -273,7 +277,7 @@ class CaseApplication(Application):
             # was lost); then its last, in the same transaction.
             processing.saved_kwargs["alongside"] = lambda cursor, _: self.recorder.record_position(cursor, last)
         self._record(processing)
-        self.applied_at_least[source] = fresh[-1]
+        self._remember_applied(source, fresh[-1])
         return outcomes
 
     def give_up_inbound(self, source: str, envelope: Any, error: Exception) -> None:
@@ -290,7 +294,12 @@ class CaseApplication(Application):
             return
         processing = ProcessingEvent(tracking=Tracking(application_name=source, notification_id=envelope["position"]))
         processing.collect_events(incident)
-        self._record(processing)
+        try:
+            self._record(processing)
+        except IntegrityError:
+            if not self._applied_since(source, envelope["position"]):
+                raise
+            # applied meanwhile (another instance, or a redelivery whose policy now fails): nothing to flag
 
     def _record(self, processing_event: ProcessingEvent) -> list[Any]:
         """Records the events with their rows; once committed, hands them to the outbox relay, which

@@ -201,10 +201,12 @@ class OutboxRelay:
         self._wake.set()
 
     def saved(self, notifications: Sequence[Any]) -> None:
-        """A save of this process has committed these notifications: published from here, not read back."""
+        """A save of this process has committed these notifications: published from here, not read back.
+        Kept only while this relay leads, and up to JUST_SAVED_KEPT (beyond, the log has them)."""
         with self._just_saved_lock:
-            if len(self._just_saved) + len(notifications) > JUST_SAVED_KEPT:
-                self._just_saved.clear()  # not publishing them now: the log has them
+            if self.role != "leading" or len(self._just_saved) + len(notifications) > JUST_SAVED_KEPT:
+                self._just_saved.clear()
+                return
             self._just_saved.update((notification.id, notification) for notification in notifications)
 
     def _just_saved_after(self, after: int) -> tuple[list[Any], bool]:

@@ -488,13 +488,15 @@ class ReadModelTables:
         """Deletes the tags of the rows `row_ids` but those in `kept` (tag, value, row id)."""
         cursor.execute(self.sql(
             f"DELETE FROM {tags} WHERE id IN (SELECT value FROM json_each(?)) AND (tag, value, id) NOT IN "
-            "(SELECT kept.value ->> 0, kept.value ->> 1, kept.value ->> 2 FROM json_each(?) AS kept)"),
+            "(SELECT json_extract(kept.value, '$[0]'), json_extract(kept.value, '$[1]'), "
+            "json_extract(kept.value, '$[2]') FROM json_each(?) AS kept)"),
             [dumps(list(row_ids)), dumps(list(kept))])
 
     def _insert_tags(self, cursor: Any, tags: str, triples: Sequence[tuple[str, str, str]]) -> None:
         """(tag, value, row id) triples in one statement, not one each; those the store holds are skipped."""
         cursor.execute(self.sql(
-            f"INSERT INTO {tags} (tag, value, id) SELECT triple.value ->> 0, triple.value ->> 1, triple.value ->> 2 "
+            f"INSERT INTO {tags} (tag, value, id) SELECT json_extract(triple.value, '$[0]'), "
+            "json_extract(triple.value, '$[1]'), json_extract(triple.value, '$[2]') "
             "FROM json_each(?) AS triple WHERE true ON CONFLICT DO NOTHING"), [dumps(list(triples))])
 
     def drop(self) -> None:

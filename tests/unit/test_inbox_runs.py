@@ -197,7 +197,7 @@ def test_a_run_another_instance_applied_part_of_meanwhile_takes_no_effect(tmp_pa
 
 
 def test_an_event_this_instance_applied_is_known_a_duplicate_without_a_read_of_the_store(app: LedgerApp) -> None:
-    assert app.apply_inbound("meetings", envelope(1)) == "applied"
+    assert app.apply_inbound("meetings", envelope(1)) == "applied"  # the store asked once, for the first
 
     def read_the_store(source: str) -> int:
         raise AssertionError("read the store for a position it had recorded itself")
@@ -214,12 +214,32 @@ def test_an_event_another_instance_applied_takes_no_effect_here_and_the_next_one
     app, other = on_sqlite(Notes, tmp_path), on_sqlite(Notes, tmp_path)
     assert app.apply_inbound("meetings", envelope(1)) == "applied"
     assert other.apply_inbound("meetings", envelope(2)) == "applied"
+    done: list[str] = []
+    insert_events, max_tracking_id = app.recorder.insert_events, app.recorder.max_tracking_id
+    app.recorder.insert_events = lambda *a, **k: done.append("write") or insert_events(*a, **k)  # type: ignore[method-assign]
+    app.recorder.max_tracking_id = lambda *a: done.append("read") or max_tracking_id(*a)  # type: ignore[method-assign]
 
     assert app.apply_inbound("meetings", envelope(2)) == "duplicate"
+    assert done == ["write", "read"]  # refused by the position, then found applied
     assert app.apply_inbound("meetings", envelope(1)) == "duplicate"
     assert sorted(e["payload"]["title"] for e in app.feed(0, 100)["events"]) == ["1", "2"]  # once each
     assert app.apply_inbound("meetings", envelope(3)) == "applied"
     assert app.recorder.max_tracking_id("meetings") == 3
+
+
+def test_an_event_given_again_after_a_restart_is_a_duplicate_before_its_policy_runs(tmp_path: Path) -> None:
+    """A process that has not applied a source's events yet asks the store where it stands once: an
+    event applied before a restart (its acknowledgement lost) is a duplicate, its policy not run again
+    (it may refuse the case as it is now); and one that kept failing and is given up on after another
+    instance applied it is not flagged."""
+    on_sqlite(LedgerApp, tmp_path).apply_inbound("meetings", envelope(1))
+    restarted = on_sqlite(LedgerApp, tmp_path)
+    restarted.when = lambda *_: pytest.fail("the policy ran for an event applied before")  # type: ignore[method-assign]
+    assert restarted.apply_inbound("meetings", envelope(1)) == "duplicate"
+
+    before = restarted.feed(0, 100)["events"]
+    restarted.give_up_inbound("meetings", envelope(1), RuntimeError("kept failing"))
+    assert restarted.feed(0, 100)["events"] == before  # no Incident.Recorded
 
 
 class StoreDown(LedgerApp):

@@ -123,6 +123,7 @@ def test_what_its_process_saved_the_relay_publishes_without_reading_it_back_and_
     relay.batch_size = 100
     app = relay.app
     app.outbox_relay = relay  # as shared.dependencies sets it
+    relay.role = "leading"  # as run() sets it: a relay standing by keeps none
     submission = SubmitInitiative().load(seed_000()["submission"])
     reads: list[int] = []
     select_notifications = app.recorder.select_notifications
