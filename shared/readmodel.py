@@ -715,9 +715,9 @@ def _postgres_recorder_class() -> type:
         def pipelined(self, cursor: Any) -> Any:
             return cursor.connection.pipeline()
 
-        # Arrays, not a placeholder per value: the statement's text is the same however many tags a
-        # row has, so psycopg converts it once and PostgreSQL plans it once (prepared), where a VALUES
-        # list of each length was a statement of its own, parsed anew each time.
+        # Arrays (the tags kept: one JSON array), not a placeholder per value: the statement's text is
+        # the same however many tags a row has, so psycopg converts it once and PostgreSQL plans it
+        # once (prepared), where a VALUES list of each length was a statement of its own, parsed anew.
         def _delete_tags_but(self, cursor: Any, tags: str, row_ids: Sequence[str],
                              kept: Sequence[tuple[str, str, str]]) -> None:
             cursor.execute(f"DELETE FROM {tags} WHERE id = ANY(%s::text[]) AND (tag, value, id) NOT IN "
