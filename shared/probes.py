@@ -9,6 +9,7 @@ from nameko.dependency_providers import Config
 from werkzeug.wrappers import Request, Response
 
 from shared import asyncapi, schemas
+from shared.collector import Collector
 from shared.http import json_response, problem_response
 from shared.openapi import ApiDoc
 from shared.telemetry import Observability, Telemetry
@@ -22,6 +23,7 @@ def probes(api: ApiDoc) -> type:
     class Probes:
         observability = Observability()
         config = Config()
+        collector = Collector()  # the garbage collector of a long-running process (shared.collector)
 
         @api.route("GET", "/live", summary="Liveness: the process answers (no store or broker is asked)",
                    response=schemas.LiveView)

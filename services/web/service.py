@@ -18,6 +18,7 @@ from services.web.pages import agreements, bodies, cases, evaluations, meetings,
 from services.web.site import DEFAULT_MAX_BODY_BYTES, Settings, Site
 from shared import clock
 from shared.auth import ConfigurationError, authenticator_from
+from shared.collector import Collector
 from shared.settings import env_flag
 
 AREAS = (session.routes, signin.routes, cases.routes, meetings.routes, bodies.routes, agreements.routes,
@@ -74,6 +75,7 @@ def service_urls(config: dict[str, Any]) -> dict[str, str]:
 class WebService:
     name = "web"
     site = WebSite()
+    collector = Collector()  # the garbage collector of a long-running process (shared.collector)
 
     @http("GET,POST", "/")
     def root(self, request: Request) -> Response:
