@@ -317,14 +317,14 @@ class CaseApplication(Application):
         if self.read_model is None:
             return super()._record(processing_event)
         rows = self.read_model.rows_of_save(processing_event.events, processing_event.aggregates)
-        written: list[bool] = []
+        written: list[Callable[[], bool]] = []
         if rows is not None:
             before = processing_event.saved_kwargs.get("alongside") or (lambda cursor, ids: None)
             processing_event.saved_kwargs["alongside"] = lambda cursor, ids: (
                 before(cursor, ids), written.append(self.read_model.write_within(cursor, ids, rows)))
         recordings = super()._record(processing_event)
         self.read_model.saved(processing_event.events, processing_event.aggregates)
-        if written and written[-1]:  # the last attempt (eventsourcing retries a lost connection) committed
+        if written and written[-1]():  # the last attempt (eventsourcing retries a lost connection) committed
             self.read_model.written(rows)
         else:
             self.read_model.nudge()

@@ -376,28 +376,42 @@ class ReadModelTables:
                 check()  # a position found moved: PositionMoved, and the transaction is rolled back
 
     def write_within(self, cursor: Any, rows: Sequence[tuple[Listing, str, int, Any]], tracking: Tracking,
-                     first: int) -> bool:
+                     first: int) -> Callable[[], bool]:
         """As `apply`, for the events the transaction that holds `cursor` has just written (the first's
         id `first`, the last's `tracking`'s): the position is moved over them from the event before
-        them first and, found anywhere else, nothing is written and the transaction goes on (False)."""
-        if self._moved_over(cursor, tracking, first).fetchone() is None:
-            return False
-        self._write_all(cursor, rows)
-        return True
+        them first and, found anywhere else, nothing is written and the transaction goes on. Returns
+        whether the rows were written, to be asked once the transaction has committed."""
+        moved = self._moved_over(cursor, tracking, first).fetchone() is not None
+        if moved:
+            self._write_all(cursor, rows)
+        return lambda: moved
 
     def _moved_over(self, cursor: Any, tracking: Tracking, first: int) -> Any:
         """SQLite's ids follow each other with no gap (a rolled-back insert's rowid is used again)."""
         return self._moved_position(cursor, tracking, first - 1)
 
-    def _write_all(self, cursor: Any, rows: Sequence[tuple[Listing, str, int, Any]]) -> None:
+    def _write_all(self, cursor: Any, rows: Sequence[tuple[Listing, str, int, Any]],
+                   guard: Tracking | None = None) -> None:
+        """`guard`: every statement changes something only where the position stands at it (see
+        `_guarded`)."""
         ordered = sorted(rows, key=lambda entry: (entry[0].name, entry[1]))
         for listing, entries in itertools.groupby(ordered, key=lambda entry: entry[0]):
             if listing.per_item:
                 for _, aggregate_id, version, items in entries:
-                    self._replace_items(cursor, listing, aggregate_id, version, items)
+                    self._replace_items(cursor, listing, aggregate_id, version, items, guard)
             else:
                 self._write_rows(cursor, listing, [(aggregate_id, version, row)
-                                                   for _, aggregate_id, version, row in entries])
+                                                   for _, aggregate_id, version, row in entries], guard=guard)
+
+    def _guarded(self, guard: Tracking | None) -> tuple[str, list[Any]]:
+        """A condition (" AND ...") and its parameters that hold only while the position stands at
+        `guard`: the rows of a save are sent together with the statement that moves the position over
+        its events, without waiting for its answer, and none of them changes anything unless it moved.
+        (No one else can have put the position at ids this transaction has just taken.)"""
+        if guard is None:
+            return "", []
+        return (f" AND EXISTS (SELECT 1 FROM {self.tracking_table()} WHERE application_name = ? "
+                "AND notification_id = ?)"), [guard.application_name, guard.notification_id]
 
     def pipelined(self, cursor: Any) -> Any:
         """Where the store can, the statements of a transaction sent together (PostgreSQL's pipeline)."""
@@ -429,19 +443,21 @@ class ReadModelTables:
             raise PositionMoved(f"{tracking.application_name} is no longer at {start}")
 
     def _replace_items(self, cursor: Any, listing: Listing, aggregate_id: str, version: int,
-                       items: Sequence[Row]) -> None:
+                       items: Sequence[Row], guard: Tracking | None = None) -> None:
         """The aggregate's rows in a listing per item: those it had are deleted, its present ones written."""
         rows, tags = self.table(self.name_of(listing.name)), self.table(self.name_of(listing.name, "_tags"))
-        cursor.execute(self.sql(f"DELETE FROM {tags} WHERE id IN (SELECT id FROM {rows} WHERE aggregate_id = ?)"),
-                       [aggregate_id])
-        cursor.execute(self.sql(f"DELETE FROM {rows} WHERE aggregate_id = ?"), [aggregate_id])
+        condition, params = self._guarded(guard)
+        cursor.execute(self.sql(f"DELETE FROM {tags} WHERE id IN (SELECT id FROM {rows} WHERE aggregate_id = ?)"
+                                + condition), [aggregate_id, *params])
+        cursor.execute(self.sql(f"DELETE FROM {rows} WHERE aggregate_id = ?" + condition), [aggregate_id, *params])
         if any(item.document is not None for item in items):
             raise ValueError(f"{listing.name}: a row per item has no search document")
         self._write_rows(cursor, listing, [(f"{aggregate_id}/{item.key}", version, item) for item in items],
-                         extra={"aggregate_id": aggregate_id}, tags_deleted=True)
+                         extra={"aggregate_id": aggregate_id}, tags_deleted=True, guard=guard)
 
     def _write_rows(self, cursor: Any, listing: Listing, rows: Sequence[tuple[str, int, Row]],
-                    extra: Mapping[str, Any] | None = None, tags_deleted: bool = False) -> None:
+                    extra: Mapping[str, Any] | None = None, tags_deleted: bool = False,
+                    guard: Tracking | None = None) -> None:
         """Rows (id, version, row) of one listing, their tags and search documents (`tags_deleted`: their
         old tags are gone already). Each kind of statement is executed for all the rows at once
         (executemany: on PostgreSQL a pipeline, not a round trip for each row and tag).
@@ -455,21 +471,25 @@ class ReadModelTables:
         if not rows:
             return
         extra = extra or {}
-        names = ["id", "sort_key", "version", "view", *extra, *listing.columns]
-        updates = ", ".join(f"{name} = excluded.{name}" for name in names[1:])
+        condition, guard_params = self._guarded(guard)
+        kinds = {"id": "text", "sort_key": "text", "version": "integer", "view": "text",
+                 **{name: "text" for name in extra}, **listing.columns}
+        updates = ", ".join(f"{name} = excluded.{name}" for name in list(kinds)[1:])
         cursor.executemany(self.sql(
-            f"INSERT INTO {self.table(self.name_of(listing.name))} ({', '.join(names)}) "
-            f"VALUES ({', '.join('?' * len(names))}) ON CONFLICT (id) DO UPDATE SET {updates}"),
+            f"INSERT INTO {self.table(self.name_of(listing.name))} ({', '.join(kinds)}) "
+            f"SELECT {', '.join(self.parameter_of(kind) for kind in kinds.values())} WHERE true{condition} "
+            f"ON CONFLICT (id) DO UPDATE SET {updates}"),
             [[row_id, stored(row.sort_key), version, dumps(row.view), *extra.values(),
-              *(stored(row.columns.get(column)) for column in listing.columns)] for row_id, version, row in rows])
+              *(stored(row.columns.get(column)) for column in listing.columns), *guard_params]
+             for row_id, version, row in rows])
         tags = self.table(self.name_of(listing.name, "_tags"))
         triples = [(tag, value, row_id) for row_id, _, row in rows
                    for tag, value in sorted({(tag, tag_value(stored(value))) for tag, values in row.tags.items()
                                              for value in values if value})]
         if not tags_deleted:
-            self._delete_tags_but(cursor, tags, [row_id for row_id, _, _ in rows], triples)
+            self._delete_tags_but(cursor, tags, [row_id for row_id, _, _ in rows], triples, guard)
         if triples:
-            self._insert_tags(cursor, tags, triples)
+            self._insert_tags(cursor, tags, triples, guard)
         documents = [[row_id, listing.kind, listing.name, stored(row.document.diary_number),
                       stored(row.document.title), stored(row.document.body)]
                      for row_id, _, row in rows if row.document is not None]
@@ -478,26 +498,34 @@ class ReadModelTables:
             same = " AND ".join(f"{column} {self.not_distinct_from} ?" for column in SEARCH_COLUMNS[1:])
             cursor.executemany(self.sql(
                 f"INSERT INTO {search} ({', '.join(SEARCH_COLUMNS)}) SELECT {', '.join('?' * len(SEARCH_COLUMNS))} "
-                f"WHERE NOT EXISTS (SELECT 1 FROM {search} WHERE id = ? AND {same}) "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {search} WHERE id = ? AND {same}){condition} "
                 "ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, listing = excluded.listing, "
                 "diary_number = excluded.diary_number, title = excluded.title, body = excluded.body"),
-                [document + document for document in documents])
+                [document + document + guard_params for document in documents])
+
+    def parameter_of(self, kind: str) -> str:
+        """A parameter's placeholder where a column of the kind is written from a SELECT's list."""
+        return "?"
 
     def _delete_tags_but(self, cursor: Any, tags: str, row_ids: Sequence[str],
-                         kept: Sequence[tuple[str, str, str]]) -> None:
+                         kept: Sequence[tuple[str, str, str]], guard: Tracking | None = None) -> None:
         """Deletes the tags of the rows `row_ids` but those in `kept` (tag, value, row id)."""
+        condition, params = self._guarded(guard)
         cursor.execute(self.sql(
             f"DELETE FROM {tags} WHERE id IN (SELECT value FROM json_each(?)) AND (tag, value, id) NOT IN "
             "(SELECT json_extract(kept.value, '$[0]'), json_extract(kept.value, '$[1]'), "
-            "json_extract(kept.value, '$[2]') FROM json_each(?) AS kept)"),
-            [dumps(list(row_ids)), dumps(list(kept))])
+            "json_extract(kept.value, '$[2]') FROM json_each(?) AS kept)" + condition),
+            [dumps(list(row_ids)), dumps(list(kept)), *params])
 
-    def _insert_tags(self, cursor: Any, tags: str, triples: Sequence[tuple[str, str, str]]) -> None:
+    def _insert_tags(self, cursor: Any, tags: str, triples: Sequence[tuple[str, str, str]],
+                     guard: Tracking | None = None) -> None:
         """(tag, value, row id) triples in one statement, not one each; those the store holds are skipped."""
+        condition, params = self._guarded(guard)
         cursor.execute(self.sql(
             f"INSERT INTO {tags} (tag, value, id) SELECT json_extract(triple.value, '$[0]'), "
             "json_extract(triple.value, '$[1]'), json_extract(triple.value, '$[2]') "
-            "FROM json_each(?) AS triple WHERE true ON CONFLICT DO NOTHING"), [dumps(list(triples))])
+            f"FROM json_each(?) AS triple WHERE true{condition} ON CONFLICT DO NOTHING"),
+            [dumps(list(triples)), *params])
 
     def drop(self) -> None:
         """Drops every read-model table, forgets the position and creates the tables anew, in one
@@ -719,14 +747,32 @@ def _postgres_recorder_class() -> type:
         # the same however many tags a row has, so psycopg converts it once and PostgreSQL plans it
         # once (prepared), where a VALUES list of each length was a statement of its own, parsed anew.
         def _delete_tags_but(self, cursor: Any, tags: str, row_ids: Sequence[str],
-                             kept: Sequence[tuple[str, str, str]]) -> None:
-            cursor.execute(f"DELETE FROM {tags} WHERE id = ANY(%s::text[]) AND (tag, value, id) NOT IN "
-                           "(SELECT kept ->> 0, kept ->> 1, kept ->> 2 FROM jsonb_array_elements(%s::jsonb) AS kept)",
-                           [list(row_ids), dumps(list(kept))])
+                             kept: Sequence[tuple[str, str, str]], guard: Tracking | None = None) -> None:
+            condition, params = self._guarded(guard)
+            cursor.execute(self.sql(
+                f"DELETE FROM {tags} WHERE id = ANY(?::text[]) AND (tag, value, id) NOT IN "
+                "(SELECT kept ->> 0, kept ->> 1, kept ->> 2 FROM jsonb_array_elements(?::jsonb) AS kept)" + condition),
+                [list(row_ids), dumps(list(kept)), *params])
 
-        def _insert_tags(self, cursor: Any, tags: str, triples: Sequence[tuple[str, str, str]]) -> None:
-            cursor.execute(f"INSERT INTO {tags} (tag, value, id) SELECT * FROM unnest(%s::text[], %s::text[], "
-                           "%s::text[]) ON CONFLICT DO NOTHING", [list(column) for column in zip(*triples)])
+        def _insert_tags(self, cursor: Any, tags: str, triples: Sequence[tuple[str, str, str]],
+                         guard: Tracking | None = None) -> None:
+            condition, params = self._guarded(guard)
+            cursor.execute(self.sql(
+                f"INSERT INTO {tags} (tag, value, id) SELECT * FROM unnest(?::text[], ?::text[], ?::text[]) "
+                f"WHERE true{condition} ON CONFLICT DO NOTHING"), [*(list(column) for column in zip(*triples)), *params])
+
+        def parameter_of(self, kind: str) -> str:
+            """Typed: a parameter in a SELECT's list is otherwise taken for text."""
+            return f"%s::{'bigint' if kind == 'integer' else 'text'}"
+
+        def write_within(self, cursor: Any, rows: Sequence[tuple[Listing, str, int, Any]], tracking: Tracking,
+                         first: int) -> Callable[[], bool]:
+            """The rows are sent behind the position's statement without waiting for its answer (a round
+            trip fewer while the save holds the events' lock), each guarded by the position (`_guarded`);
+            the answer is read once the pipeline has been sent, with the commit."""
+            moved = self._moved_over(cursor.connection.cursor(), tracking, first)
+            self._write_all(cursor, rows, guard=tracking)
+            return lambda: moved.fetchone() is not None
 
         def _move_position(self, cursor: Any, tracking: Tracking, start: int) -> Callable[[], None]:
             """The position's statement on a cursor of its own, read when the pipeline has been sent:
@@ -909,13 +955,14 @@ class ReadModel(Projection[Any]):
             return None
 
     def write_within(self, cursor: Any, notification_ids: Sequence[int], rows: Sequence[tuple[Listing, str, int, Any]]
-                     ) -> bool:
+                     ) -> Callable[[], bool]:
         """Writes a save's rows, and moves the position over its events, in the events' own transaction,
         when the read model stands right before them (no one else's events in between; consecutive
-        ids). Otherwise it writes nothing and leaves them to the catch-up (False)."""
+        ids). Otherwise it writes nothing and leaves them to the catch-up. Returns whether it wrote
+        them, to be asked once the transaction has committed."""
         ids = sorted(notification_ids)
         if not ids or ids[-1] - ids[0] + 1 != len(ids):
-            return False
+            return lambda: False
         return self.view.write_within(cursor, rows, Tracking(application_name=TRACKING_NAME, notification_id=ids[-1]),
                                       first=ids[0])
 
