@@ -46,6 +46,3 @@ class Collector(DependencyProvider):
 
     def kill(self) -> None:
         self.stop()
-
-    def get_dependency(self, worker_ctx: object) -> None:
-        return None

@@ -762,8 +762,8 @@ def _postgres_recorder_class() -> type:
                 f"WHERE true{condition} ON CONFLICT DO NOTHING"), [*(list(column) for column in zip(*triples)), *params])
 
         def parameter_of(self, kind: str) -> str:
-            """Typed: a parameter in a SELECT's list is otherwise taken for text."""
-            return f"%s::{'bigint' if kind == 'integer' else 'text'}"
+            """Typed as its column: a parameter in a SELECT's list is otherwise taken for text."""
+            return f"%s::{self.column_type(kind)}"
 
         def write_within(self, cursor: Any, rows: Sequence[tuple[Listing, str, int, Any]], tracking: Tracking,
                          first: int) -> Callable[[], bool]:

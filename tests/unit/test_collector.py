@@ -36,12 +36,12 @@ def test_a_started_container_freezes_what_exists_and_collects_young_objects_less
     assert gc.get_threshold() == (YOUNG_THRESHOLD, *defaults[1:])
     frozen = gc.get_freeze_count()
     assert frozen > 1000  # the modules, classes and functions imported so far
-    later = [[] for _ in range(100)]  # made after the start: collected as before
-    assert gc.get_freeze_count() == frozen
+    made_after = [[] for _ in range(100)]
+    assert gc.get_freeze_count() == frozen  # what is made after the start is not frozen
     collector.stop()
     assert gc.get_threshold() == defaults
     assert gc.get_freeze_count() == 0
-    assert later
+    del made_after
 
 
 def test_the_defaults_come_back_only_when_the_last_container_of_the_process_stops(defaults):
