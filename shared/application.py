@@ -24,6 +24,7 @@ from shared.envelope import (
 )
 from shared.errors import CaseError, ConcurrentChange, InvalidRequest, NotFound
 from shared.files import FileStore, StoredFile, construct_file_store, resolved_file, resolved_files
+from shared.readmodel import TRACKING_NAME as READ_MODEL_POSITION
 from shared.readmodel import Condition, Page, ReadModel, Tag, equal_to, paged, searched, within
 from shared.recorders import reading, store_of
 from shared.reminders import NEXT_REMINDER_DUE, REMINDERS
@@ -346,8 +347,14 @@ class CaseApplication(Application):
         tags: Sequence[Tag] = (), diary_number: str | None = None, complete: bool = False,
     ) -> Page:
         """A page of one of the service's lists; a look-up by diary number that finds nothing is a 404."""
-        read_model = self.caught_up(complete)
-        page = paged(read_model.view, read_model.listing(listing), query, conditions=conditions, tags=tags)
+        if self.read_model is None:
+            raise NotFound(f"{self.source} keeps no lists")
+        read_model = self.read_model
+        page = paged(read_model.view, read_model.listing(listing), query, conditions=conditions, tags=tags,
+                     unless_behind=READ_MODEL_POSITION)
+        if page is None:  # the log holds more than the lists: caught up first, then read
+            self.caught_up(complete)
+            page = paged(read_model.view, read_model.listing(listing), query, conditions=conditions, tags=tags)
         if diary_number is not None and not page.items and not query.get("cursor"):
             raise NotFound(f"No {read_model.listing(listing).one} with diary number {diary_number!r}")
         return page

@@ -59,6 +59,8 @@ SEARCH_COLUMNS = ("id", "kind", "listing", "diary_number", "title", "body")
 BATCH_SIZE = 500
 # How many aggregates a read model keeps as this instance last saved them (ReadModel._saved).
 SAVED_AGGREGATES_KEPT = 256
+# How many (listing per item, aggregate) this instance remembers having left with no rows (ReadModel._empty_at).
+EMPTY_ITEMS_KEPT = 10_000
 DEFAULT_LIMIT = 50
 
 
@@ -118,6 +120,11 @@ class Listing:
     @property
     def one(self) -> str:
         return self.noun or self.kind.lower()
+
+
+class NoneStored(tuple):
+    """A save's rows in a listing per item where the aggregate has no items and is known to have had
+    none stored before the save (ReadModel.rows_of_save): there is nothing to delete or write."""
 
 
 def marked(snippet: str) -> str:
@@ -398,7 +405,8 @@ class ReadModelTables:
         for listing, entries in itertools.groupby(ordered, key=lambda entry: entry[0]):
             if listing.per_item:
                 for _, aggregate_id, version, items in entries:
-                    self._replace_items(cursor, listing, aggregate_id, version, items, guard)
+                    if not isinstance(items, NoneStored):
+                        self._replace_items(cursor, listing, aggregate_id, version, items, guard)
             else:
                 self._write_rows(cursor, listing, [(aggregate_id, version, row)
                                                    for _, aggregate_id, version, row in entries], guard=guard)
@@ -547,11 +555,25 @@ class ReadModelTables:
         if self.events_table is None:
             return self.max_tracking_id(name) or 0, None  # type: ignore[attr-defined]
         with self.reading() as cursor:
-            cursor.execute(self.sql(
-                f"SELECT (SELECT max(notification_id) FROM {self.tracking_table()} WHERE application_name = ?) "
-                f"AS position, (SELECT max({self.events_position}) FROM {self.events_table}) AS head"), [name])
-            row = dict(cursor.fetchone())
-        return int(row["position"] or 0), int(row["head"] or 0)
+            return self._sent_standing(cursor, name)()
+
+    def _sent_standing(self, cursor: Any, name: str) -> Callable[[], tuple[int, int]]:
+        """Sends the statement that reads the position and the log's head; returns what reads its answer."""
+        def answer(answered: Any) -> tuple[int, int]:
+            row = dict(answered.fetchone())
+            return int(row["position"] or 0), int(row["head"] or 0)
+
+        return self.answered_later(cursor, self.sql(
+            f"SELECT (SELECT max(notification_id) FROM {self.tracking_table()} WHERE application_name = ?) "
+            f"AS position, (SELECT max({self.events_position}) FROM {self.events_table}) AS head"), [name], answer)
+
+    def answered_later(self, cursor: Any, statement: str, params: Sequence[Any],
+                       answer: Callable[[Any], Any]) -> Callable[[], Any]:
+        """Sends a statement whose answer is to be read (`answer` of a cursor) after more statements were
+        sent on `cursor`; returns what reads it. SQLite reads it at once (in the process: nothing to wait for)."""
+        cursor.execute(statement, params)
+        answered = answer(cursor)
+        return lambda: answered
 
     # --- reading ------------------------------------------------------------------------
 
@@ -562,6 +584,32 @@ class ReadModelTables:
     ) -> tuple[list[dict[str, Any]], list[Any] | None]:
         """One page of the listing, in (sort_key, id) order (or (`order_by`, id), a column of the listing's
         `orders`); the key to continue after it, if more follow."""
+        statement, params = self._page_query(listing, conditions, tags, after, limit, descending, order_by)
+        with self.reading() as cursor:
+            cursor.execute(statement, params)
+            return self._page_of(cursor.fetchall(), limit)
+
+    def page_unless_behind(self, name: str, listing: Listing, **page: Any
+                           ) -> tuple[list[dict[str, Any]], list[Any] | None] | None:
+        """As `page`, sent together with the statement that reads the position recorded under `name` and
+        the log's head (one round trip on PostgreSQL, where a read asked first and then read the page);
+        None when the position is behind the head, or not known to be at it: the page may lack what the
+        log holds, and the caller catches up first. (The page is read after the position, so it holds
+        at least what the position stood for: positions only move on.)"""
+        if self.events_table is None:
+            return None
+        statement, params = self._page_query(listing, page.get("conditions", ()), page.get("tags", ()),
+                                             page.get("after"), page.get("limit", DEFAULT_LIMIT),
+                                             page.get("descending", False), page.get("order_by", "sort_key"))
+        with self.reading() as cursor:
+            with self.pipelined(cursor):
+                standing = self._sent_standing(cursor, name)
+                cursor.execute(statement, params)
+            position, head = standing()
+            return self._page_of(cursor.fetchall(), page.get("limit", DEFAULT_LIMIT)) if position >= head else None
+
+    def _page_query(self, listing: Listing, conditions: Sequence[Condition], tags: Sequence[Tag],
+                    after: Sequence[Any] | None, limit: int, descending: bool, order_by: str) -> tuple[str, list[Any]]:
         if order_by != "sort_key" and order_by not in listing.orders:
             raise ValueError(f"{listing.name}: not ordered by {order_by}")
         rows = self.table(self.name_of(listing.name))
@@ -573,9 +621,11 @@ class ReadModelTables:
         statement = (f"SELECT id, {order_by} AS ordered_by, view FROM {rows}"
                      + (" WHERE " + " AND ".join(where) if where else "")
                      + f" ORDER BY {order_by} {direction}, id {direction} LIMIT ?")
-        with self.reading() as cursor:
-            cursor.execute(self.sql(statement), [*params, limit + 1])
-            found = [dict(row) for row in cursor.fetchall()]
+        return self.sql(statement), [*params, limit + 1]
+
+    @staticmethod
+    def _page_of(rows: Sequence[Any], limit: int) -> tuple[list[dict[str, Any]], list[Any] | None]:
+        found = [dict(row) for row in rows]
         more = len(found) > limit
         found = found[:limit]
         key = [found[-1]["ordered_by"], found[-1]["id"]] if more else None
@@ -765,6 +815,13 @@ def _postgres_recorder_class() -> type:
             """Typed as its column: a parameter in a SELECT's list is otherwise taken for text."""
             return f"%s::{self.column_type(kind)}"
 
+        def answered_later(self, cursor: Any, statement: str, params: Sequence[Any],
+                           answer: Callable[[Any], Any]) -> Callable[[], Any]:
+            """On a cursor of its own, read once the pipeline it goes in has been sent."""
+            own = cursor.connection.cursor()
+            own.execute(statement, params)
+            return lambda: answer(own)
+
         def write_within(self, cursor: Any, rows: Sequence[tuple[Listing, str, int, Any]], tracking: Tracking,
                          first: int) -> Callable[[], bool]:
             """The rows are sent behind the position's statement without waiting for its answer (a round
@@ -882,6 +939,11 @@ class ReadModel(Projection[Any]):
         # The aggregates this instance saved last, by id: a catch-up takes a row from one still at the
         # version it needs instead of replaying it (events never change, so neither does that state).
         self._saved: OrderedDict[Any, Any] = OrderedDict()
+        # (listing per item, aggregate id) -> the aggregate's version at which this instance's save left it
+        # no rows there. A save that follows on from that version, and still has none, writes nothing there:
+        # written only where the read model stood right before the save, whose rows are then those of the
+        # version before it. (Most aggregates have no reminder most of the time: two deletes a save fewer.)
+        self._empty_at: OrderedDict[tuple[str, str], int] = OrderedDict()
 
     def listing(self, name: str) -> Listing:
         for listing in self.listings:
@@ -947,12 +1009,23 @@ class ReadModel(Projection[Any]):
         touched = self._touched(events)
         if any(aggregate_id not in aggregates for aggregate_id in touched):
             return None
+        followed_on_from: dict[Any, int] = {}  # aggregate id -> its version before the save's first event of it
+        for domain_event in events:
+            followed_on_from.setdefault(domain_event.originator_id, domain_event.originator_version - 1)
         try:
-            return [(listing, str(aggregate_id), aggregates[aggregate_id].version, listing.row(aggregates[aggregate_id]))
+            return [(listing, str(aggregate_id), aggregates[aggregate_id].version,
+                     self._row_of(listing, str(aggregate_id), aggregates[aggregate_id], followed_on_from[aggregate_id]))
                     for aggregate_id, listings in touched.items() for listing in listings]
         except Exception:  # noqa: BLE001 - the save goes on; the catch-up makes (or reports) the rows
             log.warning("read model: the rows of a save were left to the catch-up", exc_info=True)
             return None
+
+    def _row_of(self, listing: Listing, aggregate_id: str, aggregate: Any, followed_on_from: int) -> Any:
+        """The aggregate's row in the listing; per item, NoneStored where it has no items and had none stored."""
+        row = listing.row(aggregate)
+        if listing.per_item and not row and self._empty_at.get((listing.name, aggregate_id)) == followed_on_from:
+            return NoneStored()
+        return row
 
     def write_within(self, cursor: Any, notification_ids: Sequence[int], rows: Sequence[tuple[Listing, str, int, Any]]
                      ) -> Callable[[], bool]:
@@ -984,9 +1057,23 @@ class ReadModel(Projection[Any]):
                 self._remember(aggregate_id, aggregates[aggregate_id])
 
     def written(self, rows: Sequence[tuple[Listing, str, int, Any]]) -> None:
-        """A save's rows were committed: what kept an aggregate's row from being made is past."""
-        for _, aggregate_id, _, _ in rows:
+        """A save's rows were committed with the read model's position over its events: what kept an
+        aggregate's row from being made is past, and where it left a listing per item with no rows, at
+        which version (`_empty_at`)."""
+        for listing, aggregate_id, version, row in rows:
             self.failures.pop(aggregate_id, None)
+            if listing.per_item:
+                self._remember_items(listing, aggregate_id, version, row)
+
+    def _remember_items(self, listing: Listing, aggregate_id: str, version: int, items: Sequence[Any]) -> None:
+        key = (listing.name, aggregate_id)
+        if items:
+            self._empty_at.pop(key, None)
+            return
+        self._empty_at[key] = version
+        self._empty_at.move_to_end(key)
+        while len(self._empty_at) > EMPTY_ITEMS_KEPT:
+            self._empty_at.popitem(last=False)
 
     def _remember(self, aggregate_id: Any, aggregate: Any) -> None:
         self._saved[aggregate_id] = aggregate
@@ -1072,13 +1159,20 @@ class ReadModel(Projection[Any]):
 
 def paged(
     view: ReadModelTables, listing: Listing, query: Mapping[str, Any], *,
-    conditions: Sequence[Condition] = (), tags: Sequence[Tag] = (),
-) -> Page:
-    """A page of a listing for a query's `limit`, `cursor` and `order`; the cursor is bound to the filters."""
+    conditions: Sequence[Condition] = (), tags: Sequence[Tag] = (), unless_behind: str | None = None,
+) -> Page | None:
+    """A page of a listing for a query's `limit`, `cursor` and `order`; the cursor is bound to the filters.
+    `unless_behind`: None instead where the position recorded under that name is behind the log
+    (ReadModelTables.page_unless_behind)."""
     filters = {k: v for k, v in query.items() if k not in ("cursor", "limit")}
     after = Cursors.decode(query.get("cursor"), listing.name, filters, PAGE_KEY)
-    items, key = view.page(listing, conditions=conditions, tags=tags, after=after,
-                           limit=query.get("limit") or DEFAULT_LIMIT, descending=query.get("order") == "desc")
+    page = dict(conditions=conditions, tags=tags, after=after, limit=query.get("limit") or DEFAULT_LIMIT,
+                descending=query.get("order") == "desc")
+    found = view.page(listing, **page) if unless_behind is None else view.page_unless_behind(unless_behind, listing,
+                                                                                             **page)
+    if found is None:
+        return None
+    items, key = found
     return Page(items, Cursors.encode(listing.name, filters, key) if key else None)
 
 

@@ -354,10 +354,47 @@ def test_a_save_writes_no_row_where_the_read_model_stands_elsewhere(initiatives_
     assert str(second.id) in rows and rows[str(first.id)][2] == changed.version
 
 
+def test_a_save_that_leaves_no_reminder_where_none_was_stored_writes_nothing_to_their_list(
+        initiatives_app: InitiativesApplication, monkeypatch: Any) -> None:
+    """A listing per item (the reminders) is replaced by deleting the aggregate's rows and writing its
+    present ones. A save whose aggregate has no reminder and had none stored (this instance left it
+    with none at the version the save follows on from) sends nothing there. One that follows on from
+    a version another instance saved, with reminders, deletes them: the case withdrawn, its
+    reminders leave the list."""
+    from services.initiatives.application import InitiativesApplication as Application
+    from services.initiatives.schemas import SubmitInitiative
+
+    app = initiatives_app
+    other = Application(app.env)  # a second instance on the same store
+    try:
+        replaced: list[str] = []
+        replace_items = app.read_model.view._replace_items
+        monkeypatch.setattr(app.read_model.view, "_replace_items", lambda cursor, listing, aggregate_id, *rest: (
+            replaced.append(aggregate_id), replace_items(cursor, listing, aggregate_id, *rest)))
+        submission = SubmitInitiative().load(seed_000()["submission"])
+        quiet = app.submit_initiative(actor="case-officer", **submission)
+        app.register_initiative(quiet.id, actor="registrar")
+        assert replaced == [str(quiet.id)]  # submitted: its (no) reminders written; registered: nothing sent
+
+        overdue = app.submit_initiative(actor="case-officer", **{
+            **submission, "kind": "motion", "submitted_on": clock.today() - timedelta(days=800)})
+        assert other.raise_due_reminders(clock.today()) == 2  # saved by the other instance, with their rows
+        assert len(app.list_reminders({}).items) == 2
+        replaced.clear()
+        app.change(overdue.id, type(overdue), "withdraw", actor="case-officer", reason="Ändrat sig",
+                   withdrawn_on=clock.today())
+        assert replaced == [str(overdue.id)]
+        assert app.list_reminders({}).items == []
+        assert app.read_model.position == app.recorder.max_notification_id()  # written with the save
+    finally:
+        other.close()
+
+
 def test_a_read_of_lists_already_caught_up_reads_no_events_and_a_diary_number_is_looked_up_once(
         initiatives_app: InitiativesApplication, monkeypatch: Any) -> None:
     """A list read asks the store how far the log goes with the read model's own position (one
-    statement, ReadModelTables.standing) and reads events only when the log holds more; the case a
+    statement) and reads events only when the log holds more; that statement goes with the page's
+    (ReadModelTables.page_unless_behind: one round trip on PostgreSQL), not before it. The case a
     diary number names is looked up in the read model once. A read after events that were not
     written with their rows (another instance's, say) still catches them up."""
     from services.initiatives.schemas import SubmitInitiative
@@ -366,11 +403,14 @@ def test_a_read_of_lists_already_caught_up_reads_no_events_and_a_diary_number_is
     submission = SubmitInitiative().load(seed_000()["submission"])
     case = app.submit_initiative(actor="case-officer", **submission)
     case = app.register_initiative(case.id, actor="registrar")
-    read_events = []
+    read_events, asked_apart = [], []
     select_notifications = app.recorder.select_notifications
     monkeypatch.setattr(app.recorder, "select_notifications",
                         lambda *a, **k: read_events.append(1) or select_notifications(*a, **k))
+    standing = app.read_model.view.standing
+    monkeypatch.setattr(app.read_model.view, "standing", lambda *a: asked_apart.append(1) or standing(*a))
     assert app.list_initiatives({"limit": 10}, today=clock.today()).items[0]["id"] == str(case.id)
+    assert asked_apart == []  # the position was read with the page
     assert app.read_model.catch_up() == app.recorder.max_notification_id()
     assert read_events == []  # caught up: nothing read from the log
 
