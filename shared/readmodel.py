@@ -386,15 +386,17 @@ class ReadModelTables:
                      first: int) -> Callable[[], bool]:
         """As `apply`, for the events the transaction that holds `cursor` has just written (the first's
         id `first`, the last's `tracking`'s): the position is moved over them from the event before
-        them first and, found anywhere else, nothing is written and the transaction goes on. Returns
-        whether the rows were written, to be asked once the transaction has committed."""
-        moved = self._moved_over(cursor, tracking, first).fetchone() is not None
-        if moved:
-            self._write_all(cursor, rows)
-        return lambda: moved
+        them and, found anywhere else, nothing is written and the transaction goes on. The rows are
+        sent behind the position's statement without waiting for its answer (on PostgreSQL a round
+        trip fewer while the save holds the events' lock), each guarded by the position (`_guarded`).
+        Returns whether they were written, to be asked once the transaction has committed."""
+        moved = self._moved_over(cursor, tracking, first)
+        self._write_all(cursor, rows, guard=tracking)
+        return moved
 
-    def _moved_over(self, cursor: Any, tracking: Tracking, first: int) -> Any:
-        """SQLite's ids follow each other with no gap (a rolled-back insert's rowid is used again)."""
+    def _moved_over(self, cursor: Any, tracking: Tracking, first: int) -> Callable[[], bool]:
+        """Moves the position over the events from `first` on; what says (later) whether it moved.
+        SQLite's ids follow each other with no gap (a rolled-back insert's rowid is used again)."""
         return self._moved_position(cursor, tracking, first - 1)
 
     def _write_all(self, cursor: Any, rows: Sequence[tuple[Listing, str, int, Any]],
@@ -426,29 +428,29 @@ class ReadModelTables:
         return contextlib.nullcontext()
 
     def _move_position(self, cursor: Any, tracking: Tracking, start: int) -> Callable[[], None]:
-        """Moves a position from `start`; returns the check that it was still there (SQLite: checked now)."""
+        """Moves a position from `start`; returns the check that it was still there (PositionMoved if not),
+        to be made once the batch's statements have been sent (the server still moves the position
+        before it writes a row, so instances wait for each other there)."""
         moved = self._moved_position(cursor, tracking, start)
-        self._check_moved(moved, tracking, start)
-        return lambda: None
 
-    def _moved_position(self, cursor: Any, tracking: Tracking, start: int) -> Any:
-        """Sends the statement that moves the position; the cursor its answer is read from."""
+        def check() -> None:
+            if not moved():
+                raise PositionMoved(f"{tracking.application_name} is no longer at {start}")
+
+        return check
+
+    def _moved_position(self, cursor: Any, tracking: Tracking, start: int) -> Callable[[], bool]:
+        """Sends the statement that moves the position from `start`; what says (later) whether it moved."""
         table = self.tracking_table()
         if start == 0:
-            cursor.execute(self.sql(
-                f"INSERT INTO {table} (application_name, notification_id) VALUES (?, ?) "
-                "ON CONFLICT (application_name) DO NOTHING RETURNING notification_id"),
-                [tracking.application_name, tracking.notification_id])
+            statement, params = (f"INSERT INTO {table} (application_name, notification_id) VALUES (?, ?) "
+                                 "ON CONFLICT (application_name) DO NOTHING RETURNING notification_id",
+                                 [tracking.application_name, tracking.notification_id])
         else:
-            cursor.execute(self.sql(
-                f"UPDATE {table} SET notification_id = ? WHERE application_name = ? AND notification_id = ? "
-                "RETURNING notification_id"), [tracking.notification_id, tracking.application_name, start])
-        return cursor
-
-    @staticmethod
-    def _check_moved(cursor: Any, tracking: Tracking, start: int) -> None:
-        if cursor.fetchone() is None:
-            raise PositionMoved(f"{tracking.application_name} is no longer at {start}")
+            statement, params = (f"UPDATE {table} SET notification_id = ? WHERE application_name = ? "
+                                 "AND notification_id = ? RETURNING notification_id",
+                                 [tracking.notification_id, tracking.application_name, start])
+        return self.answered_later(cursor, self.sql(statement), params, lambda answered: answered.fetchone() is not None)
 
     def _replace_items(self, cursor: Any, listing: Listing, aggregate_id: str, version: int,
                        items: Sequence[Row], guard: Tracking | None = None) -> None:
@@ -822,35 +824,19 @@ def _postgres_recorder_class() -> type:
             own.execute(statement, params)
             return lambda: answer(own)
 
-        def write_within(self, cursor: Any, rows: Sequence[tuple[Listing, str, int, Any]], tracking: Tracking,
-                         first: int) -> Callable[[], bool]:
-            """The rows are sent behind the position's statement without waiting for its answer (a round
-            trip fewer while the save holds the events' lock), each guarded by the position (`_guarded`);
-            the answer is read once the pipeline has been sent, with the commit."""
-            moved = self._moved_over(cursor.connection.cursor(), tracking, first)
-            self._write_all(cursor, rows, guard=tracking)
-            return lambda: moved.fetchone() is not None
-
-        def _move_position(self, cursor: Any, tracking: Tracking, start: int) -> Callable[[], None]:
-            """The position's statement on a cursor of its own, read when the pipeline has been sent:
-            the server still moves it before it writes a row (so instances wait for each other there)."""
-            moved = self._moved_position(cursor.connection.cursor(), tracking, start)
-            return lambda: self._check_moved(moved, tracking, start)
-
         def tracking_table(self) -> str:
             return f'"{self.datastore.schema}"."{self.tracking_table_name}"'
 
-        def _moved_over(self, cursor: Any, tracking: Tracking, first: int) -> Any:
+        def _moved_over(self, cursor: Any, tracking: Tracking, first: int) -> Callable[[], bool]:
             """A rolled-back insert leaves a gap in PostgreSQL's ids: the position must be at the event
             before `first`, whatever its id (the writer holds the events' lock: none comes between)."""
             if first == 1:
                 return self._moved_position(cursor, tracking, 0)
-            cursor.execute(
-                f"UPDATE {self.tracking_table()} SET notification_id = %s WHERE application_name = %s "
+            return self.answered_later(
+                cursor, f"UPDATE {self.tracking_table()} SET notification_id = %s WHERE application_name = %s "
                 f"AND notification_id = (SELECT max(notification_id) FROM {self.events_table} "
                 "WHERE notification_id < %s) RETURNING notification_id",
-                [tracking.notification_id, tracking.application_name, first])
-            return cursor
+                [tracking.notification_id, tracking.application_name, first], lambda answered: answered.fetchone() is not None)
 
         def search_table_statements(self) -> list[str]:
             search = self.table(self.name_of("search"))

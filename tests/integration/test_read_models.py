@@ -323,8 +323,8 @@ def test_a_saves_rows_are_committed_with_its_events_or_not_at_all(initiatives_ap
 
 def test_a_save_writes_no_row_where_the_read_model_stands_elsewhere(initiatives_app: InitiativesApplication) -> None:
     """A save's rows go with the statement that moves the read model's position over its events, from
-    the event before them. On PostgreSQL they are sent behind it without waiting for its answer, each
-    guarded by the position; on SQLite the answer is read first. Where the position stands elsewhere
+    the event before them, sent behind it without waiting for its answer (on PostgreSQL a round trip
+    fewer), each guarded by the position. Where the position stands elsewhere
     (behind, as after a save whose rows were left to the catch-up), the events are saved, no row is
     written, not even in part, the position stays, and the catch-up makes the rows after."""
     from services.initiatives.schemas import SubmitInitiative
