@@ -371,7 +371,7 @@ class ReadModelTables:
         """Writes the rows of a batch read after `start`, and the position it reached, in one transaction.
 
         The position is moved first, and only from `start`: an instance that finds it moved (another
-        instance recorded this batch, or a rebuild reset it) writes nothing and raises PositionMoved.
+        instance recorded this batch, or a rebuild reset it) commits nothing and raises PositionMoved.
         Instances wait for each other on that one row, so they never lock rows in opposite orders.
         `also`: more positions moved the same way in the same transaction (after the first)."""
         with self.transaction(commit=True) as cursor:
@@ -572,7 +572,8 @@ class ReadModelTables:
     def answered_later(self, cursor: Any, statement: str, params: Sequence[Any],
                        answer: Callable[[Any], Any]) -> Callable[[], Any]:
         """Sends a statement whose answer is to be read (`answer` of a cursor) after more statements were
-        sent on `cursor`; returns what reads it. SQLite reads it at once (in the process: nothing to wait for)."""
+        sent on `cursor`; returns what reads it. Here (SQLite) it is read at once: in the process, there is
+        no round trip to save."""
         cursor.execute(statement, params)
         answered = answer(cursor)
         return lambda: answered
@@ -822,7 +823,12 @@ def _postgres_recorder_class() -> type:
             """On a cursor of its own, read once the pipeline it goes in has been sent."""
             own = cursor.connection.cursor()
             own.execute(statement, params)
-            return lambda: answer(own)
+
+            def read() -> Any:
+                with own:
+                    return answer(own)
+
+            return read
 
         def tracking_table(self) -> str:
             return f'"{self.datastore.schema}"."{self.tracking_table_name}"'
@@ -929,6 +935,9 @@ class ReadModel(Projection[Any]):
         # no rows there. A save that follows on from that version, and still has none, writes nothing there:
         # written only where the read model stood right before the save, whose rows are then those of the
         # version before it. (Most aggregates have no reminder most of the time: two deletes a save fewer.)
+        # Not for an aggregate whose row could not be made (`failures`: what is stored may be older), and
+        # forgotten when this instance rebuilds. A rebuild run by another process that fails to make such
+        # a row leaves it stale until the aggregate has items again, as it leaves any row it cannot make.
         self._empty_at: OrderedDict[tuple[str, str], int] = OrderedDict()
 
     def listing(self, name: str) -> Listing:
@@ -1009,7 +1018,8 @@ class ReadModel(Projection[Any]):
     def _row_of(self, listing: Listing, aggregate_id: str, aggregate: Any, followed_on_from: int) -> Any:
         """The aggregate's row in the listing; per item, NoneStored where it has no items and had none stored."""
         row = listing.row(aggregate)
-        if listing.per_item and not row and self._empty_at.get((listing.name, aggregate_id)) == followed_on_from:
+        if (listing.per_item and not row and aggregate_id not in self.failures
+                and self._empty_at.get((listing.name, aggregate_id)) == followed_on_from):
             return NoneStored()
         return row
 
@@ -1056,8 +1066,8 @@ class ReadModel(Projection[Any]):
         if items:
             self._empty_at.pop(key, None)
             return
+        self._empty_at.pop(key, None)  # (re-inserted: the newest; never a key another thread just evicted)
         self._empty_at[key] = version
-        self._empty_at.move_to_end(key)
         while len(self._empty_at) > EMPTY_ITEMS_KEPT:
             self._empty_at.popitem(last=False)
 
@@ -1113,6 +1123,7 @@ class ReadModel(Projection[Any]):
     def rebuild(self) -> int:
         """Drops the tables and replays the whole log into them again."""
         with self._lock:
+            self._empty_at.clear()
             self.view.drop()
             return self.catch_up()
 

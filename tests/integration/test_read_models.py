@@ -375,6 +375,14 @@ def test_a_save_that_leaves_no_reminder_where_none_was_stored_writes_nothing_to_
         quiet = app.submit_initiative(actor="case-officer", **submission)
         app.register_initiative(quiet.id, actor="registrar")
         assert replaced == [str(quiet.id)]  # submitted: its (no) reminders written; registered: nothing sent
+        app.rebuild_read_model()  # forgotten: what a rebuild stores is its own
+        replaced.clear()
+        app.change(quiet.id, type(quiet), "withdraw", actor="case-officer", reason="Ändrat sig",
+                   withdrawn_on=clock.today())
+        unmade = app.submit_initiative(actor="case-officer", **submission)
+        app.read_model.failures[str(unmade.id)] = "reminders: could not be made"  # what is stored may be older
+        app.register_initiative(unmade.id, actor="registrar")
+        assert replaced == [str(quiet.id), str(unmade.id), str(unmade.id)]
 
         overdue = app.submit_initiative(actor="case-officer", **{
             **submission, "kind": "motion", "submitted_on": clock.today() - timedelta(days=800)})
@@ -384,16 +392,16 @@ def test_a_save_that_leaves_no_reminder_where_none_was_stored_writes_nothing_to_
         app.change(overdue.id, type(overdue), "withdraw", actor="case-officer", reason="Ändrat sig",
                    withdrawn_on=clock.today())
         assert replaced == [str(overdue.id)]
-        assert app.list_reminders({}).items == []
         assert app.read_model.position == app.recorder.max_notification_id()  # written with the save
+        assert app.list_reminders({}).items == []
     finally:
         other.close()
 
 
 def test_a_read_of_lists_already_caught_up_reads_no_events_and_a_diary_number_is_looked_up_once(
         initiatives_app: InitiativesApplication, monkeypatch: Any) -> None:
-    """A list read asks the store how far the log goes with the read model's own position (one
-    statement) and reads events only when the log holds more; that statement goes with the page's
+    """A list read asks the store how far the log goes with the read model's own position and reads
+    events only when the log holds more; that question goes with the page's query
     (ReadModelTables.page_unless_behind: one round trip on PostgreSQL), not before it. The case a
     diary number names is looked up in the read model once. A read after events that were not
     written with their rows (another instance's, say) still catches them up."""
