@@ -90,11 +90,17 @@ class Follower:
             raise LogMismatch(f"the source's log does not match this subscriber's position: {self.subscriber} "
                               f"applied {event_id} at {self.source} position {at}, the feed holds {found} there")
 
-    def catch_up(self, between_pages: Callable[[], None] | None = None) -> int:
+    def catch_up(self, between_pages: Callable[[], None] | None = None,
+                 queued: Callable[[], bool] | None = None) -> int:
         """Everything the feed holds after the stored position, to its end; returns the position reached.
-        Raises LogMismatch if the feed is not the log this subscriber followed."""
+        Raises LogMismatch if the feed is not the log this subscriber followed.
+
+        `queued` (asked before each page but the first): whether the queue has delivered a message of this
+        source meanwhile. From that message on the queue holds everything that follows, and each message
+        fills what the feed holds before it (`receive`), so the catch-up stops there: a feed written as
+        fast as it is read would otherwise be chased without end, the queue waiting."""
         self.verify()
-        return self._fill(upto=None, between_pages=between_pages)[0]
+        return self._fill(upto=None, between_pages=between_pages, queued=queued)[0]
 
     def receive(self, envelope: Any) -> str:
         """A message of the queue: "applied" (with what the feed holds before it), "duplicate", "foreign"
@@ -124,8 +130,8 @@ class Follower:
                     self.source, envelope["position"], envelope["type"], envelope.get("event_id"), why)
         return "foreign"
 
-    def _fill(self, upto: int | None,
-              between_pages: Callable[[], None] | None = None) -> tuple[int, dict[str, Any] | None]:
+    def _fill(self, upto: int | None, between_pages: Callable[[], None] | None = None,
+              queued: Callable[[], bool] | None = None) -> tuple[int, dict[str, Any] | None]:
         """Applies what the feed holds after the stored position (up to and including `upto`, when given);
         moves the watermark over what it passed. Returns the stored position reached, and the feed's
         event at `upto` if it holds one there. `between_pages` is called before each read but the first
@@ -133,8 +139,11 @@ class Follower:
         stored = after = stored_at_start = self.position()
         copy = None
         while True:
-            if between_pages is not None and after != stored_at_start:
-                between_pages()
+            if after != stored_at_start:
+                if between_pages is not None:
+                    between_pages()
+                if queued is not None and queued():
+                    return stored, copy
             limit = self.page_size if upto is None else min(self.page_size, upto - after)
             page = self.feed.events(after=after, limit=limit)
             last = int(page["last_position"])

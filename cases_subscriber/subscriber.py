@@ -192,7 +192,8 @@ class Subscriber:
         try:
             for name in pending:
                 try:
-                    reached = self.followers[name].catch_up(between_pages)
+                    follower = self.followers[name]
+                    reached = follower.catch_up(between_pages, queued=functools.partial(self._has_deferred, follower))
                 except LogMismatch:
                     raise
                 except Exception as error:  # noqa: BLE001 - tried again; the queue waits meanwhile
@@ -204,6 +205,10 @@ class Subscriber:
                 self._caught_up[name] = True
         finally:
             self._catching_up = False
+
+    def _has_deferred(self, follower: Follower) -> bool:
+        """Whether a message of the follower's source was delivered during the catch-up (and waits)."""
+        return any(waiting is follower for waiting, _ in self._deferred)
 
     def _deliver(self, channel: Any, follower: Follower, raw: Any) -> None:
         message = channel.message_to_python(raw)

@@ -71,6 +71,33 @@ def test_the_catch_up_applies_the_wanted_events_in_order_and_stops_at_the_feeds_
     assert follower(store, feed).catch_up() == 9 and seen(store) == [3, 5, 9]  # nothing twice
 
 
+def test_a_catch_up_stops_where_the_queue_has_delivered_a_message_of_its_source(store: SQLiteStore) -> None:
+    """A feed written as fast as it is read has no end to catch up to; once the queue has delivered a
+    message of the source (the subscriber holds it until the catch-up is done), the catch-up stops
+    after the page it read, and that message fills what the feed holds before it."""
+
+    class GrowingFeed(FakeFeed):
+        def events(self, after: int, limit: int) -> dict[str, Any]:
+            page = super().events(after, limit)
+            if len(self.reads) < 100:  # two more events written while each page is read
+                top = max(self.log)
+                self.log.update({top + 1: envelope(top + 1), top + 2: envelope(top + 2)})
+            return page
+
+    feed = GrowingFeed({1: envelope(1), 2: envelope(2)})
+    subscriber = follower(store, feed)
+    delivered: list[dict[str, Any]] = []
+
+    def between_pages() -> None:  # what the subscriber's drain does: the third page's wait brings a message
+        if len(feed.reads) == 3:
+            delivered.append(envelope(max(feed.log)))
+
+    assert subscriber.catch_up(between_pages, queued=lambda: bool(delivered)) == 6
+    assert len(feed.reads) == 3
+    assert subscriber.receive(delivered[0]) == "applied"  # the feed's events before it, then it
+    assert seen(store) == list(range(1, delivered[0]["position"] + 1))
+
+
 def test_the_watermark_passes_over_positions_that_do_not_concern_the_subscriber(store: SQLiteStore) -> None:
     feed = FakeFeed({1: envelope(1, "Initiative.Submitted"), 2: None})
     follower(store, feed).catch_up()
