@@ -583,38 +583,20 @@ class ReadModelTables:
     def page(
         self, listing: Listing, *, conditions: Sequence[Condition] = (), tags: Sequence[Tag] = (),
         after: Sequence[Any] | None = None, limit: int = DEFAULT_LIMIT, descending: bool = False,
-        order_by: str = "sort_key",
-    ) -> tuple[list[dict[str, Any]], list[Any] | None]:
+        order_by: str = "sort_key", unless_behind: str | None = None,
+    ) -> tuple[list[dict[str, Any]], list[Any] | None] | None:
         """One page of the listing, in (sort_key, id) order (or (`order_by`, id), a column of the listing's
-        `orders`); the key to continue after it, if more follow."""
-        statement, params = self._page_query(listing, conditions, tags, after, limit, descending, order_by)
-        with self.reading() as cursor:
-            cursor.execute(statement, params)
-            return self._page_of(cursor.fetchall(), limit)
+        `orders`); the key to continue after it, if more follow.
 
-    def page_unless_behind(self, name: str, listing: Listing, **page: Any
-                           ) -> tuple[list[dict[str, Any]], list[Any] | None] | None:
-        """As `page`, sent together with the statement that reads the position recorded under `name` and
-        the log's head (one round trip on PostgreSQL, where a read asked first and then read the page);
-        None when the position is behind the head, or not known to be at it: the page may lack what the
-        log holds, and the caller catches up first. (The page is read after the position, so it holds
-        at least what the position stood for: positions only move on.)"""
-        if self.events_table is None:
-            return None
-        statement, params = self._page_query(listing, page.get("conditions", ()), page.get("tags", ()),
-                                             page.get("after"), page.get("limit", DEFAULT_LIMIT),
-                                             page.get("descending", False), page.get("order_by", "sort_key"))
-        with self.reading() as cursor:
-            with self.pipelined(cursor):
-                standing = self._sent_standing(cursor, name)
-                cursor.execute(statement, params)
-            position, head = standing()
-            return self._page_of(cursor.fetchall(), page.get("limit", DEFAULT_LIMIT)) if position >= head else None
-
-    def _page_query(self, listing: Listing, conditions: Sequence[Condition], tags: Sequence[Tag],
-                    after: Sequence[Any] | None, limit: int, descending: bool, order_by: str) -> tuple[str, list[Any]]:
+        `unless_behind`: the page is sent together with the statement that reads the position recorded
+        under that name and the log's head (one round trip on PostgreSQL), and None is returned instead
+        where the position is behind the head, or not known to be at it: the page may lack what the log
+        holds, and the caller catches up first. (The page is read after the position, so it holds at
+        least what the position stood for: positions only move on.)"""
         if order_by != "sort_key" and order_by not in listing.orders:
             raise ValueError(f"{listing.name}: not ordered by {order_by}")
+        if unless_behind is not None and self.events_table is None:
+            return None
         rows = self.table(self.name_of(listing.name))
         where, params = self._where(listing, conditions, tags)
         if after is not None:
@@ -624,11 +606,15 @@ class ReadModelTables:
         statement = (f"SELECT id, {order_by} AS ordered_by, view FROM {rows}"
                      + (" WHERE " + " AND ".join(where) if where else "")
                      + f" ORDER BY {order_by} {direction}, id {direction} LIMIT ?")
-        return self.sql(statement), [*params, limit + 1]
-
-    @staticmethod
-    def _page_of(rows: Sequence[Any], limit: int) -> tuple[list[dict[str, Any]], list[Any] | None]:
-        found = [dict(row) for row in rows]
+        with self.reading() as cursor:
+            with self.pipelined(cursor) if unless_behind is not None else contextlib.nullcontext():
+                standing = self._sent_standing(cursor, unless_behind) if unless_behind is not None else None
+                cursor.execute(self.sql(statement), [*params, limit + 1])
+            if standing is not None:
+                position, head = standing()
+                if position < head:
+                    return None
+            found = [dict(row) for row in cursor.fetchall()]
         more = len(found) > limit
         found = found[:limit]
         key = [found[-1]["ordered_by"], found[-1]["id"]] if more else None
@@ -1063,10 +1049,9 @@ class ReadModel(Projection[Any]):
 
     def _remember_items(self, listing: Listing, aggregate_id: str, version: int, items: Sequence[Any]) -> None:
         key = (listing.name, aggregate_id)
+        self._empty_at.pop(key, None)  # (re-inserted below as the newest: never a key another thread evicted)
         if items:
-            self._empty_at.pop(key, None)
             return
-        self._empty_at.pop(key, None)  # (re-inserted: the newest; never a key another thread just evicted)
         self._empty_at[key] = version
         while len(self._empty_at) > EMPTY_ITEMS_KEPT:
             self._empty_at.popitem(last=False)
@@ -1160,13 +1145,11 @@ def paged(
 ) -> Page | None:
     """A page of a listing for a query's `limit`, `cursor` and `order`; the cursor is bound to the filters.
     `unless_behind`: None instead where the position recorded under that name is behind the log
-    (ReadModelTables.page_unless_behind)."""
+    (ReadModelTables.page)."""
     filters = {k: v for k, v in query.items() if k not in ("cursor", "limit")}
     after = Cursors.decode(query.get("cursor"), listing.name, filters, PAGE_KEY)
-    page = dict(conditions=conditions, tags=tags, after=after, limit=query.get("limit") or DEFAULT_LIMIT,
-                descending=query.get("order") == "desc")
-    found = view.page(listing, **page) if unless_behind is None else view.page_unless_behind(unless_behind, listing,
-                                                                                             **page)
+    found = view.page(listing, conditions=conditions, tags=tags, after=after, limit=query.get("limit") or DEFAULT_LIMIT,
+                      descending=query.get("order") == "desc", unless_behind=unless_behind)
     if found is None:
         return None
     items, key = found

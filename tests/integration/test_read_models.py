@@ -402,7 +402,7 @@ def test_a_read_of_lists_already_caught_up_reads_no_events_and_a_diary_number_is
         initiatives_app: InitiativesApplication, monkeypatch: Any) -> None:
     """A list read asks the store how far the log goes with the read model's own position and reads
     events only when the log holds more; that question goes with the page's query
-    (ReadModelTables.page_unless_behind: one round trip on PostgreSQL), not before it. The case a
+    (ReadModelTables.page, unless_behind: one round trip on PostgreSQL), not before it. The case a
     diary number names is looked up in the read model once. A read after events that were not
     written with their rows (another instance's, say) still catches them up."""
     from services.initiatives.schemas import SubmitInitiative
